@@ -1,0 +1,10 @@
+# Warnings and sanitizers for the project's own targets (not for third-party code).
+add_library(espcn_compile_options INTERFACE)
+target_compile_options(espcn_compile_options INTERFACE
+  $<$<COMPILE_LANGUAGE:C,CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wno-unknown-pragmas>
+  $<$<AND:$<BOOL:${ESPCN_WERROR}>,$<COMPILE_LANGUAGE:C,CXX>>:-Werror>)
+if(ESPCN_SANITIZE)
+  target_compile_options(espcn_compile_options INTERFACE
+    -fsanitize=${ESPCN_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(espcn_compile_options INTERFACE -fsanitize=${ESPCN_SANITIZE})
+endif()

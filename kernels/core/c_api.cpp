@@ -1,0 +1,235 @@
+// The C API: argument checking, backend choice, and the wall that keeps every
+// C++ exception inside the library.
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+
+#include "backend.hpp"
+#include "espcn/espcn.h"
+#include "model_loader.hpp"
+
+struct espcn_context {
+    std::shared_ptr<const espcn::Network> net;
+    std::unique_ptr<espcn::Backend> backend;
+    espcn::Logger log;
+};
+
+namespace {
+
+using espcn::Status;
+
+thread_local std::string t_last_error;
+
+// Largest plane side we accept; keeps every index product inside 64 bits and
+// every per-plane buffer under a sane size.
+constexpr int kMaxSide = 1 << 16;
+constexpr int64_t kMaxInputPixels = int64_t{1} << 28;
+
+espcn_status fail(const espcn::Logger &log, const Status &s) {
+    t_last_error = s.message();
+    log.error(s.message());
+    return s.code();
+}
+
+espcn_status succeed() {
+    t_last_error.clear();
+    return ESPCN_OK;
+}
+
+// Runs f, turning any exception into a status: nothing crosses the C API.
+template <typename F>
+espcn_status guarded(const espcn::Logger &log, F &&f) {
+    try {
+        const Status s = f();
+        return s.is_ok() ? succeed() : fail(log, s);
+    } catch (const std::bad_alloc &) {
+        return fail(log, Status(ESPCN_ERROR_OUT_OF_MEMORY, "out of memory"));
+    } catch (const std::exception &e) {
+        return fail(log, Status(ESPCN_ERROR_INTERNAL, espcn::concat("internal error: ", e.what())));
+    } catch (...) {
+        return fail(log, Status(ESPCN_ERROR_INTERNAL, "internal error: unknown exception"));
+    }
+}
+
+Status check_plane(const espcn_plane *p, const char *what) {
+    ESPCN_RETURN_IF(!p, ESPCN_ERROR_INVALID_ARGUMENT, what, " plane is NULL");
+    ESPCN_RETURN_IF(!p->data, ESPCN_ERROR_INVALID_ARGUMENT, what, " plane has no data");
+    ESPCN_RETURN_IF(p->width < 1 || p->height < 1 || p->width > kMaxSide || p->height > kMaxSide,
+                    ESPCN_ERROR_INVALID_ARGUMENT, what, " plane is ", p->width, "x", p->height,
+                    "; each side must be in [1, ", kMaxSide, "]");
+    ESPCN_RETURN_IF(p->bit_depth < 8 || p->bit_depth > 16, ESPCN_ERROR_INVALID_ARGUMENT, what,
+                    " plane bit depth ", p->bit_depth, " is outside [8, 16]");
+    const ptrdiff_t row_bytes = static_cast<ptrdiff_t>(p->width) * (p->bit_depth > 8 ? 2 : 1);
+    ESPCN_RETURN_IF(std::llabs(static_cast<long long>(p->stride)) < row_bytes,
+                    ESPCN_ERROR_INVALID_ARGUMENT, what, " plane stride ", p->stride,
+                    " is smaller than a row (", row_bytes, " bytes)");
+    return Status::ok();
+}
+
+Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **out) {
+    ESPCN_RETURN_IF(!p.model_path == !p.model_data, ESPCN_ERROR_INVALID_ARGUMENT,
+                    "give exactly one of model_path and model_data");
+    ESPCN_RETURN_IF(p.threads < 0 || p.threads > 1024, ESPCN_ERROR_INVALID_ARGUMENT,
+                    "threads = ", p.threads, " is outside [0, 1024]");
+    ESPCN_RETURN_IF(p.device < 0, ESPCN_ERROR_INVALID_ARGUMENT, "device = ", p.device,
+                    " is negative");
+
+    espcn::Result<espcn::Network> net = espcn::Status(ESPCN_ERROR_INTERNAL, "");
+    if (p.model_path) {
+        net = espcn::load_network_file(p.model_path, log);
+    } else {
+        const auto *b = static_cast<const uint8_t *>(p.model_data);
+        espcn::Result<espcn::SafetensorsFile> f =
+            espcn::SafetensorsFile::parse(std::vector<uint8_t>(b, b + p.model_size));
+        if (!f.is_ok()) return std::move(f.status()).with_context("model data: ");
+        net = espcn::load_network(f.value(), log);
+    }
+    ESPCN_RETURN_IF_ERROR(net.status());
+    auto shared_net = std::make_shared<const espcn::Network>(std::move(net).value());
+
+    espcn::BackendConfig cfg;
+    cfg.threads = p.threads;
+    cfg.device = p.device;
+    cfg.log = log;
+    espcn::Result<std::unique_ptr<espcn::Backend>> backend = espcn::Status(ESPCN_ERROR_INTERNAL, "");
+    switch (p.backend) {
+    case ESPCN_BACKEND_CUDA:
+        return Status(ESPCN_ERROR_BACKEND_UNAVAILABLE,
+                      "the cuda backend is not part of this build");
+    case ESPCN_BACKEND_REFERENCE:
+        backend = espcn::make_reference_backend(shared_net, cfg);
+        break;
+    case ESPCN_BACKEND_ONEDNN:
+        backend = espcn::make_onednn_backend(shared_net, cfg);
+        break;
+    case ESPCN_BACKEND_AUTO:
+        if (espcn::onednn_available()) {
+            backend = espcn::make_onednn_backend(shared_net, cfg);
+        } else {
+            log.warning("no fast CPU backend in this build; using the slow reference backend");
+            backend = espcn::make_reference_backend(shared_net, cfg);
+        }
+        break;
+    default:
+        return Status(ESPCN_ERROR_INVALID_ARGUMENT,
+                      espcn::concat("unknown backend ", static_cast<int>(p.backend)));
+    }
+    ESPCN_RETURN_IF_ERROR(backend.status());
+
+    auto ctx = std::make_unique<espcn_context>();
+    ctx->net = std::move(shared_net);
+    ctx->backend = std::move(backend).value();
+    ctx->log = log;
+    log.info(espcn::concat("model '", ctx->net->name, "': x", ctx->net->scale, ", ",
+                           ctx->net->convs.size(), " LR convs, ",
+                           ctx->net->macs_per_lr_pixel(), " MACs per input pixel, backend ",
+                           espcn_backend_name(ctx->backend->kind())));
+    *out = ctx.release();
+    return Status::ok();
+}
+
+}  // namespace
+
+extern "C" {
+
+espcn_status espcn_create(const espcn_params *params, espcn_context **out) {
+    if (out) *out = nullptr;
+    const espcn::Logger log = params ? espcn::Logger(params->log_callback, params->log_opaque,
+                                                     params->log_level)
+                                     : espcn::Logger();
+    if (!params || !out)
+        return fail(log, Status(ESPCN_ERROR_INVALID_ARGUMENT, "params and out must not be NULL"));
+    return guarded(log, [&] { return create(*params, log, out); });
+}
+
+void espcn_destroy(espcn_context **ctx) {
+    if (!ctx) return;
+    try {
+        delete *ctx;
+    } catch (...) {  // destructors do not throw, but nothing may cross the API
+    }
+    *ctx = nullptr;
+}
+
+espcn_status espcn_process_plane(espcn_context *ctx, const espcn_plane *in,
+                                 const espcn_plane *out) {
+    if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
+    return guarded(ctx->log, [&]() -> Status {
+        ESPCN_RETURN_IF_ERROR(check_plane(in, "input"));
+        ESPCN_RETURN_IF_ERROR(check_plane(out, "output"));
+        ESPCN_RETURN_IF(static_cast<int64_t>(in->width) * in->height > kMaxInputPixels,
+                        ESPCN_ERROR_INVALID_ARGUMENT, "input plane has more than ",
+                        kMaxInputPixels, " pixels");
+        const int r = ctx->net->scale;
+        ESPCN_RETURN_IF(out->width != in->width * r || out->height != in->height * r,
+                        ESPCN_ERROR_INVALID_ARGUMENT, "output plane is ", out->width, "x",
+                        out->height, " but a x", r, " model makes ", in->width * r, "x",
+                        in->height * r, " from ", in->width, "x", in->height);
+        return ctx->backend->process(*in, *out);
+    });
+}
+
+espcn_status espcn_get_model_info(const espcn_context *ctx, espcn_model_info *info) {
+    if (!ctx || !info)
+        return fail(espcn::Logger(),
+                    Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx and info must not be NULL"));
+    const espcn::Network &n = *ctx->net;
+    info->name = n.name.c_str();
+    info->scale = n.scale;
+    info->in_channels = n.in_channels;
+    info->out_channels = n.out_channels;
+    info->num_convs = static_cast<int>(n.convs.size());
+    info->receptive_radius = n.receptive_radius();
+    info->macs_per_lr_pixel = n.macs_per_lr_pixel();
+    info->upsampler = n.source_upsampler;
+    info->backend = ctx->backend->kind();
+    return ESPCN_OK;
+}
+
+const char *espcn_last_error(void) { return t_last_error.c_str(); }
+
+const char *espcn_status_string(espcn_status s) {
+    switch (s) {
+    case ESPCN_OK: return "success";
+    case ESPCN_ERROR_INVALID_ARGUMENT: return "invalid argument";
+    case ESPCN_ERROR_IO: return "cannot read file";
+    case ESPCN_ERROR_MODEL: return "malformed model";
+    case ESPCN_ERROR_UNSUPPORTED: return "unsupported";
+    case ESPCN_ERROR_BACKEND_UNAVAILABLE: return "backend unavailable";
+    case ESPCN_ERROR_OUT_OF_MEMORY: return "out of memory";
+    case ESPCN_ERROR_BACKEND: return "backend error";
+    case ESPCN_ERROR_INTERNAL: return "internal error";
+    }
+    return "unknown status";
+}
+
+const char *espcn_backend_name(espcn_backend b) {
+    switch (b) {
+    case ESPCN_BACKEND_AUTO: return "auto";
+    case ESPCN_BACKEND_REFERENCE: return "reference";
+    case ESPCN_BACKEND_ONEDNN: return "onednn";
+    case ESPCN_BACKEND_CUDA: return "cuda";
+    }
+    return "unknown";
+}
+
+int espcn_backend_available(espcn_backend b) {
+    switch (b) {
+    case ESPCN_BACKEND_AUTO:
+    case ESPCN_BACKEND_REFERENCE: return 1;
+    case ESPCN_BACKEND_ONEDNN: return espcn::onednn_available() ? 1 : 0;
+    case ESPCN_BACKEND_CUDA: return 0;
+    }
+    return 0;
+}
+
+const char *espcn_version(void) {
+#define ESPCN_STR2(x) #x
+#define ESPCN_STR(x) ESPCN_STR2(x)
+    return ESPCN_STR(ESPCN_VERSION_MAJOR) "." ESPCN_STR(ESPCN_VERSION_MINOR) "." ESPCN_STR(
+        ESPCN_VERSION_PATCH);
+}
+
+}  // extern "C"

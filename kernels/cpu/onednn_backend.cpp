@@ -1,0 +1,182 @@
+#include "onednn_backend.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+#include <omp.h>
+
+#include "onednn_compat.hpp"
+#include "plane_convert.hpp"
+
+namespace espcn {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+namespace {
+
+// oneDNN reports errors by throwing dnnl::error; nothing may escape us.
+template <typename F>
+Status guarded(const char *what, F &&f) {
+    try {
+        return f();
+    } catch (const dnnl::error &e) {
+        return Status(ESPCN_ERROR_BACKEND, concat("oneDNN: ", what, ": ", e.what(), " (status ",
+                                                  static_cast<int>(e.status), ")"));
+    } catch (const std::bad_alloc &) {
+        return Status(ESPCN_ERROR_OUT_OF_MEMORY, concat("oneDNN: ", what, ": out of memory"));
+    } catch (const std::exception &e) {
+        return Status(ESPCN_ERROR_INTERNAL, concat("oneDNN: ", what, ": ", e.what()));
+    }
+}
+
+// OpenMP's thread count is a per-thread setting of the caller; set ours for
+// the duration of a call and give the caller theirs back.
+class OmpThreadsScope {
+public:
+    explicit OmpThreadsScope(int n) : saved_(omp_get_max_threads()) { omp_set_num_threads(n); }
+    ~OmpThreadsScope() { omp_set_num_threads(saved_); }
+    OmpThreadsScope(const OmpThreadsScope &) = delete;
+    OmpThreadsScope &operator=(const OmpThreadsScope &) = delete;
+
+private:
+    int saved_;
+};
+
+void zero_fill(const memory &m) {
+    std::memset(m.get_data_handle(), 0, m.get_desc().get_size());
+}
+
+}  // namespace
+
+OnednnBackend::OnednnBackend(std::shared_ptr<const Network> net, const BackendConfig &cfg)
+    : net_(std::move(net)), log_(cfg.log),
+      threads_(cfg.threads > 0 ? cfg.threads : omp_get_num_procs()),
+      engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
+
+Status OnednnBackend::configure(int width, int height) {
+    if (width == width_ && height == height_) return Status::ok();
+    layers_.clear();
+    width_ = height_ = 0;
+    ESPCN_RETURN_IF_ERROR(guarded("building convolutions", [&] { return build(width, height); }));
+    width_ = width;
+    height_ = height;
+    return Status::ok();
+}
+
+Status OnednnBackend::build(int width, int height) {
+    const memory::dim h = height, w = width;
+    memory::desc src_md({1, net_->in_channels, h, w}, dt::f32, tag::any);
+    size_t scratch_bytes = 0;
+    std::vector<Layer> layers;
+    for (size_t k = 0; k < net_->convs.size(); ++k) {
+        const ConvLayer &c = net_->convs[k];
+        const memory::dim p = c.pad();
+        dnnl::post_ops ops;
+        switch (c.activation) {
+        case Activation::identity: break;
+        case Activation::relu: onednn::append_eltwise(ops, dnnl::algorithm::eltwise_relu, 0, 0); break;
+        case Activation::tanh: onednn::append_eltwise(ops, dnnl::algorithm::eltwise_tanh, 0, 0); break;
+        case Activation::sigmoid: onednn::append_eltwise(ops, dnnl::algorithm::eltwise_logistic, 0, 0); break;
+        case Activation::prelu: ops.append_prelu(1 << 1); break;  // one slope per channel
+        }
+        dnnl::primitive_attr attr;
+        attr.set_post_ops(ops);
+        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+
+        const memory::desc wei_any({c.out_channels, c.in_channels, c.kernel, c.kernel}, dt::f32,
+                                   tag::any);
+        const memory::desc bias_md({c.out_channels}, dt::f32, tag::x);
+        const memory::desc dst_any({1, c.out_channels, h, w}, dt::f32, tag::any);
+        // Layer k reads exactly what layer k−1 wrote (format chosen by oneDNN).
+        const memory::desc in_md = k == 0 ? src_md : layers.back().dst.get_desc();
+        auto pd = onednn::make_conv_pd(engine_, in_md, wei_any, bias_md, dst_any, {1, 1}, {p, p},
+                                       {p, p}, attr);
+        if (k == 0) {
+            src_md = pd.src_desc();
+            src_ = memory(src_md, engine_);
+            zero_fill(src_);  // channel padding of a blocked layout must read as zero
+            const onednn::PlaneStrides s = onednn::plane_strides(src_md, net_->in_channels);
+            ESPCN_RETURN_IF(!s.ok, ESPCN_ERROR_BACKEND,
+                            "oneDNN chose an input layout this backend cannot fill");
+        }
+        Layer L;
+        L.prim = dnnl::convolution_forward(pd);
+        // Weights are reordered into the primitive's preferred layout once.
+        memory user_w({{c.out_channels, c.in_channels, c.kernel, c.kernel}, dt::f32, tag::oihw},
+                            engine_, const_cast<float *>(c.weight.data()));
+        L.weights = memory(pd.weights_desc(), engine_);
+        dnnl::reorder(user_w, L.weights).execute(stream_, user_w, L.weights);
+        L.bias = memory(bias_md, engine_);
+        std::memcpy(L.bias.get_data_handle(), c.bias.data(), c.bias.size() * sizeof(float));
+        if (c.activation == Activation::prelu) {
+            L.prelu = memory({{1, c.out_channels, 1, 1}, dt::f32, tag::acdb}, engine_);
+            std::memcpy(L.prelu.get_data_handle(), c.prelu_slope.data(),
+                        c.prelu_slope.size() * sizeof(float));
+        }
+        L.dst = memory(pd.dst_desc(), engine_);
+        zero_fill(L.dst);
+        scratch_bytes = std::max(scratch_bytes, pd.scratchpad_desc().get_size());
+        L.args = {{DNNL_ARG_SRC, k == 0 ? src_ : layers.back().dst},
+                  {DNNL_ARG_WEIGHTS, L.weights},
+                  {DNNL_ARG_BIAS, L.bias},
+                  {DNNL_ARG_DST, L.dst}};
+        if (L.prelu) L.args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_WEIGHTS, L.prelu);
+        log_.debug(concat("onednn: layer ", k, " (", c.out_channels, ", ", c.in_channels, ", ",
+                          c.kernel, ", ", c.kernel, ") ", pd.impl_info_str()));
+        layers.push_back(std::move(L));
+    }
+    stream_.wait();
+    const onednn::PlaneStrides out = onednn::plane_strides(layers.back().dst.get_desc(),
+                                                           net_->convs.back().out_channels);
+    ESPCN_RETURN_IF(!out.ok, ESPCN_ERROR_BACKEND,
+                    "oneDNN chose an output layout the shuffle cannot read");
+    scratchpad_ = memory(memory::desc({static_cast<memory::dim>(scratch_bytes)}, dt::u8, tag::x),
+                         engine_);
+    for (Layer &L : layers) L.args.emplace(DNNL_ARG_SCRATCHPAD, scratchpad_);
+    layers_ = std::move(layers);
+    return Status::ok();
+}
+
+Status OnednnBackend::run_convolutions() {
+    return guarded("executing convolutions", [&] {
+        for (Layer &L : layers_) {
+            L.prim.execute(stream_, L.args);
+        }
+        stream_.wait();
+        return Status::ok();
+    });
+}
+
+Status OnednnBackend::process(const espcn_plane &in, const espcn_plane &out) {
+    OmpThreadsScope omp_threads(threads_);
+    ESPCN_RETURN_IF_ERROR(configure(in.width, in.height));
+
+    const onednn::PlaneStrides s = onednn::plane_strides(src_.get_desc(), net_->in_channels);
+    decode_plane(in, net_->range, static_cast<float *>(src_.get_data_handle()), s.h, s.w, threads_);
+    ESPCN_RETURN_IF_ERROR(run_convolutions());
+
+    const memory &lr = layers_.back().dst;
+    const onednn::PlaneStrides o =
+        onednn::plane_strides(lr.get_desc(), net_->convs.back().out_channels);
+    const LrTensorView view{static_cast<const float *>(lr.get_data_handle()), o.c, o.h, o.w};
+    shuffle_encode_plane(view, net_->scale, net_->order, net_->range, out, threads_);
+    return Status::ok();
+}
+
+bool onednn_available() { return true; }
+
+Result<std::unique_ptr<Backend>> make_onednn_backend(std::shared_ptr<const Network> net,
+                                                     const BackendConfig &cfg) {
+    std::unique_ptr<Backend> b;
+    const Status s = guarded("creating the CPU engine", [&] {
+        b = std::make_unique<OnednnBackend>(std::move(net), cfg);
+        return Status::ok();
+    });
+    if (!s.is_ok()) return s;
+    return b;
+}
+
+}  // namespace espcn

@@ -1,0 +1,31 @@
+// Integer planes <-> float tensors on the CPU, using the shared formulas of
+// sample_codec.hpp and shuffle_index.hpp.
+#pragma once
+
+#include <cstddef>
+
+#include "../core/sample_codec.hpp"
+#include "../core/shuffle_index.hpp"
+#include "espcn/espcn.h"
+
+namespace espcn {
+
+// Decodes an 8..16-bit plane into floats at dst[y·row_stride + x·pixel_stride]
+// (strides in floats). Rows are split over `threads` OpenMP threads.
+void decode_plane(const espcn_plane &in, SampleRange range, float *dst, ptrdiff_t row_stride,
+                  ptrdiff_t pixel_stride, int threads);
+
+// Strides of an LR tensor, in floats, so any layout (NCHW, NHWC) can be read.
+struct LrTensorView {
+    const float *data;
+    ptrdiff_t channel_stride;
+    ptrdiff_t row_stride;
+    ptrdiff_t pixel_stride;
+};
+
+// The fused output step: periodic shuffle of a C·r²-channel LR tensor
+// (C = 1) into the HR plane, with range mapping, rounding and clamping.
+void shuffle_encode_plane(const LrTensorView &lr, int scale, ShuffleOrder order,
+                          SampleRange range, const espcn_plane &out, int threads);
+
+}  // namespace espcn

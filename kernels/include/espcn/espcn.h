@@ -1,0 +1,159 @@
+/*
+ * espcn — real-time super-resolution of image planes.
+ *
+ * Public C API. It compiles alone as C99 and as C++.
+ *
+ * A context owns one loaded network and the backend that runs it. Every call
+ * returns an espcn_status; nothing aborts and no C++ exception crosses this
+ * boundary. On failure espcn_last_error() gives a precise message for the
+ * calling thread, and the message is also sent to the log callback.
+ *
+ * Thread safety, per call:
+ *  - espcn_create(), espcn_destroy(), espcn_status_string(),
+ *    espcn_backend_name(), espcn_last_error(), espcn_version(): safe from any
+ *    thread at any time (on distinct contexts).
+ *  - espcn_process_plane(): one thread at a time per context (it reuses the
+ *    context's buffers); distinct contexts run concurrently without locks.
+ *  - espcn_get_model_info(): safe concurrently with itself and with
+ *    espcn_process_plane() on the same context (the model is immutable).
+ *  - The log callback is invoked on the thread that made the call.
+ */
+#ifndef ESPCN_ESPCN_H
+#define ESPCN_ESPCN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define ESPCN_API
+#else
+#define ESPCN_API __attribute__((visibility("default")))
+#endif
+
+#define ESPCN_VERSION_MAJOR 0
+#define ESPCN_VERSION_MINOR 1
+#define ESPCN_VERSION_PATCH 0
+
+/* Opaque: one loaded network plus the backend that runs it. */
+typedef struct espcn_context espcn_context;
+
+typedef enum espcn_status {
+    ESPCN_OK = 0,
+    ESPCN_ERROR_INVALID_ARGUMENT = 1, /* a NULL pointer, a bad size or option */
+    ESPCN_ERROR_IO = 2,               /* the model file cannot be read */
+    ESPCN_ERROR_MODEL = 3,            /* the model file is malformed or inconsistent */
+    ESPCN_ERROR_UNSUPPORTED = 4,      /* valid, but not supported by this build */
+    ESPCN_ERROR_BACKEND_UNAVAILABLE = 5, /* the backend is not built in or has no device */
+    ESPCN_ERROR_OUT_OF_MEMORY = 6,
+    ESPCN_ERROR_BACKEND = 7,          /* the backend library reported an error */
+    ESPCN_ERROR_INTERNAL = 8          /* a bug: please report it */
+} espcn_status;
+
+typedef enum espcn_backend {
+    ESPCN_BACKEND_AUTO = 0,      /* the fastest available: cuda, then onednn, then reference */
+    ESPCN_BACKEND_REFERENCE = 1, /* plain C++ loops: the oracle, slow */
+    ESPCN_BACKEND_ONEDNN = 2,    /* CPU, oneDNN convolutions */
+    ESPCN_BACKEND_CUDA = 3       /* NVIDIA GPU (not part of this build unless enabled) */
+} espcn_backend;
+
+typedef enum espcn_log_level {
+    ESPCN_LOG_ERROR = 0,
+    ESPCN_LOG_WARNING = 1,
+    ESPCN_LOG_INFO = 2,
+    ESPCN_LOG_DEBUG = 3
+} espcn_log_level;
+
+/* Receives one complete message (no trailing newline). */
+typedef void (*espcn_log_fn)(void *opaque, espcn_log_level level, const char *message);
+
+/* How a context is made. Start from ESPCN_PARAMS_DEFAULT and set fields. */
+typedef struct espcn_params {
+    /* The model: a file path, or a memory buffer (model_data/model_size) which
+     * is copied during espcn_create(). Exactly one of the two. */
+    const char *model_path;
+    const void *model_data;
+    size_t model_size;
+
+    espcn_backend backend;
+    int threads;               /* CPU threads; 0 = all available cores */
+    int device;                /* GPU index for the CUDA backend */
+
+    espcn_log_fn log_callback; /* NULL = messages go nowhere */
+    void *log_opaque;
+    espcn_log_level log_level; /* messages above this level are dropped */
+} espcn_params;
+
+#define ESPCN_PARAMS_DEFAULT_INIT                                                    \
+    { NULL, NULL, 0, ESPCN_BACKEND_AUTO, 0, 0, NULL, NULL, ESPCN_LOG_WARNING }
+
+/*
+ * One image plane. Samples are unsigned integers of bit_depth bits: one byte
+ * each for bit_depth 8, two bytes (host endianness, value in the low bits, as
+ * FFmpeg's yuv420p10 etc.) for bit_depth 9..16. stride is in bytes and may be
+ * negative (bottom-up images); it must hold at least width samples.
+ */
+typedef struct espcn_plane {
+    void *data;
+    ptrdiff_t stride;
+    int width;
+    int height;
+    int bit_depth;
+} espcn_plane;
+
+typedef enum espcn_upsampler {
+    ESPCN_UPSAMPLER_PIXEL_SHUFFLE = 0, /* the file's last conv feeds a periodic shuffle */
+    ESPCN_UPSAMPLER_DECONV = 1         /* the file had a transposed conv, converted at load */
+} espcn_upsampler;
+
+typedef struct espcn_model_info {
+    const char *name;          /* valid for the context's lifetime */
+    int scale;                 /* r: output is r times the input in each direction */
+    int in_channels;           /* network input channels (1: luma) */
+    int out_channels;          /* image channels after the shuffle (1: luma) */
+    int num_convs;             /* LR-space convolutions after conversion */
+    int receptive_radius;      /* LR pixels of context each output needs, per side */
+    double macs_per_lr_pixel;  /* multiply-accumulates per input pixel */
+    espcn_upsampler upsampler; /* as written in the file */
+    espcn_backend backend;     /* the backend the context actually uses */
+} espcn_model_info;
+
+/* Creates a context. On failure *out is NULL and the status says why. */
+ESPCN_API espcn_status espcn_create(const espcn_params *params, espcn_context **out);
+
+/* Destroys *ctx (NULL is fine) and sets *ctx to NULL. */
+ESPCN_API void espcn_destroy(espcn_context **ctx);
+
+/*
+ * Upscales in into out. out->width/height must be exactly scale times
+ * in->width/height. Input and output bit depths may differ. The network sees
+ * sample / (2^bit_depth - 1); its output y is written as
+ * floor(clamp(y, 0, 1) * (2^out_bit_depth - 1) + 0.5) (NaN writes 0).
+ * Buffers are allocated on the first call for a given size and reused.
+ */
+ESPCN_API espcn_status espcn_process_plane(espcn_context *ctx, const espcn_plane *in,
+                                           const espcn_plane *out);
+
+ESPCN_API espcn_status espcn_get_model_info(const espcn_context *ctx,
+                                            espcn_model_info *info);
+
+/* Message of the last failed call on this thread ("" if none). */
+ESPCN_API const char *espcn_last_error(void);
+
+ESPCN_API const char *espcn_status_string(espcn_status status);
+ESPCN_API const char *espcn_backend_name(espcn_backend backend);
+
+/* 1 if the backend is compiled in and usable on this machine now, else 0. */
+ESPCN_API int espcn_backend_available(espcn_backend backend);
+
+/* "MAJOR.MINOR.PATCH" of the library actually loaded. */
+ESPCN_API const char *espcn_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ESPCN_ESPCN_H */
