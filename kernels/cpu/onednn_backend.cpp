@@ -161,7 +161,8 @@ Status OnednnBackend::process(const espcn_plane &in, const espcn_plane &out) {
     const memory &lr = layers_.back().dst;
     const onednn::PlaneStrides o =
         onednn::plane_strides(lr.get_desc(), net_->convs.back().out_channels);
-    const LrTensorView view{static_cast<const float *>(lr.get_data_handle()), o.c, o.h, o.w};
+    const LrTensorView view{static_cast<const float *>(lr.get_data_handle()), o.c, o.h, o.w,
+                            static_cast<int>(o.block), o.block_stride};
     shuffle_encode_plane(view, net_->scale, net_->order, net_->range, out, threads_);
     return Status::ok();
 }

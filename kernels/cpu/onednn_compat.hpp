@@ -54,13 +54,14 @@ inline void append_eltwise(dnnl::post_ops &ops, algorithm alg, float alpha, floa
 #endif
 }
 
-// The layout of a 4-D (n, c, h, w) memory as element strides, when it can be
-// addressed as data[c·cs + h·hs + w·ws] for every channel in [0, channels):
-// plain layouts (nchw, nhwc, …) and channel-blocked ones (nChw8c, nChw16c)
-// whose single block covers all channels.
+// The layout of a 4-D (n = 1, c, h, w) memory, when it can be addressed as
+//   data[(c / block)·block_stride + (c % block)·c + h·hs + w·ws]:
+// plain layouts (nchw, nhwc, …; block = channels) and layouts blocked over
+// channels only (nChw8c, nChw16c, as oneDNN prefers on AVX2/AVX-512).
 struct PlaneStrides {
     bool ok = false;
     int64_t c = 0, h = 0, w = 0;
+    int64_t block = 1, block_stride = 0;
 };
 
 inline PlaneStrides plane_strides(const memory::desc &md, int64_t channels) {
@@ -81,9 +82,9 @@ inline PlaneStrides plane_strides(const memory::desc &md, int64_t channels) {
     const std::vector<int64_t> idxs(b.inner_idxs, b.inner_idxs + nblks);
 #endif
     if (nblks == 0) {
-        s = {true, strides[1], strides[2], strides[3]};
-    } else if (nblks == 1 && idxs[0] == 1 && channels <= blks[0]) {
-        s = {true, 1, strides[2], strides[3]};
+        s = {true, strides[1], strides[2], strides[3], channels, 0};
+    } else if (nblks == 1 && idxs[0] == 1) {
+        s = {true, 1, strides[2], strides[3], blks[0], strides[1]};
     }
     return s;
 }

@@ -38,7 +38,7 @@ void shuffle_encode_plane(const LrTensorView &lr, int r, ShuffleOrder order, Sam
         uint8_t *row = static_cast<uint8_t *>(out.data) + static_cast<ptrdiff_t>(hy) * out.stride;
         for (int hx = 0; hx < out.width; ++hx) {
             const ShuffleSource s = shuffle_source(order, 0, hy, hx, r, 1);
-            const float v = lr.data[s.channel * lr.channel_stride + s.y * lr.row_stride +
+            const float v = lr.data[lr.channel_offset(s.channel) + s.y * lr.row_stride +
                                     s.x * lr.pixel_stride];
             const uint32_t q = encode_sample(v, maxv, range);
             if (out.bit_depth == 8) row[hx] = static_cast<uint8_t>(q);

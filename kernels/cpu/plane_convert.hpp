@@ -15,12 +15,19 @@ namespace espcn {
 void decode_plane(const espcn_plane &in, SampleRange range, float *dst, ptrdiff_t row_stride,
                   ptrdiff_t pixel_stride, int threads);
 
-// Strides of an LR tensor, in floats, so any layout (NCHW, NHWC) can be read.
+// Strides of an LR tensor, in floats, so any plain layout (NCHW, NHWC) or a
+// channel-blocked one (nChw8c: channel_block 8) can be read in place.
 struct LrTensorView {
     const float *data;
     ptrdiff_t channel_stride;
     ptrdiff_t row_stride;
     ptrdiff_t pixel_stride;
+    int channel_block = 1 << 30;  // channels per block; plain layouts: one block
+    ptrdiff_t block_stride = 0;   // floats between consecutive channel blocks
+
+    ptrdiff_t channel_offset(int c) const {
+        return (c / channel_block) * block_stride + (c % channel_block) * channel_stride;
+    }
 };
 
 // The fused output step: periodic shuffle of a C·r²-channel LR tensor

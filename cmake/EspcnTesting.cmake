@@ -1,0 +1,18 @@
+# espcn_add_test(NAME source... LABELS unit|ffmpeg|gpu|slow [TIMEOUT s])
+# One GoogleTest executable per test, registered with CTest with labels,
+# a timeout and JUnit XML output under <build>/test-results/.
+function(espcn_add_test name)
+  cmake_parse_arguments(ARG "" "TIMEOUT" "LABELS" ${ARGN})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  add_executable(${name} ${ARG_UNPARSED_ARGUMENTS})
+  target_link_libraries(${name} PRIVATE espcn_test_support GTest::gtest_main espcn_compile_options)
+  add_test(NAME ${name} COMMAND ${name}
+    --gtest_output=xml:${CMAKE_BINARY_DIR}/test-results/${name}.xml)
+  set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
+  if("gpu" IN_LIST ARG_LABELS)
+    # GPU tests share the device: ctest -j must not run them concurrently.
+    set_tests_properties(${name} PROPERTIES RESOURCE_LOCK gpu)
+  endif()
+endfunction()

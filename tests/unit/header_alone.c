@@ -1,0 +1,8 @@
+/* espcn.h must compile alone as strict C99. */
+#include "espcn/espcn.h"
+
+int espcn_header_check_c(void);
+int espcn_header_check_c(void) {
+    espcn_params p = ESPCN_PARAMS_DEFAULT_INIT;
+    return (int)p.backend;
+}

@@ -1,0 +1,202 @@
+// The C API contract: argument checks, create/destroy, errors, logging, info,
+// and thread safety of distinct contexts.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "test_support.hpp"
+
+namespace espcn {
+namespace {
+
+struct Context {
+    espcn_context *ctx = nullptr;
+    ~Context() { espcn_destroy(&ctx); }
+};
+
+std::vector<uint8_t> model_bytes(int scale = 2) {
+    test::ModelBuilder b(scale, 9);
+    b.conv(1, 8, 3).activation("tanh").conv(8, scale * scale, 3).pixel_shuffle();
+    return b.bytes();
+}
+
+espcn_status create(const std::vector<uint8_t> &model, espcn_backend backend, espcn_context **out,
+                    espcn_log_fn log = nullptr, void *opaque = nullptr) {
+    espcn_params p = ESPCN_PARAMS_DEFAULT_INIT;
+    p.model_data = model.data();
+    p.model_size = model.size();
+    p.backend = backend;
+    p.log_callback = log;
+    p.log_opaque = opaque;
+    p.log_level = ESPCN_LOG_DEBUG;
+    return espcn_create(&p, out);
+}
+
+TEST(CApi, DestroyNullsThePointerAndAcceptsNull) {
+    const auto m = model_bytes();
+    espcn_context *ctx = nullptr;
+    ASSERT_EQ(create(m, ESPCN_BACKEND_REFERENCE, &ctx), ESPCN_OK) << espcn_last_error();
+    ASSERT_NE(ctx, nullptr);
+    espcn_destroy(&ctx);
+    EXPECT_EQ(ctx, nullptr);
+    espcn_destroy(&ctx);
+    espcn_destroy(nullptr);
+}
+
+TEST(CApi, RejectsBadParams) {
+    espcn_context *ctx = nullptr;
+    EXPECT_EQ(espcn_create(nullptr, &ctx), ESPCN_ERROR_INVALID_ARGUMENT);
+    espcn_params p = ESPCN_PARAMS_DEFAULT_INIT;
+    EXPECT_EQ(espcn_create(&p, &ctx), ESPCN_ERROR_INVALID_ARGUMENT);  // no model at all
+    EXPECT_NE(std::string(espcn_last_error()).find("exactly one"), std::string::npos);
+    const auto m = model_bytes();
+    p.model_data = m.data();
+    p.model_size = m.size();
+    p.model_path = "x";
+    EXPECT_EQ(espcn_create(&p, &ctx), ESPCN_ERROR_INVALID_ARGUMENT);  // both
+    p.model_path = nullptr;
+    p.threads = -1;
+    EXPECT_EQ(espcn_create(&p, &ctx), ESPCN_ERROR_INVALID_ARGUMENT);
+    p.threads = 0;
+    p.backend = static_cast<espcn_backend>(42);
+    EXPECT_EQ(espcn_create(&p, &ctx), ESPCN_ERROR_INVALID_ARGUMENT);
+    EXPECT_EQ(espcn_create(&p, nullptr), ESPCN_ERROR_INVALID_ARGUMENT);
+    EXPECT_EQ(ctx, nullptr);
+}
+
+TEST(CApi, CudaIsUnavailableInThisBuildWithAClearError) {
+    const auto m = model_bytes();
+    espcn_context *ctx = nullptr;
+    EXPECT_EQ(espcn_backend_available(ESPCN_BACKEND_CUDA), 0);
+    EXPECT_EQ(create(m, ESPCN_BACKEND_CUDA, &ctx), ESPCN_ERROR_BACKEND_UNAVAILABLE);
+    EXPECT_NE(std::string(espcn_last_error()).find("cuda"), std::string::npos);
+    EXPECT_EQ(ctx, nullptr);
+}
+
+TEST(CApi, ProcessRejectsBadPlanes) {
+    const auto m = model_bytes(2);
+    Context c;
+    ASSERT_EQ(create(m, ESPCN_BACKEND_REFERENCE, &c.ctx), ESPCN_OK);
+    std::mt19937 rng(1);
+    test::TestPlane in = test::make_plane(9, 7, 8, &rng);
+    test::TestPlane out = test::make_plane(18, 14, 8, nullptr);
+    ASSERT_EQ(espcn_process_plane(c.ctx, &in.plane, &out.plane), ESPCN_OK) << espcn_last_error();
+
+    test::TestPlane wrong = test::make_plane(18, 15, 8, nullptr);
+    EXPECT_EQ(espcn_process_plane(c.ctx, &in.plane, &wrong.plane), ESPCN_ERROR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(espcn_last_error()).find("makes 18x14"), std::string::npos)
+        << espcn_last_error();
+    EXPECT_EQ(espcn_process_plane(nullptr, &in.plane, &out.plane), ESPCN_ERROR_INVALID_ARGUMENT);
+    EXPECT_EQ(espcn_process_plane(c.ctx, nullptr, &out.plane), ESPCN_ERROR_INVALID_ARGUMENT);
+    EXPECT_EQ(espcn_process_plane(c.ctx, &in.plane, nullptr), ESPCN_ERROR_INVALID_ARGUMENT);
+
+    espcn_plane bad = in.plane;
+    bad.data = nullptr;
+    EXPECT_EQ(espcn_process_plane(c.ctx, &bad, &out.plane), ESPCN_ERROR_INVALID_ARGUMENT);
+    bad = in.plane;
+    bad.bit_depth = 7;
+    EXPECT_EQ(espcn_process_plane(c.ctx, &bad, &out.plane), ESPCN_ERROR_INVALID_ARGUMENT);
+    bad.bit_depth = 17;
+    EXPECT_EQ(espcn_process_plane(c.ctx, &bad, &out.plane), ESPCN_ERROR_INVALID_ARGUMENT);
+    bad = in.plane;
+    bad.stride = 8;  // shorter than a 9-pixel row
+    EXPECT_EQ(espcn_process_plane(c.ctx, &bad, &out.plane), ESPCN_ERROR_INVALID_ARGUMENT);
+    bad = in.plane;
+    bad.width = 0;
+    EXPECT_EQ(espcn_process_plane(c.ctx, &bad, &out.plane), ESPCN_ERROR_INVALID_ARGUMENT);
+    bad = in.plane;
+    bad.bit_depth = 10;  // 2 bytes a sample: the 16-byte stride is now too short
+    EXPECT_EQ(espcn_process_plane(c.ctx, &bad, &out.plane), ESPCN_ERROR_INVALID_ARGUMENT);
+    // The context still works after all of that.
+    EXPECT_EQ(espcn_process_plane(c.ctx, &in.plane, &out.plane), ESPCN_OK);
+    EXPECT_STREQ(espcn_last_error(), "");
+}
+
+TEST(CApi, ModelInfoDescribesTheNetwork) {
+    const auto m = model_bytes(3);
+    Context c;
+    ASSERT_EQ(create(m, ESPCN_BACKEND_REFERENCE, &c.ctx), ESPCN_OK);
+    espcn_model_info info{};
+    ASSERT_EQ(espcn_get_model_info(c.ctx, &info), ESPCN_OK);
+    EXPECT_STREQ(info.name, "test-x3");
+    EXPECT_EQ(info.scale, 3);
+    EXPECT_EQ(info.in_channels, 1);
+    EXPECT_EQ(info.out_channels, 1);
+    EXPECT_EQ(info.num_convs, 2);
+    EXPECT_EQ(info.receptive_radius, 2);
+    EXPECT_DOUBLE_EQ(info.macs_per_lr_pixel, 3 * 3 * 8 + 3 * 3 * 8 * 9);
+    EXPECT_EQ(info.upsampler, ESPCN_UPSAMPLER_PIXEL_SHUFFLE);
+    EXPECT_EQ(info.backend, ESPCN_BACKEND_REFERENCE);
+    EXPECT_EQ(espcn_get_model_info(c.ctx, nullptr), ESPCN_ERROR_INVALID_ARGUMENT);
+}
+
+TEST(CApi, LogCallbackReceivesErrorsAndInfo) {
+    std::vector<std::pair<espcn_log_level, std::string>> got;
+    auto cb = [](void *opaque, espcn_log_level level, const char *msg) {
+        static_cast<decltype(got) *>(opaque)->emplace_back(level, msg);
+    };
+    auto m = model_bytes();
+    espcn_context *ctx = nullptr;
+    ASSERT_EQ(create(m, ESPCN_BACKEND_REFERENCE, &ctx, cb, &got), ESPCN_OK);
+    espcn_destroy(&ctx);
+    ASSERT_FALSE(got.empty());
+    EXPECT_EQ(got.back().first, ESPCN_LOG_INFO);
+    EXPECT_NE(got.back().second.find("backend reference"), std::string::npos) << got.back().second;
+    got.clear();
+    m.resize(20);
+    EXPECT_NE(create(m, ESPCN_BACKEND_REFERENCE, &ctx, cb, &got), ESPCN_OK);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].first, ESPCN_LOG_ERROR);
+    EXPECT_EQ(got[0].second, espcn_last_error());
+}
+
+TEST(CApi, NamesAndVersion) {
+    EXPECT_STREQ(espcn_backend_name(ESPCN_BACKEND_ONEDNN), "onednn");
+    EXPECT_STREQ(espcn_status_string(ESPCN_ERROR_MODEL), "malformed model");
+    EXPECT_STREQ(espcn_status_string(static_cast<espcn_status>(99)), "unknown status");
+    EXPECT_STREQ(espcn_version(), "0.1.0");
+    EXPECT_EQ(espcn_backend_available(ESPCN_BACKEND_REFERENCE), 1);
+}
+
+TEST(CApi, AutoPicksTheFastestCpuBackendBuiltIn) {
+    const auto m = model_bytes();
+    Context c;
+    ASSERT_EQ(create(m, ESPCN_BACKEND_AUTO, &c.ctx), ESPCN_OK);
+    espcn_model_info info{};
+    ASSERT_EQ(espcn_get_model_info(c.ctx, &info), ESPCN_OK);
+    EXPECT_EQ(info.backend, espcn_backend_available(ESPCN_BACKEND_ONEDNN) ? ESPCN_BACKEND_ONEDNN
+                                                                          : ESPCN_BACKEND_REFERENCE);
+}
+
+// Distinct contexts on distinct threads give the same result as one thread.
+TEST(CApi, DistinctContextsRunConcurrently) {
+    const auto m = model_bytes(2);
+    std::mt19937 rng(4);
+    test::TestPlane in = test::make_plane(23, 17, 8, &rng);
+    test::TestPlane expect = test::make_plane(46, 34, 8, nullptr);
+    {
+        Context c;
+        ASSERT_EQ(create(m, ESPCN_BACKEND_AUTO, &c.ctx), ESPCN_OK);
+        ASSERT_EQ(espcn_process_plane(c.ctx, &in.plane, &expect.plane), ESPCN_OK);
+    }
+    std::vector<test::TestPlane> outs;
+    for (int t = 0; t < 4; ++t) outs.push_back(test::make_plane(46, 34, 8, nullptr));
+    std::vector<std::thread> threads;
+    std::vector<espcn_status> status(4, ESPCN_ERROR_INTERNAL);
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            Context c;
+            status[t] = create(m, ESPCN_BACKEND_AUTO, &c.ctx);
+            for (int rep = 0; rep < 3 && status[t] == ESPCN_OK; ++rep)
+                status[t] = espcn_process_plane(c.ctx, &in.plane, &outs[t].plane);
+        });
+    for (auto &th : threads) th.join();
+    for (int t = 0; t < 4; ++t) {
+        ASSERT_EQ(status[t], ESPCN_OK);
+        for (int y = 0; y < 34; ++y)
+            for (int x = 0; x < 46; ++x) ASSERT_EQ(outs[t].at(x, y), expect.at(x, y));
+    }
+}
+
+}  // namespace
+}  // namespace espcn
