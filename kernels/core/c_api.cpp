@@ -53,6 +53,16 @@ espcn_status guarded(const espcn::Logger &log, F &&f) {
     }
 }
 
+// A C caller may store any int in an enum field; loading an out-of-range value
+// as the C++ enum is undefined, so read the raw integer instead.
+template <typename E>
+int raw_enum(const E &e) {
+    static_assert(sizeof(E) == sizeof(int));
+    int v;
+    std::memcpy(&v, &e, sizeof v);
+    return v;
+}
+
 Status check_plane(const espcn_plane *p, const char *what) {
     ESPCN_RETURN_IF(!p, ESPCN_ERROR_INVALID_ARGUMENT, what, " plane is NULL");
     ESPCN_RETURN_IF(!p->data, ESPCN_ERROR_INVALID_ARGUMENT, what, " plane has no data");
@@ -94,7 +104,10 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
     cfg.device = p.device;
     cfg.log = log;
     espcn::Result<std::unique_ptr<espcn::Backend>> backend = espcn::Status(ESPCN_ERROR_INTERNAL, "");
-    switch (p.backend) {
+    const int requested = raw_enum(p.backend);
+    ESPCN_RETURN_IF(requested < ESPCN_BACKEND_AUTO || requested > ESPCN_BACKEND_CUDA,
+                    ESPCN_ERROR_INVALID_ARGUMENT, "unknown backend ", requested);
+    switch (static_cast<espcn_backend>(requested)) {
     case ESPCN_BACKEND_CUDA:
         return Status(ESPCN_ERROR_BACKEND_UNAVAILABLE,
                       "the cuda backend is not part of this build");
@@ -112,9 +125,6 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
             backend = espcn::make_reference_backend(shared_net, cfg);
         }
         break;
-    default:
-        return Status(ESPCN_ERROR_INVALID_ARGUMENT,
-                      espcn::concat("unknown backend ", static_cast<int>(p.backend)));
     }
     ESPCN_RETURN_IF_ERROR(backend.status());
 
@@ -136,9 +146,14 @@ extern "C" {
 
 espcn_status espcn_create(const espcn_params *params, espcn_context **out) {
     if (out) *out = nullptr;
-    const espcn::Logger log = params ? espcn::Logger(params->log_callback, params->log_opaque,
-                                                     params->log_level)
-                                     : espcn::Logger();
+    espcn::Logger log;
+    if (params) {
+        const int level = raw_enum(params->log_level);
+        log = espcn::Logger(params->log_callback, params->log_opaque,
+                            static_cast<espcn_log_level>(
+                                level < ESPCN_LOG_ERROR ? ESPCN_LOG_ERROR
+                                                        : level > ESPCN_LOG_DEBUG ? ESPCN_LOG_DEBUG : level));
+    }
     if (!params || !out)
         return fail(log, Status(ESPCN_ERROR_INVALID_ARGUMENT, "params and out must not be NULL"));
     return guarded(log, [&] { return create(*params, log, out); });

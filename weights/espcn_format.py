@@ -1,0 +1,108 @@
+"""Write espcn model files (weights/FORMAT.md) from Python.
+
+Pure standard library: no numpy, torch or safetensors package is needed to
+write a file. `export_pytorch.py` builds on this to export nn.Sequential models.
+"""
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+FORMAT_VERSION = "1"
+
+
+@dataclass
+class Tensor:
+    shape: Sequence[int]
+    values: Sequence[float]  # row-major, len == prod(shape)
+    dtype: str = "F32"       # "F32" or "F16"
+
+    def encode(self) -> bytes:
+        n = 1
+        for d in self.shape:
+            n *= d
+        if len(self.values) != n:
+            raise ValueError(f"tensor of shape {tuple(self.shape)} needs {n} values, got {len(self.values)}")
+        code = {"F32": "f", "F16": "e"}[self.dtype]
+        return struct.pack(f"<{n}{code}", *self.values)
+
+
+@dataclass
+class ModelWriter:
+    """Collects layers in order and writes one .safetensors file."""
+    name: str
+    scale: int
+    value_range: tuple[float, float] = (0.0, 1.0)
+    layers: list[dict] = field(default_factory=list)
+    tensors: dict[str, Tensor] = field(default_factory=dict)
+
+    def _add(self, name: str, t: Tensor) -> str:
+        if name in self.tensors:
+            raise ValueError(f"duplicate tensor name {name!r}")
+        self.tensors[name] = t
+        return name
+
+    def conv(self, prefix: str, weight: Tensor, bias: Tensor | None) -> None:
+        out_c, in_c, k, k2 = weight.shape
+        if k != k2 or k % 2 == 0:
+            raise ValueError("conv kernels must be square and odd ('same' padding)")
+        self.layers.append({
+            "type": "conv", "in": in_c, "out": out_c, "kernel": k, "padding": "same",
+            "weight": self._add(prefix + ".weight", weight),
+            "bias": self._add(prefix + ".bias", bias) if bias is not None else None,
+        })
+
+    def activation(self, kind: str) -> None:
+        if kind not in ("relu", "tanh", "sigmoid", "identity"):
+            raise ValueError(f"unknown activation {kind!r}")
+        self.layers.append({"type": kind})
+
+    def prelu(self, prefix: str, slope: Tensor) -> None:
+        self.layers.append({"type": "prelu", "weight": self._add(prefix + ".weight", slope)})
+
+    def pixel_shuffle(self, order: str = "crd") -> None:
+        self.layers.append({"type": "pixel_shuffle", "scale": self.scale, "order": order})
+
+    def deconv(self, prefix: str, weight: Tensor, bias: Tensor | None, stride: int, padding: int,
+               output_padding: int = 0) -> None:
+        in_c, out_c, k, _ = weight.shape  # PyTorch ConvTranspose2d layout
+        self.layers.append({
+            "type": "deconv", "in": in_c, "out": out_c, "kernel": k, "stride": stride,
+            "padding": padding, "output_padding": output_padding,
+            "weight": self._add(prefix + ".weight", weight),
+            "bias": self._add(prefix + ".bias", bias) if bias is not None else None,
+        })
+
+    def network(self) -> dict:
+        return {"name": self.name, "scale": self.scale, "plane": "luma",
+                "range": list(self.value_range), "layers": self.layers}
+
+    def to_bytes(self) -> bytes:
+        header: dict = {"__metadata__": {"espcn.format": FORMAT_VERSION,
+                                         "espcn.network": json.dumps(self.network())}}
+        data = bytearray()
+        for name, t in self.tensors.items():
+            raw = t.encode()
+            header[name] = {"dtype": t.dtype, "shape": list(t.shape),
+                            "data_offsets": [len(data), len(data) + len(raw)]}
+            data += raw
+        text = json.dumps(header).encode()
+        text += b" " * (-len(text) % 8)  # align the data section, as safetensors does
+        return struct.pack("<Q", len(text)) + text + bytes(data)
+
+    def save(self, path: str) -> None:
+        with open(path, "wb") as f:
+            f.write(self.to_bytes())
+
+
+def flatten(values: Iterable) -> list[float]:
+    """Nested lists -> flat row-major list."""
+    out: list[float] = []
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            out.extend(flatten(v))
+        else:
+            out.append(float(v))
+    return out
