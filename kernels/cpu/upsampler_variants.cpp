@@ -175,6 +175,8 @@ Status UpsamplerVariants::run(UpsamplerMethod method, const float *input, float 
             break;
         case UpsamplerMethod::zero_insertion: {
             const int ws = (m.w - 1) * m.r + 1, hs = (m.h - 1) * m.r + 1;
+            // Threaded like oneDNN's own work, so each method is timed on all cores.
+#pragma omp parallel for collapse(2) schedule(static)
             for (int i = 0; i < m.layer.in_channels; ++i)
                 for (int y = 0; y < m.h; ++y)
                     for (int x = 0; x < m.w; ++x)
@@ -192,6 +194,7 @@ Status UpsamplerVariants::run(UpsamplerMethod method, const float *input, float 
             m.strm.wait();
             const int C = m.layer.out_channels, W = m.w * m.r, H = m.h * m.r;
             const size_t plane = static_cast<size_t>(m.w) * m.h;
+#pragma omp parallel for collapse(2) schedule(static)
             for (int c = 0; c < C; ++c)
                 for (int y = 0; y < H; ++y)
                     for (int x = 0; x < W; ++x) {
