@@ -14,6 +14,10 @@ cmake --build build/release -j "$jobs"
 echo "== all tests"
 ctest --test-dir build/release --output-on-failure -j "$jobs"
 
+echo "== oneDNN 3.x API check (Debian 13 headers)"
+rc=0; scripts/check_onednn3.sh || rc=$?
+if [ $rc -eq 3 ]; then echo "   skipped: Debian 13's libdnnl-dev could not be fetched"; elif [ $rc -ne 0 ]; then exit $rc; fi
+
 if [ "${1:-}" != "--no-sanitize" ]; then
     echo "== ASan + UBSan build of the engine, unit tests"
     cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DESPCN_WERROR=ON \

@@ -1,0 +1,30 @@
+# Sourced: a private apt state for fetching packages or sources of another
+# Debian suite (e.g. trixie on a bookworm machine) without touching the
+# system's apt configuration. The archive URI is taken from the system's own
+# apt sources; none is written into this repository.
+
+# The first non-security Debian archive URI the system's sources name.
+espcn_debian_archive_uri() {
+    local uri
+    uri=$( (grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}';
+            grep -h '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+                sed -E 's/\[[^]]*\]//' | awk '{print $2}') | grep -v -- '-security' | grep -i debian | head -n 1)
+    [ -n "$uri" ] || { echo "espcn: no Debian archive in the system's apt sources" >&2; return 1; }
+    echo "$uri"
+}
+
+# espcn_private_apt_init DIR SUITE: sets ESPCN_APT_OPTS (an array) for apt-get calls.
+espcn_private_apt_init() {
+    local dir=$1 suite=$2 uri keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+    uri=$(espcn_debian_archive_uri) || return 1
+    mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/etc/preferences.d"
+    cat >"$dir/sources.list" <<LIST
+deb [signed-by=$keyring] $uri $suite main
+deb-src [signed-by=$keyring] $uri $suite main
+LIST
+    ESPCN_APT_OPTS=(-o "Dir::State::Lists=$dir/lists" -o "Dir::Etc::SourceList=$dir/sources.list"
+                    -o "Dir::Etc::SourceParts=/dev/null" -o "Dir::Cache=$dir/cache"
+                    -o "Dir::Etc::Preferences=/dev/null" -o "Dir::Etc::PreferencesParts=$dir/etc/preferences.d"
+                    -o "Debug::NoLocking=1" -o "APT::Get::List-Cleanup=0")
+    apt-get "${ESPCN_APT_OPTS[@]}" -qq update
+}
