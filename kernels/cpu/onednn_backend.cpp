@@ -49,6 +49,29 @@ void zero_fill(const memory &m) {
     std::memset(m.get_data_handle(), 0, m.get_desc().get_size());
 }
 
+// y = x >= 0 ? x : slope[c] · x, in place, in whatever layout oneDNN chose
+// (checked readable by plane_strides when the layer was built).
+void apply_prelu(const memory &m, const std::vector<float> &slope, int h, int w, int threads) {
+    const int channels = static_cast<int>(slope.size());
+    const onednn::PlaneStrides s = onednn::plane_strides(m.get_desc(), channels);
+    float *data = static_cast<float *>(m.get_data_handle());
+    const int block = static_cast<int>(std::min<int64_t>(s.block, channels));
+    const int blocks = (channels + block - 1) / block;
+#pragma omp parallel for collapse(2) num_threads(threads) schedule(static)
+    for (int b = 0; b < blocks; ++b)
+        for (int y = 0; y < h; ++y) {
+            const int c0 = b * block, c1 = std::min(channels, c0 + block);
+            float *row = data + b * s.block_stride + y * s.h;
+            for (int x = 0; x < w; ++x) {
+                float *px = row + x * s.w;
+                for (int c = c0; c < c1; ++c) {
+                    float &v = px[(c - c0) * s.c];
+                    if (v < 0.0f) v *= slope[static_cast<size_t>(c)];
+                }
+            }
+        }
+}
+
 }  // namespace
 
 OnednnBackend::OnednnBackend(std::shared_ptr<const Network> net, const BackendConfig &cfg)
@@ -80,7 +103,10 @@ Status OnednnBackend::build(int width, int height) {
         case Activation::relu: onednn::append_eltwise(ops, dnnl::algorithm::eltwise_relu, 0, 0); break;
         case Activation::tanh: onednn::append_eltwise(ops, dnnl::algorithm::eltwise_tanh, 0, 0); break;
         case Activation::sigmoid: onednn::append_eltwise(ops, dnnl::algorithm::eltwise_logistic, 0, 0); break;
-        case Activation::prelu: ops.append_prelu(1 << 1); break;  // one slope per channel
+        // oneDNN 2.6 has a PReLU post-op, but with it every convolution falls
+        // back to the generic "ref:any" kernel (20x slower, measured); PReLU
+        // runs as our own pass over the conv output instead.
+        case Activation::prelu: break;
         }
         dnnl::primitive_attr attr;
         attr.set_post_ops(ops);
@@ -111,19 +137,17 @@ Status OnednnBackend::build(int width, int height) {
         dnnl::reorder(user_w, L.weights).execute(stream_, user_w, L.weights);
         L.bias = memory(bias_md, engine_);
         std::memcpy(L.bias.get_data_handle(), c.bias.data(), c.bias.size() * sizeof(float));
-        if (c.activation == Activation::prelu) {
-            L.prelu = memory({{1, c.out_channels, 1, 1}, dt::f32, tag::acdb}, engine_);
-            std::memcpy(L.prelu.get_data_handle(), c.prelu_slope.data(),
-                        c.prelu_slope.size() * sizeof(float));
-        }
+        if (c.activation == Activation::prelu) L.prelu_slope = c.prelu_slope;
         L.dst = memory(pd.dst_desc(), engine_);
+        ESPCN_RETURN_IF(c.activation == Activation::prelu &&
+                            !onednn::plane_strides(pd.dst_desc(), c.out_channels).ok,
+                        ESPCN_ERROR_BACKEND, "oneDNN chose a layout the PReLU pass cannot read");
         zero_fill(L.dst);
         scratch_bytes = std::max(scratch_bytes, pd.scratchpad_desc().get_size());
         L.args = {{DNNL_ARG_SRC, k == 0 ? src_ : layers.back().dst},
                   {DNNL_ARG_WEIGHTS, L.weights},
                   {DNNL_ARG_BIAS, L.bias},
                   {DNNL_ARG_DST, L.dst}};
-        if (L.prelu) L.args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_WEIGHTS, L.prelu);
         log_.debug(concat("onednn: layer ", k, " (", c.out_channels, ", ", c.in_channels, ", ",
                           c.kernel, ", ", c.kernel, ") ", pd.impl_info_str()));
         layers.push_back(std::move(L));
@@ -144,6 +168,10 @@ Status OnednnBackend::run_convolutions() {
     return guarded("executing convolutions", [&] {
         for (Layer &L : layers_) {
             L.prim.execute(stream_, L.args);
+            if (!L.prelu_slope.empty()) {
+                stream_.wait();
+                apply_prelu(L.dst, L.prelu_slope, height_, width_, threads_);
+            }
         }
         stream_.wait();
         return Status::ok();

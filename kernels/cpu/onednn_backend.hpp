@@ -30,7 +30,7 @@ private:
         dnnl::convolution_forward prim;
         dnnl::memory weights;     // in the layout the primitive prefers
         dnnl::memory bias;
-        dnnl::memory prelu;       // empty unless the activation is PReLU
+        std::vector<float> prelu_slope;  // empty unless the activation is PReLU
         dnnl::memory dst;
         std::unordered_map<int, dnnl::memory> args;  // built once, reused every frame
     };
