@@ -1,21 +1,13 @@
 #include "cli_options.hpp"
 
+#include "tool_main.hpp"
+
 #include <charconv>
 #include <string_view>
 
 namespace espcn {
 
 namespace {
-
-Status parse_int(std::string_view text, const std::string &option, int lo, int hi, int &out) {
-    int v = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    ESPCN_RETURN_IF(ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi,
-                    ESPCN_ERROR_INVALID_ARGUMENT, option, ": '", text,
-                    "' is not an integer in [", lo, ", ", hi, "]");
-    out = v;
-    return Status::ok();
-}
 
 Status parse_backend(std::string_view text, espcn_backend &out) {
     if (text == "auto") out = ESPCN_BACKEND_AUTO;
@@ -37,11 +29,11 @@ Status parse_raw_format(std::string_view text, RawPlaneFormat &out) {
     const std::string_view height = text.substr(x + 1, colon == std::string_view::npos
                                                            ? std::string_view::npos
                                                            : colon - x - 1);
-    ESPCN_RETURN_IF_ERROR(parse_int(text.substr(0, x), "--raw-in width", 1, 1 << 16, out.width));
-    ESPCN_RETURN_IF_ERROR(parse_int(height, "--raw-in height", 1, 1 << 16, out.height));
+    ESPCN_RETURN_IF_ERROR(parse_integer(text.substr(0, x), "--raw-in width", 1, 1 << 16, out.width));
+    ESPCN_RETURN_IF_ERROR(parse_integer(height, "--raw-in height", 1, 1 << 16, out.height));
     out.bits = 8;
     if (colon != std::string_view::npos)
-        ESPCN_RETURN_IF_ERROR(parse_int(text.substr(colon + 1), "--raw-in bits", 8, 16, out.bits));
+        ESPCN_RETURN_IF_ERROR(parse_integer(text.substr(colon + 1), "--raw-in bits", 8, 16, out.bits));
     return Status::ok();
 }
 
@@ -113,13 +105,13 @@ Result<CliOptions> parse_cli_options(int argc, char **argv) {
             ESPCN_RETURN_IF_ERROR(parse_backend(v, o.backend));
         } else if (arg == "--threads") {
             ESPCN_RETURN_IF_ERROR(value(v));
-            ESPCN_RETURN_IF_ERROR(parse_int(v, arg, 0, 1024, o.threads));
+            ESPCN_RETURN_IF_ERROR(parse_integer(v, arg, 0, 1024, o.threads));
         } else if (arg == "--bits") {
             ESPCN_RETURN_IF_ERROR(value(v));
-            ESPCN_RETURN_IF_ERROR(parse_int(v, arg, 8, 16, o.output_bits));
+            ESPCN_RETURN_IF_ERROR(parse_integer(v, arg, 8, 16, o.output_bits));
         } else if (arg == "--repeat") {
             ESPCN_RETURN_IF_ERROR(value(v));
-            ESPCN_RETURN_IF_ERROR(parse_int(v, arg, 1, 1000000, o.repeat));
+            ESPCN_RETURN_IF_ERROR(parse_integer(v, arg, 1, 1000000, o.repeat));
         } else if (arg == "--raw-in") {
             ESPCN_RETURN_IF_ERROR(value(v));
             RawPlaneFormat raw;

@@ -9,6 +9,7 @@
 #include "cli_options.hpp"
 #include "imaging/image_io.hpp"
 #include "raw_plane.hpp"
+#include "tool_main.hpp"
 #include "upscaler.hpp"
 
 namespace espcn {
@@ -136,15 +137,4 @@ int run(int argc, char **argv) {
 
 }  // namespace espcn
 
-int main(int argc, char **argv) {
-    // Nothing may escape as a crash; allocation failure is the one
-    // exception the internals can raise.
-    try {
-        return espcn::run(argc, argv);
-    } catch (const std::bad_alloc &) {
-        std::fputs("espcn-cli: out of memory\n", stderr);
-    } catch (const std::exception &e) {
-        std::fprintf(stderr, "espcn-cli: internal error: %s\n", e.what());
-    }
-    return 1;
-}
+int main(int argc, char **argv) { return espcn::run_tool("espcn-cli", espcn::run, argc, argv); }

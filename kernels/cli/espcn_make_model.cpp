@@ -11,6 +11,7 @@
 
 #include "imaging/image_io.hpp"
 #include "model_builders.hpp"
+#include "tool_main.hpp"
 
 namespace espcn {
 
@@ -42,17 +43,6 @@ struct MakeModelOptions {
     bool help = false;
 };
 
-Status parse_uint(std::string_view text, const std::string &option, uint64_t lo, uint64_t hi,
-                  uint64_t &out) {
-    uint64_t v = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    ESPCN_RETURN_IF(ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi,
-                    ESPCN_ERROR_INVALID_ARGUMENT, option, ": '", text,
-                    "' is not an integer in [", lo, ", ", hi, "]");
-    out = v;
-    return Status::ok();
-}
-
 Result<MakeModelOptions> parse_options(int argc, char **argv) {
     MakeModelOptions o;
     std::optional<ModelArch> arch;
@@ -76,12 +66,12 @@ Result<MakeModelOptions> parse_options(int argc, char **argv) {
                               concat("--arch: '", v, "' is not espcn, fsrcnn or bicubic"));
         } else if (arg == "--scale") {
             ESPCN_RETURN_IF_ERROR(value(v));
-            ESPCN_RETURN_IF_ERROR(parse_uint(v, arg, 2, 8, n));
+            ESPCN_RETURN_IF_ERROR(parse_integer<uint64_t>(v, arg, 2, 8, n));
             o.spec.scale = static_cast<int>(n);
             have_scale = true;
         } else if (arg == "--seed") {
             ESPCN_RETURN_IF_ERROR(value(v));
-            ESPCN_RETURN_IF_ERROR(parse_uint(v, arg, 0, UINT32_MAX, n));
+            ESPCN_RETURN_IF_ERROR(parse_integer<uint64_t>(v, arg, 0, UINT32_MAX, n));
             o.spec.seed = static_cast<uint32_t>(n);
         } else if (arg == "--order") {
             ESPCN_RETURN_IF_ERROR(value(v));
@@ -149,13 +139,4 @@ int run(int argc, char **argv) {
 
 }  // namespace espcn
 
-int main(int argc, char **argv) {
-    try {
-        return espcn::run(argc, argv);
-    } catch (const std::bad_alloc &) {
-        std::fputs("espcn-make-model: out of memory\n", stderr);
-    } catch (const std::exception &e) {
-        std::fprintf(stderr, "espcn-make-model: internal error: %s\n", e.what());
-    }
-    return 1;
-}
+int main(int argc, char **argv) { return espcn::run_tool("espcn-make-model", espcn::run, argc, argv); }
