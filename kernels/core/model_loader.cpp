@@ -258,7 +258,11 @@ Result<Network> load_network(const SafetensorsFile &f, const Logger &log) {
 
 Result<Network> load_network_file(const std::string &path, const Logger &log) {
     Result<SafetensorsFile> f = SafetensorsFile::read(path);
-    if (!f.is_ok()) return std::move(f.status()).with_context(concat(path, ": "));
+    if (!f.is_ok()) {
+        // I/O messages already name the file; format errors do not.
+        if (f.status().code() == ESPCN_ERROR_IO) return f.status();
+        return std::move(f.status()).with_context(concat(path, ": "));
+    }
     Result<Network> n = load_network(f.value(), log);
     if (!n.is_ok()) return std::move(n.status()).with_context(concat(path, ": "));
     return n;

@@ -165,7 +165,7 @@ Result<SafetensorsFile> SafetensorsFile::read(const std::string &path) {
     const std::streamoff size = in.tellg();
     ESPCN_RETURN_IF(size < 0, ESPCN_ERROR_IO, "cannot size model file '", path, "'");
     ESPCN_RETURN_IF(static_cast<uint64_t>(size) > kMaxFileBytes, ESPCN_ERROR_MODEL,
-                    "model file '", path, "' is ", size, " bytes, over the ", kMaxFileBytes,
+                    "the file is ", size, " bytes, over the ", kMaxFileBytes,
                     "-byte limit");
     std::vector<uint8_t> bytes(static_cast<size_t>(size));
     in.seekg(0);
