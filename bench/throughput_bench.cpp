@@ -28,7 +28,7 @@ class Plane8 {
 public:
     Plane8(int width, int height)
         : samples_(static_cast<size_t>(width) * static_cast<size_t>(height)),
-          plane_{samples_.data(), width, width, height, 8} {}
+          plane_{samples_.data(), width, width, height, 8, 0} {}
     Plane8(const Plane8 &) = delete;
     Plane8 &operator=(const Plane8 &) = delete;
 

@@ -32,7 +32,7 @@ public:
 
     espcn_plane view() {
         return {bytes_.data(), static_cast<ptrdiff_t>(width_) * bytes_per_sample(), width_,
-                height_, bits_};
+                height_, bits_, 0};
     }
 
 private:

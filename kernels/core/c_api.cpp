@@ -6,6 +6,9 @@
 #include <new>
 #include <string>
 
+#include <omp.h>
+
+#include "../cpu/plane_resample.hpp"
 #include "backend.hpp"
 #include "espcn/espcn.h"
 #include "model_loader.hpp"
@@ -13,6 +16,8 @@
 struct espcn_context {
     std::shared_ptr<const espcn::Network> net;
     std::unique_ptr<espcn::Backend> backend;
+    espcn::PlaneResampler resampler;  // for the planes that bypass the network
+    int threads = 1;
     espcn::Logger log;
 };
 
@@ -63,7 +68,7 @@ int raw_enum(const E &e) {
     return v;
 }
 
-Status check_plane(const espcn_plane *p, const char *what) {
+Status check_plane(const espcn_plane *p, const char *what, int components = 1) {
     ESPCN_RETURN_IF(!p, ESPCN_ERROR_INVALID_ARGUMENT, what, " plane is NULL");
     ESPCN_RETURN_IF(!p->data, ESPCN_ERROR_INVALID_ARGUMENT, what, " plane has no data");
     ESPCN_RETURN_IF(p->width < 1 || p->height < 1 || p->width > kMaxSide || p->height > kMaxSide,
@@ -71,7 +76,11 @@ Status check_plane(const espcn_plane *p, const char *what) {
                     "; each side must be in [1, ", kMaxSide, "]");
     ESPCN_RETURN_IF(p->bit_depth < 8 || p->bit_depth > 16, ESPCN_ERROR_INVALID_ARGUMENT, what,
                     " plane bit depth ", p->bit_depth, " is outside [8, 16]");
-    const ptrdiff_t row_bytes = static_cast<ptrdiff_t>(p->width) * (p->bit_depth > 8 ? 2 : 1);
+    ESPCN_RETURN_IF(p->shift < 0 || p->shift + p->bit_depth > 16 || (p->bit_depth == 8 && p->shift),
+                    ESPCN_ERROR_INVALID_ARGUMENT, what, " plane shift ", p->shift,
+                    " does not fit bit depth ", p->bit_depth, " in its sample");
+    const ptrdiff_t row_bytes =
+        static_cast<ptrdiff_t>(p->width) * components * (p->bit_depth > 8 ? 2 : 1);
     ESPCN_RETURN_IF(std::llabs(static_cast<long long>(p->stride)) < row_bytes,
                     ESPCN_ERROR_INVALID_ARGUMENT, what, " plane stride ", p->stride,
                     " is smaller than a row (", row_bytes, " bytes)");
@@ -132,6 +141,7 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
     ctx->net = std::move(shared_net);
     ctx->backend = std::move(backend).value();
     ctx->log = log;
+    ctx->threads = p.threads > 0 ? p.threads : omp_get_num_procs();
     log.info(espcn::concat("model '", ctx->net->name, "': x", ctx->net->scale, ", ",
                            ctx->net->convs.size(), " LR convs, ",
                            ctx->net->macs_per_lr_pixel(), " MACs per input pixel, backend ",
@@ -184,6 +194,35 @@ espcn_status espcn_process_plane(espcn_context *ctx, const espcn_plane *in,
                         in->height * r, " from ", in->width, "x", in->height);
         return ctx->backend->process(*in, *out);
     });
+}
+
+espcn_status espcn_upscale_plane(espcn_context *ctx, const espcn_plane *in, const espcn_plane *out,
+                                 int components, espcn_resample_filter filter) {
+    if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
+    return guarded(ctx->log, [&]() -> Status {
+        ESPCN_RETURN_IF(components != 1 && components != 2, ESPCN_ERROR_INVALID_ARGUMENT,
+                        "components = ", components, "; 1 or 2 (interleaved UV)");
+        const int kind = raw_enum(filter);
+        ESPCN_RETURN_IF(kind < ESPCN_RESAMPLE_BICUBIC || kind > ESPCN_RESAMPLE_NEAREST,
+                        ESPCN_ERROR_INVALID_ARGUMENT, "unknown resample filter ", kind);
+        ESPCN_RETURN_IF_ERROR(check_plane(in, "input", components));
+        ESPCN_RETURN_IF_ERROR(check_plane(out, "output", components));
+        ESPCN_RETURN_IF(in->bit_depth != out->bit_depth || in->shift != out->shift,
+                        ESPCN_ERROR_INVALID_ARGUMENT,
+                        "input and output planes differ in bit depth or shift");
+        const int r = ctx->net->scale;
+        ESPCN_RETURN_IF(out->width > in->width * r + r || out->height > in->height * r + r,
+                        ESPCN_ERROR_INVALID_ARGUMENT, "output plane ", out->width, "x",
+                        out->height, " is larger than x", r, " of ", in->width, "x", in->height);
+        ctx->resampler.upscale(*in, *out, components, r, static_cast<espcn::ResampleKind>(kind),
+                               ctx->threads);
+        return Status::ok();
+    });
+}
+
+const char *espcn_default_model_dir(void) {
+    const char *env = std::getenv("ESPCN_MODEL_DIR");
+    return env && *env ? env : ESPCN_DEFAULT_MODEL_DIR;
 }
 
 espcn_status espcn_get_model_info(const espcn_context *ctx, espcn_model_info *info) {

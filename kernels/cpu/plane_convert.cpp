@@ -24,8 +24,10 @@ void decode_plane(const espcn_plane &in, SampleRange range, float *dst, ptrdiff_
             for (int x = 0; x < w; ++x) d[x * pixel_stride] = decode_sample(s[x], maxv, range);
         } else {
             const uint16_t *s = reinterpret_cast<const uint16_t *>(row_ptr(in, y));
-            // Bits above bit_depth are not ours to interpret: mask them off.
-            for (int x = 0; x < w; ++x) d[x * pixel_stride] = decode_sample(s[x] & maxv, maxv, range);
+            // Bits outside the value are not ours to interpret: mask them off.
+            const int shift = in.shift;
+            for (int x = 0; x < w; ++x)
+                d[x * pixel_stride] = decode_sample((s[x] >> shift) & maxv, maxv, range);
         }
     }
 }
@@ -42,7 +44,7 @@ void shuffle_encode_plane(const LrTensorView &lr, int r, ShuffleOrder order, Sam
                                     s.x * lr.pixel_stride];
             const uint32_t q = encode_sample(v, maxv, range);
             if (out.bit_depth == 8) row[hx] = static_cast<uint8_t>(q);
-            else reinterpret_cast<uint16_t *>(row)[hx] = static_cast<uint16_t>(q);
+            else reinterpret_cast<uint16_t *>(row)[hx] = static_cast<uint16_t>(q << out.shift);
         }
     }
 }

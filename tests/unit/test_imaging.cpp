@@ -532,9 +532,9 @@ Image run_engine(const std::vector<uint8_t> &model, espcn_backend backend, const
 
     std::vector<uint8_t> src(in.samples.begin(), in.samples.end());
     std::vector<uint8_t> dst(static_cast<size_t>(in.width) * r * in.height * r, 0);
-    espcn_plane ip{src.data(), in.width, in.width, in.height, 8};
+    espcn_plane ip{src.data(), in.width, in.width, in.height, 8, 0};
     espcn_plane op{dst.data(), static_cast<ptrdiff_t>(in.width) * r, in.width * r,
-                   in.height * r, 8};
+                   in.height * r, 8, 0};
     const espcn_status ps = espcn_process_plane(g.ctx, &ip, &op);
     EXPECT_EQ(ps, ESPCN_OK) << espcn_last_error();
     if (ps != ESPCN_OK) return {};

@@ -92,9 +92,12 @@ typedef struct espcn_params {
 
 /*
  * One image plane. Samples are unsigned integers of bit_depth bits: one byte
- * each for bit_depth 8, two bytes (host endianness, value in the low bits, as
- * FFmpeg's yuv420p10 etc.) for bit_depth 9..16. stride is in bytes and may be
- * negative (bottom-up images); it must hold at least width samples.
+ * each for bit_depth 8, two bytes (host endianness) for bit_depth 9..16, with
+ * the value in the low bits (FFmpeg's yuv420p10) or shifted left by `shift`
+ * bits (P010: bit_depth 10, shift 6); shift + bit_depth <= 16, and shift is 0
+ * for 8-bit planes. Bits outside the value are ignored on input and written as
+ * zero. stride is in bytes and may be negative (bottom-up images); it must
+ * hold at least one row.
  */
 typedef struct espcn_plane {
     void *data;
@@ -102,6 +105,7 @@ typedef struct espcn_plane {
     int width;
     int height;
     int bit_depth;
+    int shift;
 } espcn_plane;
 
 typedef enum espcn_upsampler {
@@ -139,6 +143,32 @@ ESPCN_API espcn_status espcn_process_plane(espcn_context *ctx, const espcn_plane
 
 ESPCN_API espcn_status espcn_get_model_info(const espcn_context *ctx,
                                             espcn_model_info *info);
+
+typedef enum espcn_resample_filter {
+    ESPCN_RESAMPLE_BICUBIC = 0,  /* Keys, a = -0.5 */
+    ESPCN_RESAMPLE_BILINEAR = 1,
+    ESPCN_RESAMPLE_NEAREST = 2
+} espcn_resample_filter;
+
+/*
+ * Upscales a plane that does not go through the network (chroma) by the
+ * model's scale r: output sample j reads input position (j + 0.5) / r - 0.5 in
+ * each direction (centre-aligned), edges clamped, rounded half up. out may be
+ * up to r samples off r times the input in each direction, so the chroma of
+ * odd frame sizes (ceil(w / 2) samples) works.
+ * components is the number of interleaved samples per pixel: 1, or 2 for the
+ * UV plane of NV12 / P010; width counts pixels. in and out must have the same
+ * bit depth and shift. Same thread rules as espcn_process_plane().
+ */
+ESPCN_API espcn_status espcn_upscale_plane(espcn_context *ctx, const espcn_plane *in,
+                                           const espcn_plane *out, int components,
+                                           espcn_resample_filter filter);
+
+/*
+ * Where shipped models live: $ESPCN_MODEL_DIR if set, else the directory the
+ * library was installed with. Files are named espcn-x<scale>.safetensors.
+ */
+ESPCN_API const char *espcn_default_model_dir(void);
 
 /* Message of the last failed call on this thread ("" if none). */
 ESPCN_API const char *espcn_last_error(void);

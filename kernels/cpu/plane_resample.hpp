@@ -1,0 +1,24 @@
+// Separable upscaling of planes that bypass the network (chroma), with the
+// taps of core/resample_taps.hpp. Owns its scratch buffers so the per-frame
+// path allocates nothing once a size has been seen.
+#pragma once
+
+#include <vector>
+
+#include "../core/resample_taps.hpp"
+#include "espcn/espcn.h"
+
+namespace espcn {
+
+class PlaneResampler {
+public:
+    // Validated by the caller: same depth/shift, components 1 or 2, scale >= 1.
+    void upscale(const espcn_plane &in, const espcn_plane &out, int components, int scale,
+                 ResampleKind kind, int threads);
+
+private:
+    std::vector<ResampleTaps> column_taps_;  // one per output column
+    std::vector<float> rows_;                // input rows resampled horizontally
+};
+
+}  // namespace espcn
