@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The espcn filter inside a patched ffmpeg, end to end (CTest label ffmpeg).
+#   test_filter.sh FFMPEG FFPROBE ESPCN_CLI ESPCN_MAKE_MODEL [EXAMPLE]
+# Models: the exact bicubic network and an untrained ESPCN from
+# espcn-make-model (trained weights are issue #5); what is checked here is the
+# plumbing: sizes, formats, frame counts, pts, bit-exactness against the
+# engine, transcodes, reconfiguration and clean failures.
+set -uo pipefail
+ffmpeg=$1 ffprobe=$2 cli=$3 make_model=$4 example=${5:-}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+ff() { "$ffmpeg" -hide_banner -nostdin -y -loglevel error "$@"; }
+
+for r in 2 3 4; do
+    "$make_model" --arch bicubic --scale $r -o "$work/bicubic-x$r.safetensors" >/dev/null
+    "$make_model" --arch espcn --scale $r -o "$work/espcn-x$r.safetensors" >/dev/null
+done
+"$make_model" --arch fsrcnn --scale 2 -o "$work/fsrcnn-x2.safetensors" >/dev/null
+
+# 1. Every pixel format x scale: output size and format, frame count, pts.
+# (testsrc2 rounds sizes to even; crop makes them odd.)
+formats="yuv420p yuv422p yuv444p gray nv12 yuv420p10le yuv422p10le yuv444p10le gray10le
+         yuv420p12le gray12le yuv420p16le yuv444p16le gray16le p010le p016le"
+for fmt in $formats; do
+    for r in 2 3 4; do
+        log=$("$ffmpeg" -hide_banner -nostdin -loglevel info -f lavfi -i testsrc2=size=64x32:rate=10:duration=0.5 \
+              -vf "crop=33:17:0:0:exact=1,format=$fmt,espcn=scale=$r:model=$work/espcn-x$r.safetensors,showinfo" -f null - 2>&1)
+        rc=$?
+        n=$(grep -c "Parsed_showinfo.*n: *[0-9]" <<<"$log")
+        sizes=$(grep -o "s:[0-9]*x[0-9]*" <<<"$log" | sort -u)
+        fmts=$(grep -o "fmt:[a-z0-9]*" <<<"$log" | sort -u)
+        pts=$(grep -o "pts: *[0-9]*" <<<"$log" | tr -d ' ' | tr '\n' ' ')
+        if [ $rc -eq 0 ] && [ "$n" = 5 ] && [ "$sizes" = "s:$((33 * r))x$((17 * r))" ] &&
+           [ "$fmts" = "fmt:$fmt" ] && [ "$pts" = "pts:0 pts:1 pts:2 pts:3 pts:4 " ]; then ok
+        else bad "format $fmt x$r: rc=$rc frames=$n $sizes $fmts pts=[$pts]"; fi
+    done
+done
+
+# 2. Filter output equals the engine CLI on the same frame (same backend: bit-exact).
+for fmt in gray yuv420p; do
+    for model in espcn-x3 fsrcnn-x2; do
+        r=${model##*x}
+        ff -f lavfi -i testsrc2=size=64x32:duration=0.1:rate=10 -vf crop=41:23:0:0:exact=1,format=$fmt -frames:v 1 -f rawvideo "$work/in.raw"
+        head -c $((41 * 23)) "$work/in.raw" >"$work/in.y"
+        "$cli" -m "$work/$model.safetensors" --backend onednn --raw-in 41x23 -i "$work/in.y" -o "$work/cli.y" >/dev/null
+        ff -f rawvideo -pixel_format $fmt -video_size 41x23 -i "$work/in.raw" \
+           -vf "espcn=scale=$r:backend=cpu:model=$work/$model.safetensors" -f rawvideo "$work/ff.raw"
+        head -c $((41 * 23 * r * r)) "$work/ff.raw" >"$work/ff.y"
+        if cmp -s "$work/cli.y" "$work/ff.y"; then ok; else bad "$fmt $model: filter luma differs from espcn-cli"; fi
+    done
+done
+
+# 3. Odd and tiny sizes; an x264 -> espcn -> x264 transcode, checked with ffprobe.
+for size in 321x241 2x2 1x1; do  # color: testsrc2 has a minimum size
+    if ff -f lavfi -i color=c=orange:size=$size:duration=0.2:rate=10 -vf "format=yuv420p,espcn=model=$work/espcn-x2.safetensors" \
+          -f null -; then ok; else bad "size $size"; fi
+done
+ff -f lavfi -i testsrc2=size=96x64:rate=25:duration=1 -c:v libx264 -preset ultrafast -pix_fmt yuv420p "$work/src.mp4"
+if ff -i "$work/src.mp4" -vf "espcn=scale=2:model=$work/espcn-x2.safetensors" -c:v libx264 -preset ultrafast "$work/up.mp4"; then
+    probe=$("$ffprobe" -v error -select_streams v:0 -count_frames \
+            -show_entries stream=width,height,pix_fmt,nb_read_frames -of csv=p=0 "$work/up.mp4")
+    if [ "$probe" = "192,128,yuv420p,25" ]; then ok; else bad "transcode probe: $probe"; fi
+else bad "x264 -> espcn -> x264 transcode failed"; fi
+
+# 4. A resolution change mid-stream: ffmpeg reconfigures the graph.
+ff -f lavfi -i testsrc2=size=64x48:rate=10:duration=0.5 -c:v libx264 -preset ultrafast -f h264 "$work/a.264"
+ff -f lavfi -i testsrc2=size=80x40:rate=10:duration=0.5 -c:v libx264 -preset ultrafast -f h264 "$work/b.264"
+cat "$work/a.264" "$work/b.264" >"$work/ab.264"
+sizes=$("$ffmpeg" -hide_banner -nostdin -loglevel info -i "$work/ab.264" \
+        -vf "espcn=model=$work/espcn-x2.safetensors,showinfo" -f null - 2>&1 | grep -o " s:[0-9x]*" | sort | uniq -c | awk '{print $1 $2}' | tr '\n' ' ')
+if [ "$sizes" = "5s:128x96 5s:160x80 " ]; then ok; else bad "resolution change: [$sizes]"; fi
+
+# 5. Bad options and inputs fail at init with a message and an error exit, never a signal.
+printf 'garbage, not a model' >"$work/garbage.safetensors"
+# ffmpeg exits with AVERROR codes & 0xff, which can exceed 128, so a signal is
+# told apart by Python's subprocess (negative return code), not by bash's $?.
+run_signal_aware() {  # prints the output, then "rc=N" (N < 0: killed by signal -N)
+    python3 -c 'import subprocess, sys
+p = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+sys.stdout.write(p.stdout.decode(errors="replace")); print("rc=%d" % p.returncode)' "$@"
+}
+expect_failure() {  # description, expected message fragment, filter string
+    local out rc
+    out=$(run_signal_aware "$ffmpeg" -hide_banner -f lavfi -i testsrc2=size=32x32:duration=0.1 -vf "$3" -f null -)
+    rc=$(tail -n 1 <<<"$out" | sed 's/^rc=//')
+    if [ "$rc" -gt 0 ] && grep -q -- "$2" <<<"$out"; then ok
+    else bad "$1: rc=$rc, message '$2' not found in: $(tail -n 3 <<<"$out")"; fi
+}
+expect_failure "scale out of range" "scale" "espcn=scale=5:model=$work/espcn-x2.safetensors"
+expect_failure "missing model" "cannot open model file" "espcn=model=$work/nope.safetensors"
+expect_failure "malformed model" "header length" "espcn=model=$work/garbage.safetensors"
+expect_failure "scale mismatch" "upscales x3" "espcn=scale=2:model=$work/espcn-x3.safetensors"
+expect_failure "cuda unavailable" "CUDA backend is not available" "espcn=backend=cuda:model=$work/espcn-x2.safetensors"
+expect_failure "unknown option" "colour" "espcn=colour=red"
+
+# 6. The embedding example: decode -> espcn -> encode through libavfilter's API.
+if [ -n "$example" ]; then
+    if "$example" "$work/src.mp4" "$work/example.mkv" "espcn=scale=2:model=$work/espcn-x2.safetensors,format=yuv420p" libx264 &&
+       [ "$("$ffprobe" -v error -select_streams v:0 -count_frames -show_entries stream=width,height,nb_read_frames -of csv=p=0 "$work/example.mkv")" = "192,128,25" ]; then ok
+    else bad "espcn_transcode example"; fi
+fi
+
+echo "test_filter: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
