@@ -207,6 +207,7 @@ int main(int argc, char **argv)
         return 2;
     }
     t.encoder_name = argc > 4 ? argv[4] : "libx264";
+    av_log_set_level(AV_LOG_WARNING);  /* encoders' statistics are noise here */
     if ((ret = open_input(&t, argv[1])) < 0 || (ret = open_filters(&t, filters)) < 0 ||
         (ret = open_output(&t, argv[2])) < 0)
         goto end;
