@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything with warnings as errors, runs
-# every test; then builds the engine with ASan + UBSan and runs the unit tests
-# again. Usage: scripts/test.sh [--no-sanitize]
+# every test; builds FFmpeg (series $ESPCN_FFMPEG_SERIES, default 7.1) with
+# the espcn filter and runs the ffmpeg tests; then builds the engine with
+# ASan + UBSan and runs the unit tests again.
+# Usage: scripts/test.sh [--no-sanitize] [--no-ffmpeg]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+no_sanitize=0 no_ffmpeg=0
+for a in "$@"; do
+    case $a in
+        --no-sanitize) no_sanitize=1 ;;
+        --no-ffmpeg) no_ffmpeg=1 ;;
+        *) echo "usage: scripts/test.sh [--no-sanitize] [--no-ffmpeg]" >&2; exit 2 ;;
+    esac
+done
+
 source scripts/lib/deps.sh
 espcn_install_deps
 jobs=$(espcn_jobs)
@@ -11,14 +22,27 @@ jobs=$(espcn_jobs)
 echo "== release build (-Werror)"
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DESPCN_WERROR=ON
 cmake --build build/release -j "$jobs"
-echo "== all tests"
-ctest --test-dir build/release --output-on-failure -j "$jobs"
+echo "== unit tests"
+ctest --test-dir build/release --output-on-failure -j "$jobs" -LE ffmpeg
+
+if [ $no_ffmpeg -eq 0 ]; then
+    series=${ESPCN_FFMPEG_SERIES:-7.1}
+    # Debian 12's own ffmpeg 5.1 is the peer whose `sr` filter reads our
+    # exported native models (test_native_export; it skips elsewhere).
+    ESPCN_APT_PACKAGES=(ffmpeg) espcn_install_deps
+    echo "== FFmpeg $series with the espcn filter"
+    scripts/build_ffmpeg.sh --series "$series" --jobs "$jobs"
+    cmake -S . -B build/release -DESPCN_FFMPEG_BUILD_DIR="$PWD/build/ffmpeg-$series" \
+        -DESPCN_FFMPEG_ESPCN_PREFIX="$PWD/build/espcn-prefix" >/dev/null
+    echo "== ffmpeg tests"
+    ctest --test-dir build/release --output-on-failure -L ffmpeg
+fi
 
 echo "== oneDNN 3.x API check (Debian 13 headers)"
 rc=0; scripts/check_onednn3.sh || rc=$?
 if [ $rc -eq 3 ]; then echo "   skipped: Debian 13's libdnnl-dev could not be fetched"; elif [ $rc -ne 0 ]; then exit $rc; fi
 
-if [ "${1:-}" != "--no-sanitize" ]; then
+if [ $no_sanitize -eq 0 ]; then
     echo "== ASan + UBSan build of the engine, unit tests"
     cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DESPCN_WERROR=ON \
         -DESPCN_SANITIZE=address,undefined -DESPCN_WITH_CUDA=OFF \

@@ -65,11 +65,12 @@ if ff -i "$work/src.mp4" -vf "espcn=scale=2:model=$work/espcn-x2.safetensors" -c
     if [ "$probe" = "192,128,yuv420p,25" ]; then ok; else bad "transcode probe: $probe"; fi
 else bad "x264 -> espcn -> x264 transcode failed"; fi
 
-# 4. A resolution change mid-stream: ffmpeg reconfigures the graph.
-ff -f lavfi -i testsrc2=size=64x48:rate=10:duration=0.5 -c:v libx264 -preset ultrafast -f h264 "$work/a.264"
-ff -f lavfi -i testsrc2=size=80x40:rate=10:duration=0.5 -c:v libx264 -preset ultrafast -f h264 "$work/b.264"
+# 4. A resolution change mid-stream: ffmpeg reconfigures the graph. (Annex B
+#    H.264 written with the rawvideo muxer, which passes packets through.)
+ff -f lavfi -i testsrc2=size=64x48:rate=10:duration=0.5 -c:v libx264 -preset ultrafast -f rawvideo "$work/a.264"
+ff -f lavfi -i testsrc2=size=80x40:rate=10:duration=0.5 -c:v libx264 -preset ultrafast -f rawvideo "$work/b.264"
 cat "$work/a.264" "$work/b.264" >"$work/ab.264"
-sizes=$("$ffmpeg" -hide_banner -nostdin -loglevel info -i "$work/ab.264" \
+sizes=$("$ffmpeg" -hide_banner -nostdin -loglevel info -f h264 -i "$work/ab.264" \
         -vf "espcn=model=$work/espcn-x2.safetensors,showinfo" -f null - 2>&1 | grep -o " s:[0-9x]*" | sort | uniq -c | awk '{print $1 $2}' | tr '\n' ' ')
 if [ "$sizes" = "5s:128x96 5s:160x80 " ]; then ok; else bad "resolution change: [$sizes]"; fi
 
