@@ -29,7 +29,7 @@ if [ $no_ffmpeg -eq 0 ]; then
     series=${ESPCN_FFMPEG_SERIES:-7.1}
     # Debian 12's own ffmpeg 5.1 is the peer whose `sr` filter reads our
     # exported native models (test_native_export; it skips elsewhere).
-    ESPCN_APT_PACKAGES=(ffmpeg) espcn_install_deps
+    espcn_install_deps ffmpeg
     echo "== FFmpeg $series with the espcn filter"
     scripts/build_ffmpeg.sh --series "$series" --jobs "$jobs"
     cmake -S . -B build/release -DESPCN_FFMPEG_BUILD_DIR="$PWD/build/ffmpeg-$series" \

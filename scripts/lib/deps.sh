@@ -3,9 +3,11 @@
 ESPCN_APT_PACKAGES=(cmake ninja-build g++ pkg-config python3
                     libdnnl-dev nlohmann-json3-dev libgtest-dev libpng-dev)
 
+# espcn_install_deps [PACKAGE...]: the given packages, or the build's list.
 espcn_install_deps() {
-    local missing=()
-    for p in "${ESPCN_APT_PACKAGES[@]}"; do
+    local missing=() wanted=("$@")
+    [ ${#wanted[@]} -eq 0 ] && wanted=("${ESPCN_APT_PACKAGES[@]}")
+    for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
