@@ -90,12 +90,9 @@ flock -n 9 || { echo "build_ffmpeg.sh: waiting for another build of FFmpeg $seri
 # --- 1. build dependencies ---------------------------------------------------
 begin "build dependencies"
 ffmpeg_packages=(make gcc pkg-config nasm libx264-dev zlib1g-dev patch xz-utils)
-if [ -z "$espcn_prefix" ]; then
-    ESPCN_APT_PACKAGES+=("${ffmpeg_packages[@]}")   # the engine's, for build/release
-else
-    ESPCN_APT_PACKAGES=("${ffmpeg_packages[@]}")
-fi
-espcn_install_deps || die "could not install the Debian packages: ${ESPCN_APT_PACKAGES[*]}"
+packages=("${ffmpeg_packages[@]}")
+[ -n "$espcn_prefix" ] || packages+=("${ESPCN_APT_PACKAGES[@]}")   # the engine's, for build/release
+espcn_install_deps "${packages[@]}" || die "could not install the Debian packages: ${packages[*]}"
 done_step
 
 # --- 2. libespcn ----------------------------------------------------------------
@@ -131,13 +128,14 @@ else
     # Unpacked files keep their release mtimes, older than any object built
     # before: only an empty build directory cannot link stale objects.
     rm -rf "$bdir" && mkdir -p "$bdir"
+    # --force, not --batch: --batch would silently reverse an already applied patch.
     for p in "${patches[@]}"; do
-        if (cd "$tree" && patch -p1 --dry-run --batch -s <"$p" >/dev/null); then
-            (cd "$tree" && patch -p1 --batch -s <"$p") || die "applying $p failed"
-        elif (cd "$tree" && patch -p1 -R --dry-run --batch -s <"$p" >/dev/null); then
+        if (cd "$tree" && patch -p1 --force --dry-run -s <"$p" >/dev/null); then
+            (cd "$tree" && patch -p1 --force -s <"$p") || die "applying $p failed"
+        elif (cd "$tree" && patch -p1 -R --force --dry-run -s <"$p" >/dev/null); then
             echo "   ${p#"$root"/} is already applied in this source; skipped"
         else
-            (cd "$tree" && patch -p1 --dry-run --batch <"$p") >&2 || true
+            (cd "$tree" && patch -p1 --force --dry-run <"$p") >&2 || true
             die "${p#"$root"/} does not apply to $ESPCN_FFMPEG_SOURCE_ID (above)"
         fi
     done

@@ -109,8 +109,11 @@ espcn_ffmpeg__fetch() {
     upstream=${upstream%-*}
     orig=ffmpeg_$upstream.orig.tar.xz
 
-    # URI and hash of the upstream tarball, from the signed Sources index.
-    line=$( (cd "$dir" && apt-get "${ESPCN_APT_OPTS[@]}" -qq --print-uris source "ffmpeg=$version" 2>/dev/null) |
+    # URI and hash of the upstream tarball, from the signed Sources index
+    # (asked from an empty directory: apt lists only files not already there).
+    mkdir -p "$cache/apt-$suite/empty"
+    line=$( (cd "$cache/apt-$suite/empty" &&
+             apt-get "${ESPCN_APT_OPTS[@]}" -qq --print-uris source "ffmpeg=$version" 2>/dev/null) |
             awk -v f="$orig" '$2 == f' | head -n 1)
     [ -n "$line" ] || { echo "espcn: $suite's ffmpeg $version lists no $orig" >&2; return 1; }
     hash=$(echo "$line" | awk '{print $4}')
