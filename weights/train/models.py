@@ -1,0 +1,190 @@
+"""The two architectures, as plain nn.Sequential so weights/export_pytorch.export() takes them.
+
+ESPCN (Shi et al., CVPR 2016): Conv(1,64,5) tanh, Conv(64,32,3) tanh, Conv(32,r^2,3),
+PixelShuffle(r). Outputs are not clamped here; the engine clamps to [0, 1].
+
+FSRCNN-style (Dong et al., ECCV 2016): Conv(1,d,5) PReLU(d), Conv(d,s,1) PReLU(s),
+m x [Conv(s,s,3) PReLU(s)], Conv(s,d,1) PReLU(d), ConvTranspose2d(d,1,9,stride=r). The
+deconvolution's padding p and output padding op make the output exactly r x the input
+(9 - 2p + op = r): op = (9 - r) % 2, p = (9 - r + op) / 2, which also centres the 9 x 9
+kernel on the LR pixel as closely as an integer p allows (x2: p 4 op 1; x3: p 3 op 0;
+x4: p 3 op 1). The engine converts it into an LR convolution + periodic shuffle at load.
+
+Initialization ("init" in the configs):
+- "he" (default, and what the original implementations do): every conv but the last
+  N(0, sqrt(2 / (out_channels * k * k))) (He et al., fan-out), biases 0; the last layer
+  (the r^2 conv of ESPCN, the deconvolution of FSRCNN) N(0, 0.001), bias 0. PReLU slopes 0.25.
+- "torch": PyTorch's default initialization.
+
+Training speed: PyTorch 1.13's CPU ConvTranspose2d (slow_conv_transpose2d, im2col loops) is
+~10x slower than its oneDNN convolutions, so `forward()` computes FSRCNN's deconvolution as the
+equivalent LR convolution with r^2 outputs + PixelShuffle (the same rewrite the engine does at
+load; Shi et al. 2016), with the convolution's weights *gathered from the ConvTranspose2d's own
+weight tensor*. The parameters, the function and its gradients are those of the
+ConvTranspose2d model (only the arithmetic order differs: float32 rounding); the model stays an
+nn.Sequential ending in nn.ConvTranspose2d and is exported as such. `check_subpixel()`
+verifies the equality against nn.ConvTranspose2d.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+ARCHS = ("espcn", "fsrcnn")
+
+
+def deconv_padding(r: int, k: int = 9) -> tuple[int, int]:
+    op = (k - r) % 2
+    p = (k - r + op) // 2
+    assert k - 2 * p + op == r and 0 <= op < r and p >= 0, (r, k, p, op)
+    return p, op
+
+
+def espcn(r: int, c1: int = 64, c2: int = 32) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(1, c1, 5, padding=2), nn.Tanh(),
+        nn.Conv2d(c1, c2, 3, padding=1), nn.Tanh(),
+        nn.Conv2d(c2, r * r, 3, padding=1), nn.PixelShuffle(r))
+
+
+def fsrcnn(r: int, d: int = 56, s: int = 12, m: int = 4) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(1, d, 5, padding=2), nn.PReLU(d),
+                               nn.Conv2d(d, s, 1), nn.PReLU(s)]
+    for _ in range(m):
+        layers += [nn.Conv2d(s, s, 3, padding=1), nn.PReLU(s)]
+    layers += [nn.Conv2d(s, d, 1), nn.PReLU(d)]
+    p, op = deconv_padding(r)
+    layers.append(nn.ConvTranspose2d(d, 1, 9, stride=r, padding=p, output_padding=op))
+    return nn.Sequential(*layers)
+
+
+def init_weights(model: nn.Sequential, scheme: str = "he", last_std: float = 1e-3) -> None:
+    if scheme == "torch":
+        return
+    if scheme != "he":
+        raise ValueError(f"unknown init {scheme!r} (he, torch)")
+    convs = [mod for mod in model if isinstance(mod, (nn.Conv2d, nn.ConvTranspose2d))]
+    for i, mod in enumerate(convs):
+        if i == len(convs) - 1:
+            nn.init.normal_(mod.weight, 0.0, last_std)
+        else:
+            k = mod.kernel_size[0] * mod.kernel_size[1]
+            nn.init.normal_(mod.weight, 0.0, math.sqrt(2.0 / (mod.out_channels * k)))
+        if mod.bias is not None:
+            nn.init.zeros_(mod.bias)
+
+
+def build(arch: str, scale: int, init: str = "he", last_std: float = 1e-3, **kw) -> nn.Sequential:
+    if arch == "espcn":
+        model = espcn(scale, **kw)
+    elif arch == "fsrcnn":
+        model = fsrcnn(scale, **kw)
+    else:
+        raise ValueError(f"unknown arch {arch!r} ({', '.join(ARCHS)})")
+    init_weights(model, init, last_std)
+    return model
+
+
+def last_layer(model: nn.Sequential) -> nn.Module:
+    return [mod for mod in model if isinstance(mod, (nn.Conv2d, nn.ConvTranspose2d))][-1]
+
+
+def macs_per_lr_pixel(model: nn.Sequential) -> int:
+    total = 0
+    for mod in model:
+        if isinstance(mod, nn.Conv2d):
+            total += mod.in_channels * mod.out_channels * mod.kernel_size[0] * mod.kernel_size[1]
+        elif isinstance(mod, nn.ConvTranspose2d):
+            # each LR input pixel scatters in*out*k*k products
+            total += mod.in_channels * mod.out_channels * mod.kernel_size[0] * mod.kernel_size[1]
+    return total
+
+
+def _subpixel_index(k: int, r: int, p: int, c_in: int, c_out: int):
+    """For ConvTranspose2d(c_in, c_out, k, stride r, padding p): (index, R) such that the
+    equivalent 'same' conv weight, shape (c_out*r*r, c_in, 2R+1, 2R+1), is
+    W_ext[ci, co*k*k + ky*k + kx] gathered at index[co*r*r + i*r + j, jy, jx] (== c_out*k*k
+    where there is no tap: W_ext has one zero column appended there).
+
+    Output y = q*r + i receives input x = q - t through tap t*r + i + p; as a correlation
+    offset jy = -t."""
+    taps = [[t for t in range(-k, k + 1) if 0 <= t * r + i + p < k] for i in range(r)]
+    R = max(abs(t) for ts in taps for t in ts)
+    S = 2 * R + 1
+    zero = c_out * k * k
+    index = torch.full((c_out * r * r, S, S), zero, dtype=torch.long)
+    for co in range(c_out):
+        for i in range(r):
+            for j in range(r):
+                for ty in taps[i]:
+                    for tx in taps[j]:
+                        index[co * r * r + i * r + j, R - ty, R - tx] = \
+                            co * k * k + (ty * r + i + p) * k + (tx * r + j + p)
+    return index, R
+
+
+def subpixel_deconv(x: torch.Tensor, deconv: nn.ConvTranspose2d) -> torch.Tensor:
+    """deconv(x), computed as an LR conv + PixelShuffle with weights gathered from deconv."""
+    k, r, p = deconv.kernel_size[0], deconv.stride[0], deconv.padding[0]
+    c_in, c_out = deconv.in_channels, deconv.out_channels
+    key = (k, r, p, c_in, c_out)
+    cache = getattr(deconv, "_subpixel_cache", None)
+    if cache is None or cache[0] != key or cache[1].device != x.device:
+        index, R = _subpixel_index(k, r, p, c_in, c_out)
+        cache = (key, index.to(x.device), R)
+        deconv._subpixel_cache = cache
+    _, index, R = cache
+    w = deconv.weight.reshape(c_in, c_out * k * k)
+    w = torch.cat([w, w.new_zeros(c_in, 1)], dim=1)
+    w = w[:, index].permute(1, 0, 2, 3)  # (c_out*r*r, c_in, S, S)
+    b = deconv.bias.repeat_interleave(r * r) if deconv.bias is not None else None
+    y = F.pixel_shuffle(F.conv2d(x, w, b, padding=R), r)
+    op = deconv.output_padding[0]
+    h, w_ = x.shape[-2] * r, x.shape[-1] * r
+    if k - 2 * p + op != r:
+        raise ValueError("subpixel_deconv needs an exactly r x deconvolution")
+    return y[..., :h, :w_]
+
+
+def forward(model: nn.Sequential, x: torch.Tensor, fast: bool = True) -> torch.Tensor:
+    """model(x); an ending ConvTranspose2d is computed as conv + shuffle when fast."""
+    if fast and isinstance(model[-1], nn.ConvTranspose2d) and model[-1].groups == 1 \
+            and model[-1].dilation == (1, 1):
+        for mod in list(model)[:-1]:
+            x = mod(x)
+        return subpixel_deconv(x, model[-1])
+    return model(x)
+
+
+def check_subpixel(verbose: bool = True) -> float:
+    """max |fast - nn.ConvTranspose2d| over FSRCNN x2/x3/x4 with random weights (float64)."""
+    worst = 0.0
+    g = torch.Generator().manual_seed(0)
+    for r in (2, 3, 4):
+        for k in (9, 5, 3):
+            if k < r:
+                continue
+            p, op = deconv_padding(r, k)
+            dc = nn.ConvTranspose2d(6, 2, k, stride=r, padding=p, output_padding=op).double()
+            with torch.no_grad():
+                dc.weight.copy_(torch.randn(dc.weight.shape, generator=g, dtype=torch.float64))
+                dc.bias.copy_(torch.randn(dc.bias.shape, generator=g, dtype=torch.float64))
+            x = torch.randn(2, 6, 7, 9, generator=g, dtype=torch.float64, requires_grad=True)
+            a = dc(x)
+            b = subpixel_deconv(x, dc)
+            assert a.shape == b.shape == (2, 2, 7 * r, 9 * r), (a.shape, b.shape)
+            worst = max(worst, (a - b).abs().max().item())
+            ga = torch.autograd.grad(a.square().sum(), [x, dc.weight])
+            gb = torch.autograd.grad(b.square().sum(), [x, dc.weight])
+            worst = max(worst, max((u - v).abs().max().item() for u, v in zip(ga, gb)))
+    if verbose:
+        print(f"subpixel deconvolution == nn.ConvTranspose2d: max |diff| {worst:.3g} (float64)")
+    assert worst < 1e-9, worst
+    return worst
+
+
+if __name__ == "__main__":
+    check_subpixel()

@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+"""Train an ESPCN or FSRCNN-style model and export it in the espcn format.
+
+    /usr/bin/python3 weights/train/train.py --config weights/train/configs/espcn_x3.json
+
+Reads T91 + BSDS200 (or what the config names) from --data (default: ../shared/data/sr
+relative to the repository root), holds out a seeded validation split, trains on random
+LR/HR patch pairs (see sr_data.py for the protocol), and writes to --out (default
+weights/train/runs/<config name>):
+
+    config.json     the effective configuration (after command-line overrides)
+    log.csv         iteration, train_loss, val_psnr, lr, elapsed_s (+ monitor_psnr)
+    best.pt         the best state by validation PSNR-Y (state_dict + iteration + psnr)
+    last.pt         everything needed to --resume (model, optimizer, RNG states, iteration)
+    model.pt        the best model as a whole nn.Sequential (for export_pytorch.py's CLI)
+    <name>.safetensors   the best model in the espcn format (F32), via export_pytorch.export
+    summary.json    best val PSNR, Set5/Set14 PSNR-Y (model and bicubic), wall time, versions
+
+Deterministic for a given config, seed, torch version, device and thread count: seeded
+torch and numpy, torch.use_deterministic_algorithms(True), a single-process data sampler
+with its own seeded generator (the order of patches depends only on the seed). CUDA is used
+when available (--device auto, the default); set --device cpu to force the CPU.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import hashlib
+import json
+import math
+import os
+import platform
+import struct
+import sys
+import time
+
+# Before torch initializes CUDA: deterministic cuBLAS (harmless on the CPU).
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+# Before torch loads OpenMP: idle threads sleep instead of spinning. On a machine shared with
+# other work (builds), spinning threads burned ~4x the CPU time per step and ran 2-3x slower
+# (bench_speed.py, 2 threads, load ~6); export OMP_WAIT_POLICY=ACTIVE to override.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+
+import models  # noqa: E402
+import sr_data  # noqa: E402
+from export_pytorch import export  # noqa: E402
+
+DEFAULTS = {
+    "name": None,             # model name in the file; default: the config file's stem with '-'
+    "arch": "espcn",          # espcn | fsrcnn
+    "scale": 3,
+    "model": {},              # architecture kwargs: espcn c1, c2; fsrcnn d, s, m
+    "init": "he",             # he | torch (models.py)
+    "last_std": 1e-3,         # std of the last layer under init "he"
+    "range": [0.0, 1.0],      # network value of code 0 and code 255 (FORMAT.md "range")
+    "seed": 1,
+    "data": {"train": ["T91", "BSDS200"], "val_fraction": 0.05, "split_seed": 0,
+             "lr_mode": "uint8"},
+    "patch": 17,              # LR patch side; HR patch = scale * patch
+    "batch": 64,
+    "augment": True,          # the 8 flips/rotations
+    "iterations": 20000,
+    "optimizer": {"type": "adam", "lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8,
+                  "weight_decay": 0.0},
+    "last_layer_lr_scale": 1.0,   # lr multiplier of the last conv / the deconvolution
+    "schedule": {"type": "cosine", "min_lr": 1e-5, "warmup": 0},
+    "loss": "mse",            # mse | l1
+    "val_every": 1000,
+    "log_every": 100,
+    "threads": 2,
+    "test_sets": ["Set5", "Set14"],
+    "monitor": None,          # e.g. "Set5": also log that set's PSNR at each validation
+                              # (information only; never used to pick the checkpoint)
+}
+
+
+def merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def lr_at(it: int, cfg: dict) -> float:
+    base = cfg["optimizer"]["lr"]
+    s = cfg["schedule"]
+    total = cfg["iterations"]
+    warm = int(s.get("warmup", 0))
+    if warm and it < warm:
+        return base * (it + 1) / warm
+    kind = s.get("type", "constant")
+    if kind == "constant":
+        return base
+    if kind == "cosine":
+        lo = s.get("min_lr", 0.0)
+        t = (it - warm) / max(1, total - warm)
+        return lo + 0.5 * (base - lo) * (1 + math.cos(math.pi * min(1.0, t)))
+    if kind == "step":
+        return base * s.get("gamma", 0.1) ** sum(it >= m for m in s["milestones"])
+    raise ValueError(f"unknown schedule {kind!r} (constant, cosine, step)")
+
+
+@torch.no_grad()
+def evaluate(model, pairs, r: int, device, value_range=(0.0, 1.0)) -> list[float]:
+    """PSNR-Y of the model on whole images, as the engine computes them: code v enters as
+    lo + (hi - lo) v/255; the output t leaves as (t - lo)/(hi - lo), clamped to [0, 1] and
+    rounded to uint8; r pixels shaved."""
+    lo, hi = value_range
+    was_training = model.training
+    model.eval()
+    out = []
+    for p in pairs:
+        x = torch.from_numpy(p.lr.astype(np.float32) / np.float32(255))[None, None].to(device)
+        y = models.forward(model, x * (hi - lo) + lo)[0, 0].double().cpu().numpy()
+        out.append(sr_data.psnr(sr_data.to_uint8((y - lo) / (hi - lo)), p.hr, r))
+    model.train(was_training)
+    return out
+
+
+def set_value_range(path: str, lo: float, hi: float) -> None:
+    """Sets the network's "range" in an exported file (export_pytorch.export writes the
+    default [0, 1]); the tensor data and its offsets are unchanged."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    net = json.loads(header["__metadata__"]["espcn.network"])
+    net["range"] = [float(lo), float(hi)]
+    header["__metadata__"]["espcn.network"] = json.dumps(net)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + raw[8 + n:])
+
+
+def load_set(data: str, name: str, r: int, lr_mode: str) -> list:
+    return [sr_data.load_pair(f, r, lr_mode) for f in sr_data.list_images(os.path.join(data, name))]
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", required=True, help="a JSON config (weights/train/configs/*.json)")
+    ap.add_argument("--data", default=os.path.join(REPO, "..", "shared", "data", "sr"),
+                    help="folder holding T91/, BSDS200/, Set5/, Set14/ (default: %(default)s)")
+    ap.add_argument("--out", default=None, help="output folder (default: weights/train/runs/<config stem>)")
+    ap.add_argument("--device", default="auto", help="auto (cuda if available, else cpu), cpu, cuda, cuda:N")
+    ap.add_argument("--threads", type=int, default=None, help="override the config's CPU threads")
+    ap.add_argument("--iterations", type=int, default=None, help="override (smoke runs); the schedule follows")
+    ap.add_argument("--val-every", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--monitor", default=None, help="also log this test set's PSNR at each validation")
+    ap.add_argument("--resume", action="store_true", help="continue from --out/last.pt")
+    ap.add_argument("--stop-after", type=int, default=None,
+                    help="save last.pt after this many iterations and stop (continue with --resume)")
+    ap.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    a = ap.parse_args(argv)
+
+    with open(a.config) as f:
+        user_cfg = json.load(f)
+    cfg = merge(DEFAULTS, user_cfg)
+    stem = os.path.splitext(os.path.basename(a.config))[0]
+    for key, val in (("threads", a.threads), ("iterations", a.iterations), ("val_every", a.val_every),
+                     ("seed", a.seed), ("monitor", a.monitor)):
+        if val is not None:
+            cfg[key] = val
+    cfg["name"] = cfg["name"] or stem.replace("_", "-")
+    r = int(cfg["scale"])
+    lo, hi = (float(v) for v in cfg["range"])
+    if not hi > lo:
+        raise ValueError("range must be [lo, hi] with hi > lo")
+    out_dir = a.out or os.path.join(HERE, "runs", stem)
+    os.makedirs(out_dir, exist_ok=True)
+    data = os.path.abspath(a.data)
+
+    # ---- determinism and device
+    torch.set_num_threads(int(cfg["threads"]))
+    if a.device == "auto":
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        device = torch.device(a.device)
+    torch.manual_seed(cfg["seed"])
+    np.random.seed(cfg["seed"])
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    if device.type == "cuda":
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+
+    # ---- data
+    t_load = time.perf_counter()
+    paths = []
+    for name in cfg["data"]["train"]:
+        paths += sr_data.list_images(os.path.join(data, name))
+    train_paths, val_paths = sr_data.split_train_val(paths, cfg["data"]["val_fraction"],
+                                                     cfg["data"]["split_seed"])
+    lr_mode = cfg["data"].get("lr_mode", "uint8")
+    train_pairs = [sr_data.load_pair(p, r, lr_mode) for p in train_paths]
+    val_pairs = [sr_data.load_pair(p, r, lr_mode) for p in val_paths]
+    sampler = sr_data.PatchSampler(train_pairs, r, int(cfg["patch"]), cfg["seed"], bool(cfg["augment"]))
+    monitor_pairs = load_set(data, cfg["monitor"], r, lr_mode) if cfg["monitor"] else None
+    val_bicubic = float(np.mean(sr_data.bicubic_psnr(val_pairs, r))) if val_pairs else float("nan")
+    t_load = time.perf_counter() - t_load
+
+    # ---- model and optimizer
+    model = models.build(cfg["arch"], r, cfg["init"], cfg["last_std"], **cfg["model"]).to(device)
+    last = models.last_layer(model)
+    last_ids = {id(p) for p in last.parameters()}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in last_ids], "lr_scale": 1.0},
+              {"params": list(last.parameters()), "lr_scale": float(cfg["last_layer_lr_scale"])}]
+    oc = cfg["optimizer"]
+    if oc["type"] != "adam":
+        raise ValueError("only the adam optimizer is implemented")
+    opt = torch.optim.Adam(groups, lr=oc["lr"], betas=tuple(oc["betas"]), eps=oc["eps"],
+                           weight_decay=oc["weight_decay"])
+    loss_fn = {"mse": F.mse_loss, "l1": F.l1_loss}[cfg["loss"]]
+
+    start, best_psnr, best_it, elapsed0 = 0, -1.0, -1, 0.0
+    log_path = os.path.join(out_dir, "log.csv")
+    if a.resume:
+        ck = torch.load(os.path.join(out_dir, "last.pt"), map_location=device)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sampler.rng.bit_generator.state = ck["sampler_rng"]
+        torch.set_rng_state(ck["torch_rng"])
+        start, best_psnr, best_it, elapsed0 = ck["iteration"], ck["best_psnr"], ck["best_it"], ck["elapsed_s"]
+        # drop log rows written after that checkpoint
+        with open(log_path) as f:
+            rows = list(csv.reader(f))
+        with open(log_path, "w", newline="") as f:
+            csv.writer(f).writerows([rows[0]] + [x for x in rows[1:] if int(x[0]) <= start])
+    else:
+        with open(log_path, "w", newline="") as f:
+            csv.writer(f).writerow(["iteration", "train_loss", "val_psnr", "lr", "elapsed_s"]
+                                   + (["monitor_psnr"] if monitor_pairs else []))
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+
+    print(f"{cfg['name']}: {cfg['arch']} x{r}, {sum(p.numel() for p in model.parameters())} parameters, "
+          f"{models.macs_per_lr_pixel(model)} MACs/LR pixel; device {device}, threads {torch.get_num_threads()}, "
+          f"torch {torch.__version__}", flush=True)
+    print(f"data {data}: {len(train_pairs)} training images ({len(sampler.skipped)} too small), "
+          f"{len(val_pairs)} validation; loaded in {t_load:.1f} s; val bicubic PSNR-Y {val_bicubic:.3f} dB",
+          flush=True)
+
+    # ---- train
+    progress = None
+    if not a.no_progress:
+        from tqdm import tqdm
+        progress = tqdm(total=cfg["iterations"], initial=start, unit="it", dynamic_ncols=True,
+                        smoothing=0.05)
+    say = progress.write if progress else print
+    best_state = None
+    if a.resume and os.path.exists(os.path.join(out_dir, "best.pt")):
+        best_state = torch.load(os.path.join(out_dir, "best.pt"), map_location="cpu")["model"]
+    t0 = time.perf_counter() - elapsed0
+    loss_sum, loss_n, val_psnr = 0.0, 0, float("nan")
+
+    def save_last(done: int, elapsed: float) -> None:
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                    "sampler_rng": sampler.rng.bit_generator.state,
+                    "torch_rng": torch.get_rng_state(), "iteration": done,
+                    "best_psnr": best_psnr, "best_it": best_it, "elapsed_s": elapsed},
+                   os.path.join(out_dir, "last.pt"))
+
+    model.train()
+    for it in range(start, cfg["iterations"]):
+        lr = lr_at(it, cfg)
+        for g in opt.param_groups:
+            g["lr"] = lr * g["lr_scale"]
+        xb, yb = sampler.sample(int(cfg["batch"]))
+        xb = torch.from_numpy(xb).to(device, non_blocking=True) * (hi - lo) + lo
+        yb = torch.from_numpy(yb).to(device, non_blocking=True) * (hi - lo) + lo
+        loss = loss_fn(models.forward(model, xb), yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        loss_sum += loss.item()
+        loss_n += 1
+        done = it + 1
+        is_val = done % cfg["val_every"] == 0 or done == cfg["iterations"]
+        if done % cfg["log_every"] == 0 or is_val:
+            row_val, row_mon = "", []
+            if is_val:
+                val_psnr = float(np.mean(evaluate(model, val_pairs, r, device, (lo, hi))))
+                row_val = f"{val_psnr:.4f}"
+                if monitor_pairs:
+                    row_mon = [f"{np.mean(evaluate(model, monitor_pairs, r, device, (lo, hi))):.4f}"]
+                if val_psnr > best_psnr:
+                    best_psnr, best_it = val_psnr, done
+                    best_state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
+                    torch.save({"model": best_state, "iteration": done, "val_psnr": val_psnr,
+                                "config": cfg}, os.path.join(out_dir, "best.pt"))
+            elapsed = time.perf_counter() - t0
+            with open(log_path, "a", newline="") as f:
+                csv.writer(f).writerow([done, f"{loss_sum / loss_n:.6g}", row_val, f"{lr:.6g}",
+                                        f"{elapsed:.1f}"] + row_mon)
+            if is_val:
+                say(f"it {done}: loss {loss_sum / loss_n:.6f}  val PSNR-Y {val_psnr:.3f} dB "
+                    f"(bicubic {val_bicubic:.3f}, best {best_psnr:.3f} @ {best_it})"
+                    + (f"  {cfg['monitor']} {row_mon[0]} dB" if row_mon else "")
+                    + f"  lr {lr:.3g}  {elapsed:.0f} s")
+                save_last(done, elapsed)
+            if progress:
+                progress.set_postfix(loss=f"{loss_sum / loss_n:.5f}", val=f"{val_psnr:.2f}",
+                                     best=f"{best_psnr:.2f}", refresh=False)
+            loss_sum, loss_n = 0.0, 0
+        if progress:
+            progress.update(1)
+        if a.stop_after is not None and done == a.stop_after and done < cfg["iterations"]:
+            if loss_n:
+                raise SystemExit("--stop-after must be a multiple of log_every")
+            save_last(done, time.perf_counter() - t0)
+            if progress:
+                progress.close()
+            print(f"stopped after iteration {done}; continue with --resume")
+            return 0
+    if progress:
+        progress.close()
+    train_s = time.perf_counter() - t0
+
+    # ---- export the best model and evaluate it
+    model = model.to("cpu")
+    model.load_state_dict(best_state)
+    for mod in model:
+        mod.__dict__.pop("_subpixel_cache", None)
+    torch.save(model, os.path.join(out_dir, "model.pt"))
+    file = os.path.join(out_dir, f"{cfg['name']}.safetensors")
+    export(model, scale=r, name=cfg["name"], path=file)
+    if (lo, hi) != (0.0, 1.0):
+        set_value_range(file, lo, hi)
+    tests = {}
+    for name in cfg["test_sets"]:
+        try:
+            pairs = load_set(data, name, r, lr_mode)
+        except FileNotFoundError as e:
+            print(f"skipping test set {name}: {e}")
+            continue
+        m = evaluate(model, pairs, r, torch.device("cpu"), (lo, hi))
+        b = sr_data.bicubic_psnr(pairs, r)
+        tests[name] = {"psnr_y": float(np.mean(m)), "bicubic_psnr_y": float(np.mean(b)),
+                       "gain_db": float(np.mean(m) - np.mean(b)),
+                       "per_image": {p.name: [round(x, 4), round(y, 4)] for p, x, y in zip(pairs, m, b)}}
+        print(f"{name}: PSNR-Y {np.mean(m):.3f} dB, bicubic {np.mean(b):.3f} dB, gain {np.mean(m) - np.mean(b):+.3f} dB")
+    summary = {
+        "name": cfg["name"], "arch": cfg["arch"], "scale": r, "file": os.path.abspath(file),
+        "sha256": sha256(file), "best_val_psnr_y": best_psnr, "best_iteration": best_it,
+        "val_bicubic_psnr_y": val_bicubic, "val_images": [p.name for p in val_pairs],
+        "iterations": cfg["iterations"], "train_wall_s": round(train_s, 1),
+        "iterations_per_s": round((cfg["iterations"] - start) / max(1e-9, train_s - elapsed0), 3),
+        "tests": tests, "torch": torch.__version__, "numpy": np.__version__,
+        "python": platform.python_version(), "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
+        "threads": torch.get_num_threads(), "seed": cfg["seed"], "config": cfg,
+    }
+    with open(os.path.join(out_dir, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+    print(f"wrote {file} (best val PSNR-Y {best_psnr:.3f} dB at iteration {best_it}; "
+          f"{train_s:.0f} s of training) and {os.path.join(out_dir, 'summary.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
