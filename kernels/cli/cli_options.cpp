@@ -7,8 +7,6 @@
 
 namespace espcn {
 
-namespace {
-
 Status parse_backend(std::string_view text, espcn_backend &out) {
     if (text == "auto") out = ESPCN_BACKEND_AUTO;
     else if (text == "reference") out = ESPCN_BACKEND_REFERENCE;
@@ -19,6 +17,8 @@ Status parse_backend(std::string_view text, espcn_backend &out) {
                       concat("--backend: '", text, "' is not auto, reference, onednn or cuda"));
     return Status::ok();
 }
+
+namespace {
 
 // "WxH" or "WxH:bits".
 Status parse_raw_format(std::string_view text, RawPlaneFormat &out) {

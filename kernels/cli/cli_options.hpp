@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/status.hpp"
 #include "espcn/espcn.h"
@@ -30,6 +31,9 @@ struct CliOptions {
     bool help = false;
     std::optional<RawPlaneFormat> raw_in;
 };
+
+// "auto", "reference", "onednn" or "cuda" (also used by espcn-eval).
+[[nodiscard]] Status parse_backend(std::string_view text, espcn_backend &out);
 
 const char *cli_usage();
 
