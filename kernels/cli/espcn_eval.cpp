@@ -52,7 +52,8 @@ const char *usage() {
            "      --sr-dir DIR   do not run the engine: score DIR/<dataset>/<image stem>.{png,pgm,\n"
            "                     ppm,pnm} (e.g. what ffmpeg -vf espcn made of the --write-lr\n"
            "                     planes); RGB files are reduced to their Y; needs --scale\n"
-           "      --write-lr DIR write each LR Y plane as DIR/<dataset>/<image stem>.pgm\n"
+           "      --write-lr DIR write each LR Y plane as DIR/<dataset>/<image stem>.png\n"
+           "      --lr-only      with --write-lr and --scale: write the LR planes, score nothing\n"
            "      --save DIR     write DIR/<dataset>/<stem>_{hr,lr,sr,bicubic}.pgm\n"
            "      --csv FILE     also write every row as CSV\n"
            "      --label NAME   the method's name in the output (default: the model's name,\n"
@@ -67,6 +68,7 @@ struct EvalOptions {
     espcn_backend backend = ESPCN_BACKEND_AUTO;
     int threads = 0;
     std::string sr_dir, write_lr_dir, save_dir, csv_path, label;
+    bool lr_only = false;
     bool help = false;
 };
 
@@ -102,6 +104,8 @@ Result<EvalOptions> parse_options(int argc, char **argv) {
             ESPCN_RETURN_IF_ERROR(take(o.sr_dir));
         } else if (arg == "--write-lr") {
             ESPCN_RETURN_IF_ERROR(take(o.write_lr_dir));
+        } else if (arg == "--lr-only") {
+            o.lr_only = true;
         } else if (arg == "--save") {
             ESPCN_RETURN_IF_ERROR(take(o.save_dir));
         } else if (arg == "--csv") {
@@ -116,6 +120,10 @@ Result<EvalOptions> parse_options(int argc, char **argv) {
     }
     if (o.help) return o;
     ESPCN_RETURN_IF(o.datasets.empty(), ESPCN_ERROR_INVALID_ARGUMENT, "no dataset folder given");
+    ESPCN_RETURN_IF(o.lr_only && (o.write_lr_dir.empty() || o.scale == 0 || !o.model_path.empty() ||
+                                  !o.sr_dir.empty()),
+                    ESPCN_ERROR_INVALID_ARGUMENT,
+                    "--lr-only takes --write-lr and --scale, and no --model or --sr-dir");
     ESPCN_RETURN_IF(!o.sr_dir.empty() && !o.model_path.empty(), ESPCN_ERROR_INVALID_ARGUMENT,
                     "--sr-dir scores existing images: it takes no --model");
     ESPCN_RETURN_IF(o.scale == 0 && o.model_path.empty(), ESPCN_ERROR_INVALID_ARGUMENT,
@@ -149,6 +157,7 @@ std::string dataset_name(const std::string &dir) {
     return p.filename().string();
 }
 
+// A plane as PGM or PNG (by the name).
 Status write_pgm(const fs::path &dir, const std::string &name, const Image &plane) {
     std::error_code ec;
     fs::create_directories(dir, ec);
@@ -242,7 +251,7 @@ private:
 
         const std::string stem = file.stem().string();
         if (!o_.write_lr_dir.empty())
-            ESPCN_RETURN_IF_ERROR(write_pgm(fs::path(o_.write_lr_dir) / set, stem + ".pgm", lr.value()));
+            ESPCN_RETURN_IF_ERROR(write_pgm(fs::path(o_.write_lr_dir) / set, stem + ".png", lr.value()));
 
         Result<Image> sr = engine_ ? run_engine(lr.value()) : read_external(fs::path(o_.sr_dir) / set, stem);
         ESPCN_RETURN_IF_ERROR(sr.status());
@@ -283,7 +292,30 @@ private:
     Upscaler *engine_;
 };
 
+// --lr-only: the LR planes an external program (ffmpeg) is to upscale.
+Status write_lr_planes(const EvalOptions &o) {
+    int n = 0;
+    for (const std::string &dir : o.datasets) {
+        Result<std::vector<fs::path>> files = list_images(dir);
+        ESPCN_RETURN_IF_ERROR(files.status());
+        for (const fs::path &file : files.value()) {
+            Result<Image> rgb = read_image(file.string());
+            ESPCN_RETURN_IF_ERROR(rgb.status());
+            Result<Image> y = luma_bt601_u8(rgb.value());
+            ESPCN_RETURN_IF_ERROR(y.status());
+            Result<Image> lr = matlab_downscale_u8(modcrop(y.value(), o.scale), o.scale);
+            ESPCN_RETURN_IF_ERROR(lr.status());
+            ESPCN_RETURN_IF_ERROR(write_pgm(fs::path(o.write_lr_dir) / dataset_name(dir),
+                                            file.stem().string() + ".png", lr.value()));
+            ++n;
+        }
+    }
+    std::printf("espcn-eval: wrote %d LR planes (x%d) under %s\n", n, o.scale, o.write_lr_dir.c_str());
+    return Status::ok();
+}
+
 Status evaluate(const EvalOptions &o) {
+    if (o.lr_only) return write_lr_planes(o);
     std::optional<Upscaler> engine;
     int scale = o.scale;
     std::string label = o.label;

@@ -1,6 +1,6 @@
 # Sourced by scripts/*.sh: installs the Debian packages the build needs, only
 # those missing, through the system's own apt configuration (never edited).
-ESPCN_APT_PACKAGES=(cmake ninja-build g++ pkg-config python3
+ESPCN_APT_PACKAGES=(cmake ninja-build g++ pkg-config python3 python3-numpy
                     libdnnl-dev nlohmann-json3-dev libgtest-dev libpng-dev)
 
 # espcn_install_deps [PACKAGE...]: the given packages, or the build's list.

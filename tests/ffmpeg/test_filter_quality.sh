@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The filter with the shipped models, measured with the SR protocol:
+#   - `-vf espcn=scale=R` with no model= finds the shipped model for R in the
+#     installed model folder (ESPCN_MODEL_DIR=<prefix>/share/espcn/models);
+#   - on generated content (FFmpeg's testsrc/testsrc2 test patterns -- digits,
+#     colour bars, gradients, circles -- also rotated) downscaled with MATLAB
+#     bicubic, the filter's PSNR(Y) beats bicubic by MARGIN_DB[R] on average
+#     and on every image (scripts/eval_ffmpeg.sh: espcn-eval scores ffmpeg's
+#     output);
+#   - the filter's output scores exactly as the library's (espcn-eval -m, same
+#     model): the filter adds nothing and loses nothing;
+#   - with no shipped model where the filter looks, it fails with a clear error.
+#
+#   test_filter_quality.sh FFMPEG ESPCN_EVAL ESPCN_PREFIX REPO_ROOT
+set -uo pipefail
+ffmpeg=$1 eval_bin=$2 prefix=$3 root=$4
+models=$prefix/share/espcn/models
+# Stated margins: mean gain (dB) over bicubic on this set, below what the shipped
+# defaults measure here (README, "Filter quality on generated content").
+declare -A MARGIN_DB=([2]=1.5 [3]=1.0 [4]=0.7)
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fails=0 checks=0
+ok() { checks=$((checks + 1)); }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ff() { "$ffmpeg" -hide_banner -nostdin -y -loglevel error "$@"; }
+
+[ -d "$models" ] || { echo "FAIL: no installed model folder $models"; exit 1; }
+mkdir -p "$work/Gen"
+ff -f lavfi -i testsrc=size=384x288:rate=1 -frames:v 1 "$work/Gen/testsrc.png" &&
+ff -f lavfi -i testsrc2=size=384x288:rate=25 -vf "trim=start_frame=37" -frames:v 1 "$work/Gen/testsrc2.png" &&
+ff -f lavfi -i testsrc2=size=512x384:rate=25 -vf "trim=start_frame=80,rotate=0.35:ow=384:oh=288,format=rgb24" -frames:v 1 "$work/Gen/rotated.png" &&
+ff -f lavfi -i testsrc=size=256x192:rate=1 -vf "scale=384:288:flags=lanczos,rotate=-0.2:fillcolor=white,format=rgb24" -frames:v 1 "$work/Gen/testsrc_soft.png" ||
+    { echo "FAIL: could not generate the test images"; exit 1; }
+
+for r in 2 3 4; do
+    # The filter, default model.
+    if ESPCN_MODEL_DIR=$models bash "$root/scripts/eval_ffmpeg.sh" --ffmpeg "$ffmpeg" --eval "$eval_bin" \
+            --scale "$r" --filter-args threads=2 --csv "$work/filter-x$r.csv" "$work/Gen" >"$work/filter-x$r.txt" 2>&1; then
+        ok
+    else
+        bad "x$r: scripts/eval_ffmpeg.sh failed: $(tail -n 3 "$work/filter-x$r.txt")"; continue
+    fi
+    # The library, same model file.
+    "$eval_bin" -m "$models/espcn-x$r.safetensors" --threads 2 --csv "$work/lib-x$r.csv" "$work/Gen" >/dev/null 2>&1 ||
+        { bad "x$r: espcn-eval on the library failed"; continue; }
+    cat "$work/filter-x$r.txt" | sed 's/^/    /'
+    # columns: dataset,image,hr_width,hr_height,scale,method,psnr_y,ssim_y,bicubic_psnr_y,bicubic_ssim_y
+    if diff <(cut -d, -f1-5,7- "$work/filter-x$r.csv") <(cut -d, -f1-5,7- "$work/lib-x$r.csv") >/dev/null; then ok
+    else bad "x$r: the filter's scores differ from the library's: $(diff <(cut -d, -f7 "$work/filter-x$r.csv") <(cut -d, -f7 "$work/lib-x$r.csv") | head -n 4 | tr '\n' ' ')"; fi
+    verdict=$(awk -F, -v m="${MARGIN_DB[$r]}" 'NR > 1 {
+                  g = $7 - $9
+                  if ($2 == "mean") { mean = g } else if (g <= 0) { worst = worst " " $2 "(" g ")" } }
+              END { if (mean < m) print "mean gain " mean " dB < " m; else if (worst != "") print "worse than bicubic:" worst; else print "ok " mean }' \
+              "$work/filter-x$r.csv")
+    if [[ $verdict == ok* ]]; then
+        ok; echo "x$r: filter (default model) beats bicubic by ${verdict#ok } dB on average (margin ${MARGIN_DB[$r]} dB), on every image"
+    else
+        bad "x$r: $verdict"
+    fi
+done
+
+# No shipped model where the filter looks: a clear error at init, exit code, no signal.
+out=$(ESPCN_MODEL_DIR=$work/empty "$ffmpeg" -hide_banner -nostdin -loglevel error -f lavfi -i testsrc=size=64x48 \
+      -frames:v 1 -vf espcn=scale=3 -f null - 2>&1); rc=$?
+if [ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -q "no shipped x3 model" <<<"$out"; then ok
+else bad "missing default model: rc=$rc, output: $out"; fi
+
+echo "test_filter_quality: $checks checks passed, $fails failed"
+[ $fails -eq 0 ]

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""The shipped weights: present, intact, what MODELS.md says, and better than bicubic.
+
+1. weights/MODELS.md's checksum block (sha256sum format) lists every shipped model; each
+   file exists and its sha256 matches; no .safetensors in weights/ is left out.
+2. Each loads in the engine (`espcn-cli --info`), with the name of its file, the scale in
+   its name (x<r>) and the right upsampler (FSRCNN files: a deconvolution).
+3. The PyTorch deconvolution fixture (tests/data/deconv_fixture/fixture.json) was made from
+   these very files (same sha256), so test_deconv_fixture checks what ships.
+4. Quality on generated content, through the engine with espcn-eval (the SR protocol: Y,
+   MATLAB bicubic LR, r pixels shaved): antialiased text, shapes on gradients, rotated
+   stripes, smooth texture -- none of it training data. The mean PSNR gain over bicubic must
+   reach MARGIN_DB[arch][r], and no single image may fall below bicubic.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+# Stated margins (dB of mean PSNR-Y gain over bicubic on the generated set below), set
+# below what the shipped models measure (MODELS.md, "Generated content") so that a
+# retrained model of the same quality passes and a broken or untrained one does not.
+MARGIN_DB = {"espcn": {2: 2.0, 3: 1.5, 4: 1.0}, "fsrcnn": {2: 2.0, 3: 1.5, 4: 1.0}}
+
+GLYPHS = {  # 5 x 7 bitmaps
+    "E": ["11111", "10000", "10000", "11110", "10000", "10000", "11111"],
+    "S": ["01111", "10000", "10000", "01110", "00001", "00001", "11110"],
+    "P": ["11110", "10001", "10001", "11110", "10000", "10000", "10000"],
+    "C": ["01111", "10000", "10000", "10000", "10000", "10000", "01111"],
+    "N": ["10001", "11001", "10101", "10011", "10001", "10001", "10001"],
+    "x": ["00000", "00000", "10001", "01010", "00100", "01010", "10001"],
+    "2": ["01110", "10001", "00001", "00010", "00100", "01000", "11111"],
+    "4": ["00010", "00110", "01010", "10010", "11111", "00010", "00010"],
+}
+
+
+def area_down(img: np.ndarray, k: int) -> np.ndarray:
+    h, w = img.shape[0] // k * k, img.shape[1] // k * k
+    return img[:h, :w].reshape(h // k, k, w // k, k, *img.shape[2:]).mean(axis=(1, 3))
+
+
+def text_image(h: int, w: int, dot: int, ss: int = 4) -> np.ndarray:
+    """Dark antialiased text on light paper: glyphs drawn at ss x, area-averaged."""
+    big = np.full((h * ss, w * ss), 235.0)
+    text = "ESPCN x2 x4 SPEC " * 8
+    gx, gy, step = 2 * ss, 2 * ss, 6 * dot * ss
+    for ch in text:
+        if ch != " ":
+            for row, bits in enumerate(GLYPHS[ch]):
+                for col, b in enumerate(bits):
+                    if b == "1":
+                        y0, x0 = gy + row * dot * ss, gx + col * dot * ss
+                        big[y0:y0 + dot * ss, x0:x0 + dot * ss] = 25.0
+        gx += step
+        if gx + step > w * ss:
+            gx, gy = 2 * ss, gy + 9 * dot * ss
+            if gy + 8 * dot * ss > h * ss:
+                break
+    return area_down(big, ss)
+
+
+def shapes_image(h: int, w: int, rng: np.random.Generator, ss: int = 4) -> np.ndarray:
+    """Antialiased discs and rectangles, each a flat colour, over a two-way RGB gradient."""
+    y, x = np.mgrid[0:h * ss, 0:w * ss].astype(np.float64) / ss
+    img = np.stack([60 + 150 * x / w, 40 + 170 * y / h, 200 - 120 * x / w], -1)
+    for _ in range(14):
+        col = rng.integers(0, 256, 3).astype(np.float64)
+        cx, cy, s = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(4, 22)
+        if rng.random() < 0.5:
+            mask = (x - cx) ** 2 + (y - cy) ** 2 < s * s
+        else:
+            mask = (np.abs(x - cx) < s) & (np.abs(y - cy) < s * 0.6)
+        img[mask] = col
+    return area_down(img, ss)
+
+
+def stripes_image(h: int, w: int, ss: int = 4) -> np.ndarray:
+    """Rotated bars, period 12 px at the top to 24 px at the bottom: still resolved in an x4
+    LR image (3-6 px), so there are edges to restore rather than aliasing to guess at."""
+    y, x = np.mgrid[0:h * ss, 0:w * ss].astype(np.float64) / ss
+    u = x * np.cos(0.5) + y * np.sin(0.5)
+    period = 12 + 12 * (y / h)
+    img = np.where((u % period) < period / 2, 200.0, 50.0)
+    return area_down(img, ss)
+
+
+def texture_image(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """Smooth random texture: noise low-passed by repeated 3x3 box blurs, stretched."""
+    t = rng.normal(size=(h + 16, w + 16))
+    for _ in range(4):
+        t = sum(np.roll(np.roll(t, dy, 0), dx, 1) for dy in (-1, 0, 1) for dx in (-1, 0, 1)) / 9
+    t = t[8:-8, 8:-8]
+    return 128 + 100 * (t - t.mean()) / (3 * t.std())
+
+
+def write_pnm(path: str, img: np.ndarray) -> None:
+    img = np.clip(np.round(img), 0, 255).astype(np.uint8)
+    magic = b"P5" if img.ndim == 2 else b"P6"
+    with open(path, "wb") as f:
+        f.write(magic + b"\n%d %d\n255\n" % (img.shape[1], img.shape[0]) + img.tobytes())
+
+
+def make_dataset(folder: str) -> list[str]:
+    rng = np.random.default_rng(2016)
+    images = {
+        "text_small.pgm": text_image(144, 216, dot=2),
+        "text_large.pgm": text_image(144, 216, dot=4),
+        "shapes.ppm": shapes_image(168, 204, rng),
+        "stripes.pgm": stripes_image(156, 192),
+        "texture.pgm": texture_image(144, 180, rng),
+    }
+    os.makedirs(folder)
+    for name, img in images.items():
+        write_pnm(os.path.join(folder, name), img)
+    return sorted(images)
+
+
+def sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        h.update(f.read())
+    return h.hexdigest()
+
+
+def checksum_block(models_md: str) -> dict[str, str]:
+    """The ```sha256 fenced block of MODELS.md: '<hex>  <file>' per line."""
+    text = open(models_md).read()
+    m = re.search(r"```sha256\n(.*?)```", text, re.S)
+    if not m:
+        raise SystemExit(f"FAIL: {models_md} has no ```sha256 block")
+    out = {}
+    for line in m.group(1).strip().splitlines():
+        digest, name = line.split()
+        out[name] = digest
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cli", required=True)
+    ap.add_argument("--eval", required=True)
+    ap.add_argument("--weights-dir", required=True)
+    ap.add_argument("--fixture", required=True, help="tests/data/deconv_fixture/fixture.json")
+    a = ap.parse_args()
+    checks = 0
+    listed = checksum_block(os.path.join(a.weights_dir, "MODELS.md"))
+    present = sorted(f for f in os.listdir(a.weights_dir) if f.endswith(".safetensors"))
+    assert sorted(listed) == present, f"MODELS.md lists {sorted(listed)}, weights/ has {present}"
+    for arch in ("espcn", "fsrcnn"):
+        for r in (2, 3, 4):
+            assert f"{arch}-x{r}.safetensors" in listed, f"{arch}-x{r} is not shipped"
+    for name, digest in sorted(listed.items()):
+        path = os.path.join(a.weights_dir, name)
+        assert sha256(path) == digest, f"{name}: sha256 {sha256(path)} != MODELS.md {digest}"
+        info = subprocess.run([a.cli, "--info", "-m", path], capture_output=True, text=True)
+        assert info.returncode == 0, info.stderr
+        fields = dict(re.findall(r"^([a-zA-Z ]+):\s+(.*)$", info.stdout, re.M))
+        stem = name[: -len(".safetensors")]
+        arch, r = stem.split("-x")
+        assert fields["model"] == stem, (name, fields)
+        assert fields["scale"] == f"x{r}", (name, fields)
+        assert fields["upsampler"].startswith("deconv" if arch == "fsrcnn" else "pixel_shuffle"), fields
+        checks += 1
+    with open(a.fixture) as f:
+        fixture = json.load(f)
+    for name, m in fixture["models"].items():
+        assert listed.get(name) == m["sha256"], \
+            f"the deconv fixture was made from another {name}: run weights/train/make_deconv_fixture.py"
+        checks += 1
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "Generated")
+        names = make_dataset(data)
+        for name in sorted(listed):
+            stem = name[: -len(".safetensors")]
+            arch, r = stem.split("-x")
+            r = int(r)
+            table = os.path.join(tmp, stem + ".csv")
+            p = subprocess.run([a.eval, "-m", os.path.join(a.weights_dir, name), "--threads", "2",
+                                "--csv", table, data], capture_output=True, text=True)
+            assert p.returncode == 0, p.stdout + p.stderr
+            rows = {row["image"]: row for row in csv.DictReader(open(table))}
+            assert sorted(k for k in rows if k != "mean") == names
+            gain = float(rows["mean"]["psnr_y"]) - float(rows["mean"]["bicubic_psnr_y"])
+            per = {k: float(v["psnr_y"]) - float(v["bicubic_psnr_y"]) for k, v in rows.items() if k != "mean"}
+            print(f"{stem}: mean gain {gain:+.3f} dB over bicubic (margin {MARGIN_DB[arch][r]:.1f}); "
+                  + ", ".join(f"{k} {v:+.2f}" for k, v in sorted(per.items())))
+            assert gain >= MARGIN_DB[arch][r], f"{stem}: gain {gain:.3f} dB < {MARGIN_DB[arch][r]} dB"
+            worst = min(per.values())
+            assert worst > 0.0, f"{stem}: an image is worse than bicubic ({per})"
+            checks += 1
+    print(f"test_shipped_weights: {checks} checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
