@@ -1,0 +1,41 @@
+// Kernel: the network's output step in one pass. Each HR pixel reads its
+// source in the C·r²-channel LR tensor (shuffle_source of
+// core/shuffle_index.hpp, CRD or DCR), applies the last layer's activation,
+// maps the model's range to [0, 1], rounds, clamps (encode_sample of
+// core/sample_codec.hpp) and writes the HR plane directly: the shuffled
+// tensor never exists.
+#pragma once
+
+#include <cstddef>
+
+#include <cuda_runtime_api.h>
+
+#include "../core/sample_codec.hpp"
+#include "../core/shuffle_index.hpp"
+#include "tensor_types.hpp"
+
+namespace espcn::cuda {
+
+struct ShuffleEncodeParams {
+    const void *src = nullptr;          // device LR tensor, r² channels (C = 1)
+    TensorType src_type = TensorType::f32;
+    ptrdiff_t src_row_stride = 0;       // elements
+    ptrdiff_t src_pixel_stride = 0;     // elements (NHWC: the channel count)
+    ptrdiff_t src_channel_stride = 1;   // elements (NHWC: 1)
+    int lr_width = 0;
+    int lr_height = 0;
+    int scale = 2;
+    ShuffleOrder order = kShuffleCRD;
+    FinalActivation activation = FinalActivation::identity;
+    SampleRange range{};
+    void *dst = nullptr;                // device HR plane; may be smaller than r× the LR size
+    ptrdiff_t dst_stride = 0;           // bytes; may be negative
+    int dst_width = 0;                  // <= scale · lr_width
+    int dst_height = 0;                 // <= scale · lr_height
+    int dst_bit_depth = 8;
+    int dst_shift = 0;
+};
+
+[[nodiscard]] cudaError_t launch_shuffle_encode(const ShuffleEncodeParams &p, cudaStream_t stream);
+
+}  // namespace espcn::cuda
