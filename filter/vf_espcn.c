@@ -108,7 +108,7 @@ static int create_engine(AVFilterContext *ctx)
     if (s->engine)
         return 0;
     if (!s->model_path) {
-        snprintf(default_path, sizeof(default_path), "%s/espcn-x%d.safetensors",
+        snprintf(default_path, sizeof(default_path), "%s/default-x%d.safetensors",
                  espcn_default_model_dir(), s->scale);
         params.model_path = default_path;
     } else {

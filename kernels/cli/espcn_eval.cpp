@@ -44,8 +44,9 @@ const char *usage() {
            "on uint8, PSNR and SSIM on Y with r pixels shaved at the border, beside bicubic\n"
            "(imresize(LR, r, 'bicubic')).\n"
            "\n"
-           "  -m, --model FILE   model to run (default: the shipped espcn-x<r>.safetensors in\n"
-           "                     $ESPCN_MODEL_DIR or the installed model folder; needs --scale)\n"
+           "  -m, --model FILE   model to run (default: default-x<r>.safetensors, the shipped default\n"
+           "                     for the scale, in $ESPCN_MODEL_DIR or the installed model folder;\n"
+           "                     needs --scale)\n"
            "  -s, --scale R      2, 3 or 4 (default: the model's scale)\n"
            "      --backend B    auto (default), reference, onednn or cuda\n"
            "      --threads N    CPU threads (default 0: all cores)\n"
@@ -322,7 +323,7 @@ Status evaluate(const EvalOptions &o) {
     if (o.sr_dir.empty()) {
         UpscalerConfig config;
         config.model_path = o.model_path.empty()
-                                ? concat(espcn_default_model_dir(), "/espcn-x", o.scale, ".safetensors")
+                                ? concat(espcn_default_model_dir(), "/default-x", o.scale, ".safetensors")
                                 : o.model_path;
         config.backend = o.backend;
         config.threads = o.threads;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The filter with the shipped models, measured with the SR protocol:
-#   - `-vf espcn=scale=R` with no model= finds the shipped model for R in the
-#     installed model folder (ESPCN_MODEL_DIR=<prefix>/share/espcn/models);
+#   - `-vf espcn=scale=R` with no model= loads default-x<R>.safetensors from the
+#     installed model folder (ESPCN_MODEL_DIR=<prefix>/share/espcn/models), a
+#     copy of the model weights/DEFAULTS names for R;
 #   - on generated content (FFmpeg's testsrc/testsrc2 test patterns -- digits,
 #     colour bars, gradients, circles -- also rotated) downscaled with MATLAB
 #     bicubic, the filter's PSNR(Y) beats bicubic by MARGIN_DB[R] on average
@@ -42,10 +43,14 @@ for r in 2 3 4; do
     else
         bad "x$r: scripts/eval_ffmpeg.sh failed: $(tail -n 3 "$work/filter-x$r.txt")"; continue
     fi
+    # The installed default is the model weights/DEFAULTS names, byte for byte.
+    named=$(sed -n "s/^x$r  *//p" "$root/weights/DEFAULTS")
+    if [ -n "$named" ] && cmp -s "$models/default-x$r.safetensors" "$models/$named"; then ok
+    else bad "x$r: $models/default-x$r.safetensors is not the installed copy of '$named' (weights/DEFAULTS)"; fi
     # The library, same model file.
-    "$eval_bin" -m "$models/espcn-x$r.safetensors" --threads 2 --csv "$work/lib-x$r.csv" "$work/Gen" >/dev/null 2>&1 ||
+    "$eval_bin" -m "$models/default-x$r.safetensors" --threads 2 --csv "$work/lib-x$r.csv" "$work/Gen" >/dev/null 2>&1 ||
         { bad "x$r: espcn-eval on the library failed"; continue; }
-    cat "$work/filter-x$r.txt" | sed 's/^/    /'
+    sed 's/^/    /' "$work/filter-x$r.txt"
     # columns: dataset,image,hr_width,hr_height,scale,method,psnr_y,ssim_y,bicubic_psnr_y,bicubic_ssim_y
     if diff <(cut -d, -f1-5,7- "$work/filter-x$r.csv") <(cut -d, -f1-5,7- "$work/lib-x$r.csv") >/dev/null; then ok
     else bad "x$r: the filter's scores differ from the library's: $(diff <(cut -d, -f7 "$work/filter-x$r.csv") <(cut -d, -f7 "$work/lib-x$r.csv") | head -n 4 | tr '\n' ' ')"; fi

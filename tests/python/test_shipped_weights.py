@@ -7,7 +7,15 @@
    its name (x<r>) and the right upsampler (FSRCNN files: a deconvolution).
 3. The PyTorch deconvolution fixture (tests/data/deconv_fixture/fixture.json) was made from
    these very files (same sha256), so test_deconv_fixture checks what ships.
-4. Quality on generated content, through the engine with espcn-eval (the SR protocol: Y,
+4. weights/DEFAULTS names one default per scale (installed as default-x<r>.safetensors), and
+   it is the best model of its scale by Set5 mean PSNR-Y in weights/eval/<model>.csv -- the
+   committed espcn-eval results MODELS.md's table is made from, one per shipped model.
+5. With the SR test sets present (../shared/data/sr, or --data), espcn-eval on Set5 and Set14
+   reproduces every committed weights/eval/<model>.csv: bicubic exactly (it is double
+   precision), the model within 0.01 dB / 1e-4 SSIM (float32 convolutions round differently
+   on other CPUs and backends; on the machine that wrote the files they are equal); skipped,
+   with a message, without the data.
+6. Quality on generated content, through the engine with espcn-eval (the SR protocol: Y,
    MATLAB bicubic LR, r pixels shaved): antialiased text, shapes on gradients, rotated
    stripes, smooth texture -- none of it training data. The mean PSNR gain over bicubic must
    reach MARGIN_DB[arch][r], and no single image may fall below bicubic.
@@ -150,6 +158,8 @@ def main() -> int:
     ap.add_argument("--eval", required=True)
     ap.add_argument("--weights-dir", required=True)
     ap.add_argument("--fixture", required=True, help="tests/data/deconv_fixture/fixture.json")
+    ap.add_argument("--data", default=None, help="folder with Set5/ and Set14/ (default: ../shared/data/sr "
+                                                 "next to the repository)")
     a = ap.parse_args()
     checks = 0
     listed = checksum_block(os.path.join(a.weights_dir, "MODELS.md"))
@@ -176,6 +186,51 @@ def main() -> int:
         assert listed.get(name) == m["sha256"], \
             f"the deconv fixture was made from another {name}: run weights/train/make_deconv_fixture.py"
         checks += 1
+
+    eval_dir = os.path.join(a.weights_dir, "eval")
+    set5 = {}
+    for name in listed:
+        path = os.path.join(eval_dir, name[: -len(".safetensors")] + ".csv")
+        assert os.path.exists(path), f"no espcn-eval results {path} for {name}"
+        rows = list(csv.DictReader(open(path)))
+        means = {row["dataset"]: float(row["psnr_y"]) for row in rows if row["image"] == "mean"}
+        assert set(means) == {"Set5", "Set14"}, (path, means)
+        set5[name] = means["Set5"]
+    defaults = {}
+    for line in open(os.path.join(a.weights_dir, "DEFAULTS")):
+        if re.match(r"^x\d+ ", line):
+            scale, name = line.split()
+            assert scale not in defaults, f"DEFAULTS: {scale} twice"
+            defaults[scale] = name
+    assert sorted(defaults) == ["x2", "x3", "x4"], defaults
+    for scale, name in defaults.items():
+        assert name in listed and name.endswith(f"-{scale}.safetensors"), (scale, name)
+        best = max((n for n in listed if n.endswith(f"-{scale}.safetensors")), key=lambda n: set5[n])
+        assert best == name, f"DEFAULTS {scale} is {name} ({set5[name]:.3f} dB) but {best} measures {set5[best]:.3f}"
+        checks += 1
+
+    data_root = a.data or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(a.weights_dir))),
+                                       "shared", "data", "sr")
+    if all(os.path.isdir(os.path.join(data_root, s)) for s in ("Set5", "Set14")):
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in sorted(listed):
+                stem = name[: -len(".safetensors")]
+                out = os.path.join(tmp, stem + ".csv")
+                p = subprocess.run([a.eval, "-m", os.path.join(a.weights_dir, name), "--threads", "2", "--csv", out,
+                                    os.path.join(data_root, "Set5"), os.path.join(data_root, "Set14")],
+                                   capture_output=True, text=True)
+                assert p.returncode == 0, p.stdout + p.stderr
+                got = list(csv.DictReader(open(out)))
+                want = list(csv.DictReader(open(os.path.join(eval_dir, stem + ".csv"))))
+                assert [(g["dataset"], g["image"]) for g in got] == [(w["dataset"], w["image"]) for w in want]
+                for g, w in zip(got, want):
+                    for key, tol in (("psnr_y", 0.01), ("ssim_y", 1e-4), ("bicubic_psnr_y", 0.0001),
+                                     ("bicubic_ssim_y", 1e-6)):
+                        assert abs(float(g[key]) - float(w[key])) <= tol, \
+                            f"{stem} {g['dataset']}/{g['image']} {key}: {g[key]}, weights/eval says {w[key]}"
+                checks += 1
+    else:
+        print(f"SKIP: reproducing weights/eval/*.csv needs Set5 and Set14 under {data_root}")
 
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "Generated")

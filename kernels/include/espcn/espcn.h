@@ -166,7 +166,9 @@ ESPCN_API espcn_status espcn_upscale_plane(espcn_context *ctx, const espcn_plane
 
 /*
  * Where shipped models live: $ESPCN_MODEL_DIR if set, else the directory the
- * library was installed with. Files are named espcn-x<scale>.safetensors.
+ * library was installed with. default-x<scale>.safetensors there is the
+ * default model for a scale (a copy of the best shipped model, weights/DEFAULTS);
+ * every shipped model is also there under its own name.
  */
 ESPCN_API const char *espcn_default_model_dir(void);
 

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Markdown tables for weights/MODELS.md from the committed raw results.
+
+    /usr/bin/python3 weights/train/model_card.py [--eval-dir weights/eval] [--runs weights/train/runs]
+
+Reads weights/eval/<model>.csv (espcn-eval --csv on Set5 and Set14: the numbers of record,
+measured through the engine) and, where present, weights/train/runs/<config>/summary.json
+(training time, iterations, best validation PSNR). Prints the quality table (mean PSNR/SSIM
+per set, the gain over bicubic, and the paper's figure) and the per-model facts.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WEIGHTS = os.path.dirname(HERE)
+
+PAPER = {  # Set5 / Set14 PSNR-Y the issue quotes
+    ("espcn", 3): (33.00, 29.42), ("espcn", 4): (30.90, 27.73),
+    ("fsrcnn", 2): (37.00, 32.63), ("fsrcnn", 3): (33.16, 29.43), ("fsrcnn", 4): (30.71, 27.59),
+}
+
+
+def means(path: str) -> dict[str, dict[str, float]]:
+    out = {}
+    with open(path) as f:
+        for row in csv.DictReader(f):
+            if row["image"] == "mean":
+                out[row["dataset"]] = {k: float(row[k]) for k in
+                                       ("psnr_y", "ssim_y", "bicubic_psnr_y", "bicubic_ssim_y")}
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--eval-dir", default=os.path.join(WEIGHTS, "eval"))
+    ap.add_argument("--runs", default=os.path.join(HERE, "runs"))
+    a = ap.parse_args()
+    print("| model | scale | Set5 PSNR / SSIM | bicubic | gain | Set14 PSNR / SSIM | bicubic | gain | paper Set5 / Set14 |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for arch in ("espcn", "fsrcnn"):
+        for r in (2, 3, 4):
+            name = f"{arch}-x{r}"
+            path = os.path.join(a.eval_dir, name + ".csv")
+            if not os.path.exists(path):
+                continue
+            m = means(path)
+            s5, s14 = m["Set5"], m["Set14"]
+            paper = PAPER.get((arch, r))
+            print(f"| {name} | x{r} | {s5['psnr_y']:.2f} / {s5['ssim_y']:.4f} | {s5['bicubic_psnr_y']:.2f} / "
+                  f"{s5['bicubic_ssim_y']:.4f} | {s5['psnr_y'] - s5['bicubic_psnr_y']:+.2f} | "
+                  f"{s14['psnr_y']:.2f} / {s14['ssim_y']:.4f} | {s14['bicubic_psnr_y']:.2f} / "
+                  f"{s14['bicubic_ssim_y']:.4f} | {s14['psnr_y'] - s14['bicubic_psnr_y']:+.2f} | "
+                  + (f"{paper[0]:.2f} / {paper[1]:.2f}" if paper else "—") + " |")
+    print()
+    print("| model | iterations | best at | val PSNR (bicubic) | training wall time | it/s | device, threads | torch |")
+    print("|---|---|---|---|---|---|---|---|")
+    for arch in ("espcn", "fsrcnn"):
+        for r in (2, 3, 4):
+            p = os.path.join(a.runs, f"{arch}_x{r}", "summary.json")
+            if not os.path.exists(p):
+                continue
+            s = json.load(open(p))
+            print(f"| {arch}-x{r} | {s['iterations']} | {s['best_iteration']} | {s['best_val_psnr_y']:.2f} "
+                  f"({s['val_bicubic_psnr_y']:.2f}) | {s['train_wall_s'] / 60:.1f} min | {s['iterations_per_s']:.1f} | "
+                  f"{s['device_name']}, {s['threads']} | {s['torch']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
