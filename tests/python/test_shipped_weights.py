@@ -7,9 +7,8 @@
    its name (x<r>) and the right upsampler (FSRCNN files: a deconvolution).
 3. The PyTorch deconvolution fixture (tests/data/deconv_fixture/fixture.json) was made from
    these very files (same sha256), so test_deconv_fixture checks what ships.
-4. weights/DEFAULTS names one default per scale (installed as default-x<r>.safetensors), and
-   it is the best model of its scale by Set5 mean PSNR-Y in weights/eval/<model>.csv -- the
-   committed espcn-eval results MODELS.md's table is made from, one per shipped model.
+4. weights/eval/<model>.csv exists for every model (the committed espcn-eval results that
+   MODELS.md's table is made from).
 5. With the SR test sets present (../shared/data/sr, or --data), espcn-eval on Set5 and Set14
    reproduces every committed weights/eval/<model>.csv: bicubic exactly (it is double
    precision), the model within 0.01 dB / 1e-4 SSIM (float32 convolutions round differently
@@ -17,8 +16,11 @@
    with a message, without the data.
 6. Quality on generated content, through the engine with espcn-eval (the SR protocol: Y,
    MATLAB bicubic LR, r pixels shaved): antialiased text, shapes on gradients, rotated
-   stripes, smooth texture -- none of it training data. The mean PSNR gain over bicubic must
-   reach MARGIN_DB[arch][r], and no single image may fall below bicubic.
+   stripes, smooth texture -- none of it training data. Every model's mean PSNR gain over
+   bicubic must reach MARGIN_DB[arch][r].
+7. weights/DEFAULTS names one default per scale (installed as default-x<r>.safetensors): the
+   best model of that scale by Set5 mean PSNR-Y among those that beat bicubic on every
+   generated image; a default that loses to bicubic on any of them fails.
 """
 from __future__ import annotations
 
@@ -196,19 +198,6 @@ def main() -> int:
         means = {row["dataset"]: float(row["psnr_y"]) for row in rows if row["image"] == "mean"}
         assert set(means) == {"Set5", "Set14"}, (path, means)
         set5[name] = means["Set5"]
-    defaults = {}
-    for line in open(os.path.join(a.weights_dir, "DEFAULTS")):
-        if re.match(r"^x\d+ ", line):
-            scale, name = line.split()
-            assert scale not in defaults, f"DEFAULTS: {scale} twice"
-            defaults[scale] = name
-    assert sorted(defaults) == ["x2", "x3", "x4"], defaults
-    for scale, name in defaults.items():
-        assert name in listed and name.endswith(f"-{scale}.safetensors"), (scale, name)
-        best = max((n for n in listed if n.endswith(f"-{scale}.safetensors")), key=lambda n: set5[n])
-        assert best == name, f"DEFAULTS {scale} is {name} ({set5[name]:.3f} dB) but {best} measures {set5[best]:.3f}"
-        checks += 1
-
     data_root = a.data or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(a.weights_dir))),
                                        "shared", "data", "sr")
     if all(os.path.isdir(os.path.join(data_root, s)) for s in ("Set5", "Set14")):
@@ -235,6 +224,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "Generated")
         names = make_dataset(data)
+        never_worse = {}
         for name in sorted(listed):
             stem = name[: -len(".safetensors")]
             arch, r = stem.split("-x")
@@ -250,9 +240,28 @@ def main() -> int:
             print(f"{stem}: mean gain {gain:+.3f} dB over bicubic (margin {MARGIN_DB[arch][r]:.1f}); "
                   + ", ".join(f"{k} {v:+.2f}" for k, v in sorted(per.items())))
             assert gain >= MARGIN_DB[arch][r], f"{stem}: gain {gain:.3f} dB < {MARGIN_DB[arch][r]} dB"
-            worst = min(per.values())
-            assert worst > 0.0, f"{stem}: an image is worse than bicubic ({per})"
+            never_worse[name] = min(per.values()) > 0.0
             checks += 1
+    # The defaults: one per scale, each the best of its scale by Set5 PSNR among the models
+    # that beat bicubic on every generated image (what a user gets without choosing must not
+    # lose to bicubic anywhere we looked).
+    defaults = {}
+    for line in open(os.path.join(a.weights_dir, "DEFAULTS")):
+        if re.match(r"^x\d+ ", line):
+            scale, name = line.split()
+            assert scale not in defaults, f"DEFAULTS: {scale} twice"
+            defaults[scale] = name
+    assert sorted(defaults) == ["x2", "x3", "x4"], defaults
+    for scale, name in defaults.items():
+        assert name in listed and name.endswith(f"-{scale}.safetensors"), (scale, name)
+        assert never_worse[name], f"default {name} is worse than bicubic on a generated image"
+        eligible = [n for n in listed if n.endswith(f"-{scale}.safetensors") and never_worse[n]]
+        best = max(eligible, key=lambda n: set5[n])
+        assert best == name, f"DEFAULTS {scale} is {name} ({set5[name]:.3f} dB) but {best} measures {set5[best]:.3f}"
+        checks += 1
+    for name in sorted(listed):
+        if not never_worse[name]:
+            print(f"note: {name} loses to bicubic on a generated image (documented in MODELS.md); not a default")
     print(f"test_shipped_weights: {checks} checks passed")
     return 0
 

@@ -88,6 +88,51 @@ def build(arch: str, scale: int, init: str = "he", last_std: float = 1e-3, **kw)
     return model
 
 
+def read_espcn_file(path: str):
+    """(network JSON, {tensor name: float32 numpy array}) of a file in our format."""
+    import json
+    import struct
+
+    import numpy as np
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    body = raw[8 + n:]
+    tensors = {}
+    for name, d in header.items():
+        if name == "__metadata__":
+            continue
+        dt = {"F32": np.float32, "F16": np.float16}[d["dtype"]]
+        a, b = d["data_offsets"]
+        tensors[name] = np.frombuffer(body[a:b], dt).astype(np.float32).reshape(d["shape"])
+    return json.loads(header["__metadata__"]["espcn.network"]), tensors
+
+
+def load_espcn_file(model: nn.Sequential, path: str) -> None:
+    """Copies the weights of a file in our format into `model`, layer by layer. The layer
+    types and every tensor shape must match; stride and padding of a deconvolution may
+    differ, which is how FSRCNN moves between scales (Dong et al. 2016, sec. 3.3: the
+    feature, shrinking, mapping and expanding layers are shared, the 9x9 deconvolution has
+    the same shape at every scale and is fine-tuned)."""
+    net, tensors = read_espcn_file(path)
+    layers = list(model)
+    if len(layers) != len(net["layers"]):
+        raise ValueError(f"{path}: {len(net['layers'])} layers, the model has {len(layers)}")
+    for i, (mod, spec) in enumerate(zip(layers, net["layers"])):
+        want = {nn.Conv2d: "conv", nn.ConvTranspose2d: "deconv", nn.PReLU: "prelu", nn.Tanh: "tanh",
+                nn.PixelShuffle: "pixel_shuffle"}.get(type(mod))
+        if want != spec["type"]:
+            raise ValueError(f"{path}: layer {i} is {spec['type']}, the model's is {type(mod).__name__}")
+        with torch.no_grad():
+            for attr in ("weight", "bias"):
+                if spec.get(attr):
+                    t = torch.from_numpy(tensors[spec[attr]].copy())
+                    if tuple(t.shape) != tuple(getattr(mod, attr).shape):
+                        raise ValueError(f"{path}: layer {i} {attr} {tuple(t.shape)} vs {tuple(getattr(mod, attr).shape)}")
+                    getattr(mod, attr).copy_(t)
+
+
 def last_layer(model: nn.Sequential) -> nn.Module:
     return [mod for mod in model if isinstance(mod, (nn.Conv2d, nn.ConvTranspose2d))][-1]
 

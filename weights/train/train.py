@@ -61,6 +61,8 @@ DEFAULTS = {
     "scale": 3,
     "model": {},              # architecture kwargs: espcn c1, c2; fsrcnn d, s, m
     "init": "he",             # he | torch (models.py)
+    "init_from": None,        # a model file in our format (repository-relative) whose weights
+                              # start the run instead (FSRCNN: another scale's model)
     "last_std": 1e-3,         # std of the last layer under init "he"
     "range": [0.0, 1.0],      # network value of code 0 and code 255 (FORMAT.md "range")
     "seed": 1,
@@ -233,7 +235,13 @@ def main(argv=None) -> int:
     t_load = time.perf_counter() - t_load
 
     # ---- model and optimizer
-    model = models.build(cfg["arch"], r, cfg["init"], cfg["last_std"], **cfg["model"]).to(device)
+    model = models.build(cfg["arch"], r, cfg["init"], cfg["last_std"], **cfg["model"])
+    if cfg.get("init_from"):
+        init_path = os.path.join(REPO, cfg["init_from"])
+        models.load_espcn_file(model, init_path)
+        cfg["init_from_sha256"] = sha256(init_path)
+        print(f"initialized from {cfg['init_from']} (sha256 {cfg['init_from_sha256'][:16]}...)", flush=True)
+    model = model.to(device)
     last = models.last_layer(model)
     last_ids = {id(p) for p in last.parameters()}
     groups = [{"params": [p for p in model.parameters() if id(p) not in last_ids], "lr_scale": 1.0},
