@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Markdown tables for weights/MODELS.md from the committed raw results.
 
-    /usr/bin/python3 weights/train/model_card.py [--eval-dir weights/eval] [--runs weights/train/runs]
+    /usr/bin/python3 weights/train/model_card.py [--eval-dir weights/eval] [--runs weights/train/logs]
 
 Reads weights/eval/<model>.csv (espcn-eval --csv on Set5 and Set14: the numbers of record,
-measured through the engine) and, where present, weights/train/runs/<config>/summary.json
-(training time, iterations, best validation PSNR). Prints the quality table (mean PSNR/SSIM
+measured through the engine) and, where present, weights/train/logs/<config>/summary.json
+(training time, iterations, best validation PSNR; weights/train/logs holds the committed copies of
+the shipped runs' summaries, runs/ the local, git-ignored run folders). Prints the quality table (mean PSNR/SSIM
 per set, the gain over bicubic, and the paper's figure) and the per-model facts.
 """
 from __future__ import annotations
@@ -38,7 +39,7 @@ def means(path: str) -> dict[str, dict[str, float]]:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--eval-dir", default=os.path.join(WEIGHTS, "eval"))
-    ap.add_argument("--runs", default=os.path.join(HERE, "runs"))
+    ap.add_argument("--runs", default=os.path.join(HERE, "logs"))
     a = ap.parse_args()
     print("| model | scale | Set5 PSNR / SSIM | bicubic | gain | Set14 PSNR / SSIM | bicubic | gain | paper Set5 / Set14 |")
     print("|---|---|---|---|---|---|---|---|---|")
