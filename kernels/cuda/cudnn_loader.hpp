@@ -1,0 +1,64 @@
+// cuDNN, loaded at first use with dlopen (never linked): a build with CUDA
+// enabled must start and run on the CPU on machines without cuDNN or an
+// NVIDIA driver. The function table holds exactly what the GPU backend calls;
+// a library that lacks one of them is refused with that function's name.
+//
+// Thread safety: cudnn_api() may be called from any thread; it loads once and
+// every later call returns the same table (or the same error).
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include <cudnn.h>
+
+#include "../core/status.hpp"
+
+namespace espcn::cuda {
+
+// The functions of the cuDNN legacy convolution API the backend uses.
+#define ESPCN_CUDNN_FUNCTIONS(X)                  \
+    X(cudnnGetVersion)                            \
+    X(cudnnGetErrorString)                        \
+    X(cudnnCreate)                                \
+    X(cudnnDestroy)                               \
+    X(cudnnSetStream)                             \
+    X(cudnnCreateTensorDescriptor)                \
+    X(cudnnSetTensor4dDescriptor)                 \
+    X(cudnnDestroyTensorDescriptor)               \
+    X(cudnnCreateFilterDescriptor)                \
+    X(cudnnSetFilter4dDescriptor)                 \
+    X(cudnnDestroyFilterDescriptor)               \
+    X(cudnnCreateConvolutionDescriptor)           \
+    X(cudnnSetConvolution2dDescriptor)            \
+    X(cudnnSetConvolutionMathType)                \
+    X(cudnnDestroyConvolutionDescriptor)          \
+    X(cudnnCreateActivationDescriptor)            \
+    X(cudnnSetActivationDescriptor)               \
+    X(cudnnDestroyActivationDescriptor)           \
+    X(cudnnGetConvolutionForwardAlgorithm_v7)     \
+    X(cudnnGetConvolutionForwardWorkspaceSize)    \
+    X(cudnnConvolutionForward)                    \
+    X(cudnnConvolutionBiasActivationForward)      \
+    X(cudnnAddTensor)                             \
+    X(cudnnActivationForward)
+
+struct CudnnApi {
+#define ESPCN_CUDNN_POINTER(name) decltype(&::name) name = nullptr;
+    ESPCN_CUDNN_FUNCTIONS(ESPCN_CUDNN_POINTER)
+#undef ESPCN_CUDNN_POINTER
+    size_t version = 0;   // cudnnGetVersion(): major·10000 + minor·100 + patch
+    std::string library;  // what was opened
+    void *handle = nullptr;
+};
+
+// Opens `library` (a file name the dynamic loader searches for, or a path),
+// resolves every function and checks that the major version is the one this
+// build was compiled against (CUDNN_MAJOR). Not cached; the handle stays open.
+[[nodiscard]] Result<CudnnApi> load_cudnn(const std::string &library);
+
+// The process-wide table: $ESPCN_CUDNN_LIBRARY if set, else
+// "libcudnn.so.<CUDNN_MAJOR>", loaded on the first call.
+[[nodiscard]] Result<const CudnnApi *> cudnn_api();
+
+}  // namespace espcn::cuda
