@@ -187,7 +187,7 @@ fi
 if [ "$untrained" = 1 ]; then
     echo "NOTE: '$mname' has UNTRAINED random weights: the espcn and sr PSNR figures are meaningless"
     echo "      (they only show that both filters compute the same thing); only the fps ratio counts."
-    echo "      Trained weights come with issue #5."
+    echo "      The trained weights are weights/espcn-x2.safetensors (the default model here)."
 fi
 echo "table: $log"
 echo "csv:   $csv"

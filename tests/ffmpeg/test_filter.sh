@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The espcn filter inside a patched ffmpeg, end to end (CTest label ffmpeg).
 #   test_filter.sh FFMPEG FFPROBE ESPCN_CLI ESPCN_MAKE_MODEL [EXAMPLE]
-# Models: the exact bicubic network and an untrained ESPCN from
-# espcn-make-model (trained weights are issue #5); what is checked here is the
-# plumbing: sizes, formats, frame counts, pts, bit-exactness against the
+# Models: the exact bicubic network and untrained ESPCN/FSRCNN from
+# espcn-make-model (the shipped trained models are measured by
+# test_filter_quality.sh); what is checked here is the plumbing: sizes, formats, frame counts, pts, bit-exactness against the
 # engine, transcodes, reconfiguration and clean failures.
 set -uo pipefail
 ffmpeg=$1 ffprobe=$2 cli=$3 make_model=$4 example=${5:-}
