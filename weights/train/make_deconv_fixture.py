@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import struct
 import sys
 
 import numpy as np
@@ -36,36 +35,13 @@ import models  # noqa: E402
 W, H = 37, 29
 
 
-def read_safetensors(path: str) -> tuple[dict, dict[str, np.ndarray]]:
-    with open(path, "rb") as f:
-        raw = f.read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    body = raw[8 + n:]
-    tensors = {}
-    for name, d in header.items():
-        if name == "__metadata__":
-            continue
-        dt = {"F32": np.float32, "F16": np.float16}[d["dtype"]]
-        a, b = d["data_offsets"]
-        tensors[name] = np.frombuffer(body[a:b], dt).astype(np.float32).reshape(d["shape"])
-    return json.loads(header["__metadata__"]["espcn.network"]), tensors
-
-
 def load_model(path: str, r: int) -> torch.nn.Sequential:
-    net, tensors = read_safetensors(path)
+    """The file's weights in models.fsrcnn(r): a plain nn.ConvTranspose2d upsampler."""
+    net, _ = models.read_espcn_file(path)
+    assert net["layers"][-1]["type"] == "deconv", f"{path} has no deconvolution upsampler"
     model = models.fsrcnn(r)
-    layers = list(model)
-    assert len(layers) == len(net["layers"]), (len(layers), len(net["layers"]))
-    for mod, spec in zip(layers, net["layers"]):
-        with torch.no_grad():
-            if spec.get("weight"):
-                w = torch.from_numpy(tensors[spec["weight"]].copy())
-                assert tuple(w.shape) == tuple(mod.weight.shape), (spec, w.shape, mod.weight.shape)
-                mod.weight.copy_(w)
-            if spec.get("bias"):
-                mod.bias.copy_(torch.from_numpy(tensors[spec["bias"]].copy()))
-    assert isinstance(layers[-1], torch.nn.ConvTranspose2d) and net["layers"][-1]["type"] == "deconv"
+    models.load_espcn_file(model, path)
+    assert isinstance(list(model)[-1], torch.nn.ConvTranspose2d)
     return model.eval()
 
 
