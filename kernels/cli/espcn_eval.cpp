@@ -182,6 +182,30 @@ Result<Image> read_external(const fs::path &dir, const std::string &stem) {
     return Status(ESPCN_ERROR_IO, concat("no ", (dir / stem).string(), ".{png,pgm,ppm,pnm}"));
 }
 
+// The protocol's ground truth and input for one image: HR = Y of rgb2ycbcr
+// cropped to a multiple of r, LR = MATLAB imresize(HR, 1/r, 'bicubic').
+struct ProtocolPair {
+    Image hr;
+    Image lr;
+};
+
+Result<ProtocolPair> protocol_pair(const fs::path &file, int r) {
+    Result<Image> rgb = read_image(file.string());
+    ESPCN_RETURN_IF_ERROR(rgb.status());
+    Result<Image> y = luma_bt601_u8(rgb.value());
+    ESPCN_RETURN_IF_ERROR(y.status());
+    ProtocolPair pair;
+    pair.hr = modcrop(y.value(), r);
+    // SSIM's 11x11 window must fit after shaving r pixels at each border.
+    ESPCN_RETURN_IF(pair.hr.width < 2 * r + 11 || pair.hr.height < 2 * r + 11,
+                    ESPCN_ERROR_INVALID_ARGUMENT, "too small for the protocol (", pair.hr.width,
+                    "x", pair.hr.height, ")");
+    Result<Image> lr = matlab_downscale_u8(pair.hr, r);
+    ESPCN_RETURN_IF_ERROR(lr.status());
+    pair.lr = std::move(lr).value();
+    return pair;
+}
+
 struct Score {
     double psnr = 0.0, ssim = 0.0, bicubic_psnr = 0.0, bicubic_ssim = 0.0;
 };
@@ -235,26 +259,20 @@ public:
 
 private:
     Status score_image(const fs::path &file, const std::string &set, Score &s, int &w, int &h) {
-        Result<Image> rgb = read_image(file.string());
-        ESPCN_RETURN_IF_ERROR(rgb.status());
-        Result<Image> y = luma_bt601_u8(rgb.value());
-        ESPCN_RETURN_IF_ERROR(y.status());
-        const Image hr = modcrop(y.value(), r_);
-        ESPCN_RETURN_IF(hr.width < 2 * r_ + 11 || hr.height < 2 * r_ + 11,
-                        ESPCN_ERROR_INVALID_ARGUMENT, "too small for the protocol (",
-                        hr.width, "x", hr.height, ")");
+        Result<ProtocolPair> pair = protocol_pair(file, r_);
+        ESPCN_RETURN_IF_ERROR(pair.status());
+        const Image &hr = pair.value().hr;
+        const Image &lr = pair.value().lr;
         w = hr.width;
         h = hr.height;
-        Result<Image> lr = matlab_downscale_u8(hr, r_);
-        ESPCN_RETURN_IF_ERROR(lr.status());
-        Result<Image> bicubic = matlab_upscale_u8(lr.value(), r_);
+        Result<Image> bicubic = matlab_upscale_u8(lr, r_);
         ESPCN_RETURN_IF_ERROR(bicubic.status());
 
         const std::string stem = file.stem().string();
         if (!o_.write_lr_dir.empty())
-            ESPCN_RETURN_IF_ERROR(write_pgm(fs::path(o_.write_lr_dir) / set, stem + ".png", lr.value()));
+            ESPCN_RETURN_IF_ERROR(write_pgm(fs::path(o_.write_lr_dir) / set, stem + ".png", lr));
 
-        Result<Image> sr = engine_ ? run_engine(lr.value()) : read_external(fs::path(o_.sr_dir) / set, stem);
+        Result<Image> sr = engine_ ? run_engine(lr) : read_external(fs::path(o_.sr_dir) / set, stem);
         ESPCN_RETURN_IF_ERROR(sr.status());
         ESPCN_RETURN_IF(sr.value().width != hr.width || sr.value().height != hr.height,
                         ESPCN_ERROR_INVALID_ARGUMENT, "the super-resolved image is ",
@@ -264,7 +282,7 @@ private:
         if (!o_.save_dir.empty()) {
             const fs::path d = fs::path(o_.save_dir) / set;
             ESPCN_RETURN_IF_ERROR(write_pgm(d, stem + "_hr.pgm", hr));
-            ESPCN_RETURN_IF_ERROR(write_pgm(d, stem + "_lr.pgm", lr.value()));
+            ESPCN_RETURN_IF_ERROR(write_pgm(d, stem + "_lr.pgm", lr));
             ESPCN_RETURN_IF_ERROR(write_pgm(d, stem + "_sr.pgm", sr.value()));
             ESPCN_RETURN_IF_ERROR(write_pgm(d, stem + "_bicubic.pgm", bicubic.value()));
         }
@@ -300,14 +318,11 @@ Status write_lr_planes(const EvalOptions &o) {
         Result<std::vector<fs::path>> files = list_images(dir);
         ESPCN_RETURN_IF_ERROR(files.status());
         for (const fs::path &file : files.value()) {
-            Result<Image> rgb = read_image(file.string());
-            ESPCN_RETURN_IF_ERROR(rgb.status());
-            Result<Image> y = luma_bt601_u8(rgb.value());
-            ESPCN_RETURN_IF_ERROR(y.status());
-            Result<Image> lr = matlab_downscale_u8(modcrop(y.value(), o.scale), o.scale);
-            ESPCN_RETURN_IF_ERROR(lr.status());
+            Result<ProtocolPair> pair = protocol_pair(file, o.scale);
+            ESPCN_RETURN_IF(!pair.is_ok(), pair.status().code(), file.string(), ": ",
+                            pair.status().message());
             ESPCN_RETURN_IF_ERROR(write_pgm(fs::path(o.write_lr_dir) / dataset_name(dir),
-                                            file.stem().string() + ".png", lr.value()));
+                                            file.stem().string() + ".png", pair.value().lr));
             ++n;
         }
     }
