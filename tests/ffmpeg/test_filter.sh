@@ -78,11 +78,7 @@ if [ "$sizes" = "5s:128x96 5s:160x80 " ]; then ok; else bad "resolution change: 
 printf 'garbage, not a model' >"$work/garbage.safetensors"
 # ffmpeg exits with AVERROR codes & 0xff, which can exceed 128, so a signal is
 # told apart by Python's subprocess (negative return code), not by bash's $?.
-run_signal_aware() {  # prints the output, then "rc=N" (N < 0: killed by signal -N)
-    python3 -c 'import subprocess, sys
-p = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-sys.stdout.write(p.stdout.decode(errors="replace")); print("rc=%d" % p.returncode)' "$@"
-}
+source "$(dirname "$0")/lib.sh"  # run_signal_aware
 expect_failure() {  # description, expected message fragment, filter string
     local out rc
     out=$(run_signal_aware "$ffmpeg" -hide_banner -f lavfi -i testsrc2=size=32x32:duration=0.1 -vf "$3" -f null -)

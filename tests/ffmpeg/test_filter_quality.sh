@@ -67,11 +67,9 @@ for r in 2 3 4; do
 done
 
 # No shipped model where the filter looks: a clear error at init and an error
-# exit, not a signal (python reports a signal as a negative status; bash cannot
-# tell 128+N from an exit code).
-out=$(ESPCN_MODEL_DIR=$work/empty python3 -c 'import subprocess, sys
-p = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-sys.stdout.write(p.stdout.decode(errors="replace")); print("rc=%d" % p.returncode)' \
+# exit, not a signal.
+source "$(dirname "$0")/lib.sh"  # run_signal_aware
+out=$(ESPCN_MODEL_DIR=$work/empty run_signal_aware \
       "$ffmpeg" -hide_banner -loglevel error -f lavfi -i testsrc=size=64x48 -frames:v 1 -vf espcn=scale=3 -f null -)
 rc=$(tail -n 1 <<<"$out" | sed 's/^rc=//')
 if [ "$rc" -gt 0 ] && grep -q "no shipped x3 model" <<<"$out"; then ok
