@@ -4,8 +4,10 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "espcn/espcn.h"
+#include "resample_taps.hpp"
 #include "logger.hpp"
 #include "network.hpp"
 #include "status.hpp"
@@ -15,7 +17,19 @@ namespace espcn {
 struct BackendConfig {
     int threads = 0;  // 0: all cores
     int device = 0;
+    espcn_precision precision = ESPCN_PRECISION_AUTO;
+    bool use_current_context = false;  // cuda: the caller's current CUDA context
     Logger log;
+};
+
+// One plane of a frame: through the network, or upscaled by the resampler
+// (chroma). Validated by the C API (sizes, depths, components).
+struct PlaneTask {
+    espcn_plane in{};
+    espcn_plane out{};
+    bool resample = false;
+    int components = 1;
+    ResampleKind kind = kResampleBicubic;
 };
 
 class Backend {
@@ -29,6 +43,22 @@ public:
     // in/out are validated by the caller (sizes agree with the scale, depths
     // in 8..16, non-null data).
     [[nodiscard]] virtual Status process(const espcn_plane &in, const espcn_plane &out) = 0;
+    virtual espcn_precision precision() const { return ESPCN_PRECISION_FP32; }
+
+    // Asynchronous frames (the cuda backend). 0: none; the C API then runs a
+    // submitted frame at once (a queue of depth 1).
+    virtual int frame_queue_depth() const { return 0; }
+    virtual int frames_in_flight() const { return 0; }
+    [[nodiscard]] virtual Status submit_frame(const std::vector<PlaneTask> &) {
+        return Status(ESPCN_ERROR_INTERNAL, "this backend has no frame queue");
+    }
+    [[nodiscard]] virtual Status receive_frame() {
+        return Status(ESPCN_ERROR_INTERNAL, "this backend has no frame queue");
+    }
+    // Planes in device memory, enqueued on the caller's CUDA stream.
+    [[nodiscard]] virtual Status enqueue_device_frame(const std::vector<PlaneTask> &, void *) {
+        return Status(ESPCN_ERROR_UNSUPPORTED, "frames in GPU memory need the cuda backend");
+    }
 };
 
 [[nodiscard]] Result<std::unique_ptr<Backend>> make_reference_backend(
@@ -39,5 +69,13 @@ public:
     std::shared_ptr<const Network> net, const BackendConfig &cfg);
 
 bool onednn_available();
+
+// ESPCN_ERROR_BACKEND_UNAVAILABLE, saying why, when the build has no CUDA
+// backend, or the machine no driver, no such device or no cuDNN.
+[[nodiscard]] Result<std::unique_ptr<Backend>> make_cuda_backend(
+    std::shared_ptr<const Network> net, const BackendConfig &cfg);
+
+// Whether make_cuda_backend could succeed on `device` (driver, device, cuDNN).
+[[nodiscard]] Status cuda_backend_usable(int device);
 
 }  // namespace espcn

@@ -19,6 +19,7 @@ struct espcn_context {
     espcn::PlaneResampler resampler;  // for the planes that bypass the network
     int threads = 1;
     espcn::Logger log;
+    int cpu_frames_in_flight = 0;  // backends without a frame queue: 0 or 1
 };
 
 namespace {
@@ -87,6 +88,63 @@ Status check_plane(const espcn_plane *p, const char *what, int components = 1) {
     return Status::ok();
 }
 
+// The checks of espcn_process_plane (network) and espcn_upscale_plane (resample).
+Status check_network_planes(const espcn_context &ctx, const espcn_plane *in, const espcn_plane *out) {
+    ESPCN_RETURN_IF_ERROR(check_plane(in, "input"));
+    ESPCN_RETURN_IF_ERROR(check_plane(out, "output"));
+    ESPCN_RETURN_IF(static_cast<int64_t>(in->width) * in->height > kMaxInputPixels,
+                    ESPCN_ERROR_INVALID_ARGUMENT, "input plane has more than ", kMaxInputPixels,
+                    " pixels");
+    const int r = ctx.net->scale;
+    ESPCN_RETURN_IF(out->width != in->width * r || out->height != in->height * r,
+                    ESPCN_ERROR_INVALID_ARGUMENT, "output plane is ", out->width, "x", out->height,
+                    " but a x", r, " model makes ", in->width * r, "x", in->height * r, " from ",
+                    in->width, "x", in->height);
+    return Status::ok();
+}
+
+Status check_resample_planes(const espcn_context &ctx, const espcn_plane *in, const espcn_plane *out,
+                             int components, int filter) {
+    ESPCN_RETURN_IF(components != 1 && components != 2, ESPCN_ERROR_INVALID_ARGUMENT,
+                    "components = ", components, "; 1 or 2 (interleaved UV)");
+    ESPCN_RETURN_IF(filter < ESPCN_RESAMPLE_BICUBIC || filter > ESPCN_RESAMPLE_NEAREST,
+                    ESPCN_ERROR_INVALID_ARGUMENT, "unknown resample filter ", filter);
+    ESPCN_RETURN_IF_ERROR(check_plane(in, "input", components));
+    ESPCN_RETURN_IF_ERROR(check_plane(out, "output", components));
+    ESPCN_RETURN_IF(in->bit_depth != out->bit_depth || in->shift != out->shift,
+                    ESPCN_ERROR_INVALID_ARGUMENT,
+                    "input and output planes differ in bit depth or shift");
+    const int r = ctx.net->scale;
+    ESPCN_RETURN_IF(out->width > in->width * r + r || out->height > in->height * r + r,
+                    ESPCN_ERROR_INVALID_ARGUMENT, "output plane ", out->width, "x", out->height,
+                    " is larger than x", r, " of ", in->width, "x", in->height);
+    return Status::ok();
+}
+
+// Checks every task of a frame and converts it for the backend.
+Status check_tasks(const espcn_context &ctx, const espcn_plane_task *tasks, int n,
+                   std::vector<espcn::PlaneTask> &out) {
+    ESPCN_RETURN_IF(!tasks || n < 1 || n > 8, ESPCN_ERROR_INVALID_ARGUMENT,
+                    "a frame needs 1 to 8 plane tasks (got ", n, tasks ? "" : ", tasks NULL", ")");
+    out.clear();
+    for (int i = 0; i < n; ++i) {
+        const espcn_plane_task &t = tasks[i];
+        const std::string where = espcn::concat("task ", i, ": ");
+        const int filter = raw_enum(t.filter);
+        Status s = t.resample ? check_resample_planes(ctx, &t.in, &t.out, t.components, filter)
+                              : check_network_planes(ctx, &t.in, &t.out);
+        if (!s.is_ok()) return std::move(s).with_context(where);
+        espcn::PlaneTask p;
+        p.in = t.in;
+        p.out = t.out;
+        p.resample = t.resample != 0;
+        p.components = t.resample ? t.components : 1;
+        p.kind = static_cast<espcn::ResampleKind>(t.resample ? filter : 0);
+        out.push_back(p);
+    }
+    return Status::ok();
+}
+
 Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **out) {
     ESPCN_RETURN_IF(!p.model_path == !p.model_data, ESPCN_ERROR_INVALID_ARGUMENT,
                     "give exactly one of model_path and model_data");
@@ -108,18 +166,35 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
     ESPCN_RETURN_IF_ERROR(net.status());
     auto shared_net = std::make_shared<const espcn::Network>(std::move(net).value());
 
+    const int precision = raw_enum(p.precision);
+    ESPCN_RETURN_IF(precision < ESPCN_PRECISION_AUTO || precision > ESPCN_PRECISION_FP16,
+                    ESPCN_ERROR_INVALID_ARGUMENT, "unknown precision ", precision);
     espcn::BackendConfig cfg;
     cfg.threads = p.threads;
     cfg.device = p.device;
+    cfg.precision = static_cast<espcn_precision>(precision);
+    cfg.use_current_context = p.cuda_use_current_context != 0;
     cfg.log = log;
     espcn::Result<std::unique_ptr<espcn::Backend>> backend = espcn::Status(ESPCN_ERROR_INTERNAL, "");
     const int requested = raw_enum(p.backend);
     ESPCN_RETURN_IF(requested < ESPCN_BACKEND_AUTO || requested > ESPCN_BACKEND_CUDA,
                     ESPCN_ERROR_INVALID_ARGUMENT, "unknown backend ", requested);
+    ESPCN_RETURN_IF(cfg.precision == ESPCN_PRECISION_FP16 &&
+                        (requested == ESPCN_BACKEND_REFERENCE || requested == ESPCN_BACKEND_ONEDNN),
+                    ESPCN_ERROR_UNSUPPORTED, "precision fp16 needs the cuda backend; the ",
+                    espcn_backend_name(static_cast<espcn_backend>(requested)),
+                    " backend computes in fp32");
+    auto make_cpu_backend = [&] {
+        if (espcn::onednn_available()) return espcn::make_onednn_backend(shared_net, cfg);
+        log.warning("no fast CPU backend in this build; using the slow reference backend");
+        return espcn::make_reference_backend(shared_net, cfg);
+    };
     switch (static_cast<espcn_backend>(requested)) {
     case ESPCN_BACKEND_CUDA:
-        return Status(ESPCN_ERROR_BACKEND_UNAVAILABLE,
-                      "the cuda backend is not part of this build");
+        backend = espcn::make_cuda_backend(shared_net, cfg);
+        if (!backend.is_ok())
+            return std::move(backend.status()).with_context("the cuda backend cannot start: ");
+        break;
     case ESPCN_BACKEND_REFERENCE:
         backend = espcn::make_reference_backend(shared_net, cfg);
         break;
@@ -127,11 +202,13 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
         backend = espcn::make_onednn_backend(shared_net, cfg);
         break;
     case ESPCN_BACKEND_AUTO:
-        if (espcn::onednn_available()) {
-            backend = espcn::make_onednn_backend(shared_net, cfg);
-        } else {
-            log.warning("no fast CPU backend in this build; using the slow reference backend");
-            backend = espcn::make_reference_backend(shared_net, cfg);
+        backend = espcn::make_cuda_backend(shared_net, cfg);
+        if (!backend.is_ok()) {
+            // The one warning of a fallback: what failed, and what runs instead.
+            log.warning(espcn::concat("GPU not used (", backend.status().message(),
+                                      "); running on the CPU in fp32"));
+            cfg.precision = ESPCN_PRECISION_FP32;
+            backend = make_cpu_backend();
         }
         break;
     }
@@ -145,7 +222,8 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
     log.info(espcn::concat("model '", ctx->net->name, "': x", ctx->net->scale, ", ",
                            ctx->net->convs.size(), " LR convs, ",
                            ctx->net->macs_per_lr_pixel(), " MACs per input pixel, backend ",
-                           espcn_backend_name(ctx->backend->kind())));
+                           espcn_backend_name(ctx->backend->kind()), " (",
+                           espcn_precision_name(ctx->backend->precision()), ")"));
     *out = ctx.release();
     return Status::ok();
 }
@@ -182,16 +260,7 @@ espcn_status espcn_process_plane(espcn_context *ctx, const espcn_plane *in,
                                  const espcn_plane *out) {
     if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
     return guarded(ctx->log, [&]() -> Status {
-        ESPCN_RETURN_IF_ERROR(check_plane(in, "input"));
-        ESPCN_RETURN_IF_ERROR(check_plane(out, "output"));
-        ESPCN_RETURN_IF(static_cast<int64_t>(in->width) * in->height > kMaxInputPixels,
-                        ESPCN_ERROR_INVALID_ARGUMENT, "input plane has more than ",
-                        kMaxInputPixels, " pixels");
-        const int r = ctx->net->scale;
-        ESPCN_RETURN_IF(out->width != in->width * r || out->height != in->height * r,
-                        ESPCN_ERROR_INVALID_ARGUMENT, "output plane is ", out->width, "x",
-                        out->height, " but a x", r, " model makes ", in->width * r, "x",
-                        in->height * r, " from ", in->width, "x", in->height);
+        ESPCN_RETURN_IF_ERROR(check_network_planes(*ctx, in, out));
         return ctx->backend->process(*in, *out);
     });
 }
@@ -200,23 +269,64 @@ espcn_status espcn_upscale_plane(espcn_context *ctx, const espcn_plane *in, cons
                                  int components, espcn_resample_filter filter) {
     if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
     return guarded(ctx->log, [&]() -> Status {
-        ESPCN_RETURN_IF(components != 1 && components != 2, ESPCN_ERROR_INVALID_ARGUMENT,
-                        "components = ", components, "; 1 or 2 (interleaved UV)");
         const int kind = raw_enum(filter);
-        ESPCN_RETURN_IF(kind < ESPCN_RESAMPLE_BICUBIC || kind > ESPCN_RESAMPLE_NEAREST,
-                        ESPCN_ERROR_INVALID_ARGUMENT, "unknown resample filter ", kind);
-        ESPCN_RETURN_IF_ERROR(check_plane(in, "input", components));
-        ESPCN_RETURN_IF_ERROR(check_plane(out, "output", components));
-        ESPCN_RETURN_IF(in->bit_depth != out->bit_depth || in->shift != out->shift,
-                        ESPCN_ERROR_INVALID_ARGUMENT,
-                        "input and output planes differ in bit depth or shift");
-        const int r = ctx->net->scale;
-        ESPCN_RETURN_IF(out->width > in->width * r + r || out->height > in->height * r + r,
-                        ESPCN_ERROR_INVALID_ARGUMENT, "output plane ", out->width, "x",
-                        out->height, " is larger than x", r, " of ", in->width, "x", in->height);
-        ctx->resampler.upscale(*in, *out, components, r, static_cast<espcn::ResampleKind>(kind),
-                               ctx->threads);
+        ESPCN_RETURN_IF_ERROR(check_resample_planes(*ctx, in, out, components, kind));
+        ctx->resampler.upscale(*in, *out, components, ctx->net->scale,
+                               static_cast<espcn::ResampleKind>(kind), ctx->threads);
         return Status::ok();
+    });
+}
+
+int espcn_frame_queue_depth(const espcn_context *ctx) {
+    if (!ctx) return 0;
+    const int depth = ctx->backend->frame_queue_depth();
+    return depth > 0 ? depth : 1;
+}
+
+int espcn_frames_in_flight(const espcn_context *ctx) {
+    if (!ctx) return 0;
+    return ctx->backend->frame_queue_depth() > 0 ? ctx->backend->frames_in_flight()
+                                                 : ctx->cpu_frames_in_flight;
+}
+
+espcn_status espcn_submit_frame(espcn_context *ctx, const espcn_plane_task *tasks, int num_tasks) {
+    if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
+    return guarded(ctx->log, [&]() -> Status {
+        std::vector<espcn::PlaneTask> checked;
+        ESPCN_RETURN_IF_ERROR(check_tasks(*ctx, tasks, num_tasks, checked));
+        if (ctx->backend->frame_queue_depth() > 0) return ctx->backend->submit_frame(checked);
+        ESPCN_RETURN_IF(ctx->cpu_frames_in_flight > 0, ESPCN_ERROR_INVALID_ARGUMENT,
+                        "1 frame is in flight; receive it before submitting another");
+        for (const espcn::PlaneTask &t : checked) {
+            if (t.resample)
+                ctx->resampler.upscale(t.in, t.out, t.components, ctx->net->scale, t.kind,
+                                       ctx->threads);
+            else
+                ESPCN_RETURN_IF_ERROR(ctx->backend->process(t.in, t.out));
+        }
+        ctx->cpu_frames_in_flight = 1;
+        return Status::ok();
+    });
+}
+
+espcn_status espcn_receive_frame(espcn_context *ctx) {
+    if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
+    return guarded(ctx->log, [&]() -> Status {
+        if (ctx->backend->frame_queue_depth() > 0) return ctx->backend->receive_frame();
+        ESPCN_RETURN_IF(ctx->cpu_frames_in_flight == 0, ESPCN_ERROR_INVALID_ARGUMENT,
+                        "no frame in flight to receive");
+        ctx->cpu_frames_in_flight = 0;
+        return Status::ok();
+    });
+}
+
+espcn_status espcn_cuda_enqueue_frame(espcn_context *ctx, const espcn_plane_task *tasks,
+                                      int num_tasks, void *cuda_stream) {
+    if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
+    return guarded(ctx->log, [&]() -> Status {
+        std::vector<espcn::PlaneTask> checked;
+        ESPCN_RETURN_IF_ERROR(check_tasks(*ctx, tasks, num_tasks, checked));
+        return ctx->backend->enqueue_device_frame(checked, cuda_stream);
     });
 }
 
@@ -239,6 +349,7 @@ espcn_status espcn_get_model_info(const espcn_context *ctx, espcn_model_info *in
     info->macs_per_lr_pixel = n.macs_per_lr_pixel();
     info->upsampler = n.source_upsampler;
     info->backend = ctx->backend->kind();
+    info->precision = ctx->backend->precision();
     return ESPCN_OK;
 }
 
@@ -269,12 +380,26 @@ const char *espcn_backend_name(espcn_backend b) {
     return "unknown";
 }
 
+const char *espcn_precision_name(espcn_precision p) {
+    switch (p) {
+    case ESPCN_PRECISION_AUTO: return "auto";
+    case ESPCN_PRECISION_FP32: return "fp32";
+    case ESPCN_PRECISION_FP16: return "fp16";
+    }
+    return "unknown";
+}
+
 int espcn_backend_available(espcn_backend b) {
     switch (b) {
     case ESPCN_BACKEND_AUTO:
     case ESPCN_BACKEND_REFERENCE: return 1;
     case ESPCN_BACKEND_ONEDNN: return espcn::onednn_available() ? 1 : 0;
-    case ESPCN_BACKEND_CUDA: return 0;
+    case ESPCN_BACKEND_CUDA:
+        try {
+            return espcn::cuda_backend_usable(0).is_ok() ? 1 : 0;
+        } catch (...) {
+            return 0;
+        }
     }
     return 0;
 }

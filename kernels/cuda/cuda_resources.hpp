@@ -61,6 +61,97 @@ private:
     size_t size_ = 0;
 };
 
+// Page-locked host memory: the staging buffers of asynchronous copies.
+class PinnedBuffer {
+public:
+    PinnedBuffer() = default;
+    [[nodiscard]] static Result<PinnedBuffer> allocate(size_t bytes) {
+        PinnedBuffer b;
+        if (bytes) ESPCN_CUDA_RETURN_IF_ERROR(cudaMallocHost(&b.ptr_, bytes));
+        b.size_ = bytes;
+        return b;
+    }
+    PinnedBuffer(PinnedBuffer &&o) noexcept
+        : ptr_(std::exchange(o.ptr_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+    PinnedBuffer &operator=(PinnedBuffer &&o) noexcept {
+        if (this != &o) {
+            reset();
+            ptr_ = std::exchange(o.ptr_, nullptr);
+            size_ = std::exchange(o.size_, 0);
+        }
+        return *this;
+    }
+    PinnedBuffer(const PinnedBuffer &) = delete;
+    PinnedBuffer &operator=(const PinnedBuffer &) = delete;
+    ~PinnedBuffer() { reset(); }
+
+    void *get() const { return ptr_; }
+    size_t size() const { return size_; }
+
+private:
+    void reset() {
+        if (ptr_) (void)cudaFreeHost(ptr_);
+        ptr_ = nullptr;
+        size_ = 0;
+    }
+    void *ptr_ = nullptr;
+    size_t size_ = 0;
+};
+
+// An event without timing: the order between streams (and a frame's "done").
+class Event {
+public:
+    Event() = default;
+    [[nodiscard]] static Result<Event> create() {
+        Event e;
+        ESPCN_CUDA_RETURN_IF_ERROR(cudaEventCreateWithFlags(&e.event_, cudaEventDisableTiming));
+        return e;
+    }
+    Event(Event &&o) noexcept : event_(std::exchange(o.event_, nullptr)) {}
+    Event &operator=(Event &&o) noexcept {
+        if (this != &o) {
+            reset();
+            event_ = std::exchange(o.event_, nullptr);
+        }
+        return *this;
+    }
+    Event(const Event &) = delete;
+    Event &operator=(const Event &) = delete;
+    ~Event() { reset(); }
+
+    cudaEvent_t get() const { return event_; }
+
+private:
+    void reset() {
+        if (event_) (void)cudaEventDestroy(event_);
+        event_ = nullptr;
+    }
+    cudaEvent_t event_ = nullptr;
+};
+
+// Makes `device` current for a scope and restores the previous device after;
+// inactive (touches nothing) when the caller's own CUDA context is to be used
+// (FFmpeg's CUcontext pushed on the calling thread).
+class DeviceScope {
+public:
+    DeviceScope(int device, bool active) {
+        if (!active) return;
+        if (cudaGetDevice(&previous_) != cudaSuccess) previous_ = -1;
+        status_ = previous_ == device ? cudaSuccess : cudaSetDevice(device);
+        if (previous_ == device) previous_ = -1;
+    }
+    DeviceScope(const DeviceScope &) = delete;
+    DeviceScope &operator=(const DeviceScope &) = delete;
+    ~DeviceScope() {
+        if (previous_ >= 0) (void)cudaSetDevice(previous_);
+    }
+    cudaError_t status() const { return status_; }
+
+private:
+    int previous_ = -1;
+    cudaError_t status_ = cudaSuccess;
+};
+
 // A non-blocking stream of our own (the engine otherwise runs on the
 // caller's stream; never on the legacy default stream).
 class Stream {

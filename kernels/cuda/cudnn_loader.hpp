@@ -33,15 +33,11 @@ namespace espcn::cuda {
     X(cudnnSetConvolution2dDescriptor)            \
     X(cudnnSetConvolutionMathType)                \
     X(cudnnDestroyConvolutionDescriptor)          \
-    X(cudnnCreateActivationDescriptor)            \
-    X(cudnnSetActivationDescriptor)               \
-    X(cudnnDestroyActivationDescriptor)           \
+    X(cudnnGetConvolutionForwardAlgorithmMaxCount) \
     X(cudnnGetConvolutionForwardAlgorithm_v7)     \
+    X(cudnnFindConvolutionForwardAlgorithmEx)     \
     X(cudnnGetConvolutionForwardWorkspaceSize)    \
-    X(cudnnConvolutionForward)                    \
-    X(cudnnConvolutionBiasActivationForward)      \
-    X(cudnnAddTensor)                             \
-    X(cudnnActivationForward)
+    X(cudnnConvolutionForward)
 
 struct CudnnApi {
 #define ESPCN_CUDNN_POINTER(name) decltype(&::name) name = nullptr;

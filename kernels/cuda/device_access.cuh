@@ -21,11 +21,14 @@ __device__ __forceinline__ void store_element(void *base, TensorType type, ptrdi
     else static_cast<__half *>(base)[i] = __float2half_rn(v);
 }
 
-__device__ __forceinline__ float apply_final_activation(FinalActivation a, float v) {
+// The CPU's apply_activation (cpu/reference_ops.hpp) on the device; slope is
+// read only for prelu.
+__device__ __forceinline__ float apply_activation(DeviceActivation a, float v, float slope = 0.0f) {
     switch (a) {
-    case FinalActivation::relu: return v > 0.0f ? v : 0.0f;
-    case FinalActivation::tanh: return tanhf(v);
-    case FinalActivation::sigmoid: return 1.0f / (1.0f + expf(-v));
+    case DeviceActivation::relu: return v > 0.0f ? v : 0.0f;
+    case DeviceActivation::prelu: return v > 0.0f ? v : v * slope;
+    case DeviceActivation::tanh: return tanhf(v);
+    case DeviceActivation::sigmoid: return 1.0f / (1.0f + expf(-v));
     default: return v;
     }
 }

@@ -1,6 +1,6 @@
 // Kernel: the network's output step in one pass. Each HR pixel reads its
 // source in the C·r²-channel LR tensor (shuffle_source of
-// core/shuffle_index.hpp, CRD or DCR), applies the last layer's activation,
+// core/shuffle_index.hpp, CRD or DCR), adds the last layer's bias, applies its activation,
 // maps the model's range to [0, 1], rounds, clamps (encode_sample of
 // core/sample_codec.hpp) and writes the HR plane directly: the shuffled
 // tensor never exists.
@@ -26,7 +26,12 @@ struct ShuffleEncodeParams {
     int lr_height = 0;
     int scale = 2;
     ShuffleOrder order = kShuffleCRD;
-    FinalActivation activation = FinalActivation::identity;
+    // The last conv's bias and activation, fused here: cuDNN writes the bare
+    // convolution. Device arrays of one float per LR channel; NULL: no bias
+    // (slopes are read only for prelu).
+    const float *bias = nullptr;
+    const float *prelu_slope = nullptr;
+    DeviceActivation activation = DeviceActivation::identity;
     SampleRange range{};
     void *dst = nullptr;                // device HR plane; may be smaller than r× the LR size
     ptrdiff_t dst_stride = 0;           // bytes; may be negative

@@ -8,7 +8,9 @@ namespace espcn::cuda {
 
 enum class TensorType : int { f32 = 0, f16 = 1 };
 
-// The last layer's activation, applied inside the shuffle kernel.
-enum class FinalActivation : int { identity = 0, relu = 1, tanh = 2, sigmoid = 3 };
+// A layer's activation as the kernels apply it (after the bias): in the
+// bias-activation pass of the hidden layers and inside the shuffle kernel for
+// the last one. prelu reads one slope per channel.
+enum class DeviceActivation : int { identity = 0, relu = 1, tanh = 2, sigmoid = 3, prelu = 4 };
 
 }  // namespace espcn::cuda

@@ -64,15 +64,6 @@ TEST(CApi, RejectsBadParams) {
     EXPECT_EQ(ctx, nullptr);
 }
 
-TEST(CApi, CudaIsUnavailableInThisBuildWithAClearError) {
-    const auto m = model_bytes();
-    espcn_context *ctx = nullptr;
-    EXPECT_EQ(espcn_backend_available(ESPCN_BACKEND_CUDA), 0);
-    EXPECT_EQ(create(m, ESPCN_BACKEND_CUDA, &ctx), ESPCN_ERROR_BACKEND_UNAVAILABLE);
-    EXPECT_NE(std::string(espcn_last_error()).find("cuda"), std::string::npos);
-    EXPECT_EQ(ctx, nullptr);
-}
-
 TEST(CApi, ProcessRejectsBadPlanes) {
     const auto m = model_bytes(2);
     Context c;

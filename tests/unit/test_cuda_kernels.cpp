@@ -147,8 +147,8 @@ TEST(CudaKernels, ShuffleEncodeEqualsSharedFormula) {
     for (int r = 2; r <= 4; ++r)
         for (const ShuffleOrder order : {kShuffleCRD, kShuffleDCR})
             for (const int bits : {8, 10, 16})
-                for (const FinalActivation act : {FinalActivation::identity, FinalActivation::tanh,
-                                                  FinalActivation::sigmoid, FinalActivation::relu}) {
+                for (const DeviceActivation act : {DeviceActivation::identity, DeviceActivation::tanh,
+                                                  DeviceActivation::sigmoid, DeviceActivation::relu}) {
                     const int lw = 19, lh = 7, c = r * r;
                     const int shift = bits == 10 ? 6 : 0;
                     std::uniform_real_distribution<float> d(-0.3f, 1.3f);
@@ -186,9 +186,9 @@ TEST(CudaKernels, ShuffleEncodeEqualsSharedFormula) {
                         for (int x = 0; x < ow; ++x) {
                             const ShuffleSource s = shuffle_source(order, 0, y, x, r, 1);
                             float v = lr[(static_cast<size_t>(s.y) * lw + s.x) * c + s.channel];
-                            if (act == FinalActivation::relu) v = v > 0.0f ? v : 0.0f;
-                            if (act == FinalActivation::tanh) v = std::tanh(v);
-                            if (act == FinalActivation::sigmoid) v = 1.0f / (1.0f + std::exp(-v));
+                            if (act == DeviceActivation::relu) v = v > 0.0f ? v : 0.0f;
+                            if (act == DeviceActivation::tanh) v = std::tanh(v);
+                            if (act == DeviceActivation::sigmoid) v = 1.0f / (1.0f + std::exp(-v));
                             const uint32_t want = encode_sample(v, maxv, SampleRange{});
                             const uint8_t *row = out.data() + y * ostride;
                             uint32_t got;
@@ -199,7 +199,7 @@ TEST(CudaKernels, ShuffleEncodeEqualsSharedFormula) {
                                 ASSERT_EQ(w16 & ((1u << shift) - 1u), 0u);
                                 got = w16 >> shift;
                             }
-                            const bool exact = act == FinalActivation::identity || act == FinalActivation::relu;
+                            const bool exact = act == DeviceActivation::identity || act == DeviceActivation::relu;
                             const int tol = exact ? 0 : 1;
                             ASSERT_LE(std::abs(static_cast<int>(got) - static_cast<int>(want)), tol)
                                 << "r=" << r << " order=" << order << " bits=" << bits

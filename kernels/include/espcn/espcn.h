@@ -12,8 +12,10 @@
  *  - espcn_create(), espcn_destroy(), espcn_status_string(),
  *    espcn_backend_name(), espcn_last_error(), espcn_version(): safe from any
  *    thread at any time (on distinct contexts).
- *  - espcn_process_plane(): one thread at a time per context (it reuses the
- *    context's buffers); distinct contexts run concurrently without locks.
+ *  - espcn_process_plane(), espcn_upscale_plane(), espcn_submit_frame(),
+ *    espcn_receive_frame(), espcn_cuda_enqueue_frame(): one thread at a time
+ *    per context (they reuse the context's buffers); distinct contexts run
+ *    concurrently without locks, on one GPU or several.
  *  - espcn_get_model_info(): safe concurrently with itself and with
  *    espcn_process_plane() on the same context (the model is immutable).
  *  - The log callback is invoked on the thread that made the call.
@@ -57,8 +59,15 @@ typedef enum espcn_backend {
     ESPCN_BACKEND_AUTO = 0,      /* the fastest available: cuda, then onednn, then reference */
     ESPCN_BACKEND_REFERENCE = 1, /* plain C++ loops: the oracle, slow */
     ESPCN_BACKEND_ONEDNN = 2,    /* CPU, oneDNN convolutions */
-    ESPCN_BACKEND_CUDA = 3       /* NVIDIA GPU (not part of this build unless enabled) */
+    ESPCN_BACKEND_CUDA = 3       /* NVIDIA GPU: cuDNN + our kernels (CUDA builds only) */
 } espcn_backend;
+
+/* Arithmetic of the network. The CPU backends compute in fp32 only. */
+typedef enum espcn_precision {
+    ESPCN_PRECISION_AUTO = 0, /* fp16 on GPUs with tensor cores, else fp32 */
+    ESPCN_PRECISION_FP32 = 1, /* fp32 tensors and arithmetic (no TF32) */
+    ESPCN_PRECISION_FP16 = 2  /* cuda: fp16 tensors, fp32 accumulation, tensor cores */
+} espcn_precision;
 
 typedef enum espcn_log_level {
     ESPCN_LOG_ERROR = 0,
@@ -85,10 +94,19 @@ typedef struct espcn_params {
     espcn_log_fn log_callback; /* NULL = messages go nowhere */
     void *log_opaque;
     espcn_log_level log_level; /* messages above this level are dropped */
+
+    espcn_precision precision;
+    /* cuda: 1 = build the context's GPU state in the CUDA context current on
+     * the creating thread (e.g. FFmpeg's CUcontext, pushed with
+     * cuCtxPushCurrent) instead of device `device`'s primary context; every
+     * later call on this context, espcn_destroy() included, must then be made
+     * with that CUDA context current. */
+    int cuda_use_current_context;
 } espcn_params;
 
 #define ESPCN_PARAMS_DEFAULT_INIT                                                    \
-    { NULL, NULL, 0, ESPCN_BACKEND_AUTO, 0, 0, NULL, NULL, ESPCN_LOG_WARNING }
+    { NULL, NULL, 0, ESPCN_BACKEND_AUTO, 0, 0, NULL, NULL, ESPCN_LOG_WARNING,         \
+      ESPCN_PRECISION_AUTO, 0 }
 
 /*
  * One image plane. Samples are unsigned integers of bit_depth bits: one byte
@@ -123,6 +141,7 @@ typedef struct espcn_model_info {
     double macs_per_lr_pixel;  /* multiply-accumulates per input pixel */
     espcn_upsampler upsampler; /* as written in the file */
     espcn_backend backend;     /* the backend the context actually uses */
+    espcn_precision precision; /* the arithmetic it actually uses (never AUTO) */
 } espcn_model_info;
 
 /* Creates a context. On failure *out is NULL and the status says why. */
@@ -165,6 +184,53 @@ ESPCN_API espcn_status espcn_upscale_plane(espcn_context *ctx, const espcn_plane
                                            espcn_resample_filter filter);
 
 /*
+ * Frames: every plane of a video frame in one call, so that a GPU backend can
+ * copy and compute them together and overlap consecutive frames.
+ *
+ * A task is one plane: `in` through the network into `out` (resample = 0, as
+ * espcn_process_plane()), or upscaled by the resampler (resample = 1, as
+ * espcn_upscale_plane() with `components` and `filter`).
+ */
+typedef struct espcn_plane_task {
+    espcn_plane in;
+    espcn_plane out;
+    int resample;
+    int components;
+    espcn_resample_filter filter;
+} espcn_plane_task;
+
+/* Frames that may be in flight at once: 1 on the CPU backends, where
+ * espcn_submit_frame() does all the work; more on the cuda backend. */
+ESPCN_API int espcn_frame_queue_depth(const espcn_context *ctx);
+
+/* Frames submitted and not yet received. */
+ESPCN_API int espcn_frames_in_flight(const espcn_context *ctx);
+
+/*
+ * Starts a frame of host-memory planes. Every input is read before this
+ * returns (its buffer may be reused at once); the outputs must stay valid and
+ * untouched until the frame is received. Fails (and starts nothing) when
+ * espcn_frame_queue_depth() frames are already in flight, or a task is
+ * invalid. Frames complete in submission order.
+ */
+ESPCN_API espcn_status espcn_submit_frame(espcn_context *ctx, const espcn_plane_task *tasks,
+                                          int num_tasks);
+
+/* Waits for the oldest frame in flight; on ESPCN_OK its outputs hold the
+ * result. On failure that frame is dropped (its outputs are undefined). */
+ESPCN_API espcn_status espcn_receive_frame(espcn_context *ctx);
+
+/*
+ * cuda backend only: every plane in device memory (of the context's device,
+ * or its CUDA context), the work enqueued on cuda_stream (a cudaStream_t or
+ * CUstream; NULL, the legacy default stream, is refused) and not waited for.
+ * Frames on different streams are ordered by the library. Other backends:
+ * ESPCN_ERROR_UNSUPPORTED.
+ */
+ESPCN_API espcn_status espcn_cuda_enqueue_frame(espcn_context *ctx, const espcn_plane_task *tasks,
+                                                int num_tasks, void *cuda_stream);
+
+/*
  * Where shipped models live: $ESPCN_MODEL_DIR if set, else the directory the
  * library was installed with. default-x<scale>.safetensors there is the
  * default model for a scale (a copy of the best shipped model, weights/DEFAULTS);
@@ -177,8 +243,10 @@ ESPCN_API const char *espcn_last_error(void);
 
 ESPCN_API const char *espcn_status_string(espcn_status status);
 ESPCN_API const char *espcn_backend_name(espcn_backend backend);
+ESPCN_API const char *espcn_precision_name(espcn_precision precision);
 
-/* 1 if the backend is compiled in and usable on this machine now, else 0. */
+/* 1 if the backend is compiled in and usable on this machine now, else 0.
+ * For cuda: a driver, device 0 and cuDNN are present (loaded on this call). */
 ESPCN_API int espcn_backend_available(espcn_backend backend);
 
 /* "MAJOR.MINOR.PATCH" of the library actually loaded. */

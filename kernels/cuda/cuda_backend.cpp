@@ -1,0 +1,273 @@
+#include "cuda_backend.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "plane_upscale.cuh"
+
+namespace espcn {
+
+Status cuda_backend_usable(int device) {
+    ESPCN_RETURN_IF_ERROR(cuda::probe_device(device));
+    Result<const cuda::CudnnApi *> api = cuda::cudnn_api();
+    return api.status();
+}
+
+Result<std::unique_ptr<Backend>> make_cuda_backend(std::shared_ptr<const Network> net,
+                                                   const BackendConfig &cfg) {
+    return cuda::CudaBackend::create(std::move(net), cfg);
+}
+
+namespace cuda {
+
+namespace {
+
+// Device buffers of a frame hold its planes packed, each at an aligned offset.
+constexpr size_t kPlaneAlignment = 256;
+
+size_t align_up(size_t v) { return (v + kPlaneAlignment - 1) / kPlaneAlignment * kPlaneAlignment; }
+
+size_t row_bytes(const espcn_plane &p, int components) {
+    return static_cast<size_t>(p.width) * components * (p.bit_depth > 8 ? 2 : 1);
+}
+
+// The same plane, packed (stride = row bytes) at `base`.
+espcn_plane packed_at(const espcn_plane &p, int components, void *base) {
+    espcn_plane q = p;
+    q.data = base;
+    q.stride = static_cast<ptrdiff_t>(row_bytes(p, components));
+    return q;
+}
+
+void copy_rows(const espcn_plane &from, const espcn_plane &to, int components) {
+    const size_t n = row_bytes(from, components);
+    for (int y = 0; y < from.height; ++y)
+        std::memcpy(static_cast<uint8_t *>(to.data) + y * to.stride,
+                    static_cast<const uint8_t *>(from.data) + y * from.stride, n);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> CudaBackend::create(std::shared_ptr<const Network> net,
+                                                     const BackendConfig &cfg) {
+    std::unique_ptr<CudaBackend> b(new CudaBackend(cfg.device, cfg.use_current_context, cfg.log));
+    if (cfg.use_current_context) {
+        // The caller's context decides the device; the index is only checked.
+        int count = 0;
+        ESPCN_CUDA_RETURN_IF_ERROR(cudaGetDeviceCount(&count));
+        ESPCN_CUDA_RETURN_IF_ERROR(cudaGetDevice(&b->device_));
+    } else {
+        ESPCN_RETURN_IF_ERROR(probe_device(cfg.device));
+    }
+    Result<const CudnnApi *> api = cudnn_api();
+    ESPCN_RETURN_IF_ERROR(api.status());
+    DeviceScope scope(b->device_, !b->use_current_context_);
+    ESPCN_RETURN_IF_ERROR(b->enter(scope));
+
+    cudaDeviceProp prop{};
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaGetDeviceProperties(&prop, b->device_));
+    const bool tensor_cores = prop.major >= 7;
+    TensorType type = TensorType::f16;
+    if (cfg.precision == ESPCN_PRECISION_FP32 ||
+        (cfg.precision == ESPCN_PRECISION_AUTO && !tensor_cores))
+        type = TensorType::f32;
+
+    auto res = std::make_unique<Resources>();
+    Result<std::unique_ptr<CudnnNetwork>> n = CudnnNetwork::create(net, type, *api.value(), cfg.log);
+    ESPCN_RETURN_IF_ERROR(n.status());
+    res->network = std::move(n).value();
+    for (Stream *s : {&res->upload, &res->compute, &res->download}) {
+        Result<Stream> created = Stream::create();
+        ESPCN_RETURN_IF_ERROR(created.status());
+        *s = std::move(created).value();
+    }
+    std::vector<Event *> events{&res->network_done};
+    for (Slot &slot : res->slots)
+        for (Event *e : {&slot.uploaded, &slot.computed, &slot.downloaded}) events.push_back(e);
+    for (Event *e : events) {
+        Result<Event> created = Event::create();
+        ESPCN_RETURN_IF_ERROR(created.status());
+        *e = std::move(created).value();
+    }
+    b->res_ = std::move(res);
+    cfg.log.info(concat("cuda: device ", b->device_, " (", prop.name, ", sm_", prop.major,
+                        prop.minor, "), cuDNN ", api.value()->version, ", ",
+                        type == TensorType::f16 ? "fp16 tensors, fp32 accumulation" : "fp32",
+                        b->use_current_context_ ? ", in the caller's CUDA context" : ""));
+    return std::unique_ptr<Backend>(std::move(b));
+}
+
+CudaBackend::~CudaBackend() {
+    if (!res_) return;
+    DeviceScope scope(device_, !use_current_context_);
+    // Frames still in flight are abandoned: wait for the GPU before freeing.
+    for (const Stream *s : {&res_->upload, &res_->compute, &res_->download})
+        if (s->get()) (void)cudaStreamSynchronize(s->get());
+    res_.reset();
+}
+
+espcn_precision CudaBackend::precision() const {
+    return res_->network->type() == TensorType::f16 ? ESPCN_PRECISION_FP16 : ESPCN_PRECISION_FP32;
+}
+
+Status CudaBackend::enter(DeviceScope &scope) const {
+    ESPCN_RETURN_IF(scope.status() != cudaSuccess, ESPCN_ERROR_BACKEND, "cudaSetDevice(", device_,
+                    ") failed: ", cudaGetErrorName(scope.status()), " (",
+                    cudaGetErrorString(scope.status()), ")");
+    return Status::ok();
+}
+
+Status CudaBackend::enqueue_tasks(const std::vector<PlaneTask> &tasks, cudaStream_t stream) {
+    // The shared activations may still be in use by a frame on another stream.
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaStreamWaitEvent(stream, res_->network_done.get(), 0));
+    for (const PlaneTask &t : tasks) {
+        if (!t.resample) {
+            ESPCN_RETURN_IF_ERROR(res_->network->enqueue_plane(t.in, t.out, stream));
+            continue;
+        }
+        PlaneUpscaleParams p;
+        p.src = t.in.data;
+        p.src_stride = t.in.stride;
+        p.src_width = t.in.width;
+        p.src_height = t.in.height;
+        p.dst = t.out.data;
+        p.dst_stride = t.out.stride;
+        p.dst_width = t.out.width;
+        p.dst_height = t.out.height;
+        p.components = t.components;
+        p.bit_depth = t.in.bit_depth;
+        p.shift = t.in.shift;
+        p.scale = res_->network->network().scale;
+        p.kind = t.kind;
+        ESPCN_CUDA_RETURN_IF_ERROR(launch_plane_upscale(p, stream));
+    }
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaEventRecord(res_->network_done.get(), stream));
+    return Status::ok();
+}
+
+Status CudaBackend::prepare_slot(Slot &slot, const std::vector<PlaneTask> &tasks) {
+    size_t in_bytes = 0, out_bytes = 0;
+    std::vector<size_t> in_at, out_at;
+    for (const PlaneTask &t : tasks) {
+        in_at.push_back(in_bytes);
+        out_at.push_back(out_bytes);
+        in_bytes += align_up(row_bytes(t.in, t.components) * t.in.height);
+        out_bytes += align_up(row_bytes(t.out, t.components) * t.out.height);
+    }
+    // The slot is idle (its last frame was received): grow its buffers freely.
+    auto grow_pinned = [](PinnedBuffer &b, size_t bytes) -> Status {
+        if (b.size() >= bytes) return Status::ok();
+        b = PinnedBuffer();
+        Result<PinnedBuffer> n = PinnedBuffer::allocate(bytes);
+        ESPCN_RETURN_IF_ERROR(n.status());
+        b = std::move(n).value();
+        return Status::ok();
+    };
+    auto grow_device = [](DeviceBuffer &b, size_t bytes) -> Status {
+        if (b.size() >= bytes) return Status::ok();
+        b = DeviceBuffer();
+        Result<DeviceBuffer> n = DeviceBuffer::allocate(bytes);
+        ESPCN_RETURN_IF_ERROR(n.status());
+        b = std::move(n).value();
+        return Status::ok();
+    };
+    ESPCN_RETURN_IF_ERROR(grow_pinned(slot.host_in, in_bytes));
+    ESPCN_RETURN_IF_ERROR(grow_pinned(slot.host_out, out_bytes));
+    ESPCN_RETURN_IF_ERROR(grow_device(slot.device_in, in_bytes));
+    ESPCN_RETURN_IF_ERROR(grow_device(slot.device_out, out_bytes));
+    slot.device_tasks.clear();
+    slot.user_out.clear();
+    slot.in_bytes = in_bytes;
+    for (size_t i = 0; i < tasks.size(); ++i) {
+        const PlaneTask &t = tasks[i];
+        PlaneTask d = t;
+        d.in = packed_at(t.in, t.components, static_cast<uint8_t *>(slot.device_in.get()) + in_at[i]);
+        d.out = packed_at(t.out, t.components, static_cast<uint8_t *>(slot.device_out.get()) + out_at[i]);
+        slot.device_tasks.push_back(d);
+        slot.user_out.push_back(t.out);
+        // Stage the input now: the caller may reuse its buffer when we return.
+        copy_rows(t.in, packed_at(t.in, t.components, static_cast<uint8_t *>(slot.host_in.get()) + in_at[i]),
+                  t.components);
+    }
+    return Status::ok();
+}
+
+Status CudaBackend::enqueue_slot(Slot &slot) {
+    const cudaStream_t up = res_->upload.get(), compute = res_->compute.get(),
+                       down = res_->download.get();
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(slot.device_in.get(), slot.host_in.get(),
+                                               slot.in_bytes, cudaMemcpyHostToDevice, up));
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaEventRecord(slot.uploaded.get(), up));
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaStreamWaitEvent(compute, slot.uploaded.get(), 0));
+    ESPCN_RETURN_IF_ERROR(enqueue_tasks(slot.device_tasks, compute));
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaEventRecord(slot.computed.get(), compute));
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaStreamWaitEvent(down, slot.computed.get(), 0));
+    for (const PlaneTask &d : slot.device_tasks) {
+        const uint8_t *dev = static_cast<const uint8_t *>(d.out.data);
+        uint8_t *host = static_cast<uint8_t *>(slot.host_out.get()) +
+                        (dev - static_cast<const uint8_t *>(slot.device_out.get()));
+        ESPCN_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(
+            host, dev, row_bytes(d.out, d.components) * d.out.height, cudaMemcpyDeviceToHost, down));
+    }
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaEventRecord(slot.downloaded.get(), down));
+    return Status::ok();
+}
+
+Status CudaBackend::submit_frame(const std::vector<PlaneTask> &tasks) {
+    ESPCN_RETURN_IF(in_flight_ == kFrameQueueDepth, ESPCN_ERROR_INVALID_ARGUMENT, kFrameQueueDepth,
+                    " frames are in flight; receive one before submitting another");
+    DeviceScope scope(device_, !use_current_context_);
+    ESPCN_RETURN_IF_ERROR(enter(scope));
+    Slot &slot = res_->slots[(head_ + in_flight_) % kFrameQueueDepth];
+    ESPCN_RETURN_IF_ERROR(prepare_slot(slot, tasks));
+    Status s = enqueue_slot(slot);
+    if (!s.is_ok()) {
+        // Part of the frame may be queued: let it drain before the slot's
+        // buffers are written again.
+        for (const Stream *st : {&res_->upload, &res_->compute, &res_->download})
+            (void)cudaStreamSynchronize(st->get());
+        return s;
+    }
+    ++in_flight_;
+    return Status::ok();
+}
+
+Status CudaBackend::receive_frame() {
+    ESPCN_RETURN_IF(in_flight_ == 0, ESPCN_ERROR_INVALID_ARGUMENT, "no frame in flight to receive");
+    DeviceScope scope(device_, !use_current_context_);
+    ESPCN_RETURN_IF_ERROR(enter(scope));
+    Slot &slot = res_->slots[head_];
+    head_ = (head_ + 1) % kFrameQueueDepth;
+    --in_flight_;
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaEventSynchronize(slot.downloaded.get()));
+    for (size_t i = 0; i < slot.device_tasks.size(); ++i) {
+        const PlaneTask &d = slot.device_tasks[i];
+        const uint8_t *dev = static_cast<const uint8_t *>(d.out.data);
+        espcn_plane staged = d.out;
+        staged.data = static_cast<uint8_t *>(slot.host_out.get()) +
+                      (dev - static_cast<const uint8_t *>(slot.device_out.get()));
+        copy_rows(staged, slot.user_out[i], d.components);
+    }
+    return Status::ok();
+}
+
+Status CudaBackend::process(const espcn_plane &in, const espcn_plane &out) {
+    ESPCN_RETURN_IF(in_flight_ > 0, ESPCN_ERROR_INVALID_ARGUMENT,
+                    "espcn_process_plane while frames are in flight; receive them first");
+    PlaneTask t;
+    t.in = in;
+    t.out = out;
+    ESPCN_RETURN_IF_ERROR(submit_frame({t}));
+    return receive_frame();
+}
+
+Status CudaBackend::enqueue_device_frame(const std::vector<PlaneTask> &tasks, void *stream) {
+    ESPCN_RETURN_IF(!stream, ESPCN_ERROR_INVALID_ARGUMENT,
+                    "cuda_stream is NULL (the legacy default stream); pass the stream to run on");
+    DeviceScope scope(device_, !use_current_context_);
+    ESPCN_RETURN_IF_ERROR(enter(scope));
+    return enqueue_tasks(tasks, static_cast<cudaStream_t>(stream));
+}
+
+}  // namespace cuda
+}  // namespace espcn

@@ -1,0 +1,77 @@
+// The cuda backend: the network in cuDNN plus our kernels, for planes in host
+// memory (staged through pinned buffers, copies of one frame overlapping the
+// network on another) or in device memory on the caller's stream.
+//
+// Three streams of our own carry host frames: uploads, compute, downloads.
+// A frame takes a slot (pinned and device buffers, three events); up to
+// kFrameQueueDepth frames are in flight, so frame N + 1 uploads and N - 1
+// downloads while N runs the network. The network's activations are shared
+// by every frame; an event orders their users, whichever stream they are on.
+//
+// Thread safety: one thread at a time per object (see espcn.h). Every entry
+// point makes the backend's device current for its duration and restores the
+// caller's, unless the backend lives in the caller's CUDA context.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <vector>
+
+#include "../core/backend.hpp"
+#include "cuda_resources.hpp"
+#include "cudnn_network.hpp"
+
+namespace espcn::cuda {
+
+class CudaBackend final : public Backend {
+public:
+    static constexpr int kFrameQueueDepth = 3;
+
+    [[nodiscard]] static Result<std::unique_ptr<Backend>> create(std::shared_ptr<const Network> net,
+                                                                 const BackendConfig &cfg);
+    ~CudaBackend() override;
+
+    espcn_backend kind() const override { return ESPCN_BACKEND_CUDA; }
+    espcn_precision precision() const override;
+    Status process(const espcn_plane &in, const espcn_plane &out) override;
+    int frame_queue_depth() const override { return kFrameQueueDepth; }
+    int frames_in_flight() const override { return in_flight_; }
+    Status submit_frame(const std::vector<PlaneTask> &tasks) override;
+    Status receive_frame() override;
+    Status enqueue_device_frame(const std::vector<PlaneTask> &tasks, void *stream) override;
+
+    // For tests and the benchmark: the cuDNN network (device, not thread safe).
+    CudnnNetwork &network() { return *res_->network; }
+
+private:
+    struct Slot {
+        PinnedBuffer host_in, host_out;
+        DeviceBuffer device_in, device_out;
+        Event uploaded, computed, downloaded;
+        std::vector<PlaneTask> device_tasks;  // the frame's planes in device_in/out
+        std::vector<espcn_plane> user_out;    // where receive_frame() copies them
+        size_t in_bytes = 0;                  // staged input, all planes
+    };
+    struct Resources {
+        std::unique_ptr<CudnnNetwork> network;
+        Stream upload, compute, download;
+        Event network_done;  // the last frame's use of the shared activations
+        std::array<Slot, kFrameQueueDepth> slots;
+    };
+
+    CudaBackend(int device, bool use_current_context, Logger log)
+        : device_(device), use_current_context_(use_current_context), log_(std::move(log)) {}
+    [[nodiscard]] Status enter(DeviceScope &scope) const;
+    [[nodiscard]] Status enqueue_tasks(const std::vector<PlaneTask> &tasks, cudaStream_t stream);
+    [[nodiscard]] Status prepare_slot(Slot &slot, const std::vector<PlaneTask> &tasks);
+    [[nodiscard]] Status enqueue_slot(Slot &slot);
+
+    int device_;
+    bool use_current_context_;
+    Logger log_;
+    std::unique_ptr<Resources> res_;
+    int head_ = 0;       // oldest frame in flight
+    int in_flight_ = 0;
+};
+
+}  // namespace espcn::cuda

@@ -1,0 +1,365 @@
+#include "cudnn_network.hpp"
+
+#include <cuda_fp16.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "bias_activation.cuh"
+#include "plane_to_tensor.cuh"
+#include "shuffle_encode.cuh"
+
+namespace espcn::cuda {
+
+namespace {
+
+// The most workspace one layer's algorithm may use. cuDNN's fastest
+// algorithms for these small-channel layers need far less; the cap keeps a
+// 4K frame from reserving gigabytes for a marginal gain.
+constexpr size_t kMaxWorkspace = size_t{256} << 20;
+
+cudnnDataType_t data_type(TensorType t) {
+    return t == TensorType::f16 ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
+}
+
+size_t element_size(TensorType t) { return t == TensorType::f16 ? 2 : 4; }
+
+DeviceActivation device_activation(Activation a) {
+    switch (a) {
+    case Activation::relu: return DeviceActivation::relu;
+    case Activation::tanh: return DeviceActivation::tanh;
+    case Activation::sigmoid: return DeviceActivation::sigmoid;
+    case Activation::prelu: return DeviceActivation::prelu;
+    case Activation::identity: break;
+    }
+    return DeviceActivation::identity;
+}
+
+// fp32 must not silently become TF32 (the 1e-4 bar); fp16 runs on
+// tensor cores with fp32 accumulation (the descriptor's compute type).
+bool math_allowed(TensorType type, cudnnMathType_t math) {
+    return type == TensorType::f16 || math != CUDNN_TENSOR_OP_MATH;
+}
+
+bool heuristic_only() {
+    const char *env = std::getenv("ESPCN_CUDNN_SEARCH");
+    return env && std::strcmp(env, "heuristic") == 0;
+}
+
+Result<DeviceBuffer> upload_floats(const std::vector<float> &v, cudaStream_t stream) {
+    Result<DeviceBuffer> b = DeviceBuffer::allocate(v.size() * sizeof(float));
+    ESPCN_RETURN_IF_ERROR(b.status());
+    if (!v.empty())
+        ESPCN_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(b.value().get(), v.data(), v.size() * sizeof(float),
+                                                   cudaMemcpyHostToDevice, stream));
+    return b;
+}
+
+}  // namespace
+
+int padded_channels(int channels, TensorType type) {
+    return type == TensorType::f16 ? (channels + 7) / 8 * 8 : channels;
+}
+
+Result<std::unique_ptr<CudnnNetwork>> CudnnNetwork::create(std::shared_ptr<const Network> net,
+                                                           TensorType type, const CudnnApi &api,
+                                                           Logger log) {
+    ESPCN_RETURN_IF(net->in_channels != 1 || net->out_channels != 1, ESPCN_ERROR_UNSUPPORTED,
+                    "the cuda backend runs single-plane networks; '", net->name, "' maps ",
+                    net->in_channels, " to ", net->out_channels, " channels");
+    std::unique_ptr<CudnnNetwork> n(new CudnnNetwork(std::move(net), type, api, std::move(log)));
+    cudnnHandle_t h = nullptr;
+    ESPCN_CUDNN_RETURN_IF_ERROR(api, api.cudnnCreate(&h));
+    n->handle_ = CudnnHandle(h, api.cudnnDestroy);
+    // Weights go up on a stream of our own (creation has no caller's stream).
+    Result<Stream> upload = Stream::create();
+    ESPCN_RETURN_IF_ERROR(upload.status());
+    ESPCN_RETURN_IF_ERROR(n->upload_layers(upload.value().get()));
+    ESPCN_RETURN_IF_ERROR(upload.value().synchronize());
+    return n;
+}
+
+Status CudnnNetwork::upload_layers(cudaStream_t stream) {
+    const cudnnDataType_t dt = data_type(type_);
+    for (const ConvLayer &c : net_->convs) {
+        Layer L;
+        L.in_pad = padded_channels(c.in_channels, type_);
+        L.out_pad = padded_channels(c.out_channels, type_);
+        L.activation = device_activation(c.activation);
+        // (out, in, ky, kx) → cuDNN's NHWC filter (out_pad, ky, kx, in_pad), zero padded.
+        const size_t count = static_cast<size_t>(L.out_pad) * c.kernel * c.kernel * L.in_pad;
+        std::vector<float> w(count, 0.0f);
+        for (int o = 0; o < c.out_channels; ++o)
+            for (int ky = 0; ky < c.kernel; ++ky)
+                for (int kx = 0; kx < c.kernel; ++kx)
+                    for (int i = 0; i < c.in_channels; ++i)
+                        w[((static_cast<size_t>(o) * c.kernel + ky) * c.kernel + kx) * L.in_pad + i] =
+                            c.w(o, i, ky, kx);
+        // The host copy must outlive the asynchronous upload: synchronize per layer.
+        std::vector<__half> h;
+        const void *host = w.data();
+        if (type_ == TensorType::f16) {
+            h.resize(count);
+            for (size_t i = 0; i < count; ++i) h[i] = __float2half_rn(w[i]);
+            host = h.data();
+        }
+        Result<DeviceBuffer> wb = DeviceBuffer::allocate(count * element_size(type_));
+        ESPCN_RETURN_IF_ERROR(wb.status());
+        L.weight = std::move(wb).value();
+        ESPCN_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(L.weight.get(), host, L.weight.size(),
+                                                   cudaMemcpyHostToDevice, stream));
+        Result<DeviceBuffer> bias = upload_floats(c.bias, stream);
+        ESPCN_RETURN_IF_ERROR(bias.status());
+        L.bias = std::move(bias).value();
+        if (c.activation == Activation::prelu) {
+            Result<DeviceBuffer> slope = upload_floats(c.prelu_slope, stream);
+            ESPCN_RETURN_IF_ERROR(slope.status());
+            L.slope = std::move(slope).value();
+        }
+        ESPCN_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream));
+
+        cudnnFilterDescriptor_t f = nullptr;
+        ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnCreateFilterDescriptor(&f));
+        L.filter = FilterDescriptor(f, api_.cudnnDestroyFilterDescriptor);
+        ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnSetFilter4dDescriptor(
+                                              f, dt, CUDNN_TENSOR_NHWC, L.out_pad, L.in_pad,
+                                              c.kernel, c.kernel));
+        cudnnConvolutionDescriptor_t cd = nullptr;
+        ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnCreateConvolutionDescriptor(&cd));
+        L.conv = ConvolutionDescriptor(cd, api_.cudnnDestroyConvolutionDescriptor);
+        ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnSetConvolution2dDescriptor(
+                                              cd, c.pad(), c.pad(), 1, 1, 1, 1,
+                                              CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+        ESPCN_CUDNN_RETURN_IF_ERROR(
+            api_, api_.cudnnSetConvolutionMathType(
+                      cd, type_ == TensorType::f16 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
+        layers_.push_back(std::move(L));
+    }
+    return Status::ok();
+}
+
+Status CudnnNetwork::ensure_buffers(int width, int height) {
+    const size_t pixels = static_cast<size_t>(width) * height;
+    int widest = 0;
+    for (const Layer &L : layers_) widest = std::max(widest, L.out_pad);
+    const size_t act = pixels * widest * element_size(type_);
+    const size_t in = pixels * padded_channels(net_->in_channels, type_) * element_size(type_);
+    if (act > activation_capacity_) {
+        ping_ = DeviceBuffer();  // free before allocating: peak memory stays one copy
+        pong_ = DeviceBuffer();
+        activation_capacity_ = 0;
+        Result<DeviceBuffer> a = DeviceBuffer::allocate(act), b = DeviceBuffer::allocate(act);
+        ESPCN_RETURN_IF_ERROR(a.status());
+        ESPCN_RETURN_IF_ERROR(b.status());
+        ping_ = std::move(a).value();
+        pong_ = std::move(b).value();
+        activation_capacity_ = act;
+    }
+    if (in > input_capacity_) {
+        input_ = DeviceBuffer();
+        input_capacity_ = 0;
+        Result<DeviceBuffer> i = DeviceBuffer::allocate(in);
+        ESPCN_RETURN_IF_ERROR(i.status());
+        input_ = std::move(i).value();
+        input_capacity_ = in;
+    }
+    return Status::ok();
+}
+
+Status CudnnNetwork::choose_algorithm(int k, Plan &p, int width, int height) {
+    const Layer &L = layers_[k];
+    int max_count = 0;
+    ESPCN_CUDNN_RETURN_IF_ERROR(
+        api_, api_.cudnnGetConvolutionForwardAlgorithmMaxCount(handle_.get(), &max_count));
+    max_count = std::max(max_count, 1);
+    std::vector<cudnnConvolutionFwdAlgoPerf_t> ranked(max_count);
+    int n = 0;
+    ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnGetConvolutionForwardAlgorithm_v7(
+                                          handle_.get(), p.x.get(), L.filter.get(), L.conv.get(),
+                                          p.y.get(), max_count, &n, ranked.data()));
+    ranked.resize(n);
+    size_t search_workspace = 0;
+    for (const auto &r : ranked)
+        if (r.status == CUDNN_STATUS_SUCCESS && r.memory <= kMaxWorkspace && math_allowed(type_, r.mathType))
+            search_workspace = std::max(search_workspace, r.memory);
+
+    // Benchmark the candidates on this shape (PyTorch's cudnn.benchmark);
+    // the heuristic order is the fallback.
+    std::vector<cudnnConvolutionFwdAlgoPerf_t> measured;
+    if (!heuristic_only()) {
+        Result<DeviceBuffer> ws = DeviceBuffer::allocate(search_workspace);
+        if (ws.is_ok()) {
+            measured.resize(max_count);
+            int m = 0;
+            const void *src = k == 0 ? input_.get() : (k % 2 ? ping_.get() : pong_.get());
+            void *dst = k % 2 ? pong_.get() : ping_.get();
+            const cudnnStatus_t st = api_.cudnnFindConvolutionForwardAlgorithmEx(
+                handle_.get(), p.x.get(), src, L.filter.get(), L.weight.get(), L.conv.get(),
+                p.y.get(), dst, max_count, &m, measured.data(), ws.value().get(), search_workspace);
+            measured.resize(st == CUDNN_STATUS_SUCCESS ? m : 0);
+            if (st != CUDNN_STATUS_SUCCESS)
+                log_.debug(concat("cuda: layer ", k, ": cudnnFindConvolutionForwardAlgorithmEx: ",
+                                  api_.cudnnGetErrorString(st), "; using the heuristic ranking"));
+        }
+    }
+    for (const auto *list : {&measured, &ranked})
+        for (const auto &r : *list)
+            if (r.status == CUDNN_STATUS_SUCCESS && r.memory <= kMaxWorkspace &&
+                math_allowed(type_, r.mathType)) {
+                p.algo = r.algo;
+                p.math = r.mathType;
+                p.workspace = r.memory;
+                log_.debug(concat("cuda: layer ", k, " at ", width, "x", height, ": algorithm ",
+                                  static_cast<int>(r.algo), ", math ", static_cast<int>(r.mathType),
+                                  ", workspace ", r.memory, " bytes",
+                                  list == &measured ? concat(", ", r.time, " ms measured") : ""));
+                return Status::ok();
+            }
+    return Status(ESPCN_ERROR_UNSUPPORTED,
+                  concat("cuDNN has no usable forward algorithm for layer ", k, " at ", width, "x",
+                         height));
+}
+
+Status CudnnNetwork::plan_shape(int width, int height, std::vector<Plan> &plans) {
+    const cudnnDataType_t dt = data_type(type_);
+    plans.clear();
+    for (size_t k = 0; k < layers_.size(); ++k) {
+        const Layer &L = layers_[k];
+        Plan p;
+        cudnnTensorDescriptor_t x = nullptr, y = nullptr;
+        ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnCreateTensorDescriptor(&x));
+        p.x = TensorDescriptor(x, api_.cudnnDestroyTensorDescriptor);
+        ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnCreateTensorDescriptor(&y));
+        p.y = TensorDescriptor(y, api_.cudnnDestroyTensorDescriptor);
+        ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnSetTensor4dDescriptor(
+                                              x, CUDNN_TENSOR_NHWC, dt, 1, L.in_pad, height, width));
+        ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnSetTensor4dDescriptor(
+                                              y, CUDNN_TENSOR_NHWC, dt, 1, L.out_pad, height, width));
+        ESPCN_RETURN_IF_ERROR(choose_algorithm(static_cast<int>(k), p, width, height));
+        plans.push_back(std::move(p));
+    }
+    return Status::ok();
+}
+
+Status CudnnNetwork::configure(int width, int height, cudaStream_t stream) {
+    if (shape_ == Shape{width, height}) return Status::ok();
+    // Buffers may be replaced below: let work already queued on them finish.
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream));
+    shape_ = Shape{0, 0};
+    ESPCN_RETURN_IF_ERROR(ensure_buffers(width, height));
+    // The input's padding channels must read zero in the new layout.
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(input_.get(), 0, input_capacity_, stream));
+    ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnSetStream(handle_.get(), stream));
+    auto found = plans_.find(Shape{width, height});
+    if (found == plans_.end()) {
+        std::vector<Plan> plans;
+        ESPCN_RETURN_IF_ERROR(plan_shape(width, height, plans));
+        found = plans_.emplace(Shape{width, height}, std::move(plans)).first;
+    }
+    size_t ws = 0;
+    for (const Plan &p : found->second) ws = std::max(ws, p.workspace);
+    if (ws > workspace_.size()) {
+        workspace_ = DeviceBuffer();
+        Result<DeviceBuffer> w = DeviceBuffer::allocate(ws);
+        ESPCN_RETURN_IF_ERROR(w.status());
+        workspace_ = std::move(w).value();
+    }
+    shape_ = Shape{width, height};
+    return Status::ok();
+}
+
+Status CudnnNetwork::run_layer(int k, const void *src, void *dst, bool finish, cudaStream_t stream) {
+    const Layer &L = layers_[k];
+    const Plan &p = plans_.at(shape_)[k];
+    const float one = 1.0f, zero = 0.0f;  // float scaling factors for fp16 data too
+    ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnSetConvolutionMathType(L.conv.get(), p.math));
+    ESPCN_CUDNN_RETURN_IF_ERROR(
+        api_, api_.cudnnConvolutionForward(handle_.get(), &one, p.x.get(), src, L.filter.get(),
+                                           L.weight.get(), L.conv.get(), p.algo, workspace_.get(),
+                                           p.workspace, &zero, p.y.get(), dst));
+    if (!finish) return Status::ok();
+    BiasActivationParams b;
+    b.data = dst;
+    b.type = type_;
+    b.pixels = static_cast<int64_t>(shape_.first) * shape_.second;
+    b.channels = net_->convs[k].out_channels;
+    b.channel_stride = L.out_pad;
+    b.bias = static_cast<const float *>(L.bias.get());
+    b.prelu_slope = static_cast<const float *>(L.slope.get());
+    b.activation = L.activation;
+    ESPCN_CUDA_RETURN_IF_ERROR(launch_bias_activation(b, stream));
+    return Status::ok();
+}
+
+TensorView CudnnNetwork::input_tensor() const {
+    return TensorView{input_.get(), type_, shape_.first, shape_.second, net_->in_channels,
+                      padded_channels(net_->in_channels, type_)};
+}
+
+TensorView CudnnNetwork::layer_output(int k) const {
+    return TensorView{k % 2 ? pong_.get() : ping_.get(), type_, shape_.first, shape_.second,
+                      net_->convs[k].out_channels, layers_[k].out_pad};
+}
+
+Status CudnnNetwork::enqueue_convs(int count, bool finish_last, cudaStream_t stream) {
+    ESPCN_RETURN_IF(shape_.first == 0, ESPCN_ERROR_INTERNAL, "enqueue_convs before configure");
+    ESPCN_RETURN_IF(count < 1 || count > static_cast<int>(layers_.size()), ESPCN_ERROR_INTERNAL,
+                    "enqueue_convs: ", count, " layers of ", layers_.size());
+    ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnSetStream(handle_.get(), stream));
+    const void *src = input_.get();
+    for (int k = 0; k < count; ++k) {
+        void *dst = layer_output(k).data;
+        ESPCN_RETURN_IF_ERROR(run_layer(k, src, dst, k + 1 < count || finish_last, stream));
+        src = dst;
+    }
+    return Status::ok();
+}
+
+Status CudnnNetwork::enqueue_plane(const espcn_plane &in, const espcn_plane &out,
+                                   cudaStream_t stream) {
+    ESPCN_RETURN_IF_ERROR(configure(in.width, in.height, stream));
+    PlaneToTensorParams d;
+    d.src = in.data;
+    d.src_stride = in.stride;
+    d.width = in.width;
+    d.height = in.height;
+    d.bit_depth = in.bit_depth;
+    d.shift = in.shift;
+    d.range = net_->range;
+    const TensorView input = input_tensor();
+    d.dst = input.data;
+    d.dst_pixel_stride = input.pixel_stride;
+    d.dst_row_stride = static_cast<ptrdiff_t>(input.pixel_stride) * in.width;
+    d.dst_type = type_;
+    ESPCN_CUDA_RETURN_IF_ERROR(launch_plane_to_tensor(d, stream));
+
+    const int last = static_cast<int>(layers_.size()) - 1;
+    ESPCN_RETURN_IF_ERROR(enqueue_convs(last + 1, false, stream));
+
+    const TensorView lr = layer_output(last);
+    ShuffleEncodeParams s;
+    s.src = lr.data;
+    s.src_type = type_;
+    s.src_pixel_stride = lr.pixel_stride;
+    s.src_row_stride = static_cast<ptrdiff_t>(lr.pixel_stride) * in.width;
+    s.src_channel_stride = 1;
+    s.lr_width = in.width;
+    s.lr_height = in.height;
+    s.scale = net_->scale;
+    s.order = net_->order;
+    s.bias = static_cast<const float *>(layers_[last].bias.get());
+    s.prelu_slope = static_cast<const float *>(layers_[last].slope.get());
+    s.activation = layers_[last].activation;
+    s.range = net_->range;
+    s.dst = out.data;
+    s.dst_stride = out.stride;
+    s.dst_width = out.width;
+    s.dst_height = out.height;
+    s.dst_bit_depth = out.bit_depth;
+    s.dst_shift = out.shift;
+    ESPCN_CUDA_RETURN_IF_ERROR(launch_shuffle_encode(s, stream));
+    return Status::ok();
+}
+
+}  // namespace espcn::cuda

@@ -1,0 +1,115 @@
+// The network on the GPU: cuDNN convolutions in NHWC (fp32, or fp16 with
+// fp32 accumulation on tensor cores), our bias-activation pass for the hidden
+// layers, and our fused shuffle + encode kernel writing the HR plane.
+//
+// Channels are zero-padded to a multiple of 8 in fp16 (what tensor-core
+// kernels want); the padding's weights are zero, so it never changes a value.
+// Per input shape the cuDNN algorithm of every layer is chosen once
+// (benchmarked with cudnnFindConvolutionForwardAlgorithmEx, falling back to the
+// heuristic ranking) and cached; activations and the one workspace are
+// allocated for the largest shape seen and reused. Every kernel and cuDNN call
+// runs on the stream passed in; none on the legacy default stream.
+//
+// Thread safety: one thread at a time per object (it owns a cuDNN handle and
+// buffers). The caller keeps the right device (or CUDA context) current.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "../core/logger.hpp"
+#include "../core/network.hpp"
+#include "cuda_resources.hpp"
+#include "cudnn_check.hpp"
+#include "tensor_types.hpp"
+
+namespace espcn::cuda {
+
+// A dense NHWC device tensor (N = 1) with `pixel_stride` elements per pixel,
+// of which the first `channels` are real.
+struct TensorView {
+    void *data = nullptr;
+    TensorType type = TensorType::f32;
+    int width = 0;
+    int height = 0;
+    int channels = 0;
+    int pixel_stride = 0;
+};
+
+int padded_channels(int channels, TensorType type);
+
+class CudnnNetwork {
+public:
+    [[nodiscard]] static Result<std::unique_ptr<CudnnNetwork>> create(
+        std::shared_ptr<const Network> net, TensorType type, const CudnnApi &api, Logger log);
+
+    CudnnNetwork(const CudnnNetwork &) = delete;
+    CudnnNetwork &operator=(const CudnnNetwork &) = delete;
+    ~CudnnNetwork() = default;
+
+    TensorType type() const { return type_; }
+    const Network &network() const { return *net_; }
+
+    // Plans and buffers for a width×height LR input; a no-op for the current
+    // shape. May synchronize `stream` (buffers are replaced only when idle).
+    [[nodiscard]] Status configure(int width, int height, cudaStream_t stream);
+
+    // in (device, LR) through the whole network into out (device, HR), on stream.
+    [[nodiscard]] Status enqueue_plane(const espcn_plane &in, const espcn_plane &out,
+                                       cudaStream_t stream);
+
+    // For tests and the benchmark, after configure(): the input tensor (fill
+    // channel 0), and layers [0, count) run on it. With finish_last the last
+    // of them also gets its bias and activation (enqueue_plane fuses those
+    // into the shuffle instead). layer_output(k) is valid after running k + 1
+    // layers and until the next run.
+    TensorView input_tensor() const;
+    [[nodiscard]] Status enqueue_convs(int count, bool finish_last, cudaStream_t stream);
+    TensorView layer_output(int k) const;
+    // The algorithm cuDNN runs for layer k at the current shape.
+    cudnnConvolutionFwdAlgo_t algorithm(int k) const { return plans_.at(shape_)[k].algo; }
+
+private:
+    struct Layer {
+        int in_pad = 0, out_pad = 0;
+        DeviceBuffer weight;  // (out_pad, k, k, in_pad) of type_: cuDNN's NHWC filter
+        DeviceBuffer bias;    // out_channels floats
+        DeviceBuffer slope;   // out_channels floats (prelu only)
+        DeviceActivation activation = DeviceActivation::identity;
+        FilterDescriptor filter;
+        ConvolutionDescriptor conv;
+    };
+    struct Plan {  // one layer at one shape
+        TensorDescriptor x, y;
+        cudnnConvolutionFwdAlgo_t algo{};
+        cudnnMathType_t math = CUDNN_DEFAULT_MATH;
+        size_t workspace = 0;
+    };
+    using Shape = std::pair<int, int>;
+
+    CudnnNetwork(std::shared_ptr<const Network> net, TensorType type, const CudnnApi &api, Logger log)
+        : net_(std::move(net)), type_(type), api_(api), log_(std::move(log)) {}
+    [[nodiscard]] Status upload_layers(cudaStream_t stream);
+    [[nodiscard]] Status plan_shape(int width, int height, std::vector<Plan> &plans);
+    [[nodiscard]] Status choose_algorithm(int k, Plan &p, int width, int height);
+    [[nodiscard]] Status ensure_buffers(int width, int height);
+    [[nodiscard]] Status run_layer(int k, const void *src, void *dst, bool finish, cudaStream_t stream);
+
+    std::shared_ptr<const Network> net_;
+    TensorType type_;
+    const CudnnApi &api_;
+    Logger log_;
+    CudnnHandle handle_;
+    std::vector<Layer> layers_;
+    std::map<Shape, std::vector<Plan>> plans_;  // the algorithm cache
+    Shape shape_{0, 0};
+    size_t activation_capacity_ = 0;  // bytes of each ping-pong buffer
+    size_t input_capacity_ = 0;
+    DeviceBuffer input_;              // padded channels stay zero
+    DeviceBuffer ping_, pong_;
+    DeviceBuffer workspace_;
+};
+
+}  // namespace espcn::cuda

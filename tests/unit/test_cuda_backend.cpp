@@ -1,0 +1,379 @@
+// The cuda backend against the CPU reference (the oracle). Label gpu: every
+// test skips, saying why, where no usable GPU (driver, device, cuDNN) exists.
+//
+// Tolerances (the bars):
+//  - fp32, every layer and the whole network: max |GPU - CPU| <= 1e-4 on the
+//    normalised scale (cuDNN in FMA math: no TF32). Whole network through
+//    16-bit output planes: <= 1e-4 + one 16-bit code (the quantisation).
+//  - fp16 (fp32 accumulation): 8-bit output within 1 code of the reference on
+//    >= 99.9% of pixels.
+//  - Chroma (our resampler kernel, --fmad=false): equal to the CPU bit for bit.
+//  - The frame queue, device frames and several contexts: equal to the
+//    synchronous call on the same backend bit for bit.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "core/backend.hpp"
+#include "cpu/reference_ops.hpp"
+#include "cuda/cuda_backend.hpp"
+#include "test_support.hpp"
+
+namespace espcn {
+namespace {
+
+#define SKIP_WITHOUT_GPU()                                                                \
+    do {                                                                                  \
+        const Status usable_ = cuda_backend_usable(0);                                    \
+        if (!usable_.is_ok()) GTEST_SKIP() << "no usable GPU: " << usable_.message();     \
+    } while (0)
+
+struct Context {
+    espcn_context *ctx = nullptr;
+    Context() = default;
+    Context(const Context &) = delete;
+    ~Context() { espcn_destroy(&ctx); }
+};
+
+espcn_status create(const std::vector<uint8_t> &model, espcn_backend backend,
+                    espcn_precision precision, Context &c, int device = 0) {
+    espcn_params p = ESPCN_PARAMS_DEFAULT_INIT;
+    p.model_data = model.data();
+    p.model_size = model.size();
+    p.backend = backend;
+    p.precision = precision;
+    p.device = device;
+    p.threads = 2;
+    return espcn_create(&p, &c.ctx);
+}
+
+// The models of record: the paper's ESPCN (tanh) and an FSRCNN-like network
+// with PReLU and a transposed-conv upsampler converted at load.
+std::vector<std::vector<uint8_t>> models_of_scale(int r) {
+    std::vector<std::vector<uint8_t>> m;
+    m.push_back(test::espcn_paper_model(r, 100 + r).bytes());
+    test::ModelBuilder f(r, 200 + r);
+    // FSRCNN's 9x9 deconvolution with the padding of tests/unit/test_backends.cpp.
+    f.conv(1, 16, 5).prelu(16).conv(16, 8, 1).prelu(8).conv(8, 8, 3).prelu(1).conv(8, 16, 1).prelu(16)
+        .deconv(16, 1, 9, r == 2 ? 4 : 3, r == 3 ? 0 : 1);
+    m.push_back(f.bytes());
+    return m;
+}
+
+double decoded(uint32_t v, int bits) { return static_cast<double>(v) / ((1u << bits) - 1u); }
+
+TEST(CudaBackend, EveryLayerMatchesTheCpuReferenceInFp32) {
+    SKIP_WITHOUT_GPU();
+    std::mt19937 rng(41);
+    Result<cuda::Stream> stream = cuda::Stream::create();
+    ASSERT_TRUE(stream.is_ok()) << stream.status().message();
+    for (int r = 2; r <= 4; ++r)
+        for (const ShuffleOrder order : {kShuffleCRD, kShuffleDCR})
+            for (int trial = 0; trial < 3; ++trial) {
+                auto net = std::make_shared<const Network>(test::random_network(rng, r, order));
+                BackendConfig cfg;
+                cfg.precision = ESPCN_PRECISION_FP32;
+                Result<std::unique_ptr<Backend>> b = make_cuda_backend(net, cfg);
+                ASSERT_TRUE(b.is_ok()) << b.status().message();
+                auto &cuda_net = static_cast<cuda::CudaBackend &>(*b.value()).network();
+                const int w = 37 + trial, h = 19;  // odd sizes
+                ASSERT_TRUE(cuda_net.configure(w, h, stream.value().get()).is_ok());
+
+                // Input: normalised samples in channel 0 of the padded tensor.
+                std::uniform_real_distribution<float> d(0.0f, 1.0f);
+                std::vector<float> chw(static_cast<size_t>(w) * h);
+                for (float &v : chw) v = d(rng);
+                const cuda::TensorView in = cuda_net.input_tensor();
+                std::vector<float> nhwc(static_cast<size_t>(w) * h * in.pixel_stride, 0.0f);
+                for (size_t i = 0; i < chw.size(); ++i) nhwc[i * in.pixel_stride] = chw[i];
+                ASSERT_EQ(cudaMemcpy(in.data, nhwc.data(), nhwc.size() * 4, cudaMemcpyHostToDevice),
+                          cudaSuccess);
+
+                std::vector<float> ref_in = chw, ref_out;
+                for (size_t k = 0; k < net->convs.size(); ++k) {
+                    const ConvLayer &c = net->convs[k];
+                    ref_out.assign(static_cast<size_t>(c.out_channels) * w * h, 0.0f);
+                    reference_conv(c, ref_in.data(), w, h, ref_out.data());
+                    ASSERT_TRUE(cuda_net.enqueue_convs(static_cast<int>(k) + 1, true, stream.value().get()).is_ok());
+                    ASSERT_TRUE(stream.value().synchronize().is_ok());
+                    const cuda::TensorView o = cuda_net.layer_output(static_cast<int>(k));
+                    std::vector<float> got(static_cast<size_t>(w) * h * o.pixel_stride);
+                    ASSERT_EQ(cudaMemcpy(got.data(), o.data, got.size() * 4, cudaMemcpyDeviceToHost),
+                              cudaSuccess);
+                    double worst = 0;
+                    for (int ch = 0; ch < c.out_channels; ++ch)
+                        for (int p = 0; p < w * h; ++p)
+                            worst = std::max(worst, std::fabs(static_cast<double>(got[static_cast<size_t>(p) * o.pixel_stride + ch]) -
+                                                              ref_out[static_cast<size_t>(ch) * w * h + p]));
+                    EXPECT_LE(worst, 1e-4) << "r=" << r << " order=" << order << " layer " << k
+                                           << " (" << activation_name(c.activation) << ", algorithm "
+                                           << static_cast<int>(cuda_net.algorithm(static_cast<int>(k))) << ")";
+                    ref_in = ref_out;
+                }
+            }
+}
+
+TEST(CudaBackend, WholeNetworkFp32WithinTheBarOf16BitOutput) {
+    SKIP_WITHOUT_GPU();
+    std::mt19937 rng(42);
+    for (int r = 2; r <= 4; ++r)
+        for (const auto &model : models_of_scale(r)) {
+            Context gpu, cpu;
+            ASSERT_EQ(create(model, ESPCN_BACKEND_CUDA, ESPCN_PRECISION_FP32, gpu), ESPCN_OK) << espcn_last_error();
+            ASSERT_EQ(create(model, ESPCN_BACKEND_REFERENCE, ESPCN_PRECISION_FP32, cpu), ESPCN_OK);
+            for (const int bits : {8, 16}) {
+                const int w = 45, h = 23;
+                test::TestPlane in = test::make_plane(w, h, bits, &rng, /*bottom_up=*/bits == 16);
+                test::TestPlane a = test::make_plane(w * r, h * r, 16, nullptr);
+                test::TestPlane b = test::make_plane(w * r, h * r, 16, nullptr);
+                ASSERT_EQ(espcn_process_plane(gpu.ctx, &in.plane, &a.plane), ESPCN_OK) << espcn_last_error();
+                ASSERT_EQ(espcn_process_plane(cpu.ctx, &in.plane, &b.plane), ESPCN_OK);
+                double worst = 0;
+                for (int y = 0; y < h * r; ++y)
+                    for (int x = 0; x < w * r; ++x)
+                        worst = std::max(worst, std::fabs(decoded(a.at(x, y), 16) - decoded(b.at(x, y), 16)));
+                EXPECT_LE(worst, 1e-4 + 1.0 / 65535) << "r=" << r << " input bits " << bits;
+            }
+        }
+}
+
+TEST(CudaBackend, WholeNetworkFp16Within1CodeOn999PermilleOfPixels) {
+    SKIP_WITHOUT_GPU();
+    std::mt19937 rng(43);
+    for (int r = 2; r <= 4; ++r)
+        for (const auto &model : models_of_scale(r)) {
+            Context gpu, cpu;
+            ASSERT_EQ(create(model, ESPCN_BACKEND_CUDA, ESPCN_PRECISION_FP16, gpu), ESPCN_OK) << espcn_last_error();
+            ASSERT_EQ(create(model, ESPCN_BACKEND_REFERENCE, ESPCN_PRECISION_FP32, cpu), ESPCN_OK);
+            espcn_model_info info{};
+            ASSERT_EQ(espcn_get_model_info(gpu.ctx, &info), ESPCN_OK);
+            EXPECT_EQ(info.precision, ESPCN_PRECISION_FP16);
+            EXPECT_EQ(info.backend, ESPCN_BACKEND_CUDA);
+            const int w = 97, h = 61;
+            test::TestPlane in = test::make_plane(w, h, 8, &rng);
+            test::TestPlane a = test::make_plane(w * r, h * r, 8, nullptr);
+            test::TestPlane b = test::make_plane(w * r, h * r, 8, nullptr);
+            ASSERT_EQ(espcn_process_plane(gpu.ctx, &in.plane, &a.plane), ESPCN_OK) << espcn_last_error();
+            ASSERT_EQ(espcn_process_plane(cpu.ctx, &in.plane, &b.plane), ESPCN_OK);
+            int64_t within = 0, total = 0, worst = 0;
+            for (int y = 0; y < h * r; ++y)
+                for (int x = 0; x < w * r; ++x) {
+                    const int64_t d = std::abs(static_cast<int64_t>(a.at(x, y)) - b.at(x, y));
+                    within += d <= 1;
+                    worst = std::max(worst, d);
+                    ++total;
+                }
+            EXPECT_GE(static_cast<double>(within) / total, 0.999)
+                << "r=" << r << ": " << total - within << " of " << total << " pixels off by > 1 (worst "
+                << worst << ")";
+        }
+}
+
+// A yuv420p or nv12/p010 frame with odd sizes: luma through the network, chroma resampled.
+struct Frame {
+    std::vector<test::TestPlane> in, out;
+    std::vector<espcn_plane_task> tasks;
+};
+
+Frame make_frame(std::mt19937 &rng, int r, int w, int h, int bits, bool interleaved) {
+    Frame f;
+    const int cw = (w + 1) / 2, ch = (h + 1) / 2;
+    f.in.push_back(test::make_plane(w, h, bits, &rng));
+    f.out.push_back(test::make_plane(w * r, h * r, bits, nullptr));
+    const int planes = interleaved ? 1 : 2, comps = interleaved ? 2 : 1;
+    for (int p = 0; p < planes; ++p) {
+        f.in.push_back(test::make_plane(cw * comps, ch, bits, &rng));
+        f.out.push_back(test::make_plane((w * r + 1) / 2 * comps, (h * r + 1) / 2, bits, nullptr));
+    }
+    for (size_t i = 0; i < f.in.size(); ++i) {
+        espcn_plane_task t{f.in[i].plane, f.out[i].plane, i > 0, 1, ESPCN_RESAMPLE_BICUBIC};
+        if (i > 0) {
+            t.components = comps;
+            t.in.width /= comps;
+            t.out.width /= comps;
+        }
+        f.tasks.push_back(t);
+    }
+    return f;
+}
+
+bool same_outputs(const Frame &a, const Frame &b) {
+    for (size_t i = 0; i < a.out.size(); ++i)
+        for (int y = 0; y < a.out[i].plane.height; ++y)
+            for (int x = 0; x < a.out[i].plane.width; ++x)
+                if (a.out[i].at(x, y) != b.out[i].at(x, y)) return false;
+    return true;
+}
+
+// The same frame, run plane by plane with the synchronous calls.
+Frame run_synchronously(espcn_context *ctx, const Frame &f) {
+    Frame g = f;
+    for (size_t i = 0; i < g.out.size(); ++i) {
+        g.out[i] = test::make_plane(f.out[i].plane.width, f.out[i].plane.height, f.out[i].plane.bit_depth, nullptr);
+        g.tasks[i].out.data = g.out[i].plane.data;
+        g.tasks[i].out.stride = g.out[i].plane.stride;
+    }
+    for (const espcn_plane_task &t : g.tasks) {
+        const espcn_status s = t.resample ? espcn_upscale_plane(ctx, &t.in, &t.out, t.components, t.filter)
+                                          : espcn_process_plane(ctx, &t.in, &t.out);
+        EXPECT_EQ(s, ESPCN_OK) << espcn_last_error();
+    }
+    return g;
+}
+
+TEST(CudaBackend, FrameQueueEqualsTheSynchronousCallsAcrossSizeChanges) {
+    SKIP_WITHOUT_GPU();
+    std::mt19937 rng(44);
+    const auto model = test::espcn_paper_model(2, 7).bytes();
+    Context gpu;
+    ASSERT_EQ(create(model, ESPCN_BACKEND_CUDA, ESPCN_PRECISION_AUTO, gpu), ESPCN_OK) << espcn_last_error();
+    const int depth = espcn_frame_queue_depth(gpu.ctx);
+    ASSERT_GE(depth, 2);
+    // Ten frames, the size changing mid-stream, 8-bit planar and 10-bit interleaved.
+    std::vector<Frame> frames;
+    for (int i = 0; i < 10; ++i)
+        frames.push_back(i < 5 ? make_frame(rng, 2, 33, 17, 8, false) : make_frame(rng, 2, 20 + i, 9, 10, true));
+    size_t received = 0;
+    for (size_t i = 0; i < frames.size(); ++i) {
+        if (espcn_frames_in_flight(gpu.ctx) == depth) {
+            ASSERT_EQ(espcn_submit_frame(gpu.ctx, frames[i].tasks.data(), static_cast<int>(frames[i].tasks.size())),
+                      ESPCN_ERROR_INVALID_ARGUMENT);
+            ASSERT_EQ(espcn_receive_frame(gpu.ctx), ESPCN_OK) << espcn_last_error();
+            ++received;
+        }
+        ASSERT_EQ(espcn_submit_frame(gpu.ctx, frames[i].tasks.data(), static_cast<int>(frames[i].tasks.size())),
+                  ESPCN_OK) << espcn_last_error();
+        // The inputs may be reused as soon as submit returns (the results
+        // below are checked against freshly regenerated inputs).
+        std::memset(frames[i].in[0].storage.data(), 0, frames[i].in[0].storage.size());
+    }
+    while (received < frames.size()) {
+        ASSERT_EQ(espcn_receive_frame(gpu.ctx), ESPCN_OK) << espcn_last_error();
+        ++received;
+    }
+    EXPECT_EQ(espcn_frames_in_flight(gpu.ctx), 0);
+    EXPECT_EQ(espcn_receive_frame(gpu.ctx), ESPCN_ERROR_INVALID_ARGUMENT);
+    // Regenerated with the same seed: the synchronous calls must agree bit for bit.
+    std::mt19937 rng2(44);
+    for (int i = 0; i < 10; ++i) {
+        Frame f = i < 5 ? make_frame(rng2, 2, 33, 17, 8, false) : make_frame(rng2, 2, 20 + i, 9, 10, true);
+        const Frame g = run_synchronously(gpu.ctx, f);
+        EXPECT_TRUE(same_outputs(frames[static_cast<size_t>(i)], g)) << "frame " << i;
+    }
+    // Chroma equals the CPU resampler exactly (a CPU context, same calls).
+    Context cpu;
+    ASSERT_EQ(create(model, ESPCN_BACKEND_REFERENCE, ESPCN_PRECISION_FP32, cpu), ESPCN_OK);
+    std::mt19937 rng3(44);
+    for (int i = 0; i < 10; ++i) {
+        Frame f = i < 5 ? make_frame(rng3, 2, 33, 17, 8, false) : make_frame(rng3, 2, 20 + i, 9, 10, true);
+        const Frame g = run_synchronously(cpu.ctx, f);
+        for (size_t p = 1; p < g.out.size(); ++p)
+            for (int y = 0; y < g.out[p].plane.height; ++y)
+                for (int x = 0; x < g.out[p].plane.width; ++x)
+                    ASSERT_EQ(frames[static_cast<size_t>(i)].out[p].at(x, y), g.out[p].at(x, y))
+                        << "frame " << i << " plane " << p << " at " << x << "," << y;
+    }
+}
+
+TEST(CudaBackend, DeviceFramesOnTheCallersStreamEqualHostFrames) {
+    SKIP_WITHOUT_GPU();
+    std::mt19937 rng(45);
+    const auto model = test::espcn_paper_model(3, 8).bytes();
+    Context gpu;
+    ASSERT_EQ(create(model, ESPCN_BACKEND_CUDA, ESPCN_PRECISION_FP16, gpu), ESPCN_OK) << espcn_last_error();
+    Frame f = make_frame(rng, 3, 41, 27, 8, false);
+    const Frame host = run_synchronously(gpu.ctx, f);
+
+    // Device copies of every plane, packed.
+    std::vector<cuda::DeviceBuffer> din, dout;
+    std::vector<espcn_plane_task> tasks = f.tasks;
+    for (size_t i = 0; i < tasks.size(); ++i) {
+        auto copy_to_device = [](const espcn_plane &p, int comps, cuda::DeviceBuffer &buf, bool upload) {
+            const size_t row = static_cast<size_t>(p.width) * comps * (p.bit_depth > 8 ? 2 : 1);
+            Result<cuda::DeviceBuffer> b = cuda::DeviceBuffer::allocate(row * p.height);
+            EXPECT_TRUE(b.is_ok());
+            buf = std::move(b).value();
+            if (upload) {
+                EXPECT_EQ(cudaMemcpy2D(buf.get(), row, p.data, p.stride, row, p.height, cudaMemcpyHostToDevice),
+                          cudaSuccess);
+            }
+            espcn_plane d = p;
+            d.data = buf.get();
+            d.stride = static_cast<ptrdiff_t>(row);
+            return d;
+        };
+        din.emplace_back();
+        dout.emplace_back();
+        tasks[i].in = copy_to_device(f.tasks[i].in, tasks[i].components, din.back(), true);
+        tasks[i].out = copy_to_device(f.tasks[i].out, tasks[i].components, dout.back(), false);
+    }
+    Result<cuda::Stream> stream = cuda::Stream::create();
+    ASSERT_TRUE(stream.is_ok());
+    EXPECT_EQ(espcn_cuda_enqueue_frame(gpu.ctx, tasks.data(), static_cast<int>(tasks.size()), nullptr),
+              ESPCN_ERROR_INVALID_ARGUMENT);  // the legacy default stream is refused
+    ASSERT_EQ(espcn_cuda_enqueue_frame(gpu.ctx, tasks.data(), static_cast<int>(tasks.size()), stream.value().get()),
+              ESPCN_OK) << espcn_last_error();
+    ASSERT_TRUE(stream.value().synchronize().is_ok());
+    for (size_t i = 0; i < tasks.size(); ++i) {
+        const espcn_plane &h = f.tasks[i].out;
+        const size_t row = static_cast<size_t>(h.width) * tasks[i].components * (h.bit_depth > 8 ? 2 : 1);
+        ASSERT_EQ(cudaMemcpy2D(h.data, h.stride, tasks[i].out.data, row, row, h.height, cudaMemcpyDeviceToHost),
+                  cudaSuccess);
+    }
+    EXPECT_TRUE(same_outputs(f, host));
+}
+
+TEST(CudaBackend, SeveralContextsOnEveryDeviceRunConcurrently) {
+    SKIP_WITHOUT_GPU();
+    int devices = 0;
+    ASSERT_EQ(cudaGetDeviceCount(&devices), cudaSuccess);
+    const auto model = test::espcn_paper_model(2, 9).bytes();
+    std::mt19937 rng(46);
+    test::TestPlane in = test::make_plane(64, 36, 8, &rng);
+    Context first;
+    ASSERT_EQ(create(model, ESPCN_BACKEND_CUDA, ESPCN_PRECISION_FP16, first), ESPCN_OK) << espcn_last_error();
+    test::TestPlane want = test::make_plane(128, 72, 8, nullptr);
+    ASSERT_EQ(espcn_process_plane(first.ctx, &in.plane, &want.plane), ESPCN_OK);
+
+    const int per_device = 2;
+    std::vector<std::thread> threads;
+    std::vector<int> ok(static_cast<size_t>(devices * per_device), 0);
+    for (int d = 0; d < devices; ++d)
+        for (int k = 0; k < per_device; ++k)
+            threads.emplace_back([&, d, k] {
+                Context c;
+                if (create(model, ESPCN_BACKEND_CUDA, ESPCN_PRECISION_FP16, c, d) != ESPCN_OK) return;
+                test::TestPlane out = test::make_plane(128, 72, 8, nullptr);
+                bool same = true;
+                for (int rep = 0; rep < 20 && same; ++rep) {
+                    if (espcn_process_plane(c.ctx, &in.plane, &out.plane) != ESPCN_OK) return;
+                    for (int y = 0; y < 72 && same; ++y)
+                        for (int x = 0; x < 128; ++x) same = same && out.at(x, y) == want.at(x, y);
+                }
+                ok[static_cast<size_t>(d * per_device + k)] = same ? 1 : 0;
+            });
+    for (std::thread &t : threads) t.join();
+    for (size_t i = 0; i < ok.size(); ++i) EXPECT_EQ(ok[i], 1) << "device " << i / per_device << " context " << i % per_device;
+
+    // device = N (no such GPU) is refused with the count.
+    Context none;
+    EXPECT_EQ(create(model, ESPCN_BACKEND_CUDA, ESPCN_PRECISION_AUTO, none, devices), ESPCN_ERROR_BACKEND_UNAVAILABLE);
+    EXPECT_NE(std::string(espcn_last_error()).find("device(s) are present"), std::string::npos) << espcn_last_error();
+}
+
+TEST(CudaBackend, AutoPicksTheGpuWithoutWarning) {
+    SKIP_WITHOUT_GPU();
+    const auto model = test::espcn_paper_model(2, 10).bytes();
+    Context c;
+    ASSERT_EQ(create(model, ESPCN_BACKEND_AUTO, ESPCN_PRECISION_AUTO, c), ESPCN_OK) << espcn_last_error();
+    espcn_model_info info{};
+    ASSERT_EQ(espcn_get_model_info(c.ctx, &info), ESPCN_OK);
+    EXPECT_EQ(info.backend, ESPCN_BACKEND_CUDA);
+    EXPECT_EQ(espcn_backend_available(ESPCN_BACKEND_CUDA), 1);
+}
+
+}  // namespace
+}  // namespace espcn
