@@ -24,6 +24,11 @@ oneDNN backend the bare convolutions (OnednnBackend::run_convolutions) are
 timed as well, and e2e/conv = end-to-end fps / bare-convolution fps shows what
 the plane conversion costs.
 
+--cuda mode: the cuda backend per size x scale x precision (fp32, fp16):
+device-resident luma and yuv420p frames, the bare convolutions, host frames
+synchronous and through the frame queue, and the roofline from ceilings
+(copy bandwidth, convolution rate) measured in the same run.
+
 --upsampler mode: the three equivalent computations of one upsampling layer
 (transposed convolution, zero insertion + HR convolution, LR convolution +
 periodic shuffle) side by side on oneDNN, with MACs, time and the largest
@@ -36,6 +41,8 @@ Options:
                             3x3 32->r^2, shuffle) with fixed-seed random weights
                             (timing does not depend on weight values).
   --upsampler               run the upsampling-layer comparison instead.
+  --cuda                    run the cuda backend benchmark instead.
+  --device N                GPU index for --cuda (default 0).
   --backends LIST           reference,onednn (default: both).
   --scales LIST             e.g. 2,3,4 (default 2,3,4).
   --sizes LIST              LR input sizes WxH, e.g. 640x360,1920x1080
@@ -166,9 +173,13 @@ ParseOutcome parse_options(int argc, char **argv, Options &opts) {
             opts.upsampler_mode = true;
             continue;
         }
+        if (flag == "--cuda") {
+            opts.cuda_mode = true;
+            continue;
+        }
         static constexpr std::string_view kValueFlags[] = {
             "--model", "--backends", "--scales", "--sizes", "--threads", "--min-time",
-            "--min-iters", "--reference-max-pixels", "--upsampler-max-mib", "--csv"};
+            "--min-iters", "--reference-max-pixels", "--upsampler-max-mib", "--csv", "--device"};
         bool known = false;
         for (const std::string_view f : kValueFlags) known |= flag == f;
         if (!known) return fail("unknown option '" + flag + "'");
@@ -215,6 +226,9 @@ ParseOutcome parse_options(int argc, char **argv, Options &opts) {
                 return fail("--upsampler-max-mib needs an integer >= 1");
         } else if (flag == "--csv") {
             opts.csv_path = value;
+        } else if (flag == "--device") {
+            if (!parse_int(value, opts.device) || opts.device < 0)
+                return fail("--device needs an integer >= 0");
         }
     }
     if (!opts.run_reference && !opts.run_onednn) return fail("--backends selects nothing");

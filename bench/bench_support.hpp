@@ -23,6 +23,8 @@ struct FrameSize {
 struct Options {
     std::string model_path;  // empty: the paper's architecture with random weights
     bool upsampler_mode = false;
+    bool cuda_mode = false;  // --cuda: the cuda backend (cuda_bench.cpp)
+    int device = 0;
     bool run_reference = true;
     bool run_onednn = true;
     std::vector<int> scales{2, 3, 4};
@@ -46,6 +48,7 @@ enum class ParseOutcome { run, help_shown, error };
 // The modes; each returns the process exit status.
 int run_throughput_bench(const Options &opts);
 int run_upsampler_bench(const Options &opts);
+int run_cuda_bench(const Options &opts);
 
 // Fills opts from argv; prints usage (help) or a message (error) itself.
 ParseOutcome parse_options(int argc, char **argv, Options &opts);

@@ -16,6 +16,7 @@ int main(int argc, char **argv) {
         case espcn::bench::ParseOutcome::error: return 2;
         case espcn::bench::ParseOutcome::run: break;
         }
+        if (opts.cuda_mode) return espcn::bench::run_cuda_bench(opts);
         return opts.upsampler_mode ? espcn::bench::run_upsampler_bench(opts)
                                    : espcn::bench::run_throughput_bench(opts);
     } catch (const std::bad_alloc &) {

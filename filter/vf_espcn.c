@@ -6,20 +6,36 @@
  * bicubic (or bilinear / nearest) resampler. The output is exactly scale
  * times the input; pts, metadata, colour properties and SAR are carried over.
  *
+ * Host frames are submitted to libespcn's frame queue: on the cuda backend
+ * up to espcn_frame_queue_depth() frames are in flight, so the copies of one
+ * frame overlap the network on another (activate() holds their output
+ * frames in order); on the CPU the queue has depth 1. CUDA frames
+ * (AV_PIX_FMT_CUDA, FFmpeg built with ffnvcodec) stay on the GPU: libespcn
+ * runs in FFmpeg's CUcontext on FFmpeg's stream and writes frames of an
+ * output hw_frames_ctx.
+ *
  * This file is part of FFmpeg (LGPL 2.1 or later) when built into it.
  */
 
 #include <espcn/espcn.h>
 
+#include "config.h"
+
 #include "libavutil/avassert.h"
 #include "libavutil/imgutils.h"
 #include "libavutil/opt.h"
 #include "libavutil/pixdesc.h"
+#if CONFIG_CUDA
+#include "libavutil/hwcontext.h"
+#include "libavutil/hwcontext_cuda_internal.h"
+#endif
 
 #include "avfilter.h"
 #include "espcn_compat.h"
 
 enum ESPCNBackend { ESPCN_FILTER_BACKEND_AUTO, ESPCN_FILTER_BACKEND_CPU, ESPCN_FILTER_BACKEND_CUDA };
+
+#define ESPCN_MAX_QUEUE 8
 
 static const enum AVPixelFormat pix_fmts[] = {
     AV_PIX_FMT_YUV420P,   AV_PIX_FMT_YUV422P,   AV_PIX_FMT_YUV444P,   AV_PIX_FMT_GRAY8,
@@ -28,8 +44,19 @@ static const enum AVPixelFormat pix_fmts[] = {
     AV_PIX_FMT_YUV420P12, AV_PIX_FMT_YUV422P12, AV_PIX_FMT_YUV444P12, AV_PIX_FMT_GRAY12,
     AV_PIX_FMT_YUV420P16, AV_PIX_FMT_YUV422P16, AV_PIX_FMT_YUV444P16, AV_PIX_FMT_GRAY16,
     AV_PIX_FMT_P010,      AV_PIX_FMT_P016,
+#if CONFIG_CUDA
+    AV_PIX_FMT_CUDA,
+#endif
     AV_PIX_FMT_NONE,
 };
+
+#if CONFIG_CUDA
+/* Software formats of CUDA frames the filter accepts. */
+static const enum AVPixelFormat cuda_sw_formats[] = {
+    AV_PIX_FMT_NV12, AV_PIX_FMT_YUV420P, AV_PIX_FMT_P010, AV_PIX_FMT_P016,
+    AV_PIX_FMT_YUV444P, AV_PIX_FMT_YUV444P16,
+};
+#endif
 
 typedef struct ESPCNContext {
     const AVClass *class;
@@ -41,11 +68,24 @@ typedef struct ESPCNContext {
     int device;
     int threads;
     int chroma;
+    int precision;
 
     espcn_context *engine;
-    const AVPixFmtDescriptor *desc;
+    int engine_on_cuda_frames;     /* the engine lives in FFmpeg's CUcontext */
+    const AVPixFmtDescriptor *desc; /* of the (software) pixel format */
     int nb_planes;
     int chroma_components;  /* 2 for the interleaved UV plane of NV12/P010/P016 */
+
+    /* output frames submitted to the engine and not yet received, oldest first */
+    AVFrame *queue[ESPCN_MAX_QUEUE];
+    int queue_head, queue_len, queue_depth;
+
+#if CONFIG_CUDA
+    AVBufferRef *hw_device_ref;    /* FFmpeg's CUDA device, while the engine uses it */
+    AVCUDADeviceContext *hwctx;
+    CUstream stream;               /* FFmpeg's stream, or ours if it has none */
+    int own_stream;
+#endif
 } ESPCNContext;
 
 static int espcn_averror(espcn_status s)
@@ -83,21 +123,77 @@ static av_cold int init(AVFilterContext *ctx)
 
     if (s->backend == ESPCN_FILTER_BACKEND_CUDA && !espcn_backend_available(ESPCN_BACKEND_CUDA)) {
         av_log(ctx, AV_LOG_ERROR, "backend=cuda: the CUDA backend is not available "
-               "(libespcn %s was built without it, or no NVIDIA driver/GPU was found)\n",
+               "(libespcn %s was built without it, or no NVIDIA driver, GPU or cuDNN was found)\n",
                espcn_version());
         return AVERROR(ENODEV);
     }
     return 0;
 }
 
+#if CONFIG_CUDA
+static int cuda_push(AVFilterContext *ctx)
+{
+    ESPCNContext *s = ctx->priv;
+    CudaFunctions *cu = s->hwctx->internal->cuda_dl;
+    if (cu->cuCtxPushCurrent(s->hwctx->cuda_ctx) != CUDA_SUCCESS) {
+        av_log(ctx, AV_LOG_ERROR, "cannot make FFmpeg's CUDA context current\n");
+        return AVERROR_EXTERNAL;
+    }
+    return 0;
+}
+
+static void cuda_pop(AVFilterContext *ctx)
+{
+    ESPCNContext *s = ctx->priv;
+    CUcontext dummy;
+    s->hwctx->internal->cuda_dl->cuCtxPopCurrent(&dummy);
+}
+#endif
+
+/* Frees the engine (and, for CUDA frames, our stream) inside the right context. */
+static void destroy_engine(AVFilterContext *ctx)
+{
+    ESPCNContext *s = ctx->priv;
+#if CONFIG_CUDA
+    if (s->engine_on_cuda_frames && s->hwctx) {
+        int pushed = cuda_push(ctx) == 0;
+        espcn_destroy(&s->engine);
+        if (s->own_stream && s->stream)
+            s->hwctx->internal->cuda_dl->cuStreamDestroy(s->stream);
+        if (pushed)
+            cuda_pop(ctx);
+        s->stream = NULL;
+        s->own_stream = 0;
+        s->hwctx = NULL;
+        av_buffer_unref(&s->hw_device_ref);
+    }
+#endif
+    espcn_destroy(&s->engine);
+    s->engine_on_cuda_frames = 0;
+}
+
+static void drop_queue(ESPCNContext *s)
+{
+    while (s->queue_len > 0) {
+        av_frame_free(&s->queue[s->queue_head]);
+        s->queue_head = (s->queue_head + 1) % ESPCN_MAX_QUEUE;
+        s->queue_len--;
+    }
+}
+
 static av_cold void uninit(AVFilterContext *ctx)
 {
     ESPCNContext *s = ctx->priv;
-    espcn_destroy(&s->engine);
+    /* Frames in flight are abandoned: destroying the engine waits for the GPU
+     * before their buffers are freed. */
+    destroy_engine(ctx);
+    drop_queue(s);
 }
 
-/* Loads the model once per filter instance; sizes may change, the model not. */
-static int create_engine(AVFilterContext *ctx)
+/* Loads the model once per filter instance and frame kind (host or CUDA);
+ * sizes may change, the model not. For CUDA frames the caller has pushed
+ * FFmpeg's CUcontext. */
+static int create_engine(AVFilterContext *ctx, int cuda_frames)
 {
     ESPCNContext *s = ctx->priv;
     espcn_params params = ESPCN_PARAMS_DEFAULT_INIT;
@@ -105,8 +201,9 @@ static int create_engine(AVFilterContext *ctx)
     char default_path[4096];
     espcn_status st;
 
-    if (s->engine)
+    if (s->engine && s->engine_on_cuda_frames == cuda_frames)
         return 0;
+    destroy_engine(ctx);
     if (!s->model_path) {
         snprintf(default_path, sizeof(default_path), "%s/default-x%d.safetensors",
                  espcn_default_model_dir(), s->scale);
@@ -122,6 +219,16 @@ static int create_engine(AVFilterContext *ctx)
     case ESPCN_FILTER_BACKEND_CUDA: params.backend = ESPCN_BACKEND_CUDA; break;
     default:                        params.backend = ESPCN_BACKEND_AUTO; break;
     }
+    if (cuda_frames) {
+        if (s->backend == ESPCN_FILTER_BACKEND_CPU) {
+            av_log(ctx, AV_LOG_ERROR, "backend=cpu cannot take CUDA frames; use backend=auto or "
+                   "cuda, or hwdownload the frames first\n");
+            return AVERROR(EINVAL);
+        }
+        params.backend = ESPCN_BACKEND_CUDA;  /* the frames are on the GPU: no CPU fallback */
+        params.cuda_use_current_context = 1;
+    }
+    params.precision    = s->precision;
     params.device       = s->device;
     params.threads      = s->threads ? s->threads : ff_filter_get_nb_threads(ctx);
     params.log_callback = log_from_engine;
@@ -146,11 +253,82 @@ static int create_engine(AVFilterContext *ctx)
         espcn_destroy(&s->engine);
         return AVERROR(EINVAL);
     }
+    s->engine_on_cuda_frames = cuda_frames;
+    s->queue_depth = FFMIN(espcn_frame_queue_depth(s->engine), ESPCN_MAX_QUEUE);
     av_log(ctx, AV_LOG_VERBOSE, "model '%s' x%d, %d LR convs, %.0f MACs per input pixel, "
-           "backend %s, %d threads\n", info.name, info.scale, info.num_convs,
-           info.macs_per_lr_pixel, espcn_backend_name(info.backend), params.threads);
+           "backend %s (%s), %d threads, %d frame(s) in flight\n", info.name, info.scale,
+           info.num_convs, info.macs_per_lr_pixel, espcn_backend_name(info.backend),
+           espcn_precision_name(info.precision), params.threads, s->queue_depth);
     return 0;
 }
+
+#if CONFIG_CUDA
+/* CUDA frames in: check the software format, make the engine in FFmpeg's
+ * CUcontext and give the output link its own frames context of the HR size. */
+static int config_cuda_frames(AVFilterContext *ctx, AVFilterLink *inlink, AVFilterLink *outlink)
+{
+    ESPCNContext *s = ctx->priv;
+    AVBufferRef *in_ref = ESPCN_LINK_HW_FRAMES(inlink), *out_ref;
+    AVHWFramesContext *in_frames, *out_frames;
+    int ret, i, supported = 0;
+
+    if (!in_ref) {
+        av_log(ctx, AV_LOG_ERROR, "CUDA frames arrive without a hardware frames context\n");
+        return AVERROR(EINVAL);
+    }
+    in_frames = (AVHWFramesContext *)in_ref->data;
+    for (i = 0; i < FF_ARRAY_ELEMS(cuda_sw_formats); i++)
+        supported |= in_frames->sw_format == cuda_sw_formats[i];
+    if (!supported) {
+        av_log(ctx, AV_LOG_ERROR, "CUDA frames of %s are not supported; use nv12, yuv420p, "
+               "p010, p016, yuv444p or yuv444p16\n", av_get_pix_fmt_name(in_frames->sw_format));
+        return AVERROR(ENOSYS);
+    }
+    if (!s->engine_on_cuda_frames || !s->hw_device_ref ||
+        s->hw_device_ref->data != in_frames->device_ref->data) {
+        destroy_engine(ctx);
+        s->hw_device_ref = av_buffer_ref(in_frames->device_ref);
+        if (!s->hw_device_ref)
+            return AVERROR(ENOMEM);
+        s->hwctx = ((AVHWDeviceContext *)s->hw_device_ref->data)->hwctx;
+        if ((ret = cuda_push(ctx)) < 0)
+            return ret;
+        s->stream = s->hwctx->stream;
+        if (!s->stream) {
+            /* FFmpeg's legacy default stream: libespcn refuses it, so run on a
+             * blocking stream of ours, which the legacy stream waits for and
+             * which waits for it, keeping the order with the other filters. */
+            if (s->hwctx->internal->cuda_dl->cuStreamCreate(&s->stream, CU_STREAM_DEFAULT) != CUDA_SUCCESS) {
+                cuda_pop(ctx);
+                av_log(ctx, AV_LOG_ERROR, "cannot create a CUDA stream\n");
+                return AVERROR_EXTERNAL;
+            }
+            s->own_stream = 1;
+        }
+        ret = create_engine(ctx, 1);
+        cuda_pop(ctx);
+        if (ret < 0)
+            return ret;
+    }
+    s->desc = av_pix_fmt_desc_get(in_frames->sw_format);
+
+    out_ref = av_hwframe_ctx_alloc(in_frames->device_ref);
+    if (!out_ref)
+        return AVERROR(ENOMEM);
+    out_frames = (AVHWFramesContext *)out_ref->data;
+    out_frames->format    = AV_PIX_FMT_CUDA;
+    out_frames->sw_format = in_frames->sw_format;
+    out_frames->width     = outlink->w;
+    out_frames->height    = outlink->h;
+    if ((ret = av_hwframe_ctx_init(out_ref)) < 0) {
+        av_buffer_unref(&out_ref);
+        return ret;
+    }
+    av_buffer_unref(&ESPCN_LINK_HW_FRAMES(outlink));
+    ESPCN_LINK_HW_FRAMES(outlink) = out_ref;
+    return 0;
+}
+#endif
 
 static int config_output(AVFilterLink *outlink)
 {
@@ -165,18 +343,24 @@ static int config_output(AVFilterLink *outlink)
                inlink->w, inlink->h, s->scale);
         return AVERROR(EINVAL);
     }
-    if ((ret = create_engine(ctx)) < 0)
-        return ret;
-
-    s->desc = av_pix_fmt_desc_get(inlink->format);
-    s->nb_planes = av_pix_fmt_count_planes(inlink->format);
-    s->chroma_components = s->desc->nb_components > 2 &&
-                           s->desc->comp[1].plane == s->desc->comp[2].plane ? 2 : 1;
     outlink->w = inlink->w * s->scale;
     outlink->h = inlink->h * s->scale;
+    if (inlink->format == AV_PIX_FMT_CUDA) {
+#if CONFIG_CUDA
+        if ((ret = config_cuda_frames(ctx, inlink, outlink)) < 0)
+            return ret;
+#endif
+    } else {
+        if ((ret = create_engine(ctx, 0)) < 0)
+            return ret;
+        s->desc = av_pix_fmt_desc_get(inlink->format);
+    }
+    s->nb_planes = av_pix_fmt_count_planes(av_pix_fmt_desc_get_id(s->desc));
+    s->chroma_components = s->desc->nb_components > 2 &&
+                           s->desc->comp[1].plane == s->desc->comp[2].plane ? 2 : 1;
     outlink->sample_aspect_ratio = inlink->sample_aspect_ratio;  /* both axes scale alike */
-    av_log(ctx, AV_LOG_VERBOSE, "%dx%d %s -> %dx%d, chroma %s\n", inlink->w, inlink->h,
-           s->desc->name, outlink->w, outlink->h,
+    av_log(ctx, AV_LOG_VERBOSE, "%dx%d %s%s -> %dx%d, chroma %s\n", inlink->w, inlink->h,
+           s->desc->name, inlink->format == AV_PIX_FMT_CUDA ? " (CUDA frames)" : "", outlink->w, outlink->h,
            s->chroma == ESPCN_RESAMPLE_BILINEAR ? "bilinear" :
            s->chroma == ESPCN_RESAMPLE_NEAREST  ? "nearest"  : "bicubic");
     return 0;
@@ -198,11 +382,32 @@ static espcn_plane plane_of(const AVFrame *f, const AVPixFmtDescriptor *desc, in
     return p;
 }
 
-static int filter_frame(AVFilterLink *inlink, AVFrame *in)
+/* Receives the oldest frame in flight and sends it on. */
+static int emit_oldest(AVFilterContext *ctx)
 {
-    AVFilterContext *ctx = inlink->dst;
+    ESPCNContext *s = ctx->priv;
+    AVFrame *out = s->queue[s->queue_head];
+    espcn_status st;
+
+    s->queue[s->queue_head] = NULL;
+    s->queue_head = (s->queue_head + 1) % ESPCN_MAX_QUEUE;
+    s->queue_len--;
+    st = espcn_receive_frame(s->engine);
+    if (st != ESPCN_OK) {  /* the reason is already in the log */
+        av_frame_free(&out);
+        return espcn_averror(st);
+    }
+    return ff_filter_frame(ctx->outputs[0], out);
+}
+
+/* Starts one frame: host frames enter the engine's queue, CUDA frames are
+ * enqueued on the stream (and are complete, in stream order, at once). */
+static int submit_frame(AVFilterContext *ctx, AVFrame *in)
+{
+    AVFilterLink *inlink = ctx->inputs[0];
     AVFilterLink *outlink = ctx->outputs[0];
     ESPCNContext *s = ctx->priv;
+    espcn_plane_task tasks[4];
     AVFrame *out = NULL;
     espcn_status st;
     int ret, p;
@@ -224,23 +429,74 @@ static int filter_frame(AVFilterLink *inlink, AVFrame *in)
         goto fail;
 
     for (p = 0; p < s->nb_planes; p++) {
-        const espcn_plane src = plane_of(in, s->desc, p, inlink->w, inlink->h);
-        const espcn_plane dst = plane_of(out, s->desc, p, outlink->w, outlink->h);
-        st = p == 0 ? espcn_process_plane(s->engine, &src, &dst)
-                    : espcn_upscale_plane(s->engine, &src, &dst, s->chroma_components,
-                                          (espcn_resample_filter)s->chroma);
-        if (st != ESPCN_OK) {  /* the reason is already in the log */
+        tasks[p].in         = plane_of(in, s->desc, p, inlink->w, inlink->h);
+        tasks[p].out        = plane_of(out, s->desc, p, outlink->w, outlink->h);
+        tasks[p].resample   = p > 0;
+        tasks[p].components = p > 0 ? s->chroma_components : 1;
+        tasks[p].filter     = (espcn_resample_filter)s->chroma;
+    }
+    if (in->format == AV_PIX_FMT_CUDA) {
+#if CONFIG_CUDA
+        if ((ret = cuda_push(ctx)) < 0)
+            goto fail;
+        st = espcn_cuda_enqueue_frame(s->engine, tasks, s->nb_planes, s->stream);
+        cuda_pop(ctx);
+        if (st != ESPCN_OK) {
             ret = espcn_averror(st);
             goto fail;
         }
+        av_frame_free(&in);
+        return ff_filter_frame(outlink, out);
+#endif
     }
-    av_frame_free(&in);
-    return ff_filter_frame(outlink, out);
+    st = espcn_submit_frame(s->engine, tasks, s->nb_planes);
+    if (st != ESPCN_OK) {  /* the reason is already in the log */
+        ret = espcn_averror(st);
+        goto fail;
+    }
+    av_assert0(s->queue_len < ESPCN_MAX_QUEUE);
+    s->queue[(s->queue_head + s->queue_len) % ESPCN_MAX_QUEUE] = out;
+    s->queue_len++;
+    av_frame_free(&in);  /* the engine has staged its samples */
+    return s->queue_len >= s->queue_depth ? emit_oldest(ctx) : 0;
 
 fail:
     av_frame_free(&in);
     av_frame_free(&out);
     return ret;
+}
+
+static int activate(AVFilterContext *ctx)
+{
+    AVFilterLink *inlink = ctx->inputs[0];
+    AVFilterLink *outlink = ctx->outputs[0];
+    ESPCNContext *s = ctx->priv;
+    AVFrame *in = NULL;
+    int64_t pts;
+    int ret, status;
+
+    FF_FILTER_FORWARD_STATUS_BACK(outlink, inlink);
+
+    ret = ff_inlink_consume_frame(inlink, &in);
+    if (ret < 0)
+        return ret;
+    if (ret > 0) {
+        if ((ret = submit_frame(ctx, in)) < 0)
+            return ret;
+        /* More input may be queued already: come back for it. */
+        ff_filter_set_ready(ctx, 100);
+        return 0;
+    }
+    if (ff_inlink_acknowledge_status(inlink, &status, &pts)) {
+        /* End of stream (or error upstream): the frames in flight come first. */
+        while (s->queue_len > 0)
+            if ((ret = emit_oldest(ctx)) < 0)
+                return ret;
+        ff_outlink_set_status(outlink, status, pts);
+        return 0;
+    }
+    FF_FILTER_FORWARD_WANTED(outlink, inlink);
+    return FFERROR_NOT_READY;
 }
 
 #define OFFSET(x) offsetof(ESPCNContext, x)
@@ -272,6 +528,15 @@ static const AVOption espcn_options[] = {
           { .i64 = ESPCN_RESAMPLE_BILINEAR }, 0, 0, FLAGS, .unit = "chroma" },
         { "nearest",  "nearest neighbour",    0, AV_OPT_TYPE_CONST,
           { .i64 = ESPCN_RESAMPLE_NEAREST },  0, 0, FLAGS, .unit = "chroma" },
+    { "precision", "arithmetic of the network",
+      OFFSET(precision), AV_OPT_TYPE_INT, { .i64 = ESPCN_PRECISION_AUTO },
+      ESPCN_PRECISION_AUTO, ESPCN_PRECISION_FP16, FLAGS, .unit = "precision" },
+        { "auto", "fp16 on GPUs with tensor cores, else fp32", 0, AV_OPT_TYPE_CONST,
+          { .i64 = ESPCN_PRECISION_AUTO }, 0, 0, FLAGS, .unit = "precision" },
+        { "fp32", "fp32 everywhere",                           0, AV_OPT_TYPE_CONST,
+          { .i64 = ESPCN_PRECISION_FP32 }, 0, 0, FLAGS, .unit = "precision" },
+        { "fp16", "fp16 tensors, fp32 accumulation (cuda)",    0, AV_OPT_TYPE_CONST,
+          { .i64 = ESPCN_PRECISION_FP16 }, 0, 0, FLAGS, .unit = "precision" },
     { NULL }
 };
 
@@ -281,7 +546,6 @@ static const AVFilterPad espcn_inputs[] = {
     {
         .name         = "default",
         .type         = AVMEDIA_TYPE_VIDEO,
-        .filter_frame = filter_frame,
     },
 };
 
@@ -300,6 +564,7 @@ ESPCN_FILTER_TYPE ff_vf_espcn = {
     .priv_size                       = sizeof(ESPCNContext),
     .init                            = init,
     .uninit                          = uninit,
+    .activate                        = activate,
     FILTER_INPUTS(espcn_inputs),
     FILTER_OUTPUTS(espcn_outputs),
     FILTER_PIXFMTS_ARRAY(pix_fmts),

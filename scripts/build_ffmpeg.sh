@@ -2,6 +2,7 @@
 # Builds a lean FFmpeg with the espcn filter (issue #3) against libespcn.
 #
 #   scripts/build_ffmpeg.sh [--series 5.1|7.1|8.1|9.0] [--espcn-prefix DIR] [--jobs N] [--debug]
+#                           [--cuda-frames auto|on|off]
 #
 # --series        FFmpeg series (default 7.1; with FFMPEG_SOURCE_DIR set and no
 #                 --series, the series of that tree). 5.1 = Debian 12, 7.1 = 13,
@@ -11,6 +12,10 @@
 #                 into build/espcn-prefix.
 # --jobs          parallel jobs (default: all cores).
 # --debug         keep debug symbols (default: --disable-debug).
+# --cuda-frames   build FFmpeg with ffnvcodec (CUDA frames: hwupload_cuda,
+#                 -hwaccel cuda, nvenc; all loaded from the NVIDIA driver at run
+#                 time). The headers are the suite's libffmpeg-nvenc-dev,
+#                 fetched like the source. auto (default): if they can be fetched.
 #
 # Environment: FFMPEG_SOURCE_DIR (a local FFmpeg tree to use instead of the
 # Debian source; copied, never modified), ESPCN_FILTER_DIR (where vf_espcn.c
@@ -27,12 +32,13 @@ cd "$(dirname "$0")/.."
 root=$PWD
 source scripts/lib/deps.sh
 source scripts/lib/ffmpeg_source.sh
+source scripts/lib/ffnvcodec.sh
 
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
 die() { echo "build_ffmpeg.sh: $*" >&2; exit 1; }
 abspath() { case $1 in /*) echo "$1" ;; *) echo "$caller_pwd/$1" ;; esac; }
 
-series='' espcn_prefix='' jobs='' debug=0
+series='' espcn_prefix='' jobs='' debug=0 cuda_frames=auto
 while [ $# -gt 0 ]; do
     case $1 in
         --series) [ $# -ge 2 ] || die "--series needs a value"; series=$2; shift 2 ;;
@@ -42,6 +48,8 @@ while [ $# -gt 0 ]; do
         --jobs|-j) [ $# -ge 2 ] || die "--jobs needs a value"; jobs=$2; shift 2 ;;
         --jobs=*) jobs=${1#*=}; shift ;;
         --debug) debug=1; shift ;;
+        --cuda-frames) [ $# -ge 2 ] || die "--cuda-frames needs a value"; cuda_frames=$2; shift 2 ;;
+        --cuda-frames=*) cuda_frames=${1#*=}; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument '$1'" ;;
     esac
@@ -56,6 +64,7 @@ if [ -z "$series" ]; then
     fi
 fi
 espcn_ffmpeg_suite "$series" >/dev/null || exit 1
+case $cuda_frames in auto|on|off) ;; *) die "--cuda-frames wants auto, on or off, not '$cuda_frames'" ;; esac
 [ -z "$jobs" ] && jobs=$(espcn_jobs)
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || die "--jobs wants a positive integer, not '$jobs'"
 
@@ -148,7 +157,30 @@ for f in vf_espcn.c espcn_compat.h; do
 done
 echo "   filter source: $filter_dir/{vf_espcn.c,espcn_compat.h}"
 
-# --- 4. configure (out of tree) --------------------------------------------------
+# --- 4. NVIDIA's headers for CUDA frames ----------------------------------------
+cuda_cfg=()
+rm -f "$bdir/espcn-extra-pkgconfig-path"
+if [ "$cuda_frames" != off ]; then
+    begin "ffnvcodec headers (CUDA frames)"
+    suite=$(espcn_ffmpeg_suite "$series")
+    rc=0; nv_pc=$(espcn_ffnvcodec_fetch "$suite" "$src_cache/ffnvcodec-$suite") || rc=$?
+    if [ $rc -eq 0 ]; then
+        PKG_CONFIG_PATH=$nv_pc:$PKG_CONFIG_PATH
+        # Programs built against this FFmpeg (pkg-config --static) need it too.
+        echo "$nv_pc" >"$bdir/espcn-extra-pkgconfig-path"
+        # shellcheck disable=SC2054
+        cuda_cfg=(--enable-ffnvcodec --enable-cuda --enable-nvdec --enable-nvenc
+                  --enable-hwaccel=h264_nvdec,hevc_nvdec --enable-encoder=h264_nvenc,hevc_nvenc
+                  --enable-filter=hwupload_cuda,hwupload,hwdownload)
+        done_step "ffnvcodec $(PKG_CONFIG_PATH=$nv_pc pkg-config --modversion ffnvcodec) from $suite"
+    elif [ "$cuda_frames" = on ]; then
+        die "--cuda-frames on: $suite's libffmpeg-nvenc-dev could not be fetched"
+    else
+        done_step "skipped: $suite's libffmpeg-nvenc-dev could not be fetched; no CUDA frames"
+    fi
+fi
+
+# --- 5. configure (out of tree) --------------------------------------------------
 # shellcheck disable=SC2054  # commas inside configure values
 cfg=(
     --disable-everything --disable-doc --disable-ffplay
@@ -163,6 +195,7 @@ cfg=(
     --enable-filter=espcn,scale,format,psnr,ssim,split,crop,hstack,vstack,null,nullsrc,testsrc,testsrc2,color,fps,setpts,setsar,pad,showinfo,aresample,anull,sine
     --enable-indev=lavfi
     "--extra-ldflags=-Wl,-rpath,$espcn_libdir"
+    "${cuda_cfg[@]}"
 )
 case $series in 5.1|7.1) cfg+=(--disable-postproc) ;; esac   # libpostproc is gone in 8.x
 [ "$debug" -eq 1 ] || cfg+=(--disable-debug)
@@ -197,7 +230,7 @@ else
     done_step "ok (output: ${bdir#"$root"/}/configure.out)"
 fi
 
-# --- 5. build ---------------------------------------------------------------------
+# --- 6. build ---------------------------------------------------------------------
 begin "make -j$jobs (FFmpeg $series)"
 make -C "$bdir" -j "$jobs" || die "make failed in $bdir"
 done_step

@@ -18,6 +18,16 @@ Status parse_backend(std::string_view text, espcn_backend &out) {
     return Status::ok();
 }
 
+Status parse_precision(std::string_view text, espcn_precision &out) {
+    if (text == "auto") out = ESPCN_PRECISION_AUTO;
+    else if (text == "fp32") out = ESPCN_PRECISION_FP32;
+    else if (text == "fp16") out = ESPCN_PRECISION_FP16;
+    else
+        return Status(ESPCN_ERROR_INVALID_ARGUMENT,
+                      concat("--precision: '", text, "' is not auto, fp32 or fp16"));
+    return Status::ok();
+}
+
 namespace {
 
 // "WxH" or "WxH:bits".
@@ -52,6 +62,7 @@ const char *cli_usage() {
            "  -i, --input FILE      the image to upscale\n"
            "  -o, --output FILE     where to write the result\n"
            "      --backend B       auto (default), reference, onednn or cuda\n"
+           "      --precision P     auto (default: fp16 on GPUs with tensor cores), fp32 or fp16\n"
            "      --threads N       CPU threads (default 0: all cores)\n"
            "      --bits N          output bit depth, 8..16; PNG holds 8 or 16 (default:\n"
            "                        the input's, or 16 for PNG from a 9..15-bit input)\n"
@@ -103,6 +114,9 @@ Result<CliOptions> parse_cli_options(int argc, char **argv) {
         } else if (arg == "--backend") {
             ESPCN_RETURN_IF_ERROR(value(v));
             ESPCN_RETURN_IF_ERROR(parse_backend(v, o.backend));
+        } else if (arg == "--precision") {
+            ESPCN_RETURN_IF_ERROR(value(v));
+            ESPCN_RETURN_IF_ERROR(parse_precision(v, o.precision));
         } else if (arg == "--threads") {
             ESPCN_RETURN_IF_ERROR(value(v));
             ESPCN_RETURN_IF_ERROR(parse_integer(v, arg, 0, 1024, o.threads));

@@ -23,6 +23,7 @@ struct CliOptions {
     std::string input_path;
     std::string output_path;
     espcn_backend backend = ESPCN_BACKEND_AUTO;
+    espcn_precision precision = ESPCN_PRECISION_AUTO;
     int threads = 0;      // 0: all cores
     int output_bits = 0;  // 0: as the input
     int repeat = 0;       // 0: time the one run; N: mean of N runs after a warm-up
@@ -34,6 +35,8 @@ struct CliOptions {
 
 // "auto", "reference", "onednn" or "cuda" (also used by espcn-eval).
 [[nodiscard]] Status parse_backend(std::string_view text, espcn_backend &out);
+// "auto", "fp32" or "fp16" (also used by espcn-eval).
+[[nodiscard]] Status parse_precision(std::string_view text, espcn_precision &out);
 
 const char *cli_usage();
 

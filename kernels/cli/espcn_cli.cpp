@@ -33,12 +33,14 @@ void print_info(const espcn_model_info &info) {
     std::printf("MACs per LR pixel: %.0f\n", info.macs_per_lr_pixel);
     std::printf("receptive radius:  %d LR pixels\n", info.receptive_radius);
     std::printf("backend:           %s\n", espcn_backend_name(info.backend));
+    std::printf("precision:         %s\n", espcn_precision_name(info.precision));
 }
 
 void print_timing(const Image &in, const Image &out, const espcn_model_info &info,
                   const PlaneTiming &t) {
-    std::printf("espcn_process_plane: %dx%d -> %dx%d, %s: %.3f ms/frame, %.1f fps", in.width,
-                in.height, out.width, out.height, espcn_backend_name(info.backend), t.mean_ms,
+    std::printf("espcn_process_plane: %dx%d -> %dx%d, %s %s: %.3f ms/frame, %.1f fps", in.width,
+                in.height, out.width, out.height, espcn_backend_name(info.backend),
+                espcn_precision_name(info.precision), t.mean_ms,
                 t.mean_ms > 0.0 ? 1000.0 / t.mean_ms : 0.0);
     if (t.warmed_up) std::printf(" (mean of %d runs after 1 warm-up)\n", t.timed_runs);
     else std::printf(" (single run, including first-call setup)\n");
@@ -118,6 +120,7 @@ int run(int argc, char **argv) {
     UpscalerConfig config;
     config.model_path = o.model_path;
     config.backend = o.backend;
+    config.precision = o.precision;
     config.threads = o.threads;
     config.verbose = o.verbose;
     Result<Upscaler> upscaler = Upscaler::create(config);

@@ -49,6 +49,7 @@ const char *usage() {
            "                     needs --scale)\n"
            "  -s, --scale R      2, 3 or 4 (default: the model's scale)\n"
            "      --backend B    auto (default), reference, onednn or cuda\n"
+           "      --precision P  auto (default), fp32 or fp16 (cuda only)\n"
            "      --threads N    CPU threads (default 0: all cores)\n"
            "      --sr-dir DIR   do not run the engine: score DIR/<dataset>/<image stem>.{png,pgm,\n"
            "                     ppm,pnm} (e.g. what ffmpeg -vf espcn made of the --write-lr\n"
@@ -67,6 +68,7 @@ struct EvalOptions {
     std::string model_path;
     int scale = 0;
     espcn_backend backend = ESPCN_BACKEND_AUTO;
+    espcn_precision precision = ESPCN_PRECISION_AUTO;
     int threads = 0;
     std::string sr_dir, write_lr_dir, save_dir, csv_path, label;
     bool lr_only = false;
@@ -98,6 +100,9 @@ Result<EvalOptions> parse_options(int argc, char **argv) {
         } else if (arg == "--backend") {
             ESPCN_RETURN_IF_ERROR(take(v));
             ESPCN_RETURN_IF_ERROR(parse_backend(v, o.backend));
+        } else if (arg == "--precision") {
+            ESPCN_RETURN_IF_ERROR(take(v));
+            ESPCN_RETURN_IF_ERROR(parse_precision(v, o.precision));
         } else if (arg == "--threads") {
             ESPCN_RETURN_IF_ERROR(take(v));
             ESPCN_RETURN_IF_ERROR(parse_integer(v, arg, 0, 1024, o.threads));
@@ -341,6 +346,7 @@ Status evaluate(const EvalOptions &o) {
                                 ? concat(espcn_default_model_dir(), "/default-x", o.scale, ".safetensors")
                                 : o.model_path;
         config.backend = o.backend;
+        config.precision = o.precision;
         config.threads = o.threads;
         Result<Upscaler> created = Upscaler::create(config);
         ESPCN_RETURN_IF_ERROR(created.status());
@@ -350,9 +356,9 @@ Status evaluate(const EvalOptions &o) {
                         "--scale ", o.scale, " but the model '", info.name, "' is x", info.scale);
         scale = info.scale;
         if (label.empty()) label = info.name;
-        std::printf("espcn-eval: model %s (%s, x%d, %.0f MACs per LR pixel), backend %s\n",
+        std::printf("espcn-eval: model %s (%s, x%d, %.0f MACs per LR pixel), backend %s (%s)\n",
                     config.model_path.c_str(), info.name, info.scale, info.macs_per_lr_pixel,
-                    espcn_backend_name(info.backend));
+                    espcn_backend_name(info.backend), espcn_precision_name(info.precision));
     } else {
         if (label.empty()) label = "external";
         std::printf("espcn-eval: scoring the images in %s as '%s'\n", o.sr_dir.c_str(), label.c_str());

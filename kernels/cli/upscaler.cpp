@@ -32,6 +32,7 @@ Result<Upscaler> Upscaler::create(const UpscalerConfig &config) {
     espcn_params params = ESPCN_PARAMS_DEFAULT_INIT;
     params.model_path = config.model_path.c_str();
     params.backend = config.backend;
+    params.precision = config.precision;
     params.threads = config.threads;
     params.log_callback = log_to_stderr;
     params.log_level = config.verbose ? ESPCN_LOG_DEBUG : ESPCN_LOG_WARNING;

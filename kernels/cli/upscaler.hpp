@@ -16,6 +16,7 @@ namespace espcn {
 struct UpscalerConfig {
     std::string model_path;
     espcn_backend backend = ESPCN_BACKEND_AUTO;
+    espcn_precision precision = ESPCN_PRECISION_AUTO;
     int threads = 0;
     bool verbose = false;  // engine messages down to debug level
 };

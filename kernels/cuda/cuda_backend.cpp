@@ -50,6 +50,9 @@ void copy_rows(const espcn_plane &from, const espcn_plane &to, int components) {
 
 Result<std::unique_ptr<Backend>> CudaBackend::create(std::shared_ptr<const Network> net,
                                                      const BackendConfig &cfg) {
+    ESPCN_RETURN_IF(net->in_channels != 1 || net->out_channels != 1, ESPCN_ERROR_UNSUPPORTED,
+                    "the cuda backend runs single-plane networks; '", net->name, "' maps ",
+                    net->in_channels, " to ", net->out_channels, " channels");
     std::unique_ptr<CudaBackend> b(new CudaBackend(cfg.device, cfg.use_current_context, cfg.log));
     if (cfg.use_current_context) {
         // The caller's context decides the device; the index is only checked.

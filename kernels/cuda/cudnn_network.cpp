@@ -65,9 +65,7 @@ int padded_channels(int channels, TensorType type) {
 Result<std::unique_ptr<CudnnNetwork>> CudnnNetwork::create(std::shared_ptr<const Network> net,
                                                            TensorType type, const CudnnApi &api,
                                                            Logger log) {
-    ESPCN_RETURN_IF(net->in_channels != 1 || net->out_channels != 1, ESPCN_ERROR_UNSUPPORTED,
-                    "the cuda backend runs single-plane networks; '", net->name, "' maps ",
-                    net->in_channels, " to ", net->out_channels, " channels");
+    ESPCN_RETURN_IF(net->convs.empty(), ESPCN_ERROR_MODEL, "'", net->name, "' has no convolution");
     std::unique_ptr<CudnnNetwork> n(new CudnnNetwork(std::move(net), type, api, std::move(log)));
     cudnnHandle_t h = nullptr;
     ESPCN_CUDNN_RETURN_IF_ERROR(api, api.cudnnCreate(&h));
@@ -144,7 +142,7 @@ Status CudnnNetwork::ensure_buffers(int width, int height) {
     int widest = 0;
     for (const Layer &L : layers_) widest = std::max(widest, L.out_pad);
     const size_t act = pixels * widest * element_size(type_);
-    const size_t in = pixels * padded_channels(net_->in_channels, type_) * element_size(type_);
+    const size_t in = pixels * layers_.front().in_pad * element_size(type_);
     if (act > activation_capacity_) {
         ping_ = DeviceBuffer();  // free before allocating: peak memory stays one copy
         pong_ = DeviceBuffer();
@@ -293,8 +291,8 @@ Status CudnnNetwork::run_layer(int k, const void *src, void *dst, bool finish, c
 }
 
 TensorView CudnnNetwork::input_tensor() const {
-    return TensorView{input_.get(), type_, shape_.first, shape_.second, net_->in_channels,
-                      padded_channels(net_->in_channels, type_)};
+    return TensorView{input_.get(), type_, shape_.first, shape_.second,
+                      net_->convs.front().in_channels, layers_.front().in_pad};
 }
 
 TensorView CudnnNetwork::layer_output(int k) const {

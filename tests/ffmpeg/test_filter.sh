@@ -90,7 +90,18 @@ expect_failure "scale out of range" "scale" "espcn=scale=5:model=$work/espcn-x2.
 expect_failure "missing model" "cannot open model file" "espcn=model=$work/nope.safetensors"
 expect_failure "malformed model" "header length" "espcn=model=$work/garbage.safetensors"
 expect_failure "scale mismatch" "upscales x3" "espcn=scale=2:model=$work/espcn-x3.safetensors"
-expect_failure "cuda unavailable" "CUDA backend is not available" "espcn=backend=cuda:model=$work/espcn-x2.safetensors"
+# A usable GPU (driver, device, cuDNN) or not: the engine's own answer.
+if "$cli" -m "$work/espcn-x2.safetensors" --info --backend cuda >/dev/null 2>&1; then have_gpu=1; else have_gpu=0; fi
+if [ $have_gpu -eq 0 ]; then
+    expect_failure "cuda unavailable" "CUDA backend is not available" "espcn=backend=cuda:model=$work/espcn-x2.safetensors"
+    # backend=auto runs on the CPU with exactly one warning that says why.
+    out=$("$ffmpeg" -hide_banner -nostdin -loglevel warning -f lavfi -i testsrc2=size=32x32:rate=10:duration=0.5 \
+          -vf "espcn=model=$work/espcn-x2.safetensors" -f null - 2>&1)
+    if [ "$(grep -c 'GPU not used (.*); running on the CPU' <<<"$out")" = 1 ]; then ok
+    else bad "backend=auto without a GPU: expected one 'GPU not used' warning, got: $out"; fi
+fi
+expect_failure "fp16 on the cpu" "fp16 needs the cuda backend" "espcn=backend=cpu:precision=fp16:model=$work/espcn-x2.safetensors"
+expect_failure "unknown precision" "precision" "espcn=precision=fp8:model=$work/espcn-x2.safetensors"
 expect_failure "unknown option" "colour" "espcn=colour=red"
 
 # 6. The embedding example: decode -> espcn -> encode through libavfilter's API.
@@ -98,6 +109,25 @@ if [ -n "$example" ]; then
     if "$example" "$work/src.mp4" "$work/example.mkv" "espcn=scale=2:model=$work/espcn-x2.safetensors,format=yuv420p" libx264 &&
        [ "$("$ffprobe" -v error -select_streams v:0 -count_frames -show_entries stream=width,height,nb_read_frames -of csv=p=0 "$work/example.mkv")" = "192,128,25" ]; then ok
     else bad "espcn_transcode example"; fi
+fi
+
+# 7. CUDA frames (FFmpeg built with ffnvcodec): hwupload_cuda -> espcn ->
+#    hwdownload equals the host-frame path on the same GPU, bit for bit, for
+#    each software format the filter takes. Needs a GPU; says so otherwise.
+if ! "$ffmpeg" -hide_banner -filters 2>/dev/null | grep -qw hwupload_cuda; then
+    echo "test_filter: CUDA frames not checked: this ffmpeg has no hwupload_cuda (built without ffnvcodec)"
+elif [ $have_gpu -eq 0 ]; then
+    echo "test_filter: CUDA frames not checked: no usable GPU here"
+else
+    for fmt in nv12 yuv420p p010le yuv444p; do
+        src=(-f lavfi -i testsrc2=size=97x61:rate=10:duration=0.5)
+        m="model=$work/espcn-x2.safetensors"
+        ff "${src[@]}" -vf "format=$fmt,espcn=backend=cuda:$m" -f rawvideo "$work/host.$fmt" &&
+        ff -init_hw_device cuda=gpu -filter_hw_device gpu "${src[@]}" \
+           -vf "format=$fmt,hwupload_cuda,espcn=$m,hwdownload,format=$fmt" -f rawvideo "$work/dev.$fmt"
+        if [ -s "$work/host.$fmt" ] && cmp -s "$work/host.$fmt" "$work/dev.$fmt"; then ok
+        else bad "CUDA frames ($fmt): hwupload_cuda,espcn differs from the host-frame path"; fi
+    done
 fi
 
 echo "test_filter: $passed passed, $failed failed"

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""The PyTorch peer of espcn-bench --cuda: the same network (read from our
+.safetensors file) in PyTorch, timed the way a careful PyTorch user would run
+it: fp16, channels_last, cuDNN benchmark mode, and the whole forward pass
+captured in a CUDA graph (plus the eager fp16 and fp32 figures for context).
+Times are CUDA events around batches of replays after warm-up; the input is a
+1x1xHxW tensor already on the device (what espcn-bench's "dev luma" column
+times). The upsampler is PyTorch's own: nn.PixelShuffle, or nn.ConvTranspose2d
+for FSRCNN-style files (PyTorch has no LR-space rewrite of it).
+
+  python3 bench/pytorch_peer.py --model weights/espcn-x2.safetensors \
+      --sizes 640x360,1920x1080 [--csv out.csv] [--device cuda|cpu]
+
+--device cpu runs the same code on the CPU at fp32 without graphs (a smoke
+test where there is no GPU; its timings are not the peer's figures).
+"""
+import argparse
+import json
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def read_model(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    body = raw[8 + n:]
+    tensors = {}
+    for name, d in header.items():
+        if name == "__metadata__":
+            continue
+        dt = {"F32": np.float32, "F16": np.float16}[d["dtype"]]
+        a, b = d["data_offsets"]
+        tensors[name] = torch.from_numpy(np.frombuffer(body[a:b], dt).astype(np.float32).reshape(d["shape"]).copy())
+    net = json.loads(header["__metadata__"]["espcn.network"])
+    layers, channels = [], 1
+    for spec in net["layers"]:
+        t = spec["type"]
+        if t == "conv":
+            w = tensors[spec["weight"]]
+            m = nn.Conv2d(w.shape[1], w.shape[0], w.shape[2], padding=w.shape[2] // 2, bias="bias" in spec)
+            m.weight.data.copy_(w)
+            if spec.get("bias"):
+                m.bias.data.copy_(tensors[spec["bias"]])
+            channels = w.shape[0]
+        elif t == "deconv":
+            w = tensors[spec["weight"]]
+            m = nn.ConvTranspose2d(w.shape[0], w.shape[1], w.shape[2], stride=spec["stride"],
+                                   padding=spec.get("padding", 0), output_padding=spec.get("output_padding", 0),
+                                   bias="bias" in spec)
+            m.weight.data.copy_(w)
+            if spec.get("bias"):
+                m.bias.data.copy_(tensors[spec["bias"]])
+        elif t == "prelu":
+            w = tensors[spec["weight"]]
+            m = nn.PReLU(w.numel())
+            m.weight.data.copy_(w.reshape(-1))
+        elif t in ("tanh", "relu", "sigmoid"):
+            m = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid}[t]()
+        elif t == "identity":
+            continue
+        elif t == "pixel_shuffle":
+            if spec.get("order", "crd") != "crd":
+                raise SystemExit("pytorch_peer: only the CRD (PyTorch) shuffle order is supported")
+            m = nn.PixelShuffle(net["scale"])
+        else:
+            raise SystemExit(f"pytorch_peer: unknown layer type {t!r}")
+        layers.append(m)
+    return nn.Sequential(*layers).eval(), net
+
+
+def time_cuda(fn, min_seconds):
+    start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    for _ in range(5):
+        fn()
+    torch.cuda.synchronize()
+    total_ms, calls, batch = 0.0, 0, 4
+    while total_ms < min_seconds * 1e3:
+        start.record()
+        for _ in range(batch):
+            fn()
+        stop.record()
+        stop.synchronize()
+        total_ms += start.elapsed_time(stop)
+        calls += batch
+        batch = min(batch * 2, 1024)
+    return total_ms * 1e-3 / calls
+
+
+def time_cpu(fn, min_seconds):
+    fn()
+    calls, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < min_seconds or calls < 1:
+        fn()
+        calls += 1
+    return (time.perf_counter() - t0) / calls
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--sizes", default="640x360,960x540,1280x720,1920x1080")
+    ap.add_argument("--min-time", type=float, default=1.0)
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--csv")
+    a = ap.parse_args()
+    model, net = read_model(a.model)
+    dev = torch.device(a.device)
+    cuda = dev.type == "cuda"
+    if cuda and not torch.cuda.is_available():
+        sys.exit("pytorch_peer: no CUDA device visible to PyTorch (use --device cpu for a smoke test)")
+    torch.backends.cudnn.benchmark = True
+    print(f"# pytorch_peer {time.strftime('%Y-%m-%d %H:%M:%S')} | torch {torch.__version__} | "
+          f"cuDNN {torch.backends.cudnn.version() if cuda else '-'} | "
+          f"{torch.cuda.get_device_name(dev) if cuda else 'cpu'} | model {a.model} ({net.get('name', '?')}, x{net['scale']})")
+    print(f"# {'input':>9} {'variant':>24} {'ms/frame':>9} {'fps':>9}")
+    rows = []
+    variants = [("fp16 channels_last graph", torch.float16, True), ("fp16 channels_last eager", torch.float16, False),
+                ("fp32 eager", torch.float32, False)] if cuda else [("fp32 eager (cpu smoke)", torch.float32, False)]
+    for size in a.sizes.split(","):
+        w, h = (int(v) for v in size.split("x"))
+        for name, dtype, graph in variants:
+            m = model.to(dev, dtype=dtype)
+            if dtype == torch.float16:
+                m = m.to(memory_format=torch.channels_last)
+            x = torch.rand(1, 1, h, w, device=dev, dtype=dtype).contiguous(memory_format=torch.channels_last)
+            with torch.inference_mode():
+                if graph:
+                    s = torch.cuda.Stream()
+                    s.wait_stream(torch.cuda.current_stream())
+                    with torch.cuda.stream(s):
+                        for _ in range(3):
+                            m(x)
+                    torch.cuda.current_stream().wait_stream(s)
+                    g = torch.cuda.CUDAGraph()
+                    with torch.cuda.graph(g):
+                        y = m(x)
+                    fn = g.replay
+                else:
+                    def fn():
+                        return m(x)
+                    y = fn()
+                assert y.shape[-2:] == (h * net["scale"], w * net["scale"]), y.shape
+                sec = (time_cuda if cuda else time_cpu)(fn, a.min_time)
+            print(f"  {size:>9} {name:>24} {sec * 1e3:9.3f} {1 / sec:9.1f}", flush=True)
+            rows.append((size, name, sec))
+    best = {}
+    for size, name, sec in rows:
+        best[size] = min(best.get(size, (1e9, ""))[0], sec), name
+    for size, (sec, _) in best.items():
+        print(f"# best {size}: {1 / sec:.1f} fps")
+    if a.csv:
+        with open(a.csv, "w") as f:
+            f.write("input,variant,ms,fps\n")
+            for size, name, sec in rows:
+                f.write(f"{size},{name},{sec * 1e3:.4f},{1 / sec:.3f}\n")
+
+
+if __name__ == "__main__":
+    main()
