@@ -298,7 +298,8 @@ static int config_cuda_frames(AVFilterContext *ctx, AVFilterLink *inlink, AVFilt
             /* FFmpeg's legacy default stream: libespcn refuses it, so run on a
              * blocking stream of ours, which the legacy stream waits for and
              * which waits for it, keeping the order with the other filters. */
-            if (s->hwctx->internal->cuda_dl->cuStreamCreate(&s->stream, CU_STREAM_DEFAULT) != CUDA_SUCCESS) {
+            /* 0 = CU_STREAM_DEFAULT (blocking), which older ffnvcodec does not name. */
+            if (s->hwctx->internal->cuda_dl->cuStreamCreate(&s->stream, 0) != CUDA_SUCCESS) {
                 cuda_pop(ctx);
                 av_log(ctx, AV_LOG_ERROR, "cannot create a CUDA stream\n");
                 return AVERROR_EXTERNAL;
