@@ -91,6 +91,9 @@ TEST(CudaBackend, EveryLayerMatchesTheCpuReferenceInFp32) {
                 for (size_t i = 0; i < chw.size(); ++i) nhwc[i * in.pixel_stride] = chw[i];
                 ASSERT_EQ(cudaMemcpy(in.data, nhwc.data(), nhwc.size() * 4, cudaMemcpyHostToDevice),
                           cudaSuccess);
+                // A pageable cudaMemcpy may return before its DMA lands; our
+                // stream is non-blocking and would not wait for it.
+                ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
 
                 std::vector<float> ref_in = chw, ref_out;
                 for (size_t k = 0; k < net->convs.size(); ++k) {
@@ -310,6 +313,7 @@ TEST(CudaBackend, DeviceFramesOnTheCallersStreamEqualHostFrames) {
         tasks[i].in = copy_to_device(f.tasks[i].in, tasks[i].components, din.back(), true);
         tasks[i].out = copy_to_device(f.tasks[i].out, tasks[i].components, dout.back(), false);
     }
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);  // the uploads have landed
     Result<cuda::Stream> stream = cuda::Stream::create();
     ASSERT_TRUE(stream.is_ok());
     EXPECT_EQ(espcn_cuda_enqueue_frame(gpu.ctx, tasks.data(), static_cast<int>(tasks.size()), nullptr),

@@ -76,6 +76,9 @@ Result<DeviceBuffer> upload(const void *src, size_t bytes) {
     Result<DeviceBuffer> b = DeviceBuffer::allocate(bytes);
     ESPCN_RETURN_IF_ERROR(b.status());
     ESPCN_CUDA_RETURN_IF_ERROR(cudaMemcpy(b.value().get(), src, bytes, cudaMemcpyHostToDevice));
+    // cudaMemcpy from pageable memory may return before the DMA lands, and the
+    // kernels run on non-blocking streams that do not wait for it.
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaDeviceSynchronize());
     return b;
 }
 
@@ -233,6 +236,7 @@ TEST(CudaKernels, PlaneUpscaleEqualsCpuResampler) {
                     Result<DeviceBuffer> dst = DeviceBuffer::allocate(gpu.size());
                     ASSERT_TRUE(src.is_ok() && dst.is_ok());
                     ASSERT_EQ(cudaMemset(dst.value().get(), 0, gpu.size()), cudaSuccess);
+                    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);  // see upload()
                     PlaneUpscaleParams p;
                     p.src = src.value().get();
                     p.src_stride = in.stride;
