@@ -15,31 +15,21 @@ for FSRCNN-style files (PyTorch has no LR-space rewrite of it).
 test where there is no GPU; its timings are not the peer's figures).
 """
 import argparse
-import json
-import struct
+import os
 import sys
 import time
 
-import numpy as np
 import torch
 from torch import nn
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "weights", "train"))
+from models import read_espcn_file  # noqa: E402  (the training code's reader of our format)
+
 
 def read_model(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    body = raw[8 + n:]
-    tensors = {}
-    for name, d in header.items():
-        if name == "__metadata__":
-            continue
-        dt = {"F32": np.float32, "F16": np.float16}[d["dtype"]]
-        a, b = d["data_offsets"]
-        tensors[name] = torch.from_numpy(np.frombuffer(body[a:b], dt).astype(np.float32).reshape(d["shape"]).copy())
-    net = json.loads(header["__metadata__"]["espcn.network"])
-    layers, channels = [], 1
+    net, arrays = read_espcn_file(path)
+    tensors = {name: torch.from_numpy(a.copy()) for name, a in arrays.items()}
+    layers = []
     for spec in net["layers"]:
         t = spec["type"]
         if t == "conv":
@@ -48,7 +38,6 @@ def read_model(path):
             m.weight.data.copy_(w)
             if spec.get("bias"):
                 m.bias.data.copy_(tensors[spec["bias"]])
-            channels = w.shape[0]
         elif t == "deconv":
             w = tensors[spec["weight"]]
             m = nn.ConvTranspose2d(w.shape[0], w.shape[1], w.shape[2], stride=spec["stride"],

@@ -20,6 +20,7 @@ struct espcn_context {
     int threads = 1;
     espcn::Logger log;
     int cpu_frames_in_flight = 0;  // backends without a frame queue: 0 or 1
+    std::vector<espcn::PlaneTask> tasks;  // a frame's checked tasks; capacity reused per frame
 };
 
 namespace {
@@ -129,11 +130,10 @@ Status check_tasks(const espcn_context &ctx, const espcn_plane_task *tasks, int 
     out.clear();
     for (int i = 0; i < n; ++i) {
         const espcn_plane_task &t = tasks[i];
-        const std::string where = espcn::concat("task ", i, ": ");
         const int filter = raw_enum(t.filter);
         Status s = t.resample ? check_resample_planes(ctx, &t.in, &t.out, t.components, filter)
                               : check_network_planes(ctx, &t.in, &t.out);
-        if (!s.is_ok()) return std::move(s).with_context(where);
+        if (!s.is_ok()) return std::move(s).with_context(espcn::concat("task ", i, ": "));
         espcn::PlaneTask p;
         p.in = t.in;
         p.out = t.out;
@@ -292,7 +292,7 @@ int espcn_frames_in_flight(const espcn_context *ctx) {
 espcn_status espcn_submit_frame(espcn_context *ctx, const espcn_plane_task *tasks, int num_tasks) {
     if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
     return guarded(ctx->log, [&]() -> Status {
-        std::vector<espcn::PlaneTask> checked;
+        std::vector<espcn::PlaneTask> &checked = ctx->tasks;
         ESPCN_RETURN_IF_ERROR(check_tasks(*ctx, tasks, num_tasks, checked));
         if (ctx->backend->frame_queue_depth() > 0) return ctx->backend->submit_frame(checked);
         ESPCN_RETURN_IF(ctx->cpu_frames_in_flight > 0, ESPCN_ERROR_INVALID_ARGUMENT,
@@ -324,7 +324,7 @@ espcn_status espcn_cuda_enqueue_frame(espcn_context *ctx, const espcn_plane_task
                                       int num_tasks, void *cuda_stream) {
     if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
     return guarded(ctx->log, [&]() -> Status {
-        std::vector<espcn::PlaneTask> checked;
+        std::vector<espcn::PlaneTask> &checked = ctx->tasks;
         ESPCN_RETURN_IF_ERROR(check_tasks(*ctx, tasks, num_tasks, checked));
         return ctx->backend->enqueue_device_frame(checked, cuda_stream);
     });

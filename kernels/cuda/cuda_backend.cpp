@@ -1,5 +1,6 @@
 #include "cuda_backend.hpp"
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
 
@@ -24,6 +25,7 @@ namespace {
 
 // Device buffers of a frame hold its planes packed, each at an aligned offset.
 constexpr size_t kPlaneAlignment = 256;
+constexpr size_t kMaxTasks = 8;
 
 size_t align_up(size_t v) { return (v + kPlaneAlignment - 1) / kPlaneAlignment * kPlaneAlignment; }
 
@@ -149,11 +151,15 @@ Status CudaBackend::enqueue_tasks(const std::vector<PlaneTask> &tasks, cudaStrea
 }
 
 Status CudaBackend::prepare_slot(Slot &slot, const std::vector<PlaneTask> &tasks) {
+    // Offsets of each plane in the packed buffers (the C API allows 8 tasks).
+    ESPCN_RETURN_IF(tasks.size() > kMaxTasks, ESPCN_ERROR_INVALID_ARGUMENT, "a frame has at most ",
+                    kMaxTasks, " planes");
     size_t in_bytes = 0, out_bytes = 0;
-    std::vector<size_t> in_at, out_at;
-    for (const PlaneTask &t : tasks) {
-        in_at.push_back(in_bytes);
-        out_at.push_back(out_bytes);
+    std::array<size_t, kMaxTasks> in_at{}, out_at{};
+    for (size_t i = 0; i < tasks.size(); ++i) {
+        const PlaneTask &t = tasks[i];
+        in_at[i] = in_bytes;
+        out_at[i] = out_bytes;
         in_bytes += align_up(row_bytes(t.in, t.components) * t.in.height);
         out_bytes += align_up(row_bytes(t.out, t.components) * t.out.height);
     }
