@@ -286,6 +286,19 @@ Result<Network> load_model(const std::string &path) {
     return load_network_file(path, to_stderr);
 }
 
+bool load_model_option(const Options &opts, std::shared_ptr<const Network> &model) {
+    model.reset();
+    if (opts.model_path.empty()) return true;
+    Result<Network> loaded = load_model(opts.model_path);
+    if (!loaded.is_ok()) {
+        // The loader's message names the file already.
+        std::fprintf(stderr, "espcn-bench: %s\n", loaded.status().message().c_str());
+        return false;
+    }
+    model = std::make_shared<const Network>(std::move(loaded).value());
+    return true;
+}
+
 std::vector<int> scales_to_run(const Options &opts, const Network *model) {
     if (!model) return opts.scales;
     if (opts.scales_given && (opts.scales.size() != 1 || opts.scales[0] != model->scale))

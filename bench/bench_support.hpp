@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -126,6 +127,10 @@ Network make_paper_espcn(int scale, uint64_t seed);
 
 // Loads --model exactly as the engine does; its warnings go to stderr.
 [[nodiscard]] Result<Network> load_model(const std::string &path);
+
+// The --model of a run: null when none was given; false (after saying why on
+// stderr) when it cannot be loaded. Shared by every mode.
+[[nodiscard]] bool load_model_option(const Options &opts, std::shared_ptr<const Network> &model);
 
 // The scales a run covers: a model's own scale (saying so when --scales asked
 // for others), else --scales.

@@ -144,14 +144,7 @@ int run_cuda_bench(const Options &opts) {
     cudaRuntimeGetVersion(&runtime);
     Result<const cuda::CudnnApi *> api = cuda::cudnn_api();
     std::shared_ptr<const Network> model;
-    if (!opts.model_path.empty()) {
-        Result<Network> loaded = load_model(opts.model_path);
-        if (!loaded.is_ok()) {
-            std::fprintf(stderr, "espcn-bench: %s\n", loaded.status().message().c_str());
-            return 1;
-        }
-        model = std::make_shared<const Network>(std::move(loaded).value());
-    }
+    if (!load_model_option(opts, model)) return 1;
     CsvWriter csv;
     if (!csv.open(opts.csv_path, {"model", "width", "height", "scale", "precision", "dev_luma_fps",
                                   "dev_420_fps", "conv_fps", "host_sync_fps", "host_pipe_fps",

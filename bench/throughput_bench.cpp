@@ -96,15 +96,7 @@ void describe_network(const Network &net) {
 
 int run_throughput_bench(const Options &opts) {
     std::shared_ptr<const Network> model;
-    if (!opts.model_path.empty()) {
-        Result<Network> loaded = load_model(opts.model_path);
-        if (!loaded.is_ok()) {
-            // The loader's message names the file already.
-            std::fprintf(stderr, "espcn-bench: %s\n", loaded.status().message().c_str());
-            return 1;
-        }
-        model = std::make_shared<const Network>(std::move(loaded).value());
-    }
+    if (!load_model_option(opts, model)) return 1;
     const std::vector<int> scales = scales_to_run(opts, model.get());
     const int onednn_threads = opts.threads > 0 ? opts.threads : available_cores();
 

@@ -142,16 +142,8 @@ double max_abs_difference(const std::vector<float> &a, const std::vector<float> 
 }  // namespace
 
 int run_upsampler_bench(const Options &opts) {
-    std::unique_ptr<Network> model;
-    if (!opts.model_path.empty()) {
-        Result<Network> loaded = load_model(opts.model_path);
-        if (!loaded.is_ok()) {
-            // The loader's message names the file already.
-            std::fprintf(stderr, "espcn-bench: %s\n", loaded.status().message().c_str());
-            return 1;
-        }
-        model = std::make_unique<Network>(std::move(loaded).value());
-    }
+    std::shared_ptr<const Network> model;
+    if (!load_model_option(opts, model)) return 1;
     const std::vector<int> scales = scales_to_run(opts, model.get());
     const int threads = opts.threads > 0 ? opts.threads : available_cores();
     // UpsamplerVariants runs on oneDNN's default (OpenMP) thread count.
