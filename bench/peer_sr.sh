@@ -41,8 +41,8 @@ model=
 frames=10
 source=testsrc2
 outdir=$root/out/peer_sr
-cli=$root/build/kernels/cli/espcn-cli
-make_model=$root/build/kernels/cli/espcn-make-model
+cli=$root/build/release/bin/espcn-cli
+make_model=$root/build/release/bin/espcn-make-model
 usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case $1 in

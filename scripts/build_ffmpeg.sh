@@ -98,10 +98,7 @@ flock -n 9 || { echo "build_ffmpeg.sh: waiting for another build of FFmpeg $seri
 
 # --- 1. build dependencies ---------------------------------------------------
 begin "build dependencies"
-ffmpeg_packages=(make gcc pkg-config nasm libx264-dev zlib1g-dev patch xz-utils)
-packages=("${ffmpeg_packages[@]}")
-[ -n "$espcn_prefix" ] || packages+=("${ESPCN_APT_PACKAGES[@]}")   # the engine's, for build/release
-espcn_install_deps "${packages[@]}" || die "could not install the Debian packages: ${packages[*]}"
+espcn_install_deps || die "could not install the Debian packages: $(espcn_wanted_packages | tr '\n' ' ')"
 done_step
 
 # --- 2. libespcn ----------------------------------------------------------------

@@ -18,10 +18,11 @@ mkdir -p "$out"
 # included, into build/espcn-prefix, which the patched ffmpeg links.
 scripts/build_ffmpeg.sh --series "$series" --jobs "$jobs"
 ffmpeg=build/ffmpeg-$series/ffmpeg
-# Where the filter finds default-x2.safetensors when no model= is given (an
-# installed libespcn needs nothing: it looks in its own share/espcn/models).
-export ESPCN_MODEL_DIR=$PWD/build/espcn-prefix/share/espcn/models
-[ -f "$ESPCN_MODEL_DIR/default-x2.safetensors" ] || { echo "demo: no default x2 model in $ESPCN_MODEL_DIR" >&2; exit 1; }
+# With no model= the filter loads default-x2.safetensors from share/espcn/models
+# next to the libespcn that ffmpeg loaded (build/espcn-prefix): nothing to set.
+unset ESPCN_MODEL_DIR
+models=build/espcn-prefix/share/espcn/models
+[ -f "$models/default-x2.safetensors" ] || { echo "demo: no default x2 model in $models" >&2; exit 1; }
 
 # The original, 1280x720 at native resolution (an upscaled picture would be a
 # soft "ground truth" that punishes any sharpening): with the shared data
@@ -69,3 +70,5 @@ ff -i "$out/input-640x360.y4m" -i "$out/original-1280x720.y4m" -filter_complex \
    -frames:v 1 "$out/side-by-side.png"
 rm -f "$out/espcn-x2.y4m" "$out/bicubic-x2.y4m"
 echo "== wrote $out/espcn-x2.mp4 and $out/side-by-side.png (bicubic | espcn | original)"
+echo "== your own video: $ffmpeg -i my.mp4 -vf espcn=scale=2 out.mp4"
+echo "   (or scripts/install.sh [--prefix DIR] to put ffmpeg with espcn on PATH)"

@@ -5,7 +5,7 @@
 # `-vf espcn=scale=R[:model=M]`, and espcn-eval scores the PNGs ffmpeg wrote
 # (PSNR/SSIM on Y, R pixels shaved), beside bicubic.
 #
-#   scripts/eval_ffmpeg.sh [--ffmpeg build/ffmpeg-7.1/ffmpeg] [--eval build/kernels/cli/espcn-eval]
+#   scripts/eval_ffmpeg.sh [--ffmpeg build/ffmpeg-7.1/ffmpeg] [--eval build/release/bin/espcn-eval]
 #                          [--scale 2] [--model FILE] [--filter-args ARGS] [--csv FILE]
 #                          DATASET_DIR...
 #
@@ -15,7 +15,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 ffmpeg=$root/build/ffmpeg-7.1/ffmpeg
-eval_bin=$root/build/kernels/cli/espcn-eval
+eval_bin=$root/build/release/bin/espcn-eval
 scale=2 model= extra= csv=
 datasets=()
 while [ $# -gt 0 ]; do

@@ -27,9 +27,6 @@ ctest --test-dir build/release --output-on-failure -j "$jobs" -LE ffmpeg
 
 if [ $no_ffmpeg -eq 0 ]; then
     series=${ESPCN_FFMPEG_SERIES:-7.1}
-    # Debian 12's own ffmpeg 5.1 is the peer whose `sr` filter reads our
-    # exported native models (test_native_export; it skips elsewhere).
-    espcn_install_deps ffmpeg
     echo "== FFmpeg $series with the espcn filter"
     scripts/build_ffmpeg.sh --series "$series" --jobs "$jobs"
     cmake -S . -B build/release -DESPCN_FFMPEG_BUILD_DIR="$PWD/build/ffmpeg-$series" \

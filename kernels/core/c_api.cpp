@@ -11,6 +11,7 @@
 #include "../cpu/plane_resample.hpp"
 #include "backend.hpp"
 #include "espcn/espcn.h"
+#include "model_dir.hpp"
 #include "model_loader.hpp"
 
 struct espcn_context {
@@ -331,8 +332,15 @@ espcn_status espcn_cuda_enqueue_frame(espcn_context *ctx, const espcn_plane_task
 }
 
 const char *espcn_default_model_dir(void) {
-    const char *env = std::getenv("ESPCN_MODEL_DIR");
-    return env && *env ? env : ESPCN_DEFAULT_MODEL_DIR;
+    // Thread-local: the environment may change between calls (tests set
+    // ESPCN_MODEL_DIR), and the pointer must stay valid until the next call.
+    thread_local std::string dir;
+    try {
+        dir = espcn::shipped_model_dir();
+    } catch (...) {
+        dir = ESPCN_INSTALLED_MODEL_DIR;
+    }
+    return dir.c_str();
 }
 
 espcn_status espcn_get_model_info(const espcn_context *ctx, espcn_model_info *info) {

@@ -226,7 +226,7 @@ Result<Network> load_network(const SafetensorsFile &f, const Logger &log) {
             ESPCN_RETURN_IF(!last_was_conv, ESPCN_ERROR_MODEL, where,
                             "two activations in a row");
             ConvLayer &c = n.convs.back();
-            Activation act;
+            Activation act = Activation::identity;  // set by parse_activation on success
             std::vector<float> slope;
             ESPCN_RETURN_IF_ERROR(parse_activation(type, l, f, channels, act, slope).with_context(where));
             // After the upsampler the activation is per HR channel; it is fused

@@ -10,6 +10,8 @@
 #     output);
 #   - the filter's output scores exactly as the library's (espcn-eval -m, same
 #     model): the filter adds nothing and loses nothing;
+#   - with ESPCN_MODEL_DIR unset, the filter finds the models by itself (next
+#     to the libespcn that ffmpeg loaded: <prefix>/lib/../share/espcn/models);
 #   - with no shipped model where the filter looks, it fails with a clear error.
 #
 #   test_filter_quality.sh FFMPEG ESPCN_EVAL ESPCN_PREFIX REPO_ROOT
@@ -66,9 +68,21 @@ for r in 2 3 4; do
     fi
 done
 
+# No ESPCN_MODEL_DIR: what a user's shell has after the build. The default
+# model must be found next to the libespcn ffmpeg loaded, and equal the one
+# ESPCN_MODEL_DIR names.
+source "$(dirname "$0")/lib.sh"  # run_signal_aware
+for r in 2 3 4; do
+    a=$(env -u ESPCN_MODEL_DIR "$ffmpeg" -hide_banner -nostdin -loglevel error -f lavfi -i testsrc=size=48x32 \
+        -frames:v 2 -vf espcn=scale=$r -f framemd5 - 2>&1 | grep -v '^#')
+    b=$(ESPCN_MODEL_DIR=$models "$ffmpeg" -hide_banner -nostdin -loglevel error -f lavfi -i testsrc=size=48x32 \
+        -frames:v 2 -vf espcn=scale=$r -f framemd5 - 2>&1 | grep -v '^#')
+    if [ -n "$a" ] && [ "$a" = "$b" ] && ! grep -qi error <<<"$a"; then ok
+    else bad "x$r without ESPCN_MODEL_DIR: '$a' vs with it: '$b'"; fi
+done
+
 # No shipped model where the filter looks: a clear error at init and an error
 # exit, not a signal.
-source "$(dirname "$0")/lib.sh"  # run_signal_aware
 out=$(ESPCN_MODEL_DIR=$work/empty run_signal_aware \
       "$ffmpeg" -hide_banner -loglevel error -f lavfi -i testsrc=size=64x48 -frames:v 1 -vf espcn=scale=3 -f null -)
 rc=$(tail -n 1 <<<"$out" | sed 's/^rc=//')

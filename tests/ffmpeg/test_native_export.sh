@@ -2,7 +2,7 @@
 # weights/export_ffmpeg_native.py against FFmpeg's own `sr` filter (native DNN
 # backend, FFmpeg <= 6.1; Debian 12's /usr/bin/ffmpeg is 5.1).
 #   test_native_export.sh [ESPCN_CLI] [ESPCN_MAKE_MODEL]
-# (defaults: build/kernels/cli/espcn-cli and espcn-make-model of this checkout;
+# (defaults: build/release/bin/espcn-cli and espcn-make-model of this checkout;
 #  the ffmpeg used is $NATIVE_FFMPEG, default /usr/bin/ffmpeg)
 #
 # For each model: export it, run `sr=dnn_backend=native` on a gray testsrc2
@@ -19,8 +19,8 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-cli=${1:-$root/build/kernels/cli/espcn-cli}
-make_model=${2:-$root/build/kernels/cli/espcn-make-model}
+cli=${1:-$root/build/release/bin/espcn-cli}
+make_model=${2:-$root/build/release/bin/espcn-make-model}
 ffmpeg=${NATIVE_FFMPEG:-/usr/bin/ffmpeg}
 exporter=$root/weights/export_ffmpeg_native.py
 

@@ -2,6 +2,7 @@
 // rejection of corrupt files, BT.601 colour conversion, bicubic resizing; and
 // the "bicubic" model run through the C API against bicubic_upscale.
 #include <gtest/gtest.h>
+#include <png.h>
 
 #include <algorithm>
 #include <array>
@@ -208,8 +209,12 @@ TEST(ImageIo, GarbageIsRejectedWithAMessage) {
 }
 
 TEST(ImageIo, CorruptedPngBytesNeverCrash) {
-    // Every single-byte corruption of a small PNG: an error with a message,
-    // or (should a corruption land somewhere harmless) a valid image.
+    // Every single-byte corruption of a small PNG. Our contract: never a
+    // crash, and either an error with a message or a correct decode (the
+    // original pixels). Which corruptions libpng tolerates is libpng's choice
+    // and varies by version (1.6.48 accepts a damaged IEND CRC that 1.6.39
+    // rejects), so the count is reported, not asserted; a silently wrong
+    // image is the failure.
     const Image im = random_image(11, 6, 1, 16, 41);
     Result<std::vector<uint8_t>> png = encode_png(im);
     ASSERT_TRUE(png.is_ok());
@@ -220,15 +225,23 @@ TEST(ImageIo, CorruptedPngBytesNeverCrash) {
         bad[k] ^= 0x5a;
         Result<Image> r = decode_png(bad.data(), bad.size());
         if (r.is_ok()) {
-            EXPECT_TRUE(validate_image(r.value()).is_ok());
+            const Image &got = r.value();
+            EXPECT_TRUE(validate_image(got).is_ok());
+            EXPECT_EQ(got.width, im.width) << "byte " << k;
+            EXPECT_EQ(got.height, im.height) << "byte " << k;
+            EXPECT_EQ(got.channels, im.channels) << "byte " << k;
+            EXPECT_EQ(got.bit_depth, im.bit_depth) << "byte " << k;
+            EXPECT_TRUE(got.samples == im.samples) << "byte " << k << " decoded to different pixels";
         } else {
             ++rejected;
-            EXPECT_FALSE(r.status().message().empty());
+            EXPECT_FALSE(r.status().message().empty()) << "byte " << k;
         }
     }
-    // Chunk CRCs cover everything after the signature except the lengths and
-    // CRCs themselves, which break the chunk structure instead.
-    EXPECT_EQ(rejected, static_cast<int>(full.size() - 8));
+    // The image data is covered by the IDAT CRC and zlib's Adler-32: at least
+    // every byte outside the last chunk (IEND) must be caught.
+    EXPECT_GE(rejected, static_cast<int>(full.size() - 8 - 12));
+    std::printf("corrupted PNG bytes: %d of %zu rejected (libpng %s), the rest decoded correctly\n",
+                rejected, full.size() - 8, PNG_LIBPNG_VER_STRING);
 }
 
 TEST(ImageIo, FormatForPathChecksExtensionAndChannels) {

@@ -3,7 +3,7 @@
 model run through the C++ engine (espcn-cli) compared with PyTorch.
 
     /usr/bin/python3 weights/train/eval_pytorch.py weights/train/runs/espcn_x3
-    /usr/bin/python3 weights/train/eval_pytorch.py RUN_DIR --engine build/kernels/cli/espcn-cli
+    /usr/bin/python3 weights/train/eval_pytorch.py RUN_DIR --engine build/release/bin/espcn-cli
 
 RUN_DIR is a train.py output folder (uses model.pt, or best.pt + config.json, and the
 exported <name>.safetensors for --engine). A model.pt file (a whole nn.Sequential saved
@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default=os.path.join(REPO, "..", "shared", "data", "sr"))
     ap.add_argument("--sets", nargs="+", default=["Set5", "Set14"])
     ap.add_argument("--lr-mode", default="uint8", choices=["uint8", "double"])
-    ap.add_argument("--engine", default=None, help="espcn-cli to compare with (e.g. build/kernels/cli/espcn-cli)")
+    ap.add_argument("--engine", default=None, help="espcn-cli to compare with (e.g. build/release/bin/espcn-cli)")
     ap.add_argument("--engine-model", default=None, help="the .safetensors (default: the run folder's)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--range", type=float, nargs=2, default=None, metavar=("LO", "HI"),

@@ -231,8 +231,11 @@ ESPCN_API espcn_status espcn_cuda_enqueue_frame(espcn_context *ctx, const espcn_
                                                 int num_tasks, void *cuda_stream);
 
 /*
- * Where shipped models live: $ESPCN_MODEL_DIR if set, else the directory the
- * library was installed with. default-x<scale>.safetensors there is the
+ * Where shipped models live: $ESPCN_MODEL_DIR if set, else share/espcn/models
+ * found relative to the installed library itself (<prefix>/lib/../share/...,
+ * so a moved prefix still works; the build tree mirrors that layout), else
+ * the install location configured at build time. The string is valid on the
+ * calling thread until its next call. default-x<scale>.safetensors there is the
  * default model for a scale (a copy of the best shipped model, weights/DEFAULTS);
  * every shipped model is also there under its own name.
  */
