@@ -173,5 +173,5 @@ os=$(. "$root/etc/os-release" && echo "$PRETTY_NAME")
 run_step test scripts/test.sh || true
 [ $demo -eq 1 ] && { run_step demo scripts/demo.sh || true; }
 joined=$(printf '%s; ' "${summary[@]}")
-echo "fresh-machine: $os ($label): root made in $t_root; ${joined%; }; total $(elapsed "$t0")"
+echo "fresh-machine: $os, $([ -n "$cuda_dir" ] && echo "CUDA toolkit $(basename "$cuda_dir") bound in" || echo "no CUDA"): root made in $t_root; ${joined%; }; total $(elapsed "$t0")"
 exit $failed
