@@ -190,7 +190,10 @@ def join(ffmpeg: str, list_file: str, src: str, dst: str, video_offset: Fraction
     cmd = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
     if video_offset:
         cmd += ["-itsoffset", f"{float(video_offset):.9f}"]
-    cmd += ["-f", "concat", "-safe", "0", "-i", list_file, "-i", src, "-map", "0:v:0"]
+    # auto_convert 0: the segments are Matroska (length-prefixed H.264/HEVC),
+    # which every output container takes as it is; no Annex B conversion
+    # (and no need for the bitstream filters a lean FFmpeg leaves out).
+    cmd += ["-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", list_file, "-i", src, "-map", "0:v:0"]
     for spec in other_streams:
         cmd += ["-map", f"1:{spec}"]
     cmd += ["-c", "copy", "-map_metadata", "1", *container_args, dst]
