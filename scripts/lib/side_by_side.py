@@ -68,8 +68,8 @@ def main(argv=None) -> int:
     h, w = images[0].shape[:2]
     win_h, win_w = max(h // 8, 8), max(w // 8, 8)
     top, left = most_different_window(images[1], images[0], win_h, win_w, margin=max(h, w) // 40)
-    labels = [f"bicubic — PSNR(Y) {psnr(images[0], images[2]):.2f} dB",
-              f"{a.espcn_label} — PSNR(Y) {psnr(images[1], images[2]):.2f} dB",
+    labels = [f"bicubic — PSNR(Y) of this frame {psnr(images[0], images[2]):.2f} dB",
+              f"{a.espcn_label} — PSNR(Y) of this frame {psnr(images[1], images[2]):.2f} dB",
               f"original ({w}×{h})"]
 
     panel_w = 6.0
