@@ -21,7 +21,10 @@ stamp=$dir/.espcn-requirements
 # Debian's interpreter: a pyenv python3 on PATH may lack ensurepip or differ by machine.
 py=/usr/bin/python3
 [ -x "$py" ] || py=$(command -v python3)
-if [ -f "$stamp" ] && cmp -s "$req" "$stamp" && "$dir/bin/python" -c "import ray, onnx, onnxruntime, numpy" 2>/dev/null; then
+# The requirement lines alone decide (a comment edited in the file changes nothing).
+wanted=$(grep -v '^[[:space:]]*\(#\|$\)' "$req")
+if [ -f "$stamp" ] && [ "$wanted" = "$(cat "$stamp")" ] &&
+        "$dir/bin/python" -c "import ray, onnx, onnxruntime, numpy" 2>/dev/null; then
     echo "$PWD/$dir/bin/python"
     exit 0
 fi
@@ -30,5 +33,5 @@ rm -rf "$dir"
 "$py" -m venv "$dir" || { echo "python_env.sh: '$py -m venv' failed (Debian: apt-get install python3-venv)" >&2; exit 1; }
 "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --requirement "$req" >&2 ||
     { echo "python_env.sh: pip install -r $req failed (is PyPI reachable?)" >&2; exit 1; }
-cp "$req" "$stamp"
+printf '%s\n' "$wanted" > "$stamp"
 echo "$PWD/$dir/bin/python"
