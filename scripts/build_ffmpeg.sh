@@ -184,10 +184,12 @@ cfg=(
     --disable-autodetect --enable-pthreads --disable-network
     --enable-gpl --enable-libx264 --enable-libespcn --enable-zlib
     --enable-protocol=file,pipe
-    --enable-demuxer=mov,matroska,yuv4mpegpipe,rawvideo,image2,image2pipe,image_png_pipe,h264,hevc
+    # concat (demuxer) and segment (muxer): cluster/espcn_ray.py splits at
+    # keyframes and joins the upscaled segments without re-encoding
+    --enable-demuxer=mov,matroska,yuv4mpegpipe,rawvideo,image2,image2pipe,image_png_pipe,h264,hevc,concat
     --enable-decoder=h264,hevc,png,rawvideo,wrapped_avframe,aac,pcm_s16le
     --enable-parser=h264,hevc,png,aac
-    --enable-muxer=mp4,mov,matroska,yuv4mpegpipe,rawvideo,image2,image2pipe,null,md5,framemd5
+    --enable-muxer=mp4,mov,matroska,yuv4mpegpipe,rawvideo,image2,image2pipe,null,md5,framemd5,segment
     --enable-encoder=libx264,png,rawvideo,wrapped_avframe,aac,pcm_s16le
     --enable-filter=espcn,scale,format,psnr,ssim,split,crop,hstack,vstack,null,nullsrc,testsrc,testsrc2,color,fps,setpts,setsar,pad,showinfo,aresample,anull,sine
     --enable-indev=lavfi

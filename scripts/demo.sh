@@ -2,7 +2,8 @@
 # Installs what is missing, builds libespcn, its tools and a patched FFmpeg,
 # upscales a clip with `ffmpeg -vf espcn=scale=2` (the shipped default x2
 # model, weights/DEFAULTS), prints fps and PSNR beside bicubic, and writes the
-# result and a side-by-side PNG (bicubic | espcn | original) under out/demo/.
+# result and a labelled side-by-side PNG (bicubic · espcn · original, with a
+# zoomed crop) under out/demo/.
 #
 #   scripts/demo.sh            ESPCN_FFMPEG_SERIES=5.1|7.1|8.1|9.0 picks the FFmpeg series (7.1)
 set -euo pipefail
@@ -64,11 +65,15 @@ timed "decode + scale=flags=bicubic (lossless y4m out)" -i "$out/input-640x360.y
     -f yuv4mpegpipe "$out/bicubic-x2.y4m"
 echo "   PSNR(Y) against the original: espcn $(psnr_y "$out/espcn-x2.y4m") dB, bicubic $(psnr_y "$out/bicubic-x2.y4m") dB"
 
-# Side by side: bicubic | espcn | original, first frame.
+# Side by side: bicubic · espcn · original, first frame, labelled with PSNR(Y),
+# with an enlarged crop where espcn and bicubic differ most (matplotlib).
 ff -i "$out/input-640x360.y4m" -i "$out/original-1280x720.y4m" -filter_complex \
-   "[0:v]split[a][b];[a]scale=1280:720:flags=bicubic[bic];[b]espcn=scale=2[sr];[bic][sr][1:v]hstack=inputs=3,format=rgb24" \
-   -frames:v 1 "$out/side-by-side.png"
-rm -f "$out/espcn-x2.y4m" "$out/bicubic-x2.y4m"
-echo "== wrote $out/espcn-x2.mp4 and $out/side-by-side.png (bicubic | espcn | original)"
+   "[0:v]split[a][b];[a]scale=1280:720:flags=bicubic,format=rgb24[bic];[b]espcn=scale=2,format=rgb24[sr];[1:v]format=rgb24[orig]" \
+   -map "[bic]" -frames:v 1 "$out/frame-bicubic.png" -map "[sr]" -frames:v 1 "$out/frame-espcn.png" \
+   -map "[orig]" -frames:v 1 "$out/frame-original.png"
+/usr/bin/python3 scripts/lib/side_by_side.py "$out/frame-bicubic.png" "$out/frame-espcn.png" \
+    "$out/frame-original.png" -o "$out/side-by-side.png" --espcn-label "espcn ($model_name)" >/dev/null
+rm -f "$out/espcn-x2.y4m" "$out/bicubic-x2.y4m" "$out"/frame-{bicubic,espcn,original}.png
+echo "== wrote $out/espcn-x2.mp4 and $out/side-by-side.png (bicubic · espcn · original, zoomed crop)"
 echo "== your own video: $ffmpeg -i my.mp4 -vf espcn=scale=2 out.mp4"
 echo "   (or scripts/install.sh [--prefix DIR] to put ffmpeg with espcn on PATH)"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything with warnings as errors, runs
 # every test; builds FFmpeg (series $ESPCN_FFMPEG_SERIES, default 7.1) with
-# the espcn filter and runs the ffmpeg tests; then builds the engine with
-# ASan + UBSan and runs the unit tests again.
+# the espcn filter and runs the ffmpeg tests and the Ray cluster test (label
+# cluster); then builds the engine with ASan + UBSan and runs the unit tests
+# again. The ONNX and cluster tests use build/venv-cluster (PyPI packages,
+# scripts/python_env.sh).
 # Usage: scripts/test.sh [--no-sanitize] [--no-ffmpeg]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,11 +21,15 @@ source scripts/lib/deps.sh
 espcn_install_deps
 jobs=$(espcn_jobs)
 
+echo "== Python venv of the ONNX converters and the Ray tool (build/venv-cluster)"
+cluster_python=$(scripts/python_env.sh | tail -n 1)
+
 echo "== release build (-Werror)"
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DESPCN_WERROR=ON
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DESPCN_WERROR=ON \
+    -DESPCN_CLUSTER_PYTHON="$cluster_python"
 cmake --build build/release -j "$jobs"
 echo "== unit tests"
-ctest --test-dir build/release --output-on-failure -j "$jobs" -LE ffmpeg
+ctest --test-dir build/release --output-on-failure -j "$jobs" -LE 'ffmpeg|cluster'
 
 if [ $no_ffmpeg -eq 0 ]; then
     series=${ESPCN_FFMPEG_SERIES:-7.1}
@@ -33,6 +39,8 @@ if [ $no_ffmpeg -eq 0 ]; then
         -DESPCN_FFMPEG_ESPCN_PREFIX="$PWD/build/espcn-prefix" >/dev/null
     echo "== ffmpeg tests"
     ctest --test-dir build/release --output-on-failure -L ffmpeg
+    echo "== cluster test (a two-node Ray cluster on this machine)"
+    ctest --test-dir build/release --output-on-failure -L cluster
 fi
 
 echo "== oneDNN 3.x API check (Debian 13 headers)"

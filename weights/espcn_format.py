@@ -1,7 +1,9 @@
-"""Write espcn model files (weights/FORMAT.md) from Python.
+"""Write and read espcn model files (weights/FORMAT.md) from Python.
 
 Pure standard library: no numpy, torch or safetensors package is needed to
-write a file. `export_pytorch.py` builds on this to export nn.Sequential models.
+write or read a file. `export_pytorch.py` builds on this to export
+nn.Sequential models, `onnx_export.py` / `onnx_import.py` to convert to and
+from ONNX.
 """
 from __future__ import annotations
 
@@ -106,3 +108,46 @@ def flatten(values: Iterable) -> list[float]:
         else:
             out.append(float(v))
     return out
+
+
+def read_model(path: str) -> tuple[dict, dict[str, Tensor]]:
+    """(the `espcn.network` document, {tensor name: Tensor}) of a model file.
+
+    Checks only what reading needs (the safetensors framing, the two metadata
+    keys, dtypes, offsets and element counts); the engine's loader is the judge
+    of everything else (FORMAT.md's rules)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 8:
+        raise ValueError(f"{path}: {len(raw)} bytes, too short for a safetensors file")
+    (n,) = struct.unpack("<Q", raw[:8])
+    if n > len(raw) - 8:
+        raise ValueError(f"{path}: header length {n} runs past the end of the file ({len(raw)} bytes)")
+    try:
+        header = json.loads(raw[8:8 + n])
+        meta = header.get("__metadata__", {})
+        if meta.get("espcn.format") != FORMAT_VERSION:
+            raise ValueError(f"espcn.format is {meta.get('espcn.format')!r}, expected {FORMAT_VERSION!r}")
+        network = json.loads(meta["espcn.network"])
+    except (ValueError, KeyError, AttributeError) as e:
+        raise ValueError(f"{path}: not an espcn model: {e}") from None
+    body = raw[8 + n:]
+    tensors: dict[str, Tensor] = {}
+    for name, d in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = d.get("dtype")
+        if dtype not in ("F32", "F16"):
+            raise ValueError(f"{path}: tensor {name!r} has dtype {dtype!r}; the format holds F32 and F16")
+        size = {"F32": 4, "F16": 2}[dtype]
+        shape = list(d["shape"])
+        count = 1
+        for dim in shape:
+            count *= dim
+        begin, end = d["data_offsets"]
+        if not 0 <= begin <= end <= len(body) or end - begin != count * size:
+            raise ValueError(f"{path}: tensor {name!r}: data_offsets {begin}..{end} do not hold "
+                             f"{count} {dtype} values inside the {len(body)}-byte data section")
+        code = {"F32": "f", "F16": "e"}[dtype]
+        tensors[name] = Tensor(shape, list(struct.unpack(f"<{count}{code}", body[begin:end])), dtype)
+    return network, tensors

@@ -14,6 +14,10 @@ ESPCN_APT_PACKAGES=(
     nasm libx264-dev zlib1g-dev patch xz-utils
     # scripts/install.sh: the installed ffmpeg finds libespcn next to itself
     patchelf
+    # scripts/python_env.sh: the venv of the Ray tool and ONNX converters (PyPI)
+    python3-venv
+    # bench/plot_fps.py and the demo's side-by-side picture
+    python3-matplotlib
     # Debian 12's own ffmpeg 5.1: its `sr` filter is the speed peer and
     # test_native_export's oracle (FFmpeg 7 dropped the native DNN backend)
     ffmpeg@bookworm

@@ -1,0 +1,382 @@
+#!/usr/bin/env python3
+"""ONNX in and out (weights/onnx_import.py, weights/onnx_export.py) against the engine.
+
+1. Import: ESPCN- (Conv/Tanh/DepthToSpace CRD), FSRCNN- (PRelu per channel,
+   ConvTranspose 9x9 stride 2) and PReLU-style (shared PRelu, LeakyRelu, Relu,
+   Sigmoid, DepthToSpace DCR by ONNX's default, auto_pad SAME_UPPER, a
+   Constant-node weight, Identity) graphs written with the onnx helper API and
+   seeded random weights. ONNX Runtime runs each graph on a seeded 16-bit
+   plane (sample v enters as v/65535); the imported file runs through
+   `espcn-cli --raw-in WxH:16 --bits 16`; ONNX Runtime's output is clamped to
+   [0, 1] and rounded to 16 bits as the engine encodes.
+2. Export: every shipped weights/*.safetensors -> onnx_export -> ONNX Runtime,
+   vs espcn-cli on the same file; and -> onnx_import again gives the same
+   network document and bit-identical tensors.
+3. Graphs the format cannot express fail with exit status 1 and a message
+   naming the node and op (or attribute): Resize, a residual Add, a grouped or
+   strided Conv, a 3-channel input, the Reshape/Transpose pixel shuffle of
+   opset < 11, a weight given as a graph input, no upsampler, a Conv after the
+   upsampler, two activations in a row, a PRelu slope of shape (C,) (which
+   ONNX broadcasts over the width), a file that is not ONNX.
+
+Tolerance (1 and 2): every output sample within 2/65535 of the oracle's. Both
+sides compute in float32, in different summation orders; a difference of 1e-5
+moves a sample next to a 16-bit rounding boundary by one code, 2 codes is
+3e-5. The PyTorch half of the check is test_onnx_pytorch.py.
+
+Run with a python that has onnx, onnxruntime and numpy (build/venv-cluster,
+scripts/python_env.sh). Usage: test_onnx.py --cli PATH/espcn-cli
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_WEIGHTS_DIR = HERE.parent.parent / "weights"
+W, H = 23, 17  # LR plane: odd, not square
+TOLERANCE_CODES = 2
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond: bool, message: str) -> None:
+    if not cond:
+        raise Failure(message)
+
+
+# --- running both sides -----------------------------------------------------------
+
+def random_plane16(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 65536, size=(H, W), dtype=np.uint16)
+
+
+def encode16(y: np.ndarray) -> np.ndarray:
+    """The engine's encode: clamp to [0, 1], scale, round half up."""
+    return np.floor(np.clip(y.astype(np.float64), 0.0, 1.0) * 65535.0 + 0.5).astype(np.int64)
+
+
+def run_ort(onnx_path: Path, plane: np.ndarray) -> np.ndarray:
+    x = (plane.astype(np.float32) / np.float32(65535.0)).reshape(1, 1, H, W)
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    (y,) = sess.run(None, {sess.get_inputs()[0].name: x})
+    return y[0, 0]
+
+
+def run_cli(cli: str, model: Path, plane: np.ndarray, work: Path, scale: int) -> np.ndarray:
+    src, dst = work / "in.raw", work / "out.raw"
+    plane.astype("<u2").tofile(src)
+    p = subprocess.run([cli, "-m", str(model), "-i", str(src), "-o", str(dst), "--raw-in", f"{W}x{H}:16",
+                        "--bits", "16"], capture_output=True, text=True)
+    check(p.returncode == 0, f"espcn-cli failed ({p.returncode}): {p.stderr.strip()}")
+    out = np.fromfile(dst, dtype="<u2").astype(np.int64)
+    check(out.size == W * H * scale * scale, f"espcn-cli wrote {out.size} samples, expected {W * H * scale * scale}")
+    return out.reshape(H * scale, W * scale)
+
+
+def compare(ours: np.ndarray, oracle_float: np.ndarray) -> str:
+    want = encode16(oracle_float)
+    check(ours.shape == want.shape, f"shape {ours.shape} vs the oracle's {want.shape}")
+    diff = np.abs(ours - want)
+    worst = int(diff.max())
+    same = float(np.mean(diff == 0)) * 100
+    check(worst <= TOLERANCE_CODES, f"max difference {worst}/65535 > {TOLERANCE_CODES} "
+                                     f"(at {np.unravel_index(diff.argmax(), diff.shape)}); {same:.2f}% identical")
+    # The check must see more than clamped corners: most samples inside (0, 1).
+    inside = float(np.mean((want > 0) & (want < 65535))) * 100
+    check(inside > 50, f"only {inside:.1f}% of the oracle's samples are unclamped; the case tests little")
+    return f"max |diff| {worst}/65535, {same:.2f}% identical, {inside:.0f}% unclamped"
+
+
+# --- graphs written with the onnx helper API --------------------------------------
+
+class Graph:
+    """A chain of nodes from `lr` to `sr` with seeded random initializers."""
+
+    def __init__(self, seed: int, channels_in: int = 1, opset: int = 17):
+        self.rng = np.random.default_rng(seed)
+        self.nodes, self.inits, self.current, self.n = [], [], "lr", 0
+        self.channels_in, self.opset = channels_in, opset
+
+    def weight(self, shape, scale: float, name: str | None = None, as_constant_node: bool = False) -> str:
+        name = name or f"w{len(self.inits) + len(self.nodes)}"
+        a = (self.rng.uniform(-1, 1, size=shape) * scale).astype(np.float32)
+        if as_constant_node:
+            self.nodes.append(helper.make_node("Constant", [], [name], value=numpy_helper.from_array(a, name)))
+        else:
+            self.inits.append(numpy_helper.from_array(a, name))
+        return name
+
+    def op(self, op_type: str, extra_inputs=(), **attrs) -> "Graph":
+        out = f"t{self.n}"
+        self.n += 1
+        self.nodes.append(helper.make_node(op_type, [self.current, *extra_inputs], [out],
+                                           name=f"{op_type.lower()}_{self.n}", **attrs))
+        self.current = out
+        return self
+
+    def conv(self, cin: int, cout: int, k: int, constant_node: bool = False, **attrs) -> "Graph":
+        fan_in = cin * k * k
+        w = self.weight((cout, cin, k, k), 1.6 / np.sqrt(fan_in), as_constant_node=constant_node)
+        b = self.weight((cout,), 0.1)
+        if "auto_pad" not in attrs:
+            attrs.setdefault("pads", [k // 2] * 4)
+        return self.op("Conv", [w, b], kernel_shape=[k, k], **attrs)
+
+    def save(self, path: Path) -> Path:
+        self.nodes[-1].output[0] = "sr"
+        g = helper.make_graph(self.nodes, "test", [helper.make_tensor_value_info(
+            "lr", TensorProto.FLOAT, ["N", self.channels_in, "H", "W"])],
+            [helper.make_tensor_value_info("sr", TensorProto.FLOAT, ["N", "C", "rH", "rW"])],
+            initializer=self.inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", self.opset)])
+        m.ir_version = 8
+        onnx.save(m, str(path))
+        return path
+
+
+def espcn_graph(seed: int) -> tuple[Graph, int]:
+    r = 3
+    g = Graph(seed)
+    g.conv(1, 16, 5).op("Tanh").conv(16, 8, 3).op("Tanh").conv(8, r * r, 3)
+    g.op("DepthToSpace", blocksize=r, mode="CRD")
+    return g, r
+
+
+def fsrcnn_graph(seed: int) -> tuple[Graph, int]:
+    r = 2
+    g = Graph(seed)
+
+    def prelu(c):
+        g.op("PRelu", [g.weight((c, 1, 1), 0.25)])
+    g.conv(1, 12, 5)
+    prelu(12)
+    g.conv(12, 4, 1)
+    prelu(4)
+    g.conv(4, 4, 3)
+    prelu(4)
+    g.conv(4, 12, 1)
+    prelu(12)
+    w = g.weight((12, 1, 9, 9), 0.3)
+    b = g.weight((1,), 0.05)
+    g.op("ConvTranspose", [w, b], kernel_shape=[9, 9], strides=[r, r], pads=[4, 4, 4, 4], output_padding=[1, 1])
+    return g, r
+
+
+def prelu_style_graph(seed: int) -> tuple[Graph, int]:
+    r = 4
+    g = Graph(seed)
+    g.conv(1, 8, 3, auto_pad="SAME_UPPER")
+    g.op("PRelu", [g.weight((1,), 0.3)])          # one shared slope, as nn.PReLU()
+    g.op("Identity")
+    g.conv(8, 8, 3, constant_node=True)
+    g.op("LeakyRelu", alpha=0.2)
+    g.conv(8, 8, 3).op("Relu")
+    g.conv(8, r * r, 3)
+    g.op("DepthToSpace", blocksize=r)              # no mode: ONNX's default, DCR
+    g.op("Sigmoid")
+    return g, r
+
+
+# --- graphs the format cannot express ---------------------------------------------
+
+def unsupported_graphs(work: Path) -> list[tuple[str, Path, list[str]]]:
+    """(label, file, words the error message must contain)."""
+    out = []
+
+    def add(label, graph, words):
+        out.append((label, graph.save(work / f"bad-{label}.onnx"), words))
+
+    g = Graph(1)
+    g.conv(1, 4, 3).op("DepthToSpace", blocksize=2, mode="CRD")
+    g.op("Resize", ["", g.weight((4,), 0)], mode="nearest")
+    g.inits[-1] = numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), g.inits[-1].name)
+    add("resize", g, ["node 2", "Resize", "cannot be expressed"])
+
+    g = Graph(2)  # global residual: sr = net(lr) + lr upscaled
+    g.conv(1, 4, 3).op("DepthToSpace", blocksize=2, mode="CRD")
+    net_out = g.current
+    g.current = "lr"
+    scales = numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales")
+    g.inits.append(scales)
+    g.op("Resize", ["", "scales"], mode="linear")
+    g.nodes.append(helper.make_node("Add", [net_out, g.current], ["sum"], name="residual_add"))
+    g.current = "sum"
+    add("residual", g, ["node 2", "(Resize)"])
+
+    g = Graph(3)
+    g.conv(1, 4, 3).op("DepthToSpace", blocksize=2, mode="CRD")
+    g.nodes.append(helper.make_node("Add", [g.current, g.current], ["twice"], name="add_self"))
+    g.current = "twice"
+    add("add", g, ["node 2 'add_self' (Add)", "residual"])
+
+    g = Graph(4)
+    g.conv(1, 4, 3).conv(4, 4, 3, group=2)
+    g.inits[-2] = numpy_helper.from_array(np.zeros((4, 2, 3, 3), np.float32), g.inits[-2].name)
+    g.op("DepthToSpace", blocksize=2)
+    add("grouped-conv", g, ["node 1", "(Conv)", "group=2"])
+
+    g = Graph(5)
+    g.conv(1, 4, 3, strides=[2, 2]).op("DepthToSpace", blocksize=2)
+    add("strided-conv", g, ["node 0", "(Conv)", "strides=[2, 2]"])
+
+    g = Graph(6)
+    g.conv(1, 4, 5, pads=[1, 1, 1, 1]).op("DepthToSpace", blocksize=2)
+    add("valid-padding", g, ["node 0", "(Conv)", "pads=[1, 1, 1, 1]"])
+
+    g = Graph(7, channels_in=3)
+    g.conv(3, 4, 3).op("DepthToSpace", blocksize=2)
+    add("rgb-input", g, ["3 channels", "luma"])
+
+    g = Graph(8)  # PixelShuffle as opset 9 exports it
+    g.conv(1, 4, 3)
+    g.op("Reshape", [g.weight((6,), 0, name="shape")])
+    g.inits[-1] = numpy_helper.from_array(np.array([1, 1, 2, 2, 5, 5], np.int64), "shape")
+    g.op("Transpose", perm=[0, 1, 4, 2, 5, 3])
+    add("reshape-shuffle", g, ["node 1", "(Reshape)", "opset >= 11"])
+
+    g = Graph(9)
+    g.nodes.append(helper.make_node("Conv", ["lr", "wt"], ["t0"], name="conv_w_input", kernel_shape=[3, 3],
+                                    pads=[1, 1, 1, 1]))
+    g.current = "t0"
+    g.op("DepthToSpace", blocksize=1)
+    m = g.save(work / "bad-weight-input.onnx")
+    model = onnx.load(str(m))
+    model.graph.input.append(helper.make_tensor_value_info("wt", TensorProto.FLOAT, [1, 1, 3, 3]))
+    onnx.save(model, str(m))
+    out.append(("weight-input", m, ["2 inputs"]))
+
+    g = Graph(10)
+    g.conv(1, 4, 3).conv(4, 1, 3)
+    add("no-upsampler", g, ["no upsampler"])
+
+    g = Graph(11)
+    g.conv(1, 4, 3).op("DepthToSpace", blocksize=2).conv(1, 1, 3)
+    add("conv-after-upsampler", g, ["node 2", "(Conv)", "after the upsampler"])
+
+    g = Graph(12)
+    g.conv(1, 4, 3).op("Tanh").op("Relu").conv(4, 4, 3).op("DepthToSpace", blocksize=2)
+    add("two-activations", g, ["node 2", "(Relu)", "second activation"])
+
+    g = Graph(13)  # (C,) broadcasts over the width, not the channels
+    g.conv(1, 4, 3)
+    g.op("PRelu", [g.weight((4,), 0.3)])
+    g.op("DepthToSpace", blocksize=2)
+    add("prelu-slope-per-column", g, ["node 1", "(PRelu)", "slope of shape (4,)"])
+
+    junk = work / "not-onnx.onnx"
+    junk.write_bytes(b"\x89PNG\r\n\x1a\n this is not a protobuf" * 4)
+    out.append(("not-onnx", junk, ["cannot be read as ONNX"]))
+    return out
+
+
+# --- main -------------------------------------------------------------------------
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cli", required=True, help="path to espcn-cli")
+    ap.add_argument("--weights-dir", default=str(DEFAULT_WEIGHTS_DIR))
+    args = ap.parse_args()
+    weights = Path(args.weights_dir)
+    importer = [sys.executable, str(weights / "onnx_import.py")]
+    exporter = [sys.executable, str(weights / "onnx_export.py")]
+    sys.path.insert(0, str(weights))
+    from espcn_format import read_model  # noqa: E402
+
+    passed = failed = 0
+
+    def case(name, fn):
+        nonlocal passed, failed
+        try:
+            detail = fn()
+            passed += 1
+            print(f"ok   {name}" + (f": {detail}" if detail else ""))
+        except Failure as e:
+            failed += 1
+            print(f"FAIL {name}: {e}", file=sys.stderr)
+        except Exception as e:  # a bug in the converters or in this test
+            failed += 1
+            print(f"FAIL {name}: unexpected {type(e).__name__}: {e}", file=sys.stderr)
+
+    with tempfile.TemporaryDirectory(prefix="espcn_test_onnx.") as tmp:
+        work = Path(tmp)
+
+        def import_case(label, builder, seed):
+            def run():
+                g, r = builder(seed)
+                src = g.save(work / f"{label}.onnx")
+                dst = work / f"{label}.safetensors"
+                p = subprocess.run(importer + [str(src), "-o", str(dst)], capture_output=True, text=True)
+                check(p.returncode == 0, f"onnx_import failed: {p.stderr.strip()}")
+                plane = random_plane16(seed + 100)
+                return compare(run_cli(args.cli, dst, plane, work, r), run_ort(src, plane)) + \
+                    f"; {p.stdout.strip().split(': ', 1)[-1]}"
+            case(f"import {label} (ONNX Runtime vs espcn-cli)", run)
+
+        import_case("espcn-x3-crd", espcn_graph, 31)
+        import_case("fsrcnn-x2-deconv", fsrcnn_graph, 32)
+        import_case("prelu-style-x4-dcr", prelu_style_graph, 33)
+
+        shipped = sorted(weights.glob("*.safetensors"))
+        check_shipped = lambda: check(len(shipped) > 0, f"no models in {weights}")  # noqa: E731
+        case("shipped models found", check_shipped)
+        for model in shipped:
+            def export_run(model=model):
+                net, tensors = read_model(str(model))
+                onnx_file = work / (model.stem + ".onnx")
+                p = subprocess.run(exporter + [str(model), "-o", str(onnx_file)], capture_output=True, text=True)
+                check(p.returncode == 0, f"onnx_export failed: {p.stderr.strip()}")
+                plane = random_plane16(7)
+                detail = compare(run_cli(args.cli, model, plane, work, net["scale"]), run_ort(onnx_file, plane))
+                back = work / (model.stem + "-back.safetensors")
+                p = subprocess.run(importer + [str(onnx_file), "-o", str(back)], capture_output=True, text=True)
+                check(p.returncode == 0, f"onnx_import of the export failed: {p.stderr.strip()}")
+                net2, tensors2 = read_model(str(back))
+                check(net2 == net, f"network differs after the round trip:\n{net}\n{net2}")
+                for name, t in tensors.items():
+                    if name not in (x for layer in net["layers"] for x in (layer.get("weight"), layer.get("bias"))):
+                        continue
+                    t2 = tensors2[name]
+                    check(t2.shape == t.shape, f"{name}: shape {t2.shape} vs {t.shape}")
+                    # F16 files come back as F32: the values are the same numbers.
+                    check(np.array_equal(np.float32(t2.values), np.float32(t.values)), f"{name}: values differ")
+                return detail + "; round trip: same network, identical tensors"
+            case(f"export {model.name} (ONNX Runtime vs espcn-cli, then import)", export_run)
+
+        for label, path, words in unsupported_graphs(work):
+            def reject(path=path, words=words):
+                p = subprocess.run(importer + [str(path), "-o", str(work / "never.safetensors")],
+                                   capture_output=True, text=True)
+                msg = p.stderr.strip()
+                check(p.returncode == 1, f"exit status {p.returncode}, expected 1 (stderr: {msg})")
+                check("Traceback" not in msg, f"a traceback instead of a message: {msg}")
+                for w in words:
+                    check(w in msg, f"message lacks '{w}': {msg}")
+                check(not (work / "never.safetensors").exists(), "a file was written anyway")
+                return msg.split(": ", 2)[-1][:110]
+            case(f"reject {label}", reject)
+
+        def export_bad():
+            bad = work / "bad.safetensors"
+            bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\": 1}        ")
+            p = subprocess.run(exporter + [str(bad), "-o", str(work / "bad.onnx")], capture_output=True, text=True)
+            check(p.returncode == 1 and "not an espcn model" in p.stderr, f"exit {p.returncode}: {p.stderr.strip()}")
+            return p.stderr.strip()
+        case("export refuses a file that is not a model", export_bad)
+
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

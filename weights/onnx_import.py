@@ -1,0 +1,390 @@
+#!/usr/bin/env python3
+"""Convert an ONNX super-resolution graph into an espcn model file (weights/FORMAT.md).
+
+    onnx_import.py IN.onnx -o OUT.safetensors [--name NAME] [--range LO,HI] [--f16]
+
+The graph must be one chain from its single input [N, 1, H, W] (luma) to its
+single output, made of the ops the format can express:
+
+  Conv           stride 1, no groups or dilation, square odd kernel, 'same'
+                 padding (pads k/2 on every side, or auto_pad SAME_*)
+  ConvTranspose  square kernel and stride (= the scale), symmetric pads,
+                 output_padding, no groups, dilation or output_shape
+  DepthToSpace   mode CRD (PyTorch PixelShuffle) or DCR (ONNX's default,
+                 TensorFlow depth_to_space)
+  Relu Tanh Sigmoid PRelu (slope per channel, shape (C,1,1), or shared)
+  LeakyRelu      (written as a shared PReLU slope: the same function)
+  Identity       (dropped), Constant (weights given as nodes)
+
+exactly one upsampler (DepthToSpace after a Conv, or ConvTranspose). Anything
+else fails with exit status 1 and a message naming the first node, op and
+attribute the format cannot express, e.g. a Resize, a residual Add, a grouped
+Conv, or the Reshape/Transpose form of a pixel shuffle that exports before
+opset 11 write (export with opset >= 11 to get DepthToSpace).
+
+The network's value range is taken from --range, else from the `espcn.range`
+metadata that onnx_export.py writes, else [0, 1] (samples of b bits enter as
+LO + (HI - LO) * v / (2^b - 1)). Weights are stored as F32 (--f16: F16).
+
+Needs the `onnx` package (PyPI): scripts/python_env.sh creates
+build/venv-cluster with it, or `python3 -m venv V && V/bin/pip install onnx`.
+As a module: `from onnx_import import convert, UnsupportedGraph`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from espcn_format import ModelWriter, Tensor  # noqa: E402
+
+SUPPORTED_OPS = ("Conv", "ConvTranspose", "DepthToSpace", "Relu", "Tanh", "Sigmoid", "PRelu",
+                 "LeakyRelu", "Identity", "Constant")
+# Hints for ops people meet in SR graphs that the format has no layer for.
+HINTS = {
+    "Add": "the format has no residual or skip connection",
+    "Sum": "the format has no residual or skip connection",
+    "Concat": "the format is one chain without concatenation",
+    "Resize": "the format upsamples only with DepthToSpace or ConvTranspose",
+    "Upsample": "the format upsamples only with DepthToSpace or ConvTranspose",
+    "Reshape": "a pixel shuffle exported before opset 11 is Reshape/Transpose/Reshape: "
+               "export with opset >= 11 to get DepthToSpace",
+    "Transpose": "a pixel shuffle exported before opset 11 is Reshape/Transpose/Reshape: "
+                 "export with opset >= 11 to get DepthToSpace",
+    "BatchNormalization": "fold it into the preceding Conv before exporting",
+    "Clip": "the format clamps only when it encodes the output samples",
+}
+
+
+class UnsupportedGraph(ValueError):
+    """The graph uses something the espcn format cannot express; the message names it."""
+
+
+def _onnx():
+    try:
+        import onnx
+        import onnx.numpy_helper  # noqa: F401
+    except ImportError:
+        sys.exit("onnx_import: needs the `onnx` package (PyPI): run scripts/python_env.sh and use "
+                 "build/venv-cluster/bin/python, or pip install onnx in a venv of your own")
+    return onnx
+
+
+def _attrs(onnx, node) -> dict:
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _text(v):
+    return v.decode() if isinstance(v, bytes) else v
+
+
+class _Converter:
+    def __init__(self, onnx, model, half: bool):
+        self.onnx = onnx
+        self.graph = model.graph
+        self.half = half
+        self.consts = {t.name: onnx.numpy_helper.to_array(t) for t in self.graph.initializer}
+        self.layers: list[tuple] = []  # (kind, fields, {role: array})
+        self.channels = 1
+        self.scale = 0
+        self.after_upsampler = False
+        self.activation_allowed = False
+
+    # -- helpers -------------------------------------------------------------------
+    def fail(self, index: int, node, what: str) -> None:
+        name = f" '{node.name}'" if node.name else ""
+        raise UnsupportedGraph(f"node {index}{name} ({node.op_type}): {what}")
+
+    def const(self, index: int, node, name: str, role: str):
+        if name not in self.consts:
+            self.fail(index, node, f"{role} '{name}' is not a constant (initializer or Constant node): "
+                                   "the format holds fixed weights only")
+        return self.consts[name]
+
+    def expect(self, index, node, attrs, key, want, what) -> None:
+        if key in attrs and list(attrs[key]) != list(want):
+            self.fail(index, node, f"attribute {key}={list(attrs[key])} cannot be expressed ({what})")
+
+    # -- ops -----------------------------------------------------------------------
+    def conv(self, i, node, a) -> None:
+        if self.after_upsampler:
+            self.fail(i, node, "a Conv after the upsampler cannot be expressed (the format allows only "
+                               "activations after it)")
+        w = self.const(i, node, node.input[1], "weight")
+        if w.ndim != 4:
+            self.fail(i, node, f"weight of rank {w.ndim}: only 2-D convolutions (rank 4 weights)")
+        out_c, in_c, kh, kw = w.shape
+        if kh != kw or kh % 2 == 0:
+            self.fail(i, node, f"kernel {kh}x{kw}: the format's conv is square and odd-sized")
+        if a.get("group", 1) != 1:
+            self.fail(i, node, f"attribute group={a['group']} cannot be expressed (no grouped convolution)")
+        self.expect(i, node, a, "strides", [1, 1], "stride 1 only")
+        self.expect(i, node, a, "dilations", [1, 1], "no dilation")
+        auto_pad = _text(a.get("auto_pad", "NOTSET"))
+        p = kh // 2
+        if auto_pad == "NOTSET":
+            self.expect(i, node, a, "pads", [p] * 4, f"'same' padding, {p} on every side for a {kh}x{kh} kernel")
+            if "pads" not in a and p != 0:
+                self.fail(i, node, f"no pads for a {kh}x{kh} kernel: the format's conv keeps the size ('same')")
+        elif auto_pad not in ("SAME_UPPER", "SAME_LOWER"):  # odd kernel, stride 1: both are k/2 each side
+            self.fail(i, node, f"attribute auto_pad={auto_pad} cannot be expressed ('same' padding only)")
+        if in_c != self.channels:
+            self.fail(i, node, f"weight takes {in_c} channels, {self.channels} arrive")
+        arrays = {"weight": w}
+        if len(node.input) > 2 and node.input[2]:
+            arrays["bias"] = self.const(i, node, node.input[2], "bias")
+        self.layers.append(("conv", {}, arrays))
+        self.channels = out_c
+        self.activation_allowed = True
+
+    def conv_transpose(self, i, node, a) -> None:
+        if self.scale:
+            self.fail(i, node, "a second upsampler cannot be expressed (exactly one per network)")
+        w = self.const(i, node, node.input[1], "weight")
+        if w.ndim != 4:
+            self.fail(i, node, f"weight of rank {w.ndim}: only 2-D transposed convolutions")
+        in_c, out_c, kh, kw = w.shape
+        if kh != kw:
+            self.fail(i, node, f"kernel {kh}x{kw}: the format's deconv is square")
+        if a.get("group", 1) != 1:
+            self.fail(i, node, f"attribute group={a['group']} cannot be expressed (no grouped convolution)")
+        self.expect(i, node, a, "dilations", [1, 1], "no dilation")
+        if "output_shape" in a:
+            self.fail(i, node, "attribute output_shape cannot be expressed (give pads and output_padding)")
+        if _text(a.get("auto_pad", "NOTSET")) != "NOTSET":
+            self.fail(i, node, f"attribute auto_pad={_text(a['auto_pad'])} cannot be expressed "
+                               "(give explicit pads)")
+        s = list(a.get("strides", [1, 1]))
+        pads = list(a.get("pads", [0, 0, 0, 0]))
+        opad = list(a.get("output_padding", [0, 0]))
+        if s[0] != s[1] or s[0] < 2:
+            self.fail(i, node, f"attribute strides={s} cannot be expressed (equal strides >= 2: the scale)")
+        if len(set(pads)) != 1:
+            self.fail(i, node, f"attribute pads={pads} cannot be expressed (the same padding on every side)")
+        if opad[0] != opad[1]:
+            self.fail(i, node, f"attribute output_padding={opad} cannot be expressed (equal in both directions)")
+        if in_c != self.channels:
+            self.fail(i, node, f"weight takes {in_c} channels, {self.channels} arrive")
+        arrays = {"weight": w}
+        if len(node.input) > 2 and node.input[2]:
+            arrays["bias"] = self.const(i, node, node.input[2], "bias")
+        self.layers.append(("deconv", {"stride": s[0], "padding": pads[0], "output_padding": opad[0]}, arrays))
+        self.scale = s[0]
+        self.channels = out_c
+        self.after_upsampler = True
+        self.activation_allowed = True
+
+    def depth_to_space(self, i, node, a) -> None:
+        if self.scale:
+            self.fail(i, node, "a second upsampler cannot be expressed (exactly one per network)")
+        if not self.layers or self.layers[-1][0] != "conv":
+            self.fail(i, node, "DepthToSpace must follow a Conv directly (the format's pixel_shuffle does)")
+        r = int(a.get("blocksize", 0))
+        mode = _text(a.get("mode", "DCR"))  # ONNX's default is DCR
+        if mode not in ("CRD", "DCR"):
+            self.fail(i, node, f"attribute mode={mode} cannot be expressed (CRD or DCR)")
+        if r < 2 or self.channels % (r * r):
+            self.fail(i, node, f"blocksize {r} does not divide the {self.channels} channels into r*r groups")
+        self.layers.append(("pixel_shuffle", {"order": mode.lower()}, {}))
+        self.scale = r
+        self.channels //= r * r
+        self.after_upsampler = True
+        self.activation_allowed = True
+
+    def activation(self, i, node, kind: str, arrays: dict) -> None:
+        if not self.layers:
+            self.fail(i, node, "an activation before the first Conv cannot be expressed")
+        if not self.activation_allowed:
+            self.fail(i, node, "a second activation after one layer cannot be expressed "
+                               "(at most one after each conv or upsampler)")
+        self.layers.append((kind, {}, arrays))
+        self.activation_allowed = False
+
+    def prelu(self, i, node, a) -> None:
+        import numpy as np
+        slope = self.const(i, node, node.input[1], "slope")
+        shape = list(slope.shape)
+        # Unidirectional broadcasting against [N, C, H, W] aligns trailing axes:
+        # per channel is (C, 1, 1) (or with leading 1s); (C,) would be per column.
+        if slope.size == 1:
+            values = slope.reshape(1)
+        elif len(shape) >= 3 and shape[-2:] == [1, 1] and shape[-3] == self.channels \
+                and all(d == 1 for d in shape[:-3]):
+            values = slope.reshape(self.channels)
+        else:
+            self.fail(i, node, f"slope of shape {tuple(shape)} cannot be expressed with {self.channels} "
+                               f"channels (per channel ({self.channels}, 1, 1) or one shared value)")
+        self.activation(i, node, "prelu", {"weight": np.asarray(values)})
+
+    def leaky_relu(self, i, node, a) -> None:
+        import numpy as np
+        self.activation(i, node, "prelu", {"weight": np.array([a.get("alpha", 0.01)], dtype=np.float32)})
+
+    # -- the walk ------------------------------------------------------------------
+    def run(self) -> None:
+        g = self.graph
+        init_names = set(self.consts)
+        inputs = [v for v in g.input if v.name not in init_names]
+        if len(inputs) != 1:
+            raise UnsupportedGraph(f"the graph has {len(inputs)} inputs ({', '.join(v.name for v in inputs)}); "
+                                   "the format takes one luma plane")
+        if len(g.output) != 1:
+            raise UnsupportedGraph(f"the graph has {len(g.output)} outputs; the format gives one luma plane")
+        shape = inputs[0].type.tensor_type.shape
+        dims = [d.dim_value if d.HasField("dim_value") else None for d in shape.dim]
+        if dims and len(dims) != 4:
+            raise UnsupportedGraph(f"input '{inputs[0].name}' has rank {len(dims)}; expected [N, 1, H, W]")
+        if len(dims) == 4 and dims[1] not in (None, 1):
+            raise UnsupportedGraph(f"input '{inputs[0].name}' has {dims[1]} channels; the format runs on "
+                                   "one (luma) channel, [N, 1, H, W]")
+        # The first op the format has no layer for is the error, before any
+        # question of how the nodes are wired (a residual Add names itself).
+        for i, node in enumerate(g.node):
+            if node.domain not in ("", "ai.onnx"):
+                self.fail(i, node, f"op of domain '{node.domain}' cannot be expressed (standard ONNX ops only)")
+            if node.op_type not in SUPPORTED_OPS:
+                hint = HINTS.get(node.op_type)
+                self.fail(i, node, f"op {node.op_type} cannot be expressed in the espcn format"
+                                   + (f" ({hint})" if hint else "")
+                                   + f"; supported: {', '.join(SUPPORTED_OPS)}")
+        current = inputs[0].name
+        users: dict[str, int] = {}
+        for node in g.node:
+            for name in node.input:
+                users[name] = users.get(name, 0) + 1
+        for i, node in enumerate(g.node):
+            a = _attrs(self.onnx, node)
+            if node.op_type == "Constant":
+                if "value" not in a:
+                    self.fail(i, node, "only the 'value' form of Constant is understood")
+                self.consts[node.output[0]] = self.onnx.numpy_helper.to_array(a["value"])
+                continue
+            if not node.input or node.input[0] != current:
+                self.fail(i, node, f"input '{node.input[0] if node.input else ''}' is not the output of the "
+                                   f"previous layer ('{current}'): the format is a single chain")
+            if users.get(current, 0) > 1:
+                self.fail(i, node, f"'{current}' feeds {users[current]} nodes: a branch (e.g. a residual "
+                                   "connection) cannot be expressed")
+            if len(node.output) != 1:
+                self.fail(i, node, f"{len(node.output)} outputs; expected one")
+            op = node.op_type
+            if op == "Conv":
+                self.conv(i, node, a)
+            elif op == "ConvTranspose":
+                self.conv_transpose(i, node, a)
+            elif op == "DepthToSpace":
+                self.depth_to_space(i, node, a)
+            elif op in ("Relu", "Tanh", "Sigmoid"):
+                self.activation(i, node, op.lower(), {})
+            elif op == "PRelu":
+                self.prelu(i, node, a)
+            elif op == "LeakyRelu":
+                self.leaky_relu(i, node, a)
+            # Identity: nothing to write.
+            current = node.output[0]
+        if current != g.output[0].name:
+            raise UnsupportedGraph(f"the chain ends at '{current}', not at the graph output '{g.output[0].name}'")
+        if not self.scale:
+            raise UnsupportedGraph("the graph has no upsampler (DepthToSpace after a Conv, or ConvTranspose)")
+        if self.channels != 1:
+            raise UnsupportedGraph(f"the graph ends with {self.channels} channels; the format ends with one (luma)")
+
+    def writer(self, name: str, value_range: tuple[float, float]) -> ModelWriter:
+        import numpy as np
+        w = ModelWriter(name=name, scale=self.scale, value_range=value_range)
+        dtype = "F16" if self.half else "F32"
+
+        def t(a) -> Tensor:
+            a = np.asarray(a, dtype=np.float32)
+            if not np.all(np.isfinite(a)):
+                raise UnsupportedGraph(f"{name}: a weight holds NaN or Inf")
+            return Tensor(list(a.shape), a.ravel().tolist(), dtype)
+
+        for i, (kind, fields, arrays) in enumerate(self.layers):
+            p = f"layer{i}"
+            bias = t(arrays["bias"]) if "bias" in arrays else None
+            if kind == "conv":
+                w.conv(p, t(arrays["weight"]), bias)
+            elif kind == "deconv":
+                w.deconv(p, t(arrays["weight"]), bias, **fields)
+            elif kind == "pixel_shuffle":
+                w.pixel_shuffle(fields["order"])
+            elif kind == "prelu":
+                w.prelu(p, t(arrays["weight"]))
+            else:
+                w.activation(kind)
+        return w
+
+
+def _model_range(model) -> tuple[float, float] | None:
+    for p in model.metadata_props:
+        if p.key == "espcn.range":
+            lo, hi = (float(v) for v in p.value.split(","))
+            return lo, hi
+    return None
+
+
+def _model_name(model) -> str | None:
+    for p in model.metadata_props:
+        if p.key == "espcn.name" and p.value:
+            return p.value
+    return None
+
+
+def convert(onnx_path: str, out_path: str, name: str | None = None,
+            value_range: tuple[float, float] | None = None, half: bool = False) -> ModelWriter:
+    """Reads ONNX_PATH, writes OUT_PATH in our format, returns the writer (its .network()).
+    Raises UnsupportedGraph naming the first node the format cannot express."""
+    onnx = _onnx()
+    try:
+        model = onnx.load(onnx_path)
+    except OSError:
+        raise
+    except Exception as e:  # protobuf's DecodeError and kin: not an ONNX file
+        raise ValueError(f"cannot be read as ONNX: {e}") from None
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as e:
+        raise UnsupportedGraph(f"not a valid ONNX model: {str(e).splitlines()[0]}") from None
+    c = _Converter(onnx, model, half)
+    c.run()
+    stem = os.path.splitext(os.path.basename(onnx_path))[0]
+    w = c.writer(name or _model_name(model) or stem, value_range or _model_range(model) or (0.0, 1.0))
+    w.save(out_path)
+    return w
+
+
+def _range(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not LO,HI") from None
+    if not lo < hi:
+        raise argparse.ArgumentTypeError(f"'{text}': LO must be below HI")
+    return lo, hi
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("onnx", help="the ONNX model")
+    ap.add_argument("-o", "--output", required=True, help="the espcn model file to write (.safetensors)")
+    ap.add_argument("--name", help="the model's name (default: the ONNX espcn.name, else the file's stem)")
+    ap.add_argument("--range", type=_range, metavar="LO,HI", help="the network's value range (default [0, 1])")
+    ap.add_argument("--f16", action="store_true", help="store weights as float16")
+    a = ap.parse_args(argv)
+    try:
+        w = convert(a.onnx, a.output, a.name, a.range, a.f16)
+    except UnsupportedGraph as e:
+        print(f"onnx_import: {a.onnx}: {e}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as e:  # unreadable file, protobuf that is not ONNX
+        print(f"onnx_import: {a.onnx}: {e}", file=sys.stderr)
+        return 1
+    kinds = " ".join(layer["type"] for layer in w.layers)
+    print(f"wrote {a.output}: {w.name}, x{w.scale}: {kinds}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
