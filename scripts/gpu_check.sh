@@ -93,6 +93,7 @@ prepare() {
     [ -x "$nvcc" ] || die "--prepare needs the CUDA toolkit (nvcc; looked on PATH and in /usr/local/cuda/bin)"
     local t0=$SECONDS
 
+    mkdir -p "$root/build"
     echo "== libespcn with the cuda backend, without oneDNN ($build)"
     cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DESPCN_WERROR=ON \
         -DESPCN_WITH_CUDA=ON -DCMAKE_CUDA_COMPILER="$nvcc" -DESPCN_WITH_ONEDNN=OFF >"$root/build/gpu-configure.log" ||
