@@ -171,9 +171,8 @@ check_in_chroot() {
         echo "   not root: no chroot check; every NEEDED is in lib/ or assumed (readelf)"
         return 0
     fi
-    local jail
-    jail=$(mktemp -d)
-    trap 'rm -rf "$jail"' RETURN
+    jail=$(mktemp -d)  # global: the EXIT trap removes it
+    trap 'rm -rf "$jail"' EXIT
     mkdir -p "$jail/lib64" "$jail/lib/x86_64-linux-gnu" "$jail/tmp"
     cp -L /lib64/ld-linux-x86-64.so.2 "$jail/lib64/"
     local n
