@@ -187,10 +187,12 @@ check_in_chroot() {
             { echo "$out" >&2; die "/$f does not load with only the image's libraries"; }
         if grep -q "not found" <<<"$out"; then echo "$out" >&2; die "/$f: a library is missing"; fi
     done
-    local run_ok=1
-    chroot "$jail" /gpu-check/bin/espcn-cli -m /tmp/m.safetensors --info --backend auto >/dev/null 2>&1 || run_ok=0
-    chroot "$jail" /gpu-check/bin/ffmpeg -hide_banner -filters 2>/dev/null | grep -qw espcn || run_ok=0
-    chroot "$jail" /gpu-check/bin/test_cuda_kernels --gtest_list_tests >/dev/null 2>&1 || run_ok=0
+    # Started through the dynamic loader: the jail has no /proc, from which a
+    # directly executed program's $ORIGIN would come.
+    local run_ok=1 ld=/lib64/ld-linux-x86-64.so.2
+    chroot "$jail" $ld /gpu-check/bin/espcn-cli -m /tmp/m.safetensors --info --backend auto >/dev/null 2>&1 || run_ok=0
+    chroot "$jail" $ld /gpu-check/bin/ffmpeg -hide_banner -filters 2>/dev/null | grep -qw espcn || run_ok=0
+    chroot "$jail" $ld /gpu-check/bin/test_cuda_kernels --gtest_list_tests >/dev/null 2>&1 || run_ok=0
     [ $run_ok -eq 1 ] || die "the tools do not start in the chroot (espcn-cli --info, ffmpeg -filters, test_cuda_kernels --gtest_list_tests)"
     echo "   every binary loads in a root with only glibc, libstdc++ and libgcc_s; espcn-cli, ffmpeg (lists espcn) and test_cuda_kernels start"
 }
