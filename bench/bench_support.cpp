@@ -9,8 +9,10 @@
 #include <fstream>
 #include <string_view>
 
-#include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#if ESPCN_HAVE_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
+#endif
 
 namespace espcn::bench {
 
@@ -247,10 +249,14 @@ std::string machine_header(const Options &opts) {
     const std::time_t now = std::time(nullptr);
     std::tm local{};
     if (localtime_r(&now, &local)) std::strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S %Z", &local);
+#if ESPCN_HAVE_ONEDNN
     const dnnl_version_t *v = dnnl_version();
+    const std::string onednn = concat("oneDNN ", v->major, ".", v->minor, ".", v->patch, " (", v->hash, ")");
+#else
+    const std::string onednn = "no oneDNN";
+#endif
     return concat("# espcn-bench ", date, " | cpu: ", cpu_model_name(), " | cores: ",
-                  available_cores(), " | oneDNN ", v->major, ".", v->minor, ".", v->patch,
-                  " (", v->hash, ") | cmd: ", opts.command_line);
+                  available_cores(), " | ", onednn, " | cmd: ", opts.command_line);
 }
 
 std::string fixed(double value, int decimals) {

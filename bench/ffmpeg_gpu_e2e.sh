@@ -9,7 +9,10 @@
 #   host cpu    espcn=backend=cpu, for the ratio (short run)
 #
 #   bench/ffmpeg_gpu_e2e.sh [--ffmpeg build/ffmpeg-7.1/ffmpeg] [--size 1920x1080]
-#                           [--scale 2] [--frames 600] [--precision fp16]
+#                           [--scale 2] [--frames 600] [--precision fp16] [--cpu-frames 10]
+#
+# --cpu-frames 0 leaves the CPU row out (a libespcn without oneDNN runs the
+# CPU path on the slow reference backend: seconds per 1080p frame).
 #
 # Source: 60 frames of testsrc2 written once as raw yuv420p and read in a loop
 # (-stream_loop: a memcpy per frame, where generating testsrc2 at 1080p would
@@ -20,7 +23,7 @@
 # installed one, else weights/ through ESPCN_MODEL_DIR set below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ffmpeg=build/ffmpeg-7.1/ffmpeg size=1920x1080 scale=2 frames=600 precision=fp16
+ffmpeg=build/ffmpeg-7.1/ffmpeg size=1920x1080 scale=2 frames=600 precision=fp16 cpu_frames=10
 while [ $# -gt 0 ]; do
     case $1 in
         --ffmpeg) ffmpeg=$2; shift 2 ;;
@@ -28,6 +31,7 @@ while [ $# -gt 0 ]; do
         --scale) scale=$2; shift 2 ;;
         --frames) frames=$2; shift 2 ;;
         --precision) precision=$2; shift 2 ;;
+        --cpu-frames) cpu_frames=$2; shift 2 ;;
         *) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2; exit 2 ;;
     esac
 done
@@ -64,4 +68,6 @@ fi
 run "host cuda" "$frames" "${src[@]}" -vf "espcn=scale=$scale:backend=cuda:precision=$precision"
 run "cuda frames" "$frames" -init_hw_device cuda=gpu -filter_hw_device gpu "${src[@]}" \
     -vf "hwupload_cuda,espcn=scale=$scale:precision=$precision,hwdownload,format=yuv420p"
-run "host cpu" 10 "${src[@]}" -vf "espcn=scale=$scale:backend=cpu"
+if [ "$cpu_frames" -gt 0 ]; then
+    run "host cpu" "$cpu_frames" "${src[@]}" -vf "espcn=scale=$scale:backend=cpu"
+fi

@@ -105,8 +105,13 @@ def main():
     if cuda and not torch.cuda.is_available():
         sys.exit("pytorch_peer: no CUDA device visible to PyTorch (use --device cpu for a smoke test)")
     torch.backends.cudnn.benchmark = True
+    # The fp32 row must be fp32: PyTorch lets cuDNN convolutions (and matmuls,
+    # where enabled) run fp32 as TF32 on Ampere and later, which espcn's fp32
+    # never does (FMA math only). fp16 is unaffected.
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
     print(f"# pytorch_peer {time.strftime('%Y-%m-%d %H:%M:%S')} | torch {torch.__version__} | "
-          f"cuDNN {torch.backends.cudnn.version() if cuda else '-'} | "
+          f"cuDNN {torch.backends.cudnn.version() if cuda else '-'} (TF32 off) | "
           f"{torch.cuda.get_device_name(dev) if cuda else 'cpu'} | model {a.model} ({net.get('name', '?')}, x{net['scale']})")
     print(f"# {'input':>9} {'variant':>24} {'ms/frame':>9} {'fps':>9}")
     rows = []

@@ -7,7 +7,8 @@
  *                          now holds the link's hw_frames_ctx);
  *                          libavutil/mem.h is no longer included for us
  *   FFmpeg 8.x (lavfi 11)
- *   and 9.x   (lavfi 12):  filters are defined as FFFilter, public fields in .p
+ *   and 9.x   (lavfi 12):  filters are defined as FFFilter, public fields in .p,
+ *                          flags_internal outside it
  */
 #ifndef AVFILTER_ESPCN_COMPAT_H
 #define AVFILTER_ESPCN_COMPAT_H
@@ -35,5 +36,15 @@
 #define ESPCN_FILTER_TYPE const AVFilter
 #define ESPCN_FILTER_PUBLIC(field) .field
 #endif
+
+/*
+ * The filter sets its output link's hw_frames_ctx itself (CUDA frames):
+ * libavfilter must be told, or it asserts "should not be set by
+ * non-hwframe-aware filter" when the input carries one. The flag is in
+ * internal.h (5.1) or filters.h (7.1 and later), and flags_internal is a
+ * field of AVFilter (5.1, 7.1) or of FFFilter outside .p (8.x, 9.x): in every
+ * series a direct member of the filter definition.
+ */
+#define ESPCN_FILTER_HWFRAME_AWARE .flags_internal = FF_FILTER_FLAG_HWFRAME_AWARE
 
 #endif /* AVFILTER_ESPCN_COMPAT_H */

@@ -150,26 +150,40 @@ static void cuda_pop(AVFilterContext *ctx)
 }
 #endif
 
-/* Frees the engine (and, for CUDA frames, our stream) inside the right context. */
+/* Frees the engine; one on CUDA frames inside FFmpeg's CUcontext. */
 static void destroy_engine(AVFilterContext *ctx)
 {
     ESPCNContext *s = ctx->priv;
 #if CONFIG_CUDA
-    if (s->engine_on_cuda_frames && s->hwctx) {
+    int pushed = s->engine && s->hwctx && cuda_push(ctx) == 0;
+#endif
+    espcn_destroy(&s->engine);  /* waits for its last work on the GPU */
+    s->engine_on_cuda_frames = 0;
+#if CONFIG_CUDA
+    if (pushed)
+        cuda_pop(ctx);
+#endif
+}
+
+/* Frees the engine, our CUDA stream and FFmpeg's device reference, each by
+ * whether it is held (any subset may be, e.g. after the engine failed to
+ * start on CUDA frames), as vf_scale_cuda's uninit does. */
+static void release_engine_and_device(AVFilterContext *ctx)
+{
+    ESPCNContext *s = ctx->priv;
+    destroy_engine(ctx);
+#if CONFIG_CUDA
+    if (s->own_stream && s->stream && s->hwctx) {
         int pushed = cuda_push(ctx) == 0;
-        espcn_destroy(&s->engine);
-        if (s->own_stream && s->stream)
-            s->hwctx->internal->cuda_dl->cuStreamDestroy(s->stream);
+        s->hwctx->internal->cuda_dl->cuStreamDestroy(s->stream);
         if (pushed)
             cuda_pop(ctx);
-        s->stream = NULL;
-        s->own_stream = 0;
-        s->hwctx = NULL;
-        av_buffer_unref(&s->hw_device_ref);
     }
+    s->stream = NULL;
+    s->own_stream = 0;
+    s->hwctx = NULL;
+    av_buffer_unref(&s->hw_device_ref);
 #endif
-    espcn_destroy(&s->engine);
-    s->engine_on_cuda_frames = 0;
 }
 
 static void drop_queue(ESPCNContext *s)
@@ -186,7 +200,7 @@ static av_cold void uninit(AVFilterContext *ctx)
     ESPCNContext *s = ctx->priv;
     /* Frames in flight are abandoned: destroying the engine waits for the GPU
      * before their buffers are freed. */
-    destroy_engine(ctx);
+    release_engine_and_device(ctx);
     drop_queue(s);
 }
 
@@ -203,7 +217,10 @@ static int create_engine(AVFilterContext *ctx, int cuda_frames)
 
     if (s->engine && s->engine_on_cuda_frames == cuda_frames)
         return 0;
-    destroy_engine(ctx);
+    if (cuda_frames)
+        destroy_engine(ctx);  /* the caller has set up FFmpeg's device and stream */
+    else
+        release_engine_and_device(ctx);
     if (!s->model_path) {
         snprintf(default_path, sizeof(default_path), "%s/default-x%d.safetensors",
                  espcn_default_model_dir(), s->scale);
@@ -270,6 +287,7 @@ static int config_cuda_frames(AVFilterContext *ctx, AVFilterLink *inlink, AVFilt
     ESPCNContext *s = ctx->priv;
     AVBufferRef *in_ref = ESPCN_LINK_HW_FRAMES(inlink), *out_ref;
     AVHWFramesContext *in_frames, *out_frames;
+    const AVPixFmtDescriptor *desc;
     int ret, i, supported = 0;
 
     if (!in_ref) {
@@ -284,9 +302,20 @@ static int config_cuda_frames(AVFilterContext *ctx, AVFilterLink *inlink, AVFilt
                "p010, p016, yuv444p or yuv444p16\n", av_get_pix_fmt_name(in_frames->sw_format));
         return AVERROR(ENOSYS);
     }
+    /* FFmpeg's CUDA frame copies (hwupload_cuda, hwdownload) move h >> 1
+     * chroma rows of a vertically subsampled frame: with an odd height the
+     * last chroma row is never uploaded, and ours would never come back. */
+    desc = av_pix_fmt_desc_get(in_frames->sw_format);
+    if (desc->log2_chroma_h && (inlink->h & 1)) {
+        av_log(ctx, AV_LOG_ERROR, "CUDA frames of %s need an even height, not %d: FFmpeg's CUDA "
+               "frame copies move only h/2 chroma rows, so the last one would be undefined; "
+               "crop or pad to an even height first, or use host frames\n",
+               desc->name, inlink->h);
+        return AVERROR(EINVAL);
+    }
     if (!s->engine_on_cuda_frames || !s->hw_device_ref ||
         s->hw_device_ref->data != in_frames->device_ref->data) {
-        destroy_engine(ctx);
+        release_engine_and_device(ctx);
         s->hw_device_ref = av_buffer_ref(in_frames->device_ref);
         if (!s->hw_device_ref)
             return AVERROR(ENOMEM);
@@ -311,7 +340,7 @@ static int config_cuda_frames(AVFilterContext *ctx, AVFilterLink *inlink, AVFilt
         if (ret < 0)
             return ret;
     }
-    s->desc = av_pix_fmt_desc_get(in_frames->sw_format);
+    s->desc = desc;
 
     out_ref = av_hwframe_ctx_alloc(in_frames->device_ref);
     if (!out_ref)
@@ -566,6 +595,7 @@ ESPCN_FILTER_TYPE ff_vf_espcn = {
     .init                            = init,
     .uninit                          = uninit,
     .activate                        = activate,
+    ESPCN_FILTER_HWFRAME_AWARE,
     FILTER_INPUTS(espcn_inputs),
     FILTER_OUTPUTS(espcn_outputs),
     FILTER_PIXFMTS_ARRAY(pix_fmts),

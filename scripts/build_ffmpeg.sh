@@ -2,7 +2,7 @@
 # Builds a lean FFmpeg with the espcn filter (issue #3) against libespcn.
 #
 #   scripts/build_ffmpeg.sh [--series 5.1|7.1|8.1|9.0] [--espcn-prefix DIR] [--jobs N] [--debug]
-#                           [--cuda-frames auto|on|off]
+#                           [--cuda-frames auto|on|off] [--build-dir DIR] [--check-filter]
 #
 # --series        FFmpeg series (default 7.1; with FFMPEG_SOURCE_DIR set and no
 #                 --series, the series of that tree). 5.1 = Debian 12, 7.1 = 13,
@@ -16,6 +16,10 @@
 #                 -hwaccel cuda, nvenc; all loaded from the NVIDIA driver at run
 #                 time). The headers are the suite's libffmpeg-nvenc-dev,
 #                 fetched like the source. auto (default): if they can be fetched.
+# --build-dir     where to configure and build (default build/ffmpeg-<series>);
+#                 e.g. scripts/gpu_check.sh builds against its own libespcn there.
+# --check-filter  configure, then compile only libavfilter/vf_espcn.o: checks
+#                 the filter source against a series in a minute or two.
 #
 # Environment: FFMPEG_SOURCE_DIR (a local FFmpeg tree to use instead of the
 # Debian source; copied, never modified), ESPCN_FILTER_DIR (where vf_espcn.c
@@ -38,7 +42,7 @@ usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
 die() { echo "build_ffmpeg.sh: $*" >&2; exit 1; }
 abspath() { case $1 in /*) echo "$1" ;; *) echo "$caller_pwd/$1" ;; esac; }
 
-series='' espcn_prefix='' jobs='' debug=0 cuda_frames=auto
+series='' espcn_prefix='' jobs='' debug=0 cuda_frames=auto build_dir='' check_filter=0
 while [ $# -gt 0 ]; do
     case $1 in
         --series) [ $# -ge 2 ] || die "--series needs a value"; series=$2; shift 2 ;;
@@ -50,6 +54,9 @@ while [ $# -gt 0 ]; do
         --debug) debug=1; shift ;;
         --cuda-frames) [ $# -ge 2 ] || die "--cuda-frames needs a value"; cuda_frames=$2; shift 2 ;;
         --cuda-frames=*) cuda_frames=${1#*=}; shift ;;
+        --build-dir) [ $# -ge 2 ] || die "--build-dir needs a value"; build_dir=$(abspath "$2"); shift 2 ;;
+        --build-dir=*) build_dir=$(abspath "${1#*=}"); shift ;;
+        --check-filter) check_filter=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument '$1'" ;;
     esac
@@ -70,7 +77,7 @@ case $cuda_frames in auto|on|off) ;; *) die "--cuda-frames wants auto, on or off
 
 src_cache=$root/build/ffmpeg-src
 tree=$src_cache/$series/tree
-bdir=$root/build/ffmpeg-$series
+bdir=${build_dir:-$root/build/ffmpeg-$series}
 patches=("$root"/patches/ffmpeg-"$series"/*.patch)
 [ -f "${patches[0]}" ] || die "no patch in patches/ffmpeg-$series/"
 for f in vf_espcn.c espcn_compat.h; do
@@ -230,6 +237,15 @@ else
 fi
 
 # --- 6. build ---------------------------------------------------------------------
+if [ $check_filter -eq 1 ]; then
+    begin "compile libavfilter/vf_espcn.o (FFmpeg $series, --check-filter)"
+    make -C "$bdir" libavfilter/vf_espcn.o || die "the filter does not compile against FFmpeg $series"
+    cuda=no; grep -qx 'CONFIG_CUDA=yes' "$bdir/ffbuild/config.mak" && cuda=yes
+    done_step "compiled (CONFIG_CUDA=$cuda)"
+    step='done'
+    echo "== FFmpeg $series: libavfilter/vf_espcn.o compiles (CUDA frames code: $cuda), total $(elapsed "$t_start")"
+    exit 0
+fi
 begin "make -j$jobs (FFmpeg $series)"
 make -C "$bdir" -j "$jobs" || die "make failed in $bdir"
 done_step

@@ -7,13 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "activation.hpp"
 #include "espcn/espcn.h"
 #include "sample_codec.hpp"
 #include "shuffle_index.hpp"
 
 namespace espcn {
-
-enum class Activation { identity, relu, tanh, sigmoid, prelu };
 
 const char *activation_name(Activation a);
 

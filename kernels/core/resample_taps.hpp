@@ -4,6 +4,8 @@
 // are clamped to its edge by the caller.
 #pragma once
 
+#include <cstdint>
+
 #include "host_device.hpp"
 
 namespace espcn {
@@ -58,5 +60,13 @@ ESPCN_HD ResampleTaps resample_taps(ResampleKind kind, int j, int r) {
 }
 
 ESPCN_HD int clamp_index(int i, int size) { return i < 0 ? 0 : (i >= size ? size - 1 : i); }
+
+// A resampled value as a sample: clamped to [0, max_value] (NaN -> 0) and
+// rounded half up.
+ESPCN_HD uint32_t round_resampled(float acc, uint32_t max_value) {
+    const float top = static_cast<float>(max_value);
+    acc = acc > 0.0f ? (acc < top ? acc : top) : 0.0f;
+    return static_cast<uint32_t>(acc + 0.5f);
+}
 
 }  // namespace espcn

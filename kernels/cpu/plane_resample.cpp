@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "../core/sample_access.hpp"
 #include "../core/sample_codec.hpp"
 
 namespace espcn {
@@ -9,10 +10,8 @@ namespace espcn {
 namespace {
 
 float load(const espcn_plane &p, int x, int y, int c, int components, uint32_t maxv) {
-    const uint8_t *row = static_cast<const uint8_t *>(p.data) + static_cast<ptrdiff_t>(y) * p.stride;
-    const int i = x * components + c;
-    if (p.bit_depth == 8) return row[i];
-    return static_cast<float>((reinterpret_cast<const uint16_t *>(row)[i] >> p.shift) & maxv);
+    return static_cast<float>(
+        load_sample(sample_row(p.data, p.stride, y), x * components + c, p.bit_depth, p.shift, maxv));
 }
 
 }  // namespace
@@ -41,20 +40,16 @@ void PlaneResampler::upscale(const espcn_plane &in, const espcn_plane &out, int 
         }
     }
     // Vertical pass, rounding half up and clamping to the sample range.
-    const float top = static_cast<float>(maxv);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int y = 0; y < out.height; ++y) {
         const ResampleTaps t = resample_taps(kind, y, scale);
-        uint8_t *row = static_cast<uint8_t *>(out.data) + static_cast<ptrdiff_t>(y) * out.stride;
+        uint8_t *row = sample_row(out.data, out.stride, y);
         for (int i = 0; i < row_len; ++i) {
             float acc = 0.0f;
             for (int k = 0; k < t.count; ++k)
                 acc += t.weight[k] *
                        rows_[static_cast<size_t>(clamp_index(t.first + k, in.height)) * row_len + i];
-            acc = acc > 0.0f ? (acc < top ? acc : top) : 0.0f;
-            const uint32_t q = static_cast<uint32_t>(acc + 0.5f);
-            if (out.bit_depth == 8) row[i] = static_cast<uint8_t>(q);
-            else reinterpret_cast<uint16_t *>(row)[i] = static_cast<uint16_t>(q << out.shift);
+            store_sample(row, i, out.bit_depth, out.shift, round_resampled(acc, maxv));
         }
     }
 }

@@ -10,17 +10,6 @@
 
 namespace espcn {
 
-float apply_activation(Activation act, float v, float slope) {
-    switch (act) {
-    case Activation::identity: return v;
-    case Activation::relu: return v > 0.0f ? v : 0.0f;
-    case Activation::tanh: return std::tanh(v);
-    case Activation::sigmoid: return 1.0f / (1.0f + std::exp(-v));
-    case Activation::prelu: return v >= 0.0f ? v : slope * v;
-    }
-    return v;
-}
-
 void reference_conv(const ConvLayer &c, const float *src, int w, int h, float *dst) {
     const int pad = c.pad();
     for (int o = 0; o < c.out_channels; ++o) {

@@ -8,8 +8,6 @@
 
 namespace espcn {
 
-float apply_activation(Activation act, float v, float slope);
-
 // "same" conv of a CHW float tensor (w×h), fused activation; dst is CHW.
 void reference_conv(const ConvLayer &c, const float *src, int w, int h, float *dst);
 

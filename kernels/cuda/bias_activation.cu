@@ -15,7 +15,7 @@ __global__ void bias_activation_kernel(BiasActivationParams p) {
     const int64_t at = (i / p.channels) * p.channel_stride + c;
     float v = load_element(p.data, p.type, at);
     if (p.bias) v += p.bias[c];
-    const float slope = p.activation == DeviceActivation::prelu ? p.prelu_slope[c] : 0.0f;
+    const float slope = p.activation == Activation::prelu ? p.prelu_slope[c] : 0.0f;
     store_element(p.data, p.type, at, apply_activation(p.activation, v, slope));
 }
 
@@ -23,14 +23,14 @@ __global__ void bias_activation_kernel(BiasActivationParams p) {
 
 cudaError_t launch_bias_activation(const BiasActivationParams &p, cudaStream_t stream) {
     if (!p.data || p.pixels < 1 || p.channels < 1 || p.channel_stride < p.channels ||
-        (p.activation == DeviceActivation::prelu && !p.prelu_slope))
+        (p.activation == Activation::prelu && !p.prelu_slope))
         return cudaErrorInvalidValue;
     const int64_t n = p.pixels * p.channels;
     const int block = 256;
     const int64_t grid = (n + block - 1) / block;
     if (grid > 0x7fffffff) return cudaErrorInvalidValue;
-    bias_activation_kernel<<<static_cast<unsigned>(grid), block, 0, stream>>>(p);
-    return cudaGetLastError();
+    return ESPCN_CUDA_LAUNCH(bias_activation_kernel, dim3(static_cast<unsigned>(grid)), dim3(block),
+                             stream, p);
 }
 
 }  // namespace espcn::cuda

@@ -23,7 +23,7 @@ struct BiasActivationParams {
     int channel_stride = 0;                // elements per pixel (>= channels)
     const float *bias = nullptr;           // device, `channels` floats; NULL: none
     const float *prelu_slope = nullptr;    // device, `channels` floats; prelu only
-    DeviceActivation activation = DeviceActivation::identity;
+    Activation activation = Activation::identity;
 };
 
 [[nodiscard]] cudaError_t launch_bias_activation(const BiasActivationParams &p, cudaStream_t stream);

@@ -56,17 +56,43 @@ Result<std::unique_ptr<Backend>> CudaBackend::create(std::shared_ptr<const Netwo
                     "the cuda backend runs single-plane networks; '", net->name, "' maps ",
                     net->in_channels, " to ", net->out_channels, " channels");
     std::unique_ptr<CudaBackend> b(new CudaBackend(cfg.device, cfg.use_current_context, cfg.log));
-    if (cfg.use_current_context) {
-        // The caller's context decides the device; the index is only checked.
-        int count = 0;
-        ESPCN_CUDA_RETURN_IF_ERROR(cudaGetDeviceCount(&count));
-        ESPCN_CUDA_RETURN_IF_ERROR(cudaGetDevice(&b->device_));
-    } else {
-        ESPCN_RETURN_IF_ERROR(probe_device(cfg.device));
-    }
+    int count = 0;
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaGetDeviceCount(&count));  // says why when there is no driver
+    if (!cfg.use_current_context) ESPCN_RETURN_IF_ERROR(probe_device(cfg.device));
     Result<const CudnnApi *> api = cudnn_api();
     ESPCN_RETURN_IF_ERROR(api.status());
-    DeviceScope scope(b->device_, !b->use_current_context_);
+    Result<const DriverContextApi *> driver = driver_context_api();
+    ESPCN_RETURN_IF_ERROR(driver.status());
+    b->driver_ = driver.value();
+    const DriverContextApi &drv = *b->driver_;
+    CUcontext caller = nullptr;
+    CUresult cu = drv.ctx_get_current(&caller);
+    ESPCN_RETURN_IF(cu != CUDA_SUCCESS, ESPCN_ERROR_BACKEND, driver_error(drv, "cuCtxGetCurrent", cu));
+    if (cfg.use_current_context) {
+        // The caller's context decides the device.
+        ESPCN_RETURN_IF(!caller, ESPCN_ERROR_INVALID_ARGUMENT,
+                        "cuda_use_current_context is set, but no CUDA context is current on the "
+                        "calling thread");
+        b->context_ = caller;
+        ESPCN_CUDA_RETURN_IF_ERROR(cudaGetDevice(&b->device_));
+    } else {
+        // Device N's primary context (the one the runtime uses for it): made
+        // current once to learn its handle, then the caller's again.
+        const cudaError_t set = cudaSetDevice(cfg.device);
+        const cudaError_t init = set == cudaSuccess ? cudaFree(nullptr) : set;
+        CUcontext primary = nullptr;
+        if (init == cudaSuccess) cu = drv.ctx_get_current(&primary);
+        const CUresult restored = drv.ctx_set_current(caller);
+        ESPCN_CUDA_RETURN_IF_ERROR(set);
+        ESPCN_CUDA_RETURN_IF_ERROR(init);
+        ESPCN_RETURN_IF(cu != CUDA_SUCCESS || !primary, ESPCN_ERROR_BACKEND,
+                        driver_error(drv, "cuCtxGetCurrent", cu), " (device ", cfg.device,
+                        "'s primary context)");
+        ESPCN_RETURN_IF(restored != CUDA_SUCCESS, ESPCN_ERROR_BACKEND,
+                        driver_error(drv, "cuCtxSetCurrent", restored), " (the caller's context)");
+        b->context_ = primary;
+    }
+    ContextScope scope(drv, b->context_);
     ESPCN_RETURN_IF_ERROR(b->enter(scope));
 
     cudaDeviceProp prop{};
@@ -104,21 +130,25 @@ Result<std::unique_ptr<Backend>> CudaBackend::create(std::shared_ptr<const Netwo
 
 CudaBackend::~CudaBackend() {
     if (!res_) return;
-    DeviceScope scope(device_, !use_current_context_);
-    // Frames still in flight are abandoned: wait for the GPU before freeing.
+    ContextScope scope(*driver_, context_);
+    // Nothing is freed while the GPU may still use it: the last work on the
+    // shared network buffers (possibly on the caller's stream, for device
+    // frames), then host frames still in flight (abandoned) on our streams.
+    if (res_->network_done.get()) (void)cudaEventSynchronize(res_->network_done.get());
     for (const Stream *s : {&res_->upload, &res_->compute, &res_->download})
         if (s->get()) (void)cudaStreamSynchronize(s->get());
-    res_.reset();
+    res_.reset();  // the network waits for its own last work too (CudnnNetwork)
 }
 
 espcn_precision CudaBackend::precision() const {
     return res_->network->type() == TensorType::f16 ? ESPCN_PRECISION_FP16 : ESPCN_PRECISION_FP32;
 }
 
-Status CudaBackend::enter(DeviceScope &scope) const {
-    ESPCN_RETURN_IF(scope.status() != cudaSuccess, ESPCN_ERROR_BACKEND, "cudaSetDevice(", device_,
-                    ") failed: ", cudaGetErrorName(scope.status()), " (",
-                    cudaGetErrorString(scope.status()), ")");
+Status CudaBackend::enter(const ContextScope &scope) const {
+    ESPCN_RETURN_IF(scope.status() != CUDA_SUCCESS, ESPCN_ERROR_BACKEND,
+                    driver_error(*driver_, "making the engine's CUDA context current (cuCtxSetCurrent)",
+                                 scope.status()),
+                    "; device ", device_);
     return Status::ok();
 }
 
@@ -225,7 +255,7 @@ Status CudaBackend::enqueue_slot(Slot &slot) {
 Status CudaBackend::submit_frame(const std::vector<PlaneTask> &tasks) {
     ESPCN_RETURN_IF(in_flight_ == kFrameQueueDepth, ESPCN_ERROR_INVALID_ARGUMENT, kFrameQueueDepth,
                     " frames are in flight; receive one before submitting another");
-    DeviceScope scope(device_, !use_current_context_);
+    ContextScope scope(*driver_, context_);
     ESPCN_RETURN_IF_ERROR(enter(scope));
     Slot &slot = res_->slots[(head_ + in_flight_) % kFrameQueueDepth];
     ESPCN_RETURN_IF_ERROR(prepare_slot(slot, tasks));
@@ -243,7 +273,7 @@ Status CudaBackend::submit_frame(const std::vector<PlaneTask> &tasks) {
 
 Status CudaBackend::receive_frame() {
     ESPCN_RETURN_IF(in_flight_ == 0, ESPCN_ERROR_INVALID_ARGUMENT, "no frame in flight to receive");
-    DeviceScope scope(device_, !use_current_context_);
+    ContextScope scope(*driver_, context_);
     ESPCN_RETURN_IF_ERROR(enter(scope));
     Slot &slot = res_->slots[head_];
     head_ = (head_ + 1) % kFrameQueueDepth;
@@ -273,7 +303,7 @@ Status CudaBackend::process(const espcn_plane &in, const espcn_plane &out) {
 Status CudaBackend::enqueue_device_frame(const std::vector<PlaneTask> &tasks, void *stream) {
     ESPCN_RETURN_IF(!stream, ESPCN_ERROR_INVALID_ARGUMENT,
                     "cuda_stream is NULL (the legacy default stream); pass the stream to run on");
-    DeviceScope scope(device_, !use_current_context_);
+    ContextScope scope(*driver_, context_);
     ESPCN_RETURN_IF_ERROR(enter(scope));
     return enqueue_tasks(tasks, static_cast<cudaStream_t>(stream));
 }

@@ -8,9 +8,11 @@
 // downloads while N runs the network. The network's activations are shared
 // by every frame; an event orders their users, whichever stream they are on.
 //
-// Thread safety: one thread at a time per object (see espcn.h). Every entry
-// point makes the backend's device current for its duration and restores the
-// caller's, unless the backend lives in the caller's CUDA context.
+// Thread safety: one thread at a time per object (see espcn.h). The backend
+// lives in one CUDA context: device N's primary context, or the caller's
+// context current at creation (cuda_use_current_context, FFmpeg's CUcontext).
+// Every entry point, the destructor included, makes that context current for
+// its duration and the caller's current again after (cuda_context.hpp).
 #pragma once
 
 #include <array>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "../core/backend.hpp"
+#include "cuda_context.hpp"
 #include "cuda_resources.hpp"
 #include "cudnn_network.hpp"
 
@@ -55,13 +58,15 @@ private:
     struct Resources {
         std::unique_ptr<CudnnNetwork> network;
         Stream upload, compute, download;
-        Event network_done;  // the last frame's use of the shared activations
+        // The last frame's use of the shared activations, on whichever stream
+        // (ours, or the caller's for device frames): what teardown waits for.
+        Event network_done;
         std::array<Slot, kFrameQueueDepth> slots;
     };
 
     CudaBackend(int device, bool use_current_context, Logger log)
         : device_(device), use_current_context_(use_current_context), log_(std::move(log)) {}
-    [[nodiscard]] Status enter(DeviceScope &scope) const;
+    [[nodiscard]] Status enter(const ContextScope &scope) const;
     [[nodiscard]] Status enqueue_tasks(const std::vector<PlaneTask> &tasks, cudaStream_t stream);
     [[nodiscard]] Status prepare_slot(Slot &slot, const std::vector<PlaneTask> &tasks);
     [[nodiscard]] Status enqueue_slot(Slot &slot);
@@ -69,6 +74,8 @@ private:
     int device_;
     bool use_current_context_;
     Logger log_;
+    const DriverContextApi *driver_ = nullptr;
+    CUcontext context_ = nullptr;  // where every resource below lives
     std::unique_ptr<Resources> res_;
     int head_ = 0;       // oldest frame in flight
     int in_flight_ = 0;

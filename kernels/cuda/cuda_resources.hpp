@@ -129,29 +129,6 @@ private:
     cudaEvent_t event_ = nullptr;
 };
 
-// Makes `device` current for a scope and restores the previous device after;
-// inactive (touches nothing) when the caller's own CUDA context is to be used
-// (FFmpeg's CUcontext pushed on the calling thread).
-class DeviceScope {
-public:
-    DeviceScope(int device, bool active) {
-        if (!active) return;
-        if (cudaGetDevice(&previous_) != cudaSuccess) previous_ = -1;
-        status_ = previous_ == device ? cudaSuccess : cudaSetDevice(device);
-        if (previous_ == device) previous_ = -1;
-    }
-    DeviceScope(const DeviceScope &) = delete;
-    DeviceScope &operator=(const DeviceScope &) = delete;
-    ~DeviceScope() {
-        if (previous_ >= 0) (void)cudaSetDevice(previous_);
-    }
-    cudaError_t status() const { return status_; }
-
-private:
-    int previous_ = -1;
-    cudaError_t status_ = cudaSuccess;
-};
-
 // A non-blocking stream of our own (the engine otherwise runs on the
 // caller's stream; never on the legacy default stream).
 class Stream {

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include <cudnn.h>
 
@@ -53,8 +54,25 @@ struct CudnnApi {
 // build was compiled against (CUDNN_MAJOR). Not cached; the handle stays open.
 [[nodiscard]] Result<CudnnApi> load_cudnn(const std::string &library);
 
-// The process-wide table: $ESPCN_CUDNN_LIBRARY if set, else
-// "libcudnn.so.<CUDNN_MAJOR>", loaded on the first call.
+// cuDNN as pip installs it (the nvidia-cudnn-cu12/cu13 wheels, which PyTorch
+// uses and which is the only cuDNN of some GPU images): <site-packages>/
+// nvidia/cudnn/lib/libcudnn.so.<CUDNN_MAJOR> (or nvidia/cu13/lib/). The
+// site-packages searched are those of the Python interpreters on `path`
+// (a PATH value: for each directory D holding a python3*, D/../lib/python3.*/
+// {site,dist}-packages) and of `prefixes` (e.g. $VIRTUAL_ENV, $CONDA_PREFIX);
+// the libraries found, in that order, without duplicates. Only the file
+// system is read.
+std::vector<std::string> find_cudnn_in_python_sites(const std::string &path,
+                                                    const std::vector<std::string> &prefixes);
+
+// What cudnn_api() tries, in order: $ESPCN_CUDNN_LIBRARY alone if set; else
+// "libcudnn.so.<CUDNN_MAJOR>" (the dynamic loader's search), then the
+// wheels find_cudnn_in_python_sites() finds from $PATH, $VIRTUAL_ENV and
+// $CONDA_PREFIX.
+std::vector<std::string> cudnn_candidates();
+
+// The process-wide table: the first of cudnn_candidates() that loads, loaded
+// on the first call. The error names every candidate tried and why each failed.
 [[nodiscard]] Result<const CudnnApi *> cudnn_api();
 
 }  // namespace espcn::cuda

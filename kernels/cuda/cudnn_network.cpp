@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "algorithm_choice.hpp"
 #include "bias_activation.cuh"
 #include "plane_to_tensor.cuh"
 #include "shuffle_encode.cuh"
@@ -24,23 +25,6 @@ cudnnDataType_t data_type(TensorType t) {
 }
 
 size_t element_size(TensorType t) { return t == TensorType::f16 ? 2 : 4; }
-
-DeviceActivation device_activation(Activation a) {
-    switch (a) {
-    case Activation::relu: return DeviceActivation::relu;
-    case Activation::tanh: return DeviceActivation::tanh;
-    case Activation::sigmoid: return DeviceActivation::sigmoid;
-    case Activation::prelu: return DeviceActivation::prelu;
-    case Activation::identity: break;
-    }
-    return DeviceActivation::identity;
-}
-
-// fp32 must not silently become TF32 (the 1e-4 bar); fp16 runs on
-// tensor cores with fp32 accumulation (the descriptor's compute type).
-bool math_allowed(TensorType type, cudnnMathType_t math) {
-    return type == TensorType::f16 || math != CUDNN_TENSOR_OP_MATH;
-}
 
 bool heuristic_only() {
     const char *env = std::getenv("ESPCN_CUDNN_SEARCH");
@@ -70,6 +54,9 @@ Result<std::unique_ptr<CudnnNetwork>> CudnnNetwork::create(std::shared_ptr<const
     cudnnHandle_t h = nullptr;
     ESPCN_CUDNN_RETURN_IF_ERROR(api, api.cudnnCreate(&h));
     n->handle_ = CudnnHandle(h, api.cudnnDestroy);
+    Result<Event> last_work = Event::create();
+    ESPCN_RETURN_IF_ERROR(last_work.status());
+    n->last_work_ = std::move(last_work).value();
     // Weights go up on a stream of our own (creation has no caller's stream).
     Result<Stream> upload = Stream::create();
     ESPCN_RETURN_IF_ERROR(upload.status());
@@ -84,7 +71,7 @@ Status CudnnNetwork::upload_layers(cudaStream_t stream) {
         Layer L;
         L.in_pad = padded_channels(c.in_channels, type_);
         L.out_pad = padded_channels(c.out_channels, type_);
-        L.activation = device_activation(c.activation);
+        L.activation = c.activation;
         // (out, in, ky, kx) → cuDNN's NHWC filter (out_pad, ky, kx, in_pad), zero padded.
         const size_t count = static_cast<size_t>(L.out_pad) * c.kernel * c.kernel * L.in_pad;
         std::vector<float> w(count, 0.0f);
@@ -129,9 +116,7 @@ Status CudnnNetwork::upload_layers(cudaStream_t stream) {
         ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnSetConvolution2dDescriptor(
                                               cd, c.pad(), c.pad(), 1, 1, 1, 1,
                                               CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-        ESPCN_CUDNN_RETURN_IF_ERROR(
-            api_, api_.cudnnSetConvolutionMathType(
-                      cd, type_ == TensorType::f16 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
+        ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnSetConvolutionMathType(cd, search_math(type_)));
         layers_.push_back(std::move(L));
     }
     return Status::ok();
@@ -167,6 +152,9 @@ Status CudnnNetwork::ensure_buffers(int width, int height) {
 
 Status CudnnNetwork::choose_algorithm(int k, Plan &p, int width, int height) {
     const Layer &L = layers_[k];
+    // cuDNN searches under the descriptor's math type: the layer's widest
+    // allowed one (run_layer() leaves the previous plan's there).
+    ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnSetConvolutionMathType(L.conv.get(), search_math(type_)));
     int max_count = 0;
     ESPCN_CUDNN_RETURN_IF_ERROR(
         api_, api_.cudnnGetConvolutionForwardAlgorithmMaxCount(handle_.get(), &max_count));
@@ -177,10 +165,25 @@ Status CudnnNetwork::choose_algorithm(int k, Plan &p, int width, int height) {
                                           handle_.get(), p.x.get(), L.filter.get(), L.conv.get(),
                                           p.y.get(), max_count, &n, ranked.data()));
     ranked.resize(n);
+    // The workspace an algorithm needs with its math type set (what
+    // run_layer() sets before the convolution), not the perf struct's estimate.
+    auto workspace_of = [&](cudnnConvolutionFwdAlgo_t algo, cudnnMathType_t math) -> Result<size_t> {
+        ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnSetConvolutionMathType(L.conv.get(), math));
+        size_t bytes = 0;
+        ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnGetConvolutionForwardWorkspaceSize(
+                                              handle_.get(), p.x.get(), L.filter.get(), L.conv.get(),
+                                              p.y.get(), algo, &bytes));
+        return bytes;
+    };
     size_t search_workspace = 0;
-    for (const auto &r : ranked)
-        if (r.status == CUDNN_STATUS_SUCCESS && r.memory <= kMaxWorkspace && math_allowed(type_, r.mathType))
-            search_workspace = std::max(search_workspace, r.memory);
+    for (const auto &r : ranked) {
+        const char *why = nullptr;
+        if (!candidate_usable(type_, r, &why)) continue;
+        Result<size_t> bytes = workspace_of(r.algo, r.mathType);
+        if (bytes.is_ok() && bytes.value() <= kMaxWorkspace)
+            search_workspace = std::max(search_workspace, bytes.value());
+    }
+    ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnSetConvolutionMathType(L.conv.get(), search_math(type_)));
 
     // Benchmark the candidates on this shape (PyTorch's cudnn.benchmark);
     // the heuristic order is the fallback.
@@ -201,22 +204,20 @@ Status CudnnNetwork::choose_algorithm(int k, Plan &p, int width, int height) {
                                   api_.cudnnGetErrorString(st), "; using the heuristic ranking"));
         }
     }
-    for (const auto *list : {&measured, &ranked})
-        for (const auto &r : *list)
-            if (r.status == CUDNN_STATUS_SUCCESS && r.memory <= kMaxWorkspace &&
-                math_allowed(type_, r.mathType)) {
-                p.algo = r.algo;
-                p.math = r.mathType;
-                p.workspace = r.memory;
-                log_.debug(concat("cuda: layer ", k, " at ", width, "x", height, ": algorithm ",
-                                  static_cast<int>(r.algo), ", math ", static_cast<int>(r.mathType),
-                                  ", workspace ", r.memory, " bytes",
-                                  list == &measured ? concat(", ", r.time, " ms measured") : ""));
-                return Status::ok();
-            }
-    return Status(ESPCN_ERROR_UNSUPPORTED,
-                  concat("cuDNN has no usable forward algorithm for layer ", k, " at ", width, "x",
-                         height));
+    Result<AlgorithmChoice> chosen = espcn::cuda::choose_algorithm(type_, measured, ranked, kMaxWorkspace,
+                                                                   workspace_of);
+    if (!chosen.is_ok())
+        return std::move(chosen).status().with_context(
+            concat("layer ", k, " at ", width, "x", height, ": "));
+    const AlgorithmChoice &c = chosen.value();
+    p.algo = c.algo;
+    p.math = c.math;
+    p.workspace = c.workspace;
+    log_.debug(concat("cuda: layer ", k, " at ", width, "x", height, ": algorithm ",
+                      static_cast<int>(c.algo), " (", algorithm_name(c.algo), "), math ",
+                      math_name(c.math), ", workspace ", c.workspace, " bytes, deterministic",
+                      c.measured ? concat(", ", c.measured_ms, " ms measured") : ", heuristic"));
+    return Status::ok();
 }
 
 Status CudnnNetwork::plan_shape(int width, int height, std::vector<Plan> &plans) {
@@ -248,6 +249,7 @@ Status CudnnNetwork::configure(int width, int height, cudaStream_t stream) {
     ESPCN_RETURN_IF_ERROR(ensure_buffers(width, height));
     // The input's padding channels must read zero in the new layout.
     ESPCN_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(input_.get(), 0, input_capacity_, stream));
+    ESPCN_RETURN_IF_ERROR(record_work(stream));
     ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnSetStream(handle_.get(), stream));
     auto found = plans_.find(Shape{width, height});
     if (found == plans_.end()) {
@@ -311,7 +313,7 @@ Status CudnnNetwork::enqueue_convs(int count, bool finish_last, cudaStream_t str
         ESPCN_RETURN_IF_ERROR(run_layer(k, src, dst, k + 1 < count || finish_last, stream));
         src = dst;
     }
-    return Status::ok();
+    return record_work(stream);
 }
 
 Status CudnnNetwork::enqueue_plane(const espcn_plane &in, const espcn_plane &out,
@@ -357,7 +359,18 @@ Status CudnnNetwork::enqueue_plane(const espcn_plane &in, const espcn_plane &out
     s.dst_bit_depth = out.bit_depth;
     s.dst_shift = out.shift;
     ESPCN_CUDA_RETURN_IF_ERROR(launch_shuffle_encode(s, stream));
+    return record_work(stream);
+}
+
+Status CudnnNetwork::record_work(cudaStream_t stream) {
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaEventRecord(last_work_.get(), stream));
     return Status::ok();
+}
+
+CudnnNetwork::~CudnnNetwork() {
+    // The buffers and handle below may still be in use by work queued on a
+    // caller's stream: wait for the last of it before they are freed.
+    if (last_work_.get()) (void)cudaEventSynchronize(last_work_.get());
 }
 
 }  // namespace espcn::cuda

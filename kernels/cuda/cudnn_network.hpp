@@ -6,7 +6,8 @@
 // kernels want); the padding's weights are zero, so it never changes a value.
 // Per input shape the cuDNN algorithm of every layer is chosen once
 // (benchmarked with cudnnFindConvolutionForwardAlgorithmEx, falling back to the
-// heuristic ranking) and cached; activations and the one workspace are
+// heuristic ranking; deterministic algorithms only, fp32 in FMA math only:
+// algorithm_choice.hpp) and cached; activations and the one workspace are
 // allocated for the largest shape seen and reused. Every kernel and cuDNN call
 // runs on the stream passed in; none on the legacy default stream.
 //
@@ -47,7 +48,8 @@ public:
 
     CudnnNetwork(const CudnnNetwork &) = delete;
     CudnnNetwork &operator=(const CudnnNetwork &) = delete;
-    ~CudnnNetwork() = default;
+    // Waits for the last work enqueued on any stream before freeing.
+    ~CudnnNetwork();
 
     TensorType type() const { return type_; }
     const Network &network() const { return *net_; }
@@ -68,8 +70,9 @@ public:
     TensorView input_tensor() const;
     [[nodiscard]] Status enqueue_convs(int count, bool finish_last, cudaStream_t stream);
     TensorView layer_output(int k) const;
-    // The algorithm cuDNN runs for layer k at the current shape.
+    // The algorithm and math type cuDNN runs for layer k at the current shape.
     cudnnConvolutionFwdAlgo_t algorithm(int k) const { return plans_.at(shape_)[k].algo; }
+    cudnnMathType_t math(int k) const { return plans_.at(shape_)[k].math; }
 
 private:
     struct Layer {
@@ -77,7 +80,7 @@ private:
         DeviceBuffer weight;  // (out_pad, k, k, in_pad) of type_: cuDNN's NHWC filter
         DeviceBuffer bias;    // out_channels floats
         DeviceBuffer slope;   // out_channels floats (prelu only)
-        DeviceActivation activation = DeviceActivation::identity;
+        Activation activation = Activation::identity;
         FilterDescriptor filter;
         ConvolutionDescriptor conv;
     };
@@ -96,6 +99,7 @@ private:
     [[nodiscard]] Status choose_algorithm(int k, Plan &p, int width, int height);
     [[nodiscard]] Status ensure_buffers(int width, int height);
     [[nodiscard]] Status run_layer(int k, const void *src, void *dst, bool finish, cudaStream_t stream);
+    [[nodiscard]] Status record_work(cudaStream_t stream);
 
     std::shared_ptr<const Network> net_;
     TensorType type_;
@@ -110,6 +114,7 @@ private:
     DeviceBuffer input_;              // padded channels stay zero
     DeviceBuffer ping_, pong_;
     DeviceBuffer workspace_;
+    Event last_work_;  // recorded after each enqueue, on the stream it used
 };
 
 }  // namespace espcn::cuda

@@ -11,7 +11,7 @@ __global__ void plane_to_tensor_kernel(PlaneToTensorParams p) {
     const int y = blockIdx.y * blockDim.y + threadIdx.y;
     if (x >= p.width || y >= p.height) return;
     const uint32_t maxv = max_sample(p.bit_depth);
-    const uint32_t v = load_sample(p.src, p.src_stride, x, y, p.bit_depth, p.shift, maxv);
+    const uint32_t v = load_sample(sample_row(p.src, p.src_stride, y), x, p.bit_depth, p.shift, maxv);
     store_element(p.dst, p.dst_type, y * p.dst_row_stride + x * p.dst_pixel_stride,
                   decode_sample(v, maxv, p.range));
 }
@@ -24,8 +24,7 @@ cudaError_t launch_plane_to_tensor(const PlaneToTensorParams &p, cudaStream_t st
         return cudaErrorInvalidValue;
     const dim3 block(32, 8);
     const dim3 grid((p.width + block.x - 1) / block.x, (p.height + block.y - 1) / block.y);
-    plane_to_tensor_kernel<<<grid, block, 0, stream>>>(p);
-    return cudaGetLastError();
+    return ESPCN_CUDA_LAUNCH(plane_to_tensor_kernel, grid, block, stream, p);
 }
 
 }  // namespace espcn::cuda

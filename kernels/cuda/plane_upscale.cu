@@ -12,8 +12,9 @@ __device__ float horizontal(const PlaneUpscaleParams &p, const ResampleTaps &tx,
     float acc = 0.0f;
     for (int k = 0; k < tx.count; ++k) {
         const int x = clamp_index(tx.first + k, p.src_width);
-        acc += tx.weight[k] * static_cast<float>(load_sample(p.src, p.src_stride, x * p.components + c, y,
-                                                             p.bit_depth, p.shift, maxv));
+        acc += tx.weight[k] * static_cast<float>(load_sample(sample_row(p.src, p.src_stride, y),
+                                                             x * p.components + c, p.bit_depth,
+                                                             p.shift, maxv));
     }
     return acc;
 }
@@ -29,9 +30,7 @@ __global__ void plane_upscale_kernel(PlaneUpscaleParams p) {
     float acc = 0.0f;
     for (int k = 0; k < ty.count; ++k)
         acc += ty.weight[k] * horizontal(p, tx, clamp_index(ty.first + k, p.src_height), c, maxv);
-    const float top = static_cast<float>(maxv);
-    acc = acc > 0.0f ? (acc < top ? acc : top) : 0.0f;
-    store_sample(p.dst, p.dst_stride, i, y, p.bit_depth, p.shift, static_cast<uint32_t>(acc + 0.5f));
+    store_sample(sample_row(p.dst, p.dst_stride, y), i, p.bit_depth, p.shift, round_resampled(acc, maxv));
 }
 
 }  // namespace
@@ -45,8 +44,7 @@ cudaError_t launch_plane_upscale(const PlaneUpscaleParams &p, cudaStream_t strea
     const dim3 block(32, 8);
     const dim3 grid((p.dst_width * p.components + block.x - 1) / block.x,
                     (p.dst_height + block.y - 1) / block.y);
-    plane_upscale_kernel<<<grid, block, 0, stream>>>(p);
-    return cudaGetLastError();
+    return ESPCN_CUDA_LAUNCH(plane_upscale_kernel, grid, block, stream, p);
 }
 
 }  // namespace espcn::cuda

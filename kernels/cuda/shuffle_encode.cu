@@ -15,9 +15,9 @@ __global__ void shuffle_encode_kernel(ShuffleEncodeParams p) {
                            s.y * p.src_row_stride + s.x * p.src_pixel_stride +
                                s.channel * p.src_channel_stride);
     if (p.bias) v += p.bias[s.channel];
-    const float slope = p.activation == DeviceActivation::prelu ? p.prelu_slope[s.channel] : 0.0f;
+    const float slope = p.activation == Activation::prelu ? p.prelu_slope[s.channel] : 0.0f;
     const uint32_t maxv = max_sample(p.dst_bit_depth);
-    store_sample(p.dst, p.dst_stride, hx, hy, p.dst_bit_depth, p.dst_shift,
+    store_sample(sample_row(p.dst, p.dst_stride, hy), hx, p.dst_bit_depth, p.dst_shift,
                  encode_sample(apply_activation(p.activation, v, slope), maxv, p.range));
 }
 
@@ -28,12 +28,11 @@ cudaError_t launch_shuffle_encode(const ShuffleEncodeParams &p, cudaStream_t str
         p.dst_width > p.scale * p.lr_width || p.dst_height > p.scale * p.lr_height ||
         p.dst_bit_depth < 8 || p.dst_bit_depth > 16 || p.dst_shift < 0 ||
         p.dst_shift + p.dst_bit_depth > 16 || (p.dst_bit_depth == 8 && p.dst_shift != 0) ||
-        !p.src || !p.dst || (p.activation == DeviceActivation::prelu && !p.prelu_slope))
+        !p.src || !p.dst || (p.activation == Activation::prelu && !p.prelu_slope))
         return cudaErrorInvalidValue;
     const dim3 block(32, 8);
     const dim3 grid((p.dst_width + block.x - 1) / block.x, (p.dst_height + block.y - 1) / block.y);
-    shuffle_encode_kernel<<<grid, block, 0, stream>>>(p);
-    return cudaGetLastError();
+    return ESPCN_CUDA_LAUNCH(shuffle_encode_kernel, grid, block, stream, p);
 }
 
 }  // namespace espcn::cuda

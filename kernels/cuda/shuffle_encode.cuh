@@ -31,7 +31,7 @@ struct ShuffleEncodeParams {
     // (slopes are read only for prelu).
     const float *bias = nullptr;
     const float *prelu_slope = nullptr;
-    DeviceActivation activation = DeviceActivation::identity;
+    Activation activation = Activation::identity;
     SampleRange range{};
     void *dst = nullptr;                // device HR plane; may be smaller than r× the LR size
     ptrdiff_t dst_stride = 0;           // bytes; may be negative

@@ -98,9 +98,10 @@ typedef struct espcn_params {
     espcn_precision precision;
     /* cuda: 1 = build the context's GPU state in the CUDA context current on
      * the creating thread (e.g. FFmpeg's CUcontext, pushed with
-     * cuCtxPushCurrent) instead of device `device`'s primary context; every
-     * later call on this context, espcn_destroy() included, must then be made
-     * with that CUDA context current. */
+     * cuCtxPushCurrent) instead of device `device`'s primary context. Either
+     * way every later call, espcn_destroy() included, makes that CUDA context
+     * current for its duration and the caller's current again after; the
+     * CUDA context must outlive the espcn context. */
     int cuda_use_current_context;
 } espcn_params;
 
