@@ -123,6 +123,16 @@ mount -t proc proc "$root/proc"
 mount --rbind /sys "$root/sys" && mount --make-rslave "$root/sys"
 mount --rbind /dev "$root/dev" && mount --make-rslave "$root/dev"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+# This site's own CA certificates (e.g. those of a TLS-intercepting egress
+# proxy, without which PyPI is unreachable here): network configuration of
+# this machine, like resolv.conf, not something a user's machine lacks.
+site_cas=(/usr/local/share/ca-certificates/*.crt)
+if [ -f "${site_cas[0]}" ]; then
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp -L "${site_cas[@]}" "$root/usr/local/share/ca-certificates/"
+    chroot "$root" /usr/sbin/update-ca-certificates >/dev/null 2>&1 ||
+        say "warning: update-ca-certificates failed in the root" >&2
+fi
 
 # The checkout, and ../shared beside it (read-only), as CI has them.
 mkdir -p "$root/work"
