@@ -33,15 +33,17 @@ void decode_plane(const espcn_plane &in, SampleRange range, float *dst, ptrdiff_
 }
 
 void shuffle_encode_plane(const LrTensorView &lr, int r, ShuffleOrder order, SampleRange range,
-                          const espcn_plane &out, int threads) {
+                          const espcn_plane &out, int threads, const LrTensorView *residual) {
     const uint32_t maxv = max_sample(out.bit_depth);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int hy = 0; hy < out.height; ++hy) {
         uint8_t *row = static_cast<uint8_t *>(out.data) + static_cast<ptrdiff_t>(hy) * out.stride;
         for (int hx = 0; hx < out.width; ++hx) {
             const ShuffleSource s = shuffle_source(order, 0, hy, hx, r, 1);
-            const float v = lr.data[lr.channel_offset(s.channel) + s.y * lr.row_stride +
-                                    s.x * lr.pixel_stride];
+            float v = lr.data[lr.channel_offset(s.channel) + s.y * lr.row_stride +
+                              s.x * lr.pixel_stride];
+            if (residual)
+                v += residual->data[s.y * residual->row_stride + s.x * residual->pixel_stride];
             const uint32_t q = encode_sample(v, maxv, range);
             if (out.bit_depth == 8) row[hx] = static_cast<uint8_t>(q);
             else reinterpret_cast<uint16_t *>(row)[hx] = static_cast<uint16_t>(q << out.shift);
