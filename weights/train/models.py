@@ -161,11 +161,15 @@ class LRNet(nn.Module):
         return self.shuffle(y)
 
     def to_sequential(self) -> nn.Sequential:
-        out = []
-        for mod in self.body:
-            out.append(mod.to_conv() if isinstance(mod, CollapsibleConv) else copy.deepcopy(mod))
-        out.append(nn.PixelShuffle(self.r))
-        return nn.Sequential(*out)
+        # New Conv2d modules draw their (overwritten) initial weights from the global RNG;
+        # fork it, so that exporting or counting parameters never changes a training run's
+        # random state (a resumed run must match an uninterrupted one bit for bit).
+        with torch.random.fork_rng(devices=[]):
+            out = []
+            for mod in self.body:
+                out.append(mod.to_conv() if isinstance(mod, CollapsibleConv) else copy.deepcopy(mod))
+            out.append(nn.PixelShuffle(self.r))
+            return nn.Sequential(*out)
 
 
 def bicubic_taps(r: int) -> torch.Tensor:
