@@ -23,7 +23,10 @@ WEIGHTS = os.path.dirname(HERE)
 PAPER = {  # Set5 / Set14 PSNR-Y the issue quotes
     ("espcn", 3): (33.00, 29.42), ("espcn", 4): (30.90, 27.73),
     ("fsrcnn", 2): (37.00, 32.63), ("fsrcnn", 3): (33.16, 29.43), ("fsrcnn", 4): (30.71, 27.59),
+    # lrnet: the best published figure per scale at <= ESPCN's MACs (issue #13's target)
+    ("lrnet", 2): (37.00, 32.63), ("lrnet", 3): (33.16, 29.43), ("lrnet", 4): (30.90, 27.73),
 }
+ARCHS = ("espcn", "fsrcnn", "lrnet")
 
 
 def means(path: str) -> dict[str, dict[str, float]]:
@@ -43,7 +46,7 @@ def main() -> int:
     a = ap.parse_args()
     print("| model | scale | Set5 PSNR / SSIM | bicubic | gain | Set14 PSNR / SSIM | bicubic | gain | paper Set5 / Set14 |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for arch in ("espcn", "fsrcnn"):
+    for arch in ARCHS:
         for r in (2, 3, 4):
             name = f"{arch}-x{r}"
             path = os.path.join(a.eval_dir, name + ".csv")
@@ -60,7 +63,7 @@ def main() -> int:
     print()
     print("| model | iterations | best at | val PSNR (bicubic) | training wall time | it/s | device, threads | torch |")
     print("|---|---|---|---|---|---|---|---|")
-    for arch in ("espcn", "fsrcnn"):
+    for arch in ARCHS:
         for r in (2, 3, 4):
             p = os.path.join(a.runs, f"{arch}_x{r}", "summary.json")
             if not os.path.exists(p):

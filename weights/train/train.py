@@ -62,7 +62,8 @@ DEFAULTS = {
     "model": {},              # architecture kwargs: espcn c1, c2; fsrcnn d, s, m;
                               # lrnet f, m, first_k, last_k, expand, act, residual; hrnet f, m, ...
     "init": "he",             # he | torch (models.py)
-    "init_from": None,        # a model file in our format (repository-relative) whose weights
+    "init_from": None,        # a model file in our format, or a train.py checkpoint (.pt), repository-
+                              # relative; .pt: the tensors whose name and shape match. Its weights
                               # start the run instead (FSRCNN: another scale's model)
     "last_std": 1e-3,         # std of the last layer under init "he"
     "range": [0.0, 1.0],      # network value of code 0 and code 255 (FORMAT.md "range")
@@ -269,7 +270,17 @@ def main(argv=None) -> int:
         raise ValueError("checkpoint_every must be a multiple of log_every")
     if cfg.get("init_from"):
         init_path = os.path.join(REPO, cfg["init_from"])
-        models.load_espcn_file(model, init_path)
+        if init_path.endswith(".pt"):
+            # a train.py checkpoint (best.pt / last.pt) of another run, e.g. another scale's:
+            # every tensor whose name and shape match (LRNet: all but the last conv)
+            src = torch.load(init_path, map_location="cpu", weights_only=False)["model"]
+            own = model.state_dict()
+            taken = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}
+            model.load_state_dict(taken, strict=False)
+            print(f"init_from: {len(taken)} of {len(own)} tensors taken; "
+                  f"not taken: {', '.join(sorted(set(own) - set(taken))) or 'none'}", flush=True)
+        else:
+            models.load_espcn_file(model, init_path)
         cfg["init_from_sha256"] = sha256(init_path)
         print(f"initialized from {cfg['init_from']} (sha256 {cfg['init_from_sha256'][:16]}...)", flush=True)
     model = model.to(device)
