@@ -108,10 +108,10 @@ def targets(eval_dir: str, runs: str) -> None:
             macs = json.load(open(summ)).get("macs_per_lr_pixel", "?")
         t5, t14 = TARGET[r]
         d5, d14 = s5 - t5, s14 - t14
-        verdict = "**met**" if d5 >= 0 and d14 >= 0 else "missed"
+        verdict = ", ".join(f"{n} {'**met**' if d >= 0 else 'missed'} {d:+.2f}" for n, d in (("Set5", d5), ("Set14", d14)))
         goal = "met" if d5 >= 0.2 and d14 >= 0.2 else "missed"
         print(f"| x{r} | {t5:.2f} / {t14:.2f} | {name} | {macs} ({ESPCN_MACS[r]}) | {s5:.3f} / {s14:.3f} | {fs} | "
-              f"{verdict}: {d5:+.2f} / {d14:+.2f} dB | {goal} |")
+              f"{verdict} dB | {goal} |")
 
 
 if __name__ == "__main__":
