@@ -51,7 +51,11 @@ def main() -> int:
     w, h = (int(v) for v in a.size.split("x"))
     rows = []
     for r in (2, 3):
-        pair = [load(os.path.join(a.runs, f"cmp_{k}_x{r}")) for k in ("lr", "hr")]
+        dirs = [os.path.join(a.runs, f"cmp_{k}_x{r}") for k in ("lr", "hr")]
+        if not all(os.path.exists(os.path.join(d, "summary.json")) for d in dirs):
+            print(f"x{r}: skipped, a run of the pair has no summary.json: {dirs}", file=sys.stderr)
+            continue
+        pair = [load(d) for d in dirs]
         x = torch.rand(1, 1, h, w)
         times = ([], [])
         with torch.no_grad():
