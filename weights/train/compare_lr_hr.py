@@ -46,6 +46,8 @@ def main() -> int:
     ap.add_argument("--runs", default=os.path.join(HERE, "logs"))
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--size", default="640x360")
+    ap.add_argument("--no-timing", action="store_true",
+                    help="only the table from the summaries (e.g. while timing.active holds the CPU)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     w, h = (int(v) for v in a.size.split("x"))
@@ -59,6 +61,10 @@ def main() -> int:
         x = torch.rand(1, 1, h, w)
         times = ([], [])
         with torch.no_grad():
+            if a.no_timing:
+                for k, (s, m) in enumerate(pair):
+                    rows.append((r, ("LR", "HR")[k], s, None, []))
+                continue
             for k in range(2):
                 pair[k][1](x)  # warm-up
             for _ in range(a.repeat):
@@ -69,7 +75,7 @@ def main() -> int:
                     pair[k][1](x)
                     times[k].append(time.perf_counter() - t0)
         for k, (s, m) in enumerate(pair):
-            t = statistics.median(times[k])
+            t = statistics.median(times[k]) if times[k] else None
             rows.append((r, ("LR", "HR")[k], s, t, times[k]))
     print(f"torch {torch.__version__}, 1 thread, {a.size} LR input, median of {a.repeat}; "
           f"{time.strftime('%Y-%m-%d %H:%M')}, load {os.getloadavg()[0]:.1f}")
@@ -83,7 +89,7 @@ def main() -> int:
                 f"bicubic ×{r}, conv5 1→{mc['f']}, conv3 {mc['f']}→{mc['f']}, conv3 {mc['f']}→1 (HR)")
         print(f"| x{r} | {kind} | {desc} | {s['parameters']} | {s['macs_per_lr_pixel']} | "
               f"{s['tests']['Set5']['psnr_y']:.2f} | {s['tests']['Set14']['psnr_y']:.2f} | "
-              f"{t * 1000:.1f} ms | {s['iterations']} |")
+              + (f"{t * 1000:.1f} ms" if t is not None else "not measured") + f" | {s['iterations']} |")
     print()
     for r, kind, _, _, ts in rows:
         print(f"raw x{r} {kind}: " + " ".join(f"{v * 1000:.1f}" for v in ts) + " ms")
