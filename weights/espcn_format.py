@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 FORMAT_VERSION = "1"
+FORMAT_VERSION_RESIDUAL = "2"  # "1" + the network's "residual" field (FORMAT.md)
 
 
 @dataclass
@@ -37,6 +38,7 @@ class ModelWriter:
     name: str
     scale: int
     value_range: tuple[float, float] = (0.0, 1.0)
+    residual: str | None = None  # None or "nearest" (FORMAT.md "residual")
     layers: list[dict] = field(default_factory=list)
     tensors: dict[str, Tensor] = field(default_factory=dict)
 
@@ -78,11 +80,17 @@ class ModelWriter:
         })
 
     def network(self) -> dict:
-        return {"name": self.name, "scale": self.scale, "plane": "luma",
-                "range": list(self.value_range), "layers": self.layers}
+        net = {"name": self.name, "scale": self.scale, "plane": "luma",
+               "range": list(self.value_range), "layers": self.layers}
+        if self.residual is not None:
+            if self.residual != "nearest":
+                raise ValueError(f"unknown residual {self.residual!r} (nearest)")
+            net["residual"] = self.residual
+        return net
 
     def to_bytes(self) -> bytes:
-        header: dict = {"__metadata__": {"espcn.format": FORMAT_VERSION,
+        version = FORMAT_VERSION if self.residual is None else FORMAT_VERSION_RESIDUAL
+        header: dict = {"__metadata__": {"espcn.format": version,
                                          "espcn.network": json.dumps(self.network())}}
         data = bytearray()
         for name, t in self.tensors.items():

@@ -117,6 +117,11 @@ def read_espcn(path: str) -> EspcnModel:
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ExportError(f"{path}: header is not JSON: {e}") from None
     meta = header.get("__metadata__", {})
+    if meta.get("espcn.format") == "2":
+        # FORMAT.md: "2" carries a global residual (the input upsampled by pixel replication
+        # added to the output); FFmpeg's native format has no nearest upsampling to add it with
+        raise ExportError(f"{path}: a model with a global residual (espcn.format \"2\") cannot be "
+                          "expressed in FFmpeg's native format")
     if meta.get("espcn.format") != "1" or "espcn.network" not in meta:
         raise ExportError(f"{path}: not an espcn model (no espcn.format = \"1\" / espcn.network "
                           "in __metadata__)")

@@ -38,9 +38,11 @@ def _layers(module):
 
 
 def export(model, scale: int, name: str, path: str, half: bool = False,
-           shuffle_order: str = "crd") -> None:
+           shuffle_order: str = "crd", residual: str | None = None) -> None:
+    """residual: None, or "nearest" (FORMAT.md: the input, upsampled by pixel replication, is
+    added to the network's output; the model must have been trained that way)."""
     import torch.nn as nn
-    w = ModelWriter(name=name, scale=scale)
+    w = ModelWriter(name=name, scale=scale, residual=residual)
     for i, m in enumerate(_layers(model)):
         p = f"layer{i}"
         if isinstance(m, nn.Conv2d):

@@ -15,7 +15,10 @@ namespace {
 
 constexpr const char *kFormatKey = "espcn.format";
 constexpr const char *kNetworkKey = "espcn.network";
+// "2" = "1" + the network's "residual" field; a file with a residual says "2",
+// so engines that predate it refuse the file instead of ignoring the field.
 constexpr const char *kFormatVersion = "1";
+constexpr const char *kFormatVersionResidual = "2";
 
 Status get_int(const json &obj, const char *key, int lo, int hi, int &out) {
     const auto it = obj.find(key);
@@ -116,6 +119,22 @@ bool is_activation(const std::string &t) {
     return t == "identity" || t == "relu" || t == "tanh" || t == "sigmoid" || t == "prelu";
 }
 
+// Network-level "residual": absent, null, "none" or "nearest".
+Status parse_residual(const json &net, Residual &residual) {
+    residual = Residual::none;
+    const auto it = net.find("residual");
+    if (it == net.end() || it->is_null()) return Status::ok();
+    ESPCN_RETURN_IF(!it->is_string(), ESPCN_ERROR_MODEL, "'residual' must be a string");
+    const std::string kind = it->get<std::string>();
+    if (kind == "none") return Status::ok();
+    if (kind == "nearest") {
+        residual = Residual::nearest;
+        return Status::ok();
+    }
+    return Status(ESPCN_ERROR_UNSUPPORTED,
+                  concat("residual '", kind, "' is not supported (\"none\", \"nearest\")"));
+}
+
 // Network-level "range": [lo, hi] with lo != hi, both finite.
 Status parse_range(const json &net, SampleRange &range) {
     const auto it = net.find("range");
@@ -136,8 +155,10 @@ Result<Network> load_network(const SafetensorsFile &f, const Logger &log) {
     const auto fmt = f.metadata().find(kFormatKey);
     ESPCN_RETURN_IF(fmt == f.metadata().end(), ESPCN_ERROR_MODEL, "__metadata__ has no '",
                     kFormatKey, "': not an espcn model (see weights/FORMAT.md)");
-    ESPCN_RETURN_IF(fmt->second != kFormatVersion, ESPCN_ERROR_UNSUPPORTED, "model format version '",
-                    fmt->second, "' is not supported (this build reads ", kFormatVersion, ")");
+    ESPCN_RETURN_IF(fmt->second != kFormatVersion && fmt->second != kFormatVersionResidual,
+                    ESPCN_ERROR_UNSUPPORTED, "model format version '", fmt->second,
+                    "' is not supported (this build reads ", kFormatVersion, " and ",
+                    kFormatVersionResidual, ")");
     const auto desc = f.metadata().find(kNetworkKey);
     ESPCN_RETURN_IF(desc == f.metadata().end(), ESPCN_ERROR_MODEL, "__metadata__ has no '",
                     kNetworkKey, "'");
@@ -155,6 +176,11 @@ Result<Network> load_network(const SafetensorsFile &f, const Logger &log) {
     ESPCN_RETURN_IF(plane != "luma", ESPCN_ERROR_UNSUPPORTED, "network: plane '", plane,
                     "' is not supported (only \"luma\")");
     ESPCN_RETURN_IF_ERROR(parse_range(net, n.range).with_context("network: "));
+    ESPCN_RETURN_IF_ERROR(parse_residual(net, n.residual).with_context("network: "));
+    ESPCN_RETURN_IF(n.residual != Residual::none && fmt->second != kFormatVersionResidual,
+                    ESPCN_ERROR_MODEL, "network: a residual needs '", kFormatKey, "' \"",
+                    kFormatVersionResidual, "\" (engines reading only \"", kFormatVersion,
+                    "\" would ignore it)");
 
     const auto layers = net.find("layers");
     ESPCN_RETURN_IF(layers == net.end() || !layers->is_array() || layers->empty(),

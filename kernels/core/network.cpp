@@ -13,6 +13,14 @@ const char *activation_name(Activation a) {
     return "?";
 }
 
+const char *residual_name(Residual r) {
+    switch (r) {
+    case Residual::none: return "none";
+    case Residual::nearest: return "nearest";
+    }
+    return "?";
+}
+
 double Network::macs_per_lr_pixel() const {
     double macs = 0.0;
     for (const ConvLayer &c : convs)

@@ -16,6 +16,16 @@ namespace espcn {
 
 const char *activation_name(Activation a);
 
+// A global residual: the network's input, upsampled, added to its HR output
+// (after the upsampler and its activation, before the output mapping). Every
+// backend fuses it into its shuffle + encode step (FORMAT.md "residual").
+enum class Residual {
+    none,
+    nearest,  // HR (Y, X) adds input (Y div r, X div r): pixel replication
+};
+
+const char *residual_name(Residual r);
+
 // A "same"-padded, stride-1 2-D cross-correlation (PyTorch Conv2d).
 struct ConvLayer {
     int in_channels = 0;
@@ -60,6 +70,7 @@ struct Network {
     ShuffleOrder order = kShuffleCRD;
     SampleRange range;       // network value of black and white
     espcn_upsampler source_upsampler = ESPCN_UPSAMPLER_PIXEL_SHUFFLE;
+    Residual residual = Residual::none;
     std::vector<ConvLayer> convs;  // the last emits out_channels · r² channels
 
     double macs_per_lr_pixel() const;

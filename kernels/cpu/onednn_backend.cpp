@@ -191,7 +191,10 @@ Status OnednnBackend::process(const espcn_plane &in, const espcn_plane &out) {
         onednn::plane_strides(lr.get_desc(), net_->convs.back().out_channels);
     const LrTensorView view{static_cast<const float *>(lr.get_data_handle()), o.c, o.h, o.w,
                             static_cast<int>(o.block), o.block_stride};
-    shuffle_encode_plane(view, net_->scale, net_->order, net_->range, out, threads_);
+    // The decoded input is still in src_ (channel 0): the residual reads it there.
+    const LrTensorView input{static_cast<const float *>(src_.get_data_handle()), s.c, s.h, s.w};
+    shuffle_encode_plane(view, net_->scale, net_->order, net_->range, out, threads_,
+                         net_->residual == Residual::nearest ? &input : nullptr);
     return Status::ok();
 }
 

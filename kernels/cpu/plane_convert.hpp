@@ -32,7 +32,11 @@ struct LrTensorView {
 
 // The fused output step: periodic shuffle of a C·r²-channel LR tensor
 // (C = 1) into the HR plane, with range mapping, rounding and clamping.
+// residual (the decoded network input, one channel; NULL: none) is added
+// nearest-upsampled: HR (Y, X) adds residual (Y div r, X div r), in network
+// values, before the mapping (Network::residual == nearest).
 void shuffle_encode_plane(const LrTensorView &lr, int scale, ShuffleOrder order,
-                          SampleRange range, const espcn_plane &out, int threads);
+                          SampleRange range, const espcn_plane &out, int threads,
+                          const LrTensorView *residual = nullptr);
 
 }  // namespace espcn

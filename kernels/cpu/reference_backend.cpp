@@ -59,7 +59,9 @@ public:
         reference_forward(*net_, x.data(), in.width, in.height, lr);
         const LrTensorView view{lr.data(), static_cast<ptrdiff_t>(in.width) * in.height,
                                 in.width, 1};
-        shuffle_encode_plane(view, net_->scale, net_->order, net_->range, out, 1);
+        const LrTensorView input{x.data(), static_cast<ptrdiff_t>(in.width) * in.height, in.width, 1};
+        shuffle_encode_plane(view, net_->scale, net_->order, net_->range, out, 1,
+                             net_->residual == Residual::nearest ? &input : nullptr);
         return Status::ok();
     }
 

@@ -352,6 +352,12 @@ Status CudnnNetwork::enqueue_plane(const espcn_plane &in, const espcn_plane &out
     s.prelu_slope = static_cast<const float *>(layers_[last].slope.get());
     s.activation = layers_[last].activation;
     s.range = net_->range;
+    if (net_->residual == Residual::nearest) {
+        // plane_to_tensor wrote the decoded input there; the convolutions only read it
+        s.residual = input.data;
+        s.residual_pixel_stride = input.pixel_stride;
+        s.residual_row_stride = static_cast<ptrdiff_t>(input.pixel_stride) * in.width;
+    }
     s.dst = out.data;
     s.dst_stride = out.stride;
     s.dst_width = out.width;

@@ -16,9 +16,13 @@ __global__ void shuffle_encode_kernel(ShuffleEncodeParams p) {
                                s.channel * p.src_channel_stride);
     if (p.bias) v += p.bias[s.channel];
     const float slope = p.activation == Activation::prelu ? p.prelu_slope[s.channel] : 0.0f;
+    v = apply_activation(p.activation, v, slope);
+    if (p.residual)
+        v += load_element(p.residual, p.src_type,
+                          s.y * p.residual_row_stride + s.x * p.residual_pixel_stride);
     const uint32_t maxv = max_sample(p.dst_bit_depth);
     store_sample(sample_row(p.dst, p.dst_stride, hy), hx, p.dst_bit_depth, p.dst_shift,
-                 encode_sample(apply_activation(p.activation, v, slope), maxv, p.range));
+                 encode_sample(v, maxv, p.range));
 }
 
 }  // namespace

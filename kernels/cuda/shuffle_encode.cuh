@@ -33,6 +33,12 @@ struct ShuffleEncodeParams {
     const float *prelu_slope = nullptr;
     Activation activation = Activation::identity;
     SampleRange range{};
+    // Global residual (Network::residual == nearest): the network's input
+    // tensor (channel 0 read, of src_type), added nearest-upsampled after the
+    // activation: HR (Y, X) adds residual (Y div r, X div r). NULL: none.
+    const void *residual = nullptr;
+    ptrdiff_t residual_row_stride = 0;    // elements
+    ptrdiff_t residual_pixel_stride = 0;  // elements
     void *dst = nullptr;                // device HR plane; may be smaller than r× the LR size
     ptrdiff_t dst_stride = 0;           // bytes; may be negative
     int dst_width = 0;                  // <= scale · lr_width

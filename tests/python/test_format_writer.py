@@ -171,6 +171,20 @@ def shuffle_network(mw_cls, dtype: str, seed: int):
     return mw, r, forward
 
 
+def residual_network(mw_cls, dtype: str, seed: int):
+    """shuffle_network with the global residual (FORMAT.md "residual": "nearest"): the input,
+    upsampled by pixel replication, is added to the output before it is rounded."""
+    mw, r, forward = shuffle_network(mw_cls, dtype, seed)
+    mw.name = f"py-residual-{dtype.lower()}"
+    mw.residual = "nearest"
+
+    def forward_residual(x):
+        y = forward(x)
+        return [[[v + x[0][yy // r][xx // r] for xx, v in enumerate(row)] for yy, row in enumerate(y[0])]]
+
+    return mw, r, forward_residual
+
+
 def deconv_network(mw_cls, dtype: str, seed: int):
     """conv 3x3 1->3 + PReLU (per channel), deconv 3->1 K5 s2 p2 op1."""
     from espcn_format import Tensor
@@ -286,7 +300,8 @@ def main() -> int:
         # The reference backend is the one required; oneDNN is compared too
         # when this build and machine have it.
         backends = None
-        builders = [("shuffle", shuffle_network, 11), ("deconv", deconv_network, 23)]
+        builders = [("shuffle", shuffle_network, 11), ("deconv", deconv_network, 23),
+                    ("residual", residual_network, 31)]
         for label, builder, seed in builders:
             for dtype in ("F32", "F16"):
                 mw, r, forward = builder(ModelWriter, dtype, seed)

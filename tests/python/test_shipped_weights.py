@@ -39,7 +39,8 @@ import numpy as np
 # Stated margins (dB of mean PSNR-Y gain over bicubic on the generated set below), set
 # below what the shipped models measure (MODELS.md, "Generated content") so that a
 # retrained model of the same quality passes and a broken or untrained one does not.
-MARGIN_DB = {"espcn": {2: 2.0, 3: 1.5, 4: 1.0}, "fsrcnn": {2: 2.0, 3: 1.5, 4: 1.0}}
+MARGIN_DB = {"espcn": {2: 2.0, 3: 1.5, 4: 1.0}, "fsrcnn": {2: 2.0, 3: 1.5, 4: 1.0},
+             "lrnet": {2: 2.0, 3: 1.5, 4: 1.0}}
 
 GLYPHS = {  # 5 x 7 bitmaps
     "E": ["11111", "10000", "10000", "11110", "10000", "10000", "11111"],

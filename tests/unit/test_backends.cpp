@@ -9,6 +9,7 @@
 // [-4, 4] range, at most 2 codes of 16 bits, i.e. 2.4e-4 absolute.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 
@@ -85,6 +86,61 @@ TEST(Backends, OnednnMatchesReferenceOnRandomNetworks) {
         }
     }
     EXPECT_EQ(cases, 60);
+}
+
+// The global residual (FORMAT.md "residual": "nearest"), fused into the
+// shuffle + encode step: with a zero last layer the output is exactly the
+// input upsampled by pixel replication, on both backends, at every depth.
+TEST(Backends, NearestResidualAloneIsPixelReplication) {
+    for (uint32_t seed = 0; seed < 6; ++seed) {
+        std::mt19937 rng(seed);
+        const int scale = 2 + static_cast<int>(seed % 3);
+        Network n = test::random_network(rng, scale, seed % 2 ? kShuffleDCR : kShuffleCRD);
+        n.residual = Residual::nearest;
+        ConvLayer &last = n.convs.back();
+        std::fill(last.weight.begin(), last.weight.end(), 0.0f);
+        std::fill(last.bias.begin(), last.bias.end(), 0.0f);
+        last.activation = Activation::identity;
+        auto net = std::make_shared<const Network>(std::move(n));
+        const int bits = seed % 3 == 0 ? 8 : (seed % 3 == 1 ? 10 : 16);
+        for (espcn_backend kind : {ESPCN_BACKEND_REFERENCE, ESPCN_BACKEND_ONEDNN}) {
+            auto be = make(kind, net, 2);
+            test::TestPlane in = test::make_plane(13, 7, bits, &rng, seed % 2 == 1);
+            test::TestPlane out = test::make_plane(13 * scale, 7 * scale, bits, nullptr);
+            ASSERT_TRUE(be->process(in.plane, out.plane).is_ok());
+            for (int y = 0; y < 7 * scale; ++y)
+                for (int x = 0; x < 13 * scale; ++x)
+                    ASSERT_EQ(out.at(x, y), in.at(x / scale, y / scale))
+                        << "backend " << kind << " seed " << seed << " at " << x << "," << y;
+        }
+    }
+}
+
+TEST(Backends, OnednnMatchesReferenceWithANearestResidual) {
+    const int depths[][2] = {{8, 8}, {10, 16}, {16, 16}};
+    for (uint32_t seed = 20; seed < 26; ++seed) {
+        std::mt19937 rng(seed);
+        const int scale = 2 + static_cast<int>(seed % 3);
+        Network n = test::random_network(rng, scale, seed % 2 ? kShuffleDCR : kShuffleCRD);
+        n.residual = Residual::nearest;
+        auto net = std::make_shared<const Network>(std::move(n));
+        auto ref = make(ESPCN_BACKEND_REFERENCE, net, 1);
+        auto dnn = make(ESPCN_BACKEND_ONEDNN, net, 2);
+        const auto &bits = depths[seed % 3];
+        test::TestPlane in = test::make_plane(23, 9, bits[0], &rng, seed % 2 == 0);
+        test::TestPlane a = test::make_plane(23 * scale, 9 * scale, bits[1], nullptr);
+        test::TestPlane b = test::make_plane(23 * scale, 9 * scale, bits[1], nullptr, true);
+        ASSERT_TRUE(ref->process(in.plane, a.plane).is_ok());
+        ASSERT_TRUE(dnn->process(in.plane, b.plane).is_ok());
+        const Diff d = compare(a, b);
+        SCOPED_TRACE(testing::Message() << "seed " << seed << " bits " << bits[0] << "->" << bits[1]);
+        if (bits[1] == 8) {
+            EXPECT_LE(d.max, 1u);
+            EXPECT_LE(d.differing * 100, d.total) << d.differing << " of " << d.total;
+        } else {
+            EXPECT_LE(d.max, 4u);
+        }
+    }
 }
 
 TEST(Backends, OnednnFloatAccuracyOnAnUnclampedRange) {

@@ -91,6 +91,13 @@ std::vector<std::vector<uint8_t>> models_of_scale(int r) {
     f.conv(1, 16, 5).prelu(16).conv(16, 8, 1).prelu(8).conv(8, 8, 3).prelu(1).conv(8, 16, 1).prelu(16)
         .deconv(16, 1, 9, r == 2 ? 4 : 3, r == 3 ? 0 : 1);
     m.push_back(f.bytes());
+    // An LRNet-like network (weights/train/models.py) with the global residual
+    // fused into the shuffle kernel (FORMAT.md "residual": "nearest").
+    test::ModelBuilder g(r, 300 + r);
+    g.conv(1, 16, 5).prelu(16).conv(16, 16, 3).prelu(16).conv(16, r * r, 5).pixel_shuffle();
+    nlohmann::json net = g.network();
+    net["residual"] = "nearest";
+    m.push_back(g.bytes_with(net, "2"));
     return m;
 }
 

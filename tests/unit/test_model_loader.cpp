@@ -71,6 +71,13 @@ json header_of(const std::vector<uint8_t> &file) {
     return json::parse(file.begin() + 8, file.begin() + 8 + static_cast<ptrdiff_t>(n));
 }
 
+// The same file with another "espcn.format" value.
+std::vector<uint8_t> with_format(const std::vector<uint8_t> &file, const std::string &version) {
+    json h = header_of(file);
+    h["__metadata__"]["espcn.format"] = version;
+    return with_header(file, h.dump());
+}
+
 TEST(ModelLoader, AcceptsThePaperModel) {
     const Outcome o = create_from(valid_model().bytes());
     EXPECT_EQ(o.status, ESPCN_OK) << o.message;
@@ -272,6 +279,27 @@ TEST(ModelLoader, RejectsInconsistentChains) {
     net = b.network();
     net["layers"] = json::array();
     EXPECT_REJECTED(b.bytes_with(net), ESPCN_ERROR_MODEL, "non-empty array");
+}
+
+TEST(ModelLoader, ReadsTheGlobalResidualField) {
+    ModelBuilder b = valid_model();
+    json net = b.network();
+    for (const json &value : {json("nearest"), json("none"), json(nullptr)}) {
+        net["residual"] = value;
+        const Outcome o = create_from(with_format(b.bytes_with(net), "2"));
+        EXPECT_EQ(o.status, ESPCN_OK) << value << ": " << o.message;
+    }
+    // version "1" files may not carry one (older engines would ignore it); "none" is fine
+    net["residual"] = "nearest";
+    EXPECT_REJECTED(b.bytes_with(net), ESPCN_ERROR_MODEL, "a residual needs 'espcn.format' \"2\"");
+    net["residual"] = "none";
+    EXPECT_EQ(create_from(b.bytes_with(net)).status, ESPCN_OK);
+    EXPECT_REJECTED(with_format(b.bytes(), "3"), ESPCN_ERROR_UNSUPPORTED, "version '3'");
+    net["residual"] = "nearest";
+    net["residual"] = "bicubic";
+    EXPECT_REJECTED(b.bytes_with(net), ESPCN_ERROR_UNSUPPORTED, "residual 'bicubic' is not supported");
+    net["residual"] = 1;
+    EXPECT_REJECTED(b.bytes_with(net), ESPCN_ERROR_MODEL, "'residual' must be a string");
 }
 
 TEST(ModelLoader, RejectsDeconvWhoseOutputIsNotExactlyRTimes) {

@@ -32,23 +32,33 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0, help="time per case (after 3 warm-up steps)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--slow-deconv", action="store_true", help="use nn.ConvTranspose2d itself (see models.py)")
+    ap.add_argument("--config", default=None,
+                    help="a train.py config: its arch, scale, model, batch and patch (and loss) instead")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
+    kwargs, init, loss_fn = {}, "he", F.mse_loss
+    if a.config:
+        import json
+        with open(a.config) as f:
+            cfg = json.load(f)
+        a.arch, a.scale, a.batch, a.patch = [cfg["arch"]], [cfg["scale"]], [cfg["batch"]], [cfg["patch"]]
+        kwargs, init = cfg.get("model", {}), cfg.get("init", "he")
+        loss_fn = {"mse": F.mse_loss, "l1": F.l1_loss}[cfg.get("loss", "mse")]
     print(f"torch {torch.__version__}, device {a.device}, threads {torch.get_num_threads()}")
     print("arch,scale,batch,patch,it_per_s,lr_px_per_s,gmac_per_s,cpu_s_per_it")
     for arch in a.arch:
         for r in a.scale:
             for b in a.batch:
                 for p in a.patch:
-                    model = models.build(arch, r).to(a.device)
+                    model = models.build(arch, r, init, **kwargs).to(a.device)
                     opt = torch.optim.Adam(model.parameters(), 1e-3)
                     x = torch.rand(b, 1, p, p, device=a.device)
                     y = torch.rand(b, 1, p * r, p * r, device=a.device)
 
                     def step():
                         opt.zero_grad(set_to_none=True)
-                        loss = F.mse_loss(models.forward(model, x, fast=not a.slow_deconv), y)
+                        loss = loss_fn(models.forward(model, x, fast=not a.slow_deconv), y)
                         loss.backward()
                         opt.step()
                     for _ in range(3):

@@ -23,7 +23,10 @@ WEIGHTS = os.path.dirname(HERE)
 PAPER = {  # Set5 / Set14 PSNR-Y the issue quotes
     ("espcn", 3): (33.00, 29.42), ("espcn", 4): (30.90, 27.73),
     ("fsrcnn", 2): (37.00, 32.63), ("fsrcnn", 3): (33.16, 29.43), ("fsrcnn", 4): (30.71, 27.59),
+    # lrnet: the best published figure per scale at <= ESPCN's MACs (issue #13's target)
+    ("lrnet", 2): (37.00, 32.63), ("lrnet", 3): (33.16, 29.43), ("lrnet", 4): (30.90, 27.73),
 }
+ARCHS = ("espcn", "fsrcnn", "lrnet")
 
 
 def means(path: str) -> dict[str, dict[str, float]]:
@@ -43,7 +46,7 @@ def main() -> int:
     a = ap.parse_args()
     print("| model | scale | Set5 PSNR / SSIM | bicubic | gain | Set14 PSNR / SSIM | bicubic | gain | paper Set5 / Set14 |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for arch in ("espcn", "fsrcnn"):
+    for arch in ARCHS:
         for r in (2, 3, 4):
             name = f"{arch}-x{r}"
             path = os.path.join(a.eval_dir, name + ".csv")
@@ -60,7 +63,7 @@ def main() -> int:
     print()
     print("| model | iterations | best at | val PSNR (bicubic) | training wall time | it/s | device, threads | torch |")
     print("|---|---|---|---|---|---|---|---|")
-    for arch in ("espcn", "fsrcnn"):
+    for arch in ARCHS:
         for r in (2, 3, 4):
             p = os.path.join(a.runs, f"{arch}_x{r}", "summary.json")
             if not os.path.exists(p):
@@ -69,7 +72,46 @@ def main() -> int:
             print(f"| {arch}-x{r} | {s['iterations']} | {s['best_iteration']} | {s['best_val_psnr_y']:.2f} "
                   f"({s['val_bicubic_psnr_y']:.2f}) | {s['train_wall_s'] / 60:.1f} min | {s['iterations_per_s']:.1f} | "
                   f"{s['device_name']}, {s['threads']} | {s['torch']} |")
+    print()
+    targets(a.eval_dir, a.runs)
     return 0
+
+
+# Issue #13: the best published Set5 / Set14 PSNR-Y per scale at <= ESPCN's MACs per LR pixel.
+TARGET = {2: (37.00, 32.63), 3: (33.16, 29.43), 4: (30.90, 27.73)}
+ESPCN_MACS = {2: 21184, 3: 22624, 4: 24640}
+
+
+def targets(eval_dir: str, runs: str) -> None:
+    """Per scale: each lrnet model against the target, through espcn-eval (weights/eval) and
+    through ffmpeg -vf espcn (bench/results/*-ffmpeg-<model>-set5-set14.csv, newest)."""
+    import glob
+    results = os.path.join(os.path.dirname(WEIGHTS), "bench", "results")
+    print("| scale | target Set5 / Set14 | model | MACs / LR px (bound) | espcn-eval Set5 / Set14 | "
+          "ffmpeg -vf espcn Set5 / Set14 | vs target | +0.2 dB goal |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in (2, 3, 4):
+        name = f"lrnet-x{r}"
+        path = os.path.join(eval_dir, name + ".csv")
+        if not os.path.exists(path):
+            continue
+        m = means(path)
+        s5, s14 = m["Set5"]["psnr_y"], m["Set14"]["psnr_y"]
+        ff = sorted(glob.glob(os.path.join(results, f"*-ffmpeg-{name}-set5-set14.csv")))
+        fs = "not measured"
+        if ff:
+            f = means(ff[-1])
+            fs = f"{f['Set5']['psnr_y']:.2f} / {f['Set14']['psnr_y']:.2f}"
+        macs = "?"
+        summ = os.path.join(runs, f"lrnet_x{r}", "summary.json")
+        if os.path.exists(summ):
+            macs = json.load(open(summ)).get("macs_per_lr_pixel", "?")
+        t5, t14 = TARGET[r]
+        d5, d14 = s5 - t5, s14 - t14
+        verdict = ", ".join(f"{n} {'**met**' if d >= 0 else 'missed'} {d:+.2f}" for n, d in (("Set5", d5), ("Set14", d14)))
+        goal = "met" if d5 >= 0.2 and d14 >= 0.2 else "missed"
+        print(f"| x{r} | {t5:.2f} / {t14:.2f} | {name} | {macs} ({ESPCN_MACS[r]}) | {s5:.3f} / {s14:.3f} | {fs} | "
+              f"{verdict} dB | {goal} |")
 
 
 if __name__ == "__main__":

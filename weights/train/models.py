@@ -27,13 +27,14 @@ verifies the equality against nn.ConvTranspose2d.
 """
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-ARCHS = ("espcn", "fsrcnn")
+ARCHS = ("espcn", "fsrcnn", "lrnet", "hrnet")
 
 
 def deconv_padding(r: int, k: int = 9) -> tuple[int, int]:
@@ -61,6 +62,161 @@ def fsrcnn(r: int, d: int = 56, s: int = 12, m: int = 4) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+class CollapsibleConv(nn.Module):
+    """A k x k convolution trained over-parameterized and always run collapsed (Bhardwaj et
+    al., "Collapsible Linear Blocks for Super-Efficient Super Resolution", MLSys 2022).
+
+    Parameters: a k x k conv in -> `expand` channels and a 1 x 1 conv expand -> out (a linear
+    block: no activation between them), plus, when in == out and `short_residual`, the identity
+    (the block's short residual). Their composition is one k x k conv in -> out,
+    W = W2 . W1 (+ I at the kernel centre), b = W2 b1 + b2, and the forward pass computes
+    exactly that collapsed conv (so a training step costs about what the small network's
+    does; only the gradients reach W1, W2 through the product). `expand` = 0: a plain conv."""
+
+    def __init__(self, cin: int, cout: int, k: int, expand: int = 0, short_residual: bool = True):
+        super().__init__()
+        self.cin, self.cout, self.k, self.expand = cin, cout, k, expand
+        self.short_residual = short_residual and cin == cout
+        if expand:
+            self.w1 = nn.Parameter(torch.empty(expand, cin, k, k))
+            self.b1 = nn.Parameter(torch.zeros(expand))
+            self.w2 = nn.Parameter(torch.empty(cout, expand, 1, 1))
+            self.b2 = nn.Parameter(torch.zeros(cout))
+        else:
+            self.w = nn.Parameter(torch.empty(cout, cin, k, k))
+            self.b = nn.Parameter(torch.zeros(cout))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # PyTorch's default Conv2d initialization for each factor.
+        for name in ("w1", "w2", "w"):
+            if hasattr(self, name):
+                nn.init.kaiming_uniform_(getattr(self, name), a=math.sqrt(5))
+
+    def collapsed(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.expand:
+            w2 = self.w2[:, :, 0, 0]
+            w = torch.einsum("oe,eikl->oikl", w2, self.w1)
+            b = w2 @ self.b1 + self.b2
+        else:
+            w, b = self.w, self.b
+        if self.short_residual:
+            eye = torch.zeros_like(w)
+            c = self.k // 2
+            idx = torch.arange(self.cout, device=w.device)
+            eye[idx, idx, c, c] = 1.0
+            w = w + eye
+        return w, b
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w, b = self.collapsed()
+        return F.conv2d(x, w, b, padding=self.k // 2)
+
+    def to_conv(self) -> nn.Conv2d:
+        conv = nn.Conv2d(self.cin, self.cout, self.k, padding=self.k // 2)
+        with torch.no_grad():
+            w, b = self.collapsed()
+            conv.weight.copy_(w)
+            conv.bias.copy_(b)
+        return conv
+
+
+def _activation(kind: str, channels: int) -> nn.Module:
+    if kind == "prelu":
+        return nn.PReLU(channels)
+    if kind == "relu":
+        return nn.ReLU()
+    if kind == "tanh":
+        return nn.Tanh()
+    raise ValueError(f"unknown activation {kind!r} (prelu, relu, tanh)")
+
+
+class LRNet(nn.Module):
+    """All-LR network: conv first_k 1 -> f, m x (conv 3 x 3 f -> f), conv last_k f -> r^2, each
+    but the last followed by `act`, then the periodic shuffle; with `residual` "nearest" the
+    LR input is added to each of the r^2 output channels before the shuffle (= the input
+    upsampled by pixel replication added to the HR output: FORMAT.md "residual"). Every conv
+    is a CollapsibleConv (expand = 0: plain); exported in collapsed form (to_sequential)."""
+
+    def __init__(self, r: int, f: int = 16, m: int = 8, first_k: int = 5, last_k: int = 5,
+                 expand: int = 0, act: str = "prelu", residual: str | None = "nearest",
+                 short_residual: bool = True):
+        super().__init__()
+        if residual not in (None, "none", "nearest"):
+            raise ValueError(f"residual must be null or 'nearest', not {residual!r}")
+        self.r = r
+        self.residual = None if residual in (None, "none") else residual
+        layers: list[nn.Module] = [CollapsibleConv(1, f, first_k, expand, short_residual),
+                                   _activation(act, f)]
+        for _ in range(m):
+            layers += [CollapsibleConv(f, f, 3, expand, short_residual), _activation(act, f)]
+        layers.append(CollapsibleConv(f, r * r, last_k, expand, short_residual))
+        self.body = nn.Sequential(*layers)
+        self.shuffle = nn.PixelShuffle(r)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.body(x)
+        if self.residual == "nearest":
+            y = y + x  # broadcast over the r^2 channels
+        return self.shuffle(y)
+
+    def to_sequential(self) -> nn.Sequential:
+        # New Conv2d modules draw their (overwritten) initial weights from the global RNG;
+        # fork it, so that exporting or counting parameters never changes a training run's
+        # random state (a resumed run must match an uninterrupted one bit for bit).
+        with torch.random.fork_rng(devices=[]):
+            out = []
+            for mod in self.body:
+                out.append(mod.to_conv() if isinstance(mod, CollapsibleConv) else copy.deepcopy(mod))
+            out.append(nn.PixelShuffle(self.r))
+            return nn.Sequential(*out)
+
+
+def bicubic_taps(r: int) -> torch.Tensor:
+    """(r^2, 1, 5, 5) weights of an LR conv that, with replicate padding 2 and PixelShuffle(r),
+    upsamples by r with Keys' cubic (a = -0.5), centre-aligned: HR row y = q r + i samples
+    the LR position q + (i + 0.5)/r - 0.5 (MATLAB imresize's geometry, without its antialias,
+    which upscaling does not use)."""
+    def keys(t: float) -> float:
+        t = abs(t)
+        if t <= 1:
+            return 1.5 * t ** 3 - 2.5 * t ** 2 + 1
+        if t < 2:
+            return -0.5 * t ** 3 + 2.5 * t ** 2 - 4 * t + 2
+        return 0.0
+    one_d = torch.zeros(r, 5, dtype=torch.float64)
+    for i in range(r):
+        d = (i + 0.5) / r - 0.5
+        for t in range(-2, 3):
+            one_d[i, t + 2] = keys(d - t)
+        one_d[i] /= one_d[i].sum()
+    w = torch.einsum("ik,jl->ijkl", one_d, one_d).reshape(r * r, 1, 5, 5)
+    return w.float()
+
+
+class HRNet(nn.Module):
+    """Upsample first (bicubic, bicubic_taps), then every conv in HR space: conv first_k
+    1 -> f, m x conv 3 x 3 f -> f, conv last_k f -> 1, `act` between (SRCNN's structure).
+    The note's Section 3 counterpart of LRNet; PyTorch only (the engine runs LR networks)."""
+
+    def __init__(self, r: int, f: int = 16, m: int = 1, first_k: int = 5, last_k: int = 3,
+                 act: str = "relu"):
+        super().__init__()
+        self.r = r
+        self.register_buffer("taps", bicubic_taps(r))
+        layers: list[nn.Module] = [nn.Conv2d(1, f, first_k, padding=first_k // 2), _activation(act, f)]
+        for _ in range(m):
+            layers += [nn.Conv2d(f, f, 3, padding=1), _activation(act, f)]
+        layers.append(nn.Conv2d(f, 1, last_k, padding=last_k // 2))
+        self.body = nn.Sequential(*layers)
+
+    def upsample(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pixel_shuffle(F.conv2d(F.pad(x, (2, 2, 2, 2), mode="replicate"), self.taps), self.r)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(self.upsample(x))
+
+
 def init_weights(model: nn.Sequential, scheme: str = "he", last_std: float = 1e-3) -> None:
     if scheme == "torch":
         return
@@ -82,6 +238,13 @@ def build(arch: str, scale: int, init: str = "he", last_std: float = 1e-3, **kw)
         model = espcn(scale, **kw)
     elif arch == "fsrcnn":
         model = fsrcnn(scale, **kw)
+    elif arch == "lrnet":
+        model = LRNet(scale, **kw)
+        if init == "he":
+            raise ValueError("lrnet: use init 'torch' (its factors have their own init)")
+        return model
+    elif arch == "hrnet":
+        model = HRNet(scale, **kw)
     else:
         raise ValueError(f"unknown arch {arch!r} ({', '.join(ARCHS)})")
     init_weights(model, init, last_std)
@@ -133,19 +296,31 @@ def load_espcn_file(model: nn.Sequential, path: str) -> None:
                     getattr(mod, attr).copy_(t)
 
 
-def last_layer(model: nn.Sequential) -> nn.Module:
-    return [mod for mod in model if isinstance(mod, (nn.Conv2d, nn.ConvTranspose2d))][-1]
+def last_layer(model: nn.Module) -> nn.Module:
+    kinds = (nn.Conv2d, nn.ConvTranspose2d, CollapsibleConv)
+    return [mod for mod in model.modules() if isinstance(mod, kinds)][-1]
 
 
-def macs_per_lr_pixel(model: nn.Sequential) -> int:
+def macs_per_lr_pixel(model: nn.Module) -> int:
+    """Multiply-accumulates per LR pixel of the model as the engine runs it (collapsed;
+    an HRNet's convs count r^2 times, its fixed bicubic upsampling not at all)."""
     total = 0
-    for mod in model:
-        if isinstance(mod, nn.Conv2d):
+    for mod in model.modules():
+        if isinstance(mod, (nn.Conv2d, nn.ConvTranspose2d)):
+            # a ConvTranspose2d: each LR input pixel scatters in*out*k*k products
             total += mod.in_channels * mod.out_channels * mod.kernel_size[0] * mod.kernel_size[1]
-        elif isinstance(mod, nn.ConvTranspose2d):
-            # each LR input pixel scatters in*out*k*k products
-            total += mod.in_channels * mod.out_channels * mod.kernel_size[0] * mod.kernel_size[1]
+        elif isinstance(mod, CollapsibleConv):
+            total += mod.cin * mod.cout * mod.k * mod.k
+    if isinstance(model, HRNet):
+        total *= model.r * model.r
     return total
+
+
+def deployed_parameters(model: nn.Module) -> int:
+    """Parameters of the model as exported (LRNet: collapsed)."""
+    if isinstance(model, LRNet):
+        model = model.to_sequential()
+    return sum(p.numel() for n, p in model.named_parameters())
 
 
 def _subpixel_index(k: int, r: int, p: int, c_in: int, c_out: int):
@@ -196,6 +371,8 @@ def subpixel_deconv(x: torch.Tensor, deconv: nn.ConvTranspose2d) -> torch.Tensor
 
 def forward(model: nn.Sequential, x: torch.Tensor, fast: bool = True) -> torch.Tensor:
     """model(x); an ending ConvTranspose2d is computed as conv + shuffle when fast."""
+    if not isinstance(model, nn.Sequential):
+        return model(x)
     if fast and isinstance(model[-1], nn.ConvTranspose2d) and model[-1].groups == 1 \
             and model[-1].dilation == (1, 1):
         for mod in list(model)[:-1]:

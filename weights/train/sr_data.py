@@ -130,11 +130,21 @@ class PatchSampler:
         counts = np.array([(p.lr.shape[0] - patch + 1) * (p.lr.shape[1] - patch + 1)
                            for p in self.pairs], np.float64)
         self.prob = counts / counts.sum()
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
 
     def sample(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The next batch of the sampler's own stream (state: self.rng)."""
+        return self._draw(n, self.rng)
+
+    def batch(self, n: int, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Batch number `index`, a function of (seed, index) alone: what a worker process
+        computes for any iteration in any order, so multi-process loading and --resume need
+        no sampler state."""
+        return self._draw(n, np.random.default_rng([self.seed, index]))
+
+    def _draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         p, r = self.patch, self.r
-        rng = self.rng
         lr = np.empty((n, 1, p, p), np.uint8)
         hr = np.empty((n, 1, p * r, p * r), np.uint8)
         imgs = rng.choice(len(self.pairs), size=n, p=self.prob)
@@ -154,3 +164,55 @@ class PatchSampler:
             lr[k, 0] = a
             hr[k, 0] = b
         return lr.astype(np.float32) / np.float32(255), hr.astype(np.float32) / np.float32(255)
+
+
+_WORKER_SAMPLER: PatchSampler | None = None
+
+
+def _worker_init(sampler: PatchSampler) -> None:
+    global _WORKER_SAMPLER
+    _WORKER_SAMPLER = sampler
+
+
+def _worker_batch(job: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    n, index = job
+    return _WORKER_SAMPLER.batch(n, index)
+
+
+class BatchLoader:
+    """Batches start..stop-1 of `sampler.batch` (indexed: deterministic whatever the number of
+    workers), computed ahead by `workers` processes (0: in this process), in order."""
+
+    def __init__(self, sampler: PatchSampler, n: int, start: int, stop: int, workers: int):
+        self.sampler, self.n, self.start, self.stop, self.workers = sampler, n, start, stop, workers
+        self._pool = None
+
+    def __iter__(self):
+        jobs = ((self.n, i) for i in range(self.start, self.stop))
+        if self.workers <= 0:
+            for n, i in jobs:
+                yield self.sampler.batch(n, i)
+            return
+        import multiprocessing as mp
+        ctx = mp.get_context("fork")
+        self._pool = ctx.Pool(self.workers, initializer=_worker_init, initargs=(self.sampler,))
+        # At most `ahead` batches in flight (Pool.imap would run arbitrarily far ahead of the
+        # training loop and hold every finished batch in memory).
+        from collections import deque
+        ahead = 4 * self.workers
+        pending: deque = deque()
+        try:
+            for job in jobs:
+                pending.append(self._pool.apply_async(_worker_batch, (job,)))
+                if len(pending) >= ahead:
+                    yield pending.popleft().get()
+            while pending:
+                yield pending.popleft().get()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None

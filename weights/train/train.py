@@ -57,17 +57,23 @@ from export_pytorch import export  # noqa: E402
 
 DEFAULTS = {
     "name": None,             # model name in the file; default: the config file's stem with '-'
-    "arch": "espcn",          # espcn | fsrcnn
+    "arch": "espcn",          # espcn | fsrcnn | lrnet | hrnet (models.py)
     "scale": 3,
-    "model": {},              # architecture kwargs: espcn c1, c2; fsrcnn d, s, m
+    "model": {},              # architecture kwargs: espcn c1, c2; fsrcnn d, s, m;
+                              # lrnet f, m, first_k, last_k, expand, act, residual; hrnet f, m, ...
     "init": "he",             # he | torch (models.py)
-    "init_from": None,        # a model file in our format (repository-relative) whose weights
+    "init_from": None,        # a model file in our format, or a train.py checkpoint (.pt), repository-
+                              # relative; .pt: the tensors whose name and shape match. Its weights
                               # start the run instead (FSRCNN: another scale's model)
     "last_std": 1e-3,         # std of the last layer under init "he"
     "range": [0.0, 1.0],      # network value of code 0 and code 255 (FORMAT.md "range")
     "seed": 1,
     "data": {"train": ["T91", "BSDS200"], "val_fraction": 0.05, "split_seed": 0,
              "lr_mode": "uint8"},
+    "sampler": "stream",      # stream: one generator seeded once (the shipped 2026-11 runs);
+                              # indexed: batch i drawn from a generator seeded with (seed, i),
+                              # the same for any number of loader workers and after --resume
+    "workers": 0,             # indexed sampler: batch-making processes (0: in the training process)
     "patch": 17,              # LR patch side; HR patch = scale * patch
     "batch": 64,
     "augment": True,          # the 8 flips/rotations
@@ -77,6 +83,10 @@ DEFAULTS = {
     "last_layer_lr_scale": 1.0,   # lr multiplier of the last conv / the deconvolution
     "schedule": {"type": "cosine", "min_lr": 1e-5, "warmup": 0},
     "loss": "mse",            # mse | l1
+    "loss_final": None,       # e.g. "mse": switch to this loss at iteration loss_final_from
+    "loss_final_from": None,  # an iteration, or a fraction (< 1) of "iterations"
+    "checkpoint_every": None, # save last.pt (model, optimizer, RNG, iteration) this often;
+                              # default: at each validation. A multiple of log_every.
     "val_every": 1000,
     "log_every": 100,
     "threads": 2,
@@ -115,6 +125,15 @@ def lr_at(it: int, cfg: dict) -> float:
     raise ValueError(f"unknown schedule {kind!r} (constant, cosine, step)")
 
 
+def loss_at(it: int, cfg: dict) -> str:
+    final, start = cfg.get("loss_final"), cfg.get("loss_final_from")
+    if final and start is not None:
+        start = int(round(start * cfg["iterations"])) if start < 1 else int(start)
+        if it >= start:
+            return final
+    return cfg["loss"]
+
+
 @torch.no_grad()
 def evaluate(model, pairs, r: int, device, value_range=(0.0, 1.0)) -> list[float]:
     """PSNR-Y of the model on whole images, as the engine computes them: code v enters as
@@ -146,6 +165,13 @@ def set_value_range(path: str, lo: float, hi: float) -> None:
     text += b" " * (-len(text) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(text)) + text + raw[8 + n:])
+
+
+def config_digest(cfg: dict) -> str:
+    """What a checkpoint must agree with to be resumed: the configuration that shapes the
+    trajectory (not the thread count or the device, which a resume may change)."""
+    keep = {k: v for k, v in cfg.items() if k not in ("threads", "workers", "monitor", "init_from_sha256")}
+    return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()
 
 
 def load_set(data: str, name: str, r: int, lr_mode: str) -> list:
@@ -187,6 +213,7 @@ def main(argv=None) -> int:
     ap.add_argument("--stop-after", type=int, default=None,
                     help="save last.pt after this many iterations and stop (continue with --resume)")
     ap.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    ap.add_argument("--workers", type=int, default=None, help="override the config's loader workers")
     a = ap.parse_args(argv)
 
     with open(a.config) as f:
@@ -194,7 +221,7 @@ def main(argv=None) -> int:
     cfg = merge(DEFAULTS, user_cfg)
     stem = os.path.splitext(os.path.basename(a.config))[0]
     for key, val in (("threads", a.threads), ("iterations", a.iterations), ("val_every", a.val_every),
-                     ("seed", a.seed), ("monitor", a.monitor)):
+                     ("seed", a.seed), ("monitor", a.monitor), ("workers", a.workers)):
         if val is not None:
             cfg[key] = val
     cfg["name"] = cfg["name"] or stem.replace("_", "-")
@@ -236,9 +263,24 @@ def main(argv=None) -> int:
 
     # ---- model and optimizer
     model = models.build(cfg["arch"], r, cfg["init"], cfg["last_std"], **cfg["model"])
+    if cfg["sampler"] not in ("stream", "indexed"):
+        raise ValueError("sampler must be 'stream' or 'indexed'")
+    ck_every = int(cfg["checkpoint_every"] or cfg["val_every"])
+    if ck_every % int(cfg["log_every"]):
+        raise ValueError("checkpoint_every must be a multiple of log_every")
     if cfg.get("init_from"):
         init_path = os.path.join(REPO, cfg["init_from"])
-        models.load_espcn_file(model, init_path)
+        if init_path.endswith(".pt"):
+            # a train.py checkpoint (best.pt / last.pt) of another run, e.g. another scale's:
+            # every tensor whose name and shape match (LRNet: all but the last conv)
+            src = torch.load(init_path, map_location="cpu", weights_only=False)["model"]
+            own = model.state_dict()
+            taken = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}
+            model.load_state_dict(taken, strict=False)
+            print(f"init_from: {len(taken)} of {len(own)} tensors taken; "
+                  f"not taken: {', '.join(sorted(set(own) - set(taken))) or 'none'}", flush=True)
+        else:
+            models.load_espcn_file(model, init_path)
         cfg["init_from_sha256"] = sha256(init_path)
         print(f"initialized from {cfg['init_from']} (sha256 {cfg['init_from_sha256'][:16]}...)", flush=True)
     model = model.to(device)
@@ -251,12 +293,15 @@ def main(argv=None) -> int:
         raise ValueError("only the adam optimizer is implemented")
     opt = torch.optim.Adam(groups, lr=oc["lr"], betas=tuple(oc["betas"]), eps=oc["eps"],
                            weight_decay=oc["weight_decay"])
-    loss_fn = {"mse": F.mse_loss, "l1": F.l1_loss}[cfg["loss"]]
+    loss_fns = {"mse": F.mse_loss, "l1": F.l1_loss}
 
     start, best_psnr, best_it, elapsed0 = 0, -1.0, -1, 0.0
     log_path = os.path.join(out_dir, "log.csv")
     if a.resume:
-        ck = torch.load(os.path.join(out_dir, "last.pt"), map_location=device)
+        ck = torch.load(os.path.join(out_dir, "last.pt"), map_location=device, weights_only=False)
+        if ck.get("config_digest") not in (None, config_digest(cfg)):
+            raise SystemExit(f"{out_dir}/last.pt was written by a different configuration; "
+                             "resume with the same --config and overrides")
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sampler.rng.bit_generator.state = ck["sampler_rng"]
@@ -274,7 +319,8 @@ def main(argv=None) -> int:
     with open(os.path.join(out_dir, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
 
-    print(f"{cfg['name']}: {cfg['arch']} x{r}, {sum(p.numel() for p in model.parameters())} parameters, "
+    print(f"{cfg['name']}: {cfg['arch']} x{r}, {models.deployed_parameters(model)} parameters "
+          f"({sum(p.numel() for p in model.parameters())} trained), "
           f"{models.macs_per_lr_pixel(model)} MACs/LR pixel; device {device}, threads {torch.get_num_threads()}, "
           f"torch {torch.__version__}", flush=True)
     print(f"data {data}: {len(train_pairs)} training images ({len(sampler.skipped)} too small), "
@@ -290,7 +336,8 @@ def main(argv=None) -> int:
     say = progress.write if progress else print
     best_state = None
     if a.resume and os.path.exists(os.path.join(out_dir, "best.pt")):
-        best_state = torch.load(os.path.join(out_dir, "best.pt"), map_location="cpu")["model"]
+        best_state = torch.load(os.path.join(out_dir, "best.pt"), map_location="cpu",
+                                weights_only=False)["model"]
     t0 = time.perf_counter() - elapsed0
     loss_sum, loss_n, val_psnr = 0.0, 0, float("nan")
 
@@ -298,18 +345,25 @@ def main(argv=None) -> int:
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                     "sampler_rng": sampler.rng.bit_generator.state,
                     "torch_rng": torch.get_rng_state(), "iteration": done,
-                    "best_psnr": best_psnr, "best_it": best_it, "elapsed_s": elapsed},
-                   os.path.join(out_dir, "last.pt"))
+                    "best_psnr": best_psnr, "best_it": best_it, "elapsed_s": elapsed,
+                    "config_digest": config_digest(cfg)},
+                   os.path.join(out_dir, "last.pt.tmp"))
+        os.replace(os.path.join(out_dir, "last.pt.tmp"), os.path.join(out_dir, "last.pt"))
 
     model.train()
+    loader = None
+    if cfg["sampler"] == "indexed":
+        loader = sr_data.BatchLoader(sampler, int(cfg["batch"]), start, cfg["iterations"],
+                                     int(cfg["workers"]))
+        batches = iter(loader)
     for it in range(start, cfg["iterations"]):
         lr = lr_at(it, cfg)
         for g in opt.param_groups:
             g["lr"] = lr * g["lr_scale"]
-        xb, yb = sampler.sample(int(cfg["batch"]))
+        xb, yb = next(batches) if loader else sampler.sample(int(cfg["batch"]))
         xb = torch.from_numpy(xb).to(device, non_blocking=True) * (hi - lo) + lo
         yb = torch.from_numpy(yb).to(device, non_blocking=True) * (hi - lo) + lo
-        loss = loss_fn(models.forward(model, xb), yb)
+        loss = loss_fns[loss_at(it, cfg)](models.forward(model, xb), yb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -338,6 +392,7 @@ def main(argv=None) -> int:
                     f"(bicubic {val_bicubic:.3f}, best {best_psnr:.3f} @ {best_it})"
                     + (f"  {cfg['monitor']} {row_mon[0]} dB" if row_mon else "")
                     + f"  lr {lr:.3g}  {elapsed:.0f} s")
+            if done % ck_every == 0 or is_val:
                 save_last(done, elapsed)
             if progress:
                 progress.set_postfix(loss=f"{loss_sum / loss_n:.5f}", val=f"{val_psnr:.2f}",
@@ -349,6 +404,8 @@ def main(argv=None) -> int:
             if loss_n:
                 raise SystemExit("--stop-after must be a multiple of log_every")
             save_last(done, time.perf_counter() - t0)
+            if loader:
+                loader.close()
             if progress:
                 progress.close()
             print(f"stopped after iteration {done}; continue with --resume")
@@ -357,16 +414,26 @@ def main(argv=None) -> int:
         progress.close()
     train_s = time.perf_counter() - t0
 
+    if loader:
+        loader.close()
+
     # ---- export the best model and evaluate it
     model = model.to("cpu")
     model.load_state_dict(best_state)
-    for mod in model:
+    for mod in model.modules():
         mod.__dict__.pop("_subpixel_cache", None)
-    torch.save(model, os.path.join(out_dir, "model.pt"))
     file = os.path.join(out_dir, f"{cfg['name']}.safetensors")
-    export(model, scale=r, name=cfg["name"], path=file)
-    if (lo, hi) != (0.0, 1.0):
-        set_value_range(file, lo, hi)
+    if isinstance(model, models.HRNet):
+        # upsampling first: not an LR network, so not in the engine's format
+        torch.save(model, os.path.join(out_dir, "model.pt"))
+        file = None
+    else:
+        deployed = model.to_sequential() if isinstance(model, models.LRNet) else model
+        torch.save(deployed, os.path.join(out_dir, "model.pt"))
+        export(deployed, scale=r, name=cfg["name"], path=file,
+               residual=getattr(model, "residual", None))
+        if (lo, hi) != (0.0, 1.0):
+            set_value_range(file, lo, hi)
     tests = {}
     for name in cfg["test_sets"]:
         try:
@@ -381,8 +448,10 @@ def main(argv=None) -> int:
                        "per_image": {p.name: [round(x, 4), round(y, 4)] for p, x, y in zip(pairs, m, b)}}
         print(f"{name}: PSNR-Y {np.mean(m):.3f} dB, bicubic {np.mean(b):.3f} dB, gain {np.mean(m) - np.mean(b):+.3f} dB")
     summary = {
-        "name": cfg["name"], "arch": cfg["arch"], "scale": r, "file": os.path.abspath(file),
-        "sha256": sha256(file), "best_val_psnr_y": best_psnr, "best_iteration": best_it,
+        "name": cfg["name"], "arch": cfg["arch"], "scale": r,
+        "file": os.path.abspath(file) if file else None, "sha256": sha256(file) if file else None,
+        "parameters": models.deployed_parameters(model), "macs_per_lr_pixel": models.macs_per_lr_pixel(model),
+        "best_val_psnr_y": best_psnr, "best_iteration": best_it,
         "val_bicubic_psnr_y": val_bicubic, "val_images": [p.name for p in val_pairs],
         "iterations": cfg["iterations"], "train_wall_s": round(train_s, 1),
         "iterations_per_s": round((cfg["iterations"] - start) / max(1e-9, train_s - elapsed0), 3),
