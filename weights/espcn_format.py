@@ -118,12 +118,21 @@ def flatten(values: Iterable) -> list[float]:
     return out
 
 
+def residual_of(network: dict):
+    """The network's global residual (FORMAT.md "residual"): None when it has none (field
+    absent, null or "none"), else the field's value as written ("nearest", or something a
+    reader must refuse)."""
+    r = network.get("residual")
+    return None if r in (None, "none") else r
+
+
 def read_model(path: str) -> tuple[dict, dict[str, Tensor]]:
     """(the `espcn.network` document, {tensor name: Tensor}) of a model file.
 
     Checks only what reading needs (the safetensors framing, the two metadata
-    keys, dtypes, offsets and element counts); the engine's loader is the judge
-    of everything else (FORMAT.md's rules)."""
+    keys, format version "1" or "2" and "2" for a residual, dtypes, offsets and
+    element counts); the engine's loader is the judge of everything else
+    (FORMAT.md's rules)."""
     with open(path, "rb") as f:
         raw = f.read()
     if len(raw) < 8:
@@ -134,9 +143,16 @@ def read_model(path: str) -> tuple[dict, dict[str, Tensor]]:
     try:
         header = json.loads(raw[8:8 + n])
         meta = header.get("__metadata__", {})
-        if meta.get("espcn.format") != FORMAT_VERSION:
-            raise ValueError(f"espcn.format is {meta.get('espcn.format')!r}, expected {FORMAT_VERSION!r}")
+        version = meta.get("espcn.format")
+        if version not in (FORMAT_VERSION, FORMAT_VERSION_RESIDUAL):
+            raise ValueError(f"espcn.format is {version!r}, expected {FORMAT_VERSION!r} or "
+                             f"{FORMAT_VERSION_RESIDUAL!r}")
         network = json.loads(meta["espcn.network"])
+        # As the engine's loader: a residual needs version "2", so that a reader of "1" never
+        # drops it silently. Its value is the engine's (or the converter's) to judge.
+        if residual_of(network) is not None and version != FORMAT_VERSION_RESIDUAL:
+            raise ValueError(f"residual {network.get('residual')!r} needs espcn.format "
+                             f"{FORMAT_VERSION_RESIDUAL!r}, not {version!r}")
     except (ValueError, KeyError, AttributeError) as e:
         raise ValueError(f"{path}: not an espcn model: {e}") from None
     body = raw[8 + n:]

@@ -15,6 +15,12 @@ clamps and rounds when it encodes samples). H and W are symbolic unless
                     deconvolution: the LR-space rewrite is the engine's, not the graph's
   pixel_shuffle  -> DepthToSpace, mode CRD or DCR as the file says
   relu tanh sigmoid identity prelu -> Relu Tanh Sigmoid Identity PRelu
+  "residual": "nearest" (FORMAT.md) -> sr = Add(the chain's output, after the
+                    upsampler and its activation, Resize(lr, scales [1, 1, r, r],
+                    mode nearest, coordinate_transformation_mode asymmetric,
+                    nearest_mode floor)): pixel replication, as PyTorch exports
+                    F.interpolate(mode="nearest"); the same float sum the engine
+                    makes before it encodes
 F16 weights are widened to float32 (exactly). Opset 17 (IR version 8) is read
 by ONNX Runtime >= 1.11 and OpenVINO >= 2022.1.
 
@@ -29,7 +35,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from espcn_format import Tensor, read_model  # noqa: E402
+from espcn_format import Tensor, read_model, residual_of  # noqa: E402
 
 DEFAULT_OPSET = 17
 # The IR version that goes with opset 17 (onnx.helper.VERSION_TABLE): a newer
@@ -52,6 +58,24 @@ def _initializer(onnx, name: str, t: Tensor, shape=None):
     return onnx.numpy_helper.from_array(a, name)
 
 
+def _add_nearest_residual(onnx, nodes: list, inits: list, network_out: str, scale: int) -> None:
+    """Appends sr = network_out + lr upsampled by pixel replication (FORMAT.md "residual").
+
+    asymmetric + floor maps HR pixel X = q*r + j to LR pixel floor(X / r) = q: exact for an
+    integer r in float32 (X / r is q exactly for j = 0 and below q + 1 otherwise, for any
+    X < 2^24). The input
+    `lr` is already in network values, so the sum is the engine's y + x in float."""
+    import numpy as np
+    inits.append(onnx.numpy_helper.from_array(np.array([1, 1, scale, scale], np.float32),
+                                              "residual.scales"))
+    nodes.append(onnx.helper.make_node("Resize", ["lr", "", "residual.scales"], ["lr_nearest"],
+                                       name="residual_resize", mode="nearest",
+                                       coordinate_transformation_mode="asymmetric",
+                                       nearest_mode="floor"))
+    nodes.append(onnx.helper.make_node("Add", [network_out, "lr_nearest"], ["residual_sum"],
+                                       name="residual_add"))
+
+
 def to_onnx(network: dict, tensors: dict[str, Tensor], opset: int = DEFAULT_OPSET,
             input_size: tuple[int, int] | None = None):
     """The ONNX ModelProto of a model read with espcn_format.read_model."""
@@ -60,6 +84,9 @@ def to_onnx(network: dict, tensors: dict[str, Tensor], opset: int = DEFAULT_OPSE
     if opset not in IR_VERSION_FOR_OPSET:
         raise ValueError(f"opset {opset} is not one of {sorted(IR_VERSION_FOR_OPSET)}")
     scale = int(network["scale"])
+    residual = residual_of(network)
+    if residual not in (None, "nearest"):
+        raise ValueError(f"residual {residual!r}: no ONNX form (none or nearest)")
     nodes, inits = [], []
     current = "lr"
     channels = 1
@@ -113,6 +140,8 @@ def to_onnx(network: dict, tensors: dict[str, Tensor], opset: int = DEFAULT_OPSE
         current = out
     if not nodes:
         raise ValueError("the network has no layers")
+    if residual == "nearest":
+        _add_nearest_residual(onnx, nodes, inits, current, scale)
     nodes[-1].output[0] = "sr"
 
     n_dim = "N"
@@ -128,7 +157,8 @@ def to_onnx(network: dict, tensors: dict[str, Tensor], opset: int = DEFAULT_OPSE
     model.ir_version = IR_VERSION_FOR_OPSET[opset]
     lo, hi = network.get("range", [0.0, 1.0])
     model.doc_string = (f"{network.get('name', 'espcn')}: x{scale} luma super-resolution; input lr "
-                        f"[N,1,H,W] float32 with samples mapped to [{lo}, {hi}], output sr unclamped")
+                        f"[N,1,H,W] float32 with samples mapped to [{lo}, {hi}], output sr unclamped"
+                        + ("; sr includes lr upsampled nearest (global residual)" if residual else ""))
     helper.set_model_props(model, {"espcn.name": str(network.get("name", "")),
                                    "espcn.scale": str(scale),
                                    "espcn.plane": str(network.get("plane", "luma")),

@@ -16,11 +16,25 @@ single output, made of the ops the format can express:
   LeakyRelu      (written as a shared PReLU slope: the same function)
   Identity       (dropped), Constant (weights given as nodes)
 
-exactly one upsampler (DepthToSpace after a Conv, or ConvTranspose). Anything
+exactly one upsampler (DepthToSpace after a Conv, or ConvTranspose), and
+optionally the global residual (FORMAT.md "residual": "nearest"):
+
+  Add            making the graph output, of the chain's output (after the
+                 upsampler and its activation) and, in either order,
+  Resize/Upsample of the graph input, mode nearest, scales [1, 1, r, r] with r
+                 the upsampler's scale, as pixel replication:
+                 coordinate_transformation_mode asymmetric with nearest_mode
+                 floor (PyTorch's F.interpolate(mode="nearest"), onnx_export.py's
+                 form), or half_pixel / pytorch_half_pixel with round_prefer_floor
+                 or round_prefer_ceil (ONNX's defaults); Resize-10 and Upsample
+                 (opset < 11) are pixel replication by definition
+
+which is written as "residual": "nearest" with espcn.format "2". Anything
 else fails with exit status 1 and a message naming the first node, op and
-attribute the format cannot express, e.g. a Resize, a residual Add, a grouped
-Conv, or the Reshape/Transpose form of a pixel shuffle that exports before
-opset 11 write (export with opset >= 11 to get DepthToSpace).
+attribute the format cannot express, e.g. a Resize inside the network or of
+another mode, an Add of anything else, a grouped Conv, or the
+Reshape/Transpose form of a pixel shuffle that exports before opset 11 write
+(export with opset >= 11 to get DepthToSpace).
 
 The network's value range is taken from --range, else from the `espcn.range`
 metadata that onnx_export.py writes, else [0, 1] (samples of b bits enter as
@@ -41,19 +55,37 @@ from espcn_format import ModelWriter, Tensor  # noqa: E402
 
 SUPPORTED_OPS = ("Conv", "ConvTranspose", "DepthToSpace", "Relu", "Tanh", "Sigmoid", "PRelu",
                  "LeakyRelu", "Identity", "Constant")
+RESIDUAL_FORM = ("the format's only residual or skip connection is the global residual: graph output = "
+                 "Add(the upsampler's output after its activation, a nearest Resize of the graph input "
+                 "by the scale)")
 # Hints for ops people meet in SR graphs that the format has no layer for.
 HINTS = {
-    "Add": "the format has no residual or skip connection",
-    "Sum": "the format has no residual or skip connection",
+    "Add": RESIDUAL_FORM,
+    "Sum": RESIDUAL_FORM + ", written as Add",
     "Concat": "the format is one chain without concatenation",
-    "Resize": "the format upsamples only with DepthToSpace or ConvTranspose",
-    "Upsample": "the format upsamples only with DepthToSpace or ConvTranspose",
+    "Resize": "the format upsamples only with DepthToSpace or ConvTranspose; a nearest Resize "
+              "of the graph input only as the global residual, added to the graph output",
+    "Upsample": "the format upsamples only with DepthToSpace or ConvTranspose; a nearest Upsample "
+                "of the graph input only as the global residual, added to the graph output",
     "Reshape": "a pixel shuffle exported before opset 11 is Reshape/Transpose/Reshape: "
                "export with opset >= 11 to get DepthToSpace",
     "Transpose": "a pixel shuffle exported before opset 11 is Reshape/Transpose/Reshape: "
                  "export with opset >= 11 to get DepthToSpace",
     "BatchNormalization": "fold it into the preceding Conv before exporting",
     "Clip": "the format clamps only when it encodes the output samples",
+}
+
+
+# Nearest Resize (opset >= 11) that is pixel replication for an integer scale r: HR pixel
+# X = q*r + j (0 <= j < r) must read LR pixel q.
+#   asymmetric: X / r = q + j/r, in [q, q + 1): floor only (rounding gives q + 1 for j/r > 1/2).
+#   half_pixel, pytorch_half_pixel (they differ only for an output size of 1, never here):
+#   (X + 0.5) / r - 0.5 = q + (j + 0.5)/r - 0.5, strictly inside (q - 1/2, q + 1/2): either
+#   rounding, not floor or ceil.
+PIXEL_REPLICATION = {
+    "asymmetric": ("floor",),
+    "half_pixel": ("round_prefer_floor", "round_prefer_ceil"),
+    "pytorch_half_pixel": ("round_prefer_floor", "round_prefer_ceil"),
 }
 
 
@@ -83,6 +115,7 @@ class _Converter:
     def __init__(self, onnx, model, half: bool):
         self.onnx = onnx
         self.graph = model.graph
+        self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
         self.half = half
         self.consts = {t.name: onnx.numpy_helper.to_array(t) for t in self.graph.initializer}
         self.layers: list[tuple] = []  # (kind, fields, {role: array})
@@ -90,6 +123,7 @@ class _Converter:
         self.scale = 0
         self.after_upsampler = False
         self.activation_allowed = False
+        self.residual = None  # (add index, Add, resize index, Resize/Upsample, network operand, r)
 
     # -- helpers -------------------------------------------------------------------
     def fail(self, index: int, node, what: str) -> None:
@@ -221,6 +255,75 @@ class _Converter:
         import numpy as np
         self.activation(i, node, "prelu", {"weight": np.array([a.get("alpha", 0.01)], dtype=np.float32)})
 
+    # -- the global residual ---------------------------------------------------------
+    def find_residual(self, input_name: str) -> None:
+        """Recognises graph output = Add(x, Resize(input)) in either order and checks the Resize
+        (self.residual). The scale is checked against the upsampler's after the walk. Any other
+        Add, Resize or Upsample stays unclaimed and is refused as an op the format lacks."""
+        g = self.graph
+        producer = {o: (i, n) for i, n in enumerate(g.node) for o in n.output}
+        if g.output[0].name not in producer:
+            return
+        ai, add = producer[g.output[0].name]
+        if add.op_type != "Add" or add.domain not in ("", "ai.onnx") or len(add.input) != 2:
+            return
+        found = [k for k, name in enumerate(add.input)
+                 if name in producer and producer[name][1].op_type in ("Resize", "Upsample")
+                 and producer[name][1].input and producer[name][1].input[0] == input_name]
+        if len(found) != 1:  # no Resize of the input, or both operands are: not the residual
+            return
+        k = found[0]
+        ri, resize = producer[add.input[k]]
+        r = self.residual_scale(ri, resize)
+        self.residual = (ai, add, ri, resize, add.input[1 - k], r)
+
+    def residual_scale(self, i, node) -> int:
+        """The integer scale r of a nearest Resize/Upsample that is pixel replication."""
+        import numpy as np
+        a = _attrs(self.onnx, node)
+        mode = _text(a.get("mode", "nearest"))
+        if mode != "nearest":
+            self.fail(i, node, f"attribute mode={mode} cannot be expressed (the format's residual is "
+                               "nearest: the input upsampled by pixel replication)")
+        if node.op_type == "Resize" and self.opset >= 11:
+            ctm = _text(a.get("coordinate_transformation_mode", "half_pixel"))
+            nearest = _text(a.get("nearest_mode", "round_prefer_floor"))
+            if nearest not in PIXEL_REPLICATION.get(ctm, ()):
+                forms = "; ".join(f"{c} with {' or '.join(n)}" for c, n in PIXEL_REPLICATION.items())
+                self.fail(i, node, f"attributes coordinate_transformation_mode={ctm}, nearest_mode="
+                                   f"{nearest} are not pixel replication, which the format's residual is "
+                                   f"({forms})")
+            if len(node.input) > 3 and node.input[3]:
+                self.fail(i, node, "input 'sizes' cannot be expressed (give 'scales' [1, 1, r, r]: the "
+                                   "residual scales by the network's factor, whatever the input size)")
+            name = node.input[2] if len(node.input) > 2 else ""
+        elif node.op_type == "Upsample" and self.opset < 9:
+            name = None
+        else:  # Resize-10, Upsample-9: (X, scales)
+            name = node.input[1] if len(node.input) > 1 else ""
+        if name is None:
+            scales = np.asarray(a.get("scales", []), dtype=np.float64)
+        elif not name:
+            self.fail(i, node, "no 'scales' input (the residual needs scales [1, 1, r, r])")
+        else:
+            scales = np.asarray(self.const(i, node, name, "scales"), dtype=np.float64).ravel()
+        if "axes" in a:  # opset 18: scales for these axes only, the others 1
+            axes = [int(x) % 4 for x in a["axes"]]
+            if len(axes) != scales.size or len(set(axes)) != len(axes):
+                self.fail(i, node, f"attribute axes={list(a['axes'])} does not match scales {scales.tolist()}")
+            full = np.ones(4)
+            full[axes] = scales
+            scales = full
+        shown = [float(x) for x in scales]
+        if scales.size != 4 or scales[0] != 1 or scales[1] != 1:
+            self.fail(i, node, f"scales {shown} cannot be expressed (the residual scales [1, 1, r, r]: "
+                               "batch and channels unchanged)")
+        r = scales[2]
+        if not np.isfinite(r) or scales[3] != r or r != np.floor(r) or r < 2:
+            self.fail(i, node, f"scales {shown} cannot be expressed (the residual scales height and width "
+                               "by the same integer r >= 2, the network's scale)")
+        return int(r)
+
     # -- the walk ------------------------------------------------------------------
     def run(self) -> None:
         g = self.graph
@@ -238,9 +341,19 @@ class _Converter:
         if len(dims) == 4 and dims[1] not in (None, 1):
             raise UnsupportedGraph(f"input '{inputs[0].name}' has {dims[1]} channels; the format runs on "
                                    "one (luma) channel, [N, 1, H, W]")
+        # Constant nodes first: a Resize's scales may come from one that follows it.
+        for node in g.node:
+            if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
+                a = _attrs(self.onnx, node)
+                if "value" in a:
+                    self.consts[node.output[0]] = self.onnx.numpy_helper.to_array(a["value"])
+        self.find_residual(inputs[0].name)
+        claimed = {self.residual[0], self.residual[2]} if self.residual else set()
         # The first op the format has no layer for is the error, before any
-        # question of how the nodes are wired (a residual Add names itself).
+        # question of how the nodes are wired (an Add that is not the residual names itself).
         for i, node in enumerate(g.node):
+            if i in claimed:
+                continue
             if node.domain not in ("", "ai.onnx"):
                 self.fail(i, node, f"op of domain '{node.domain}' cannot be expressed (standard ONNX ops only)")
             if node.op_type not in SUPPORTED_OPS:
@@ -250,10 +363,14 @@ class _Converter:
                                    + f"; supported: {', '.join(SUPPORTED_OPS)}")
         current = inputs[0].name
         users: dict[str, int] = {}
-        for node in g.node:
+        for i, node in enumerate(g.node):
+            if i in claimed:  # the residual's uses of the input and the network output are not branches
+                continue
             for name in node.input:
                 users[name] = users.get(name, 0) + 1
         for i, node in enumerate(g.node):
+            if i in claimed:
+                continue
             a = _attrs(self.onnx, node)
             if node.op_type == "Constant":
                 if "value" not in a:
@@ -283,16 +400,26 @@ class _Converter:
                 self.leaky_relu(i, node, a)
             # Identity: nothing to write.
             current = node.output[0]
-        if current != g.output[0].name:
+        if self.residual:
+            ai, add, ri, resize, operand, r = self.residual
+            if current != operand:
+                self.fail(ai, add, f"adds '{operand}' to the upsampled input, not the network's output "
+                                   f"'{current}' ({RESIDUAL_FORM})")
+        elif current != g.output[0].name:
             raise UnsupportedGraph(f"the chain ends at '{current}', not at the graph output '{g.output[0].name}'")
         if not self.scale:
             raise UnsupportedGraph("the graph has no upsampler (DepthToSpace after a Conv, or ConvTranspose)")
+        if self.residual and self.residual[5] != self.scale:
+            ai, add, ri, resize, operand, r = self.residual
+            self.fail(ri, resize, f"scales the input by {r}, the network by {self.scale}: the residual "
+                                  "must upsample by the network's scale")
         if self.channels != 1:
             raise UnsupportedGraph(f"the graph ends with {self.channels} channels; the format ends with one (luma)")
 
     def writer(self, name: str, value_range: tuple[float, float]) -> ModelWriter:
         import numpy as np
-        w = ModelWriter(name=name, scale=self.scale, value_range=value_range)
+        w = ModelWriter(name=name, scale=self.scale, value_range=value_range,
+                        residual="nearest" if self.residual else None)
         dtype = "F16" if self.half else "F32"
 
         def t(a) -> Tensor:
@@ -382,7 +509,7 @@ def main(argv=None) -> int:
         print(f"onnx_import: {a.onnx}: {e}", file=sys.stderr)
         return 1
     kinds = " ".join(layer["type"] for layer in w.layers)
-    print(f"wrote {a.output}: {w.name}, x{w.scale}: {kinds}")
+    print(f"wrote {a.output}: {w.name}, x{w.scale}: {kinds}" + (f" + {w.residual} residual" if w.residual else ""))
     return 0
 
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Exports three PyTorch super-resolution nets to ONNX for test_onnx_pytorch.py.
+"""Exports four PyTorch super-resolution nets to ONNX for test_onnx_pytorch.py.
 
 Runs under a python that has torch and numpy (not the onnx package: the
 TorchScript exporter writes the protobuf itself). For each net, with seeded
 weights, writes into OUTDIR:
-  NAME.onnx       torch.onnx.export, opset 13 (PixelShuffle -> DepthToSpace CRD)
+  NAME.onnx       torch.onnx.export, opset 13 (PixelShuffle -> DepthToSpace CRD;
+                  F.interpolate(mode="nearest") -> Resize asymmetric + floor)
   NAME.in.u16     the LR plane, H x W little-endian uint16 (sample v is v/65535)
   NAME.out.f32    PyTorch's output on it, float32, (r*H) x (r*W)
 and OUTDIR/cases.json ([{"name", "scale", "width", "height"}], torch's version).
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 W, H = 23, 17
@@ -43,19 +45,38 @@ def prelu_style(r):
                          nn.PixelShuffle(r), nn.Sigmoid())
 
 
+class NearestResidual(nn.Module):
+    """body(x) + x upsampled nearest: the format's global residual (FORMAT.md "residual")."""
+
+    def __init__(self, body: nn.Sequential, r: int):
+        super().__init__()
+        self.body, self.r = body, r
+
+    def forward(self, x):
+        return self.body(x) + F.interpolate(x, scale_factor=self.r, mode="nearest")
+
+
+def espcn_residual(r):
+    return NearestResidual(espcn(r), r)
+
+
 def main() -> int:
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
     cases = []
     for seed, (name, builder, r) in enumerate([("espcn-x3", espcn, 3), ("fsrcnn-x2", fsrcnn, 2),
-                                              ("prelu-x4", prelu_style, 4)]):
+                                              ("prelu-x4", prelu_style, 4),
+                                              ("espcn-residual-x3", espcn_residual, 3)]):
         torch.manual_seed(seed)
         net = builder(r).eval()
+        seq = net.body if isinstance(net, NearestResidual) else net
         with torch.no_grad():  # centre the outputs in [0, 1] so few samples clamp
-            last = [m for m in net if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
-            if not isinstance(net[-1], nn.Sigmoid):
+            last = [m for m in seq if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
+            if isinstance(net, NearestResidual):
+                last.weight.mul_(0.3)  # the input, added, already lies in [0, 1]
+            elif not isinstance(seq[-1], nn.Sigmoid):
                 last.bias.add_(0.5)
-            for m in net:  # PReLU slopes away from PyTorch's uniform 0.25
+            for m in seq:  # PReLU slopes away from PyTorch's uniform 0.25
                 if isinstance(m, nn.PReLU):
                     m.weight.uniform_(0.05, 0.4)
         plane = np.random.default_rng(seed + 100).integers(0, 65536, size=(H, W), dtype=np.uint16)

@@ -5,19 +5,32 @@
    ConvTranspose 9x9 stride 2) and PReLU-style (shared PRelu, LeakyRelu, Relu,
    Sigmoid, DepthToSpace DCR by ONNX's default, auto_pad SAME_UPPER, a
    Constant-node weight, Identity) graphs written with the onnx helper API and
-   seeded random weights. ONNX Runtime runs each graph on a seeded 16-bit
+   seeded random weights; and with the global residual (sr = network output +
+   the input upsampled nearest, FORMAT.md "residual"): ESPCN-like (asymmetric +
+   floor, onnx_export's form), PReLU LRNet-like (PRelu after the shuffle, ONNX's
+   default half_pixel + round_prefer_floor, operands swapped, Resize first),
+   FSRCNN-like deconv (pytorch_half_pixel + round_prefer_ceil), and the other
+   spellings of nearest upsampling (opset 18 axes, opset 11 roi, Resize-10,
+   Upsample-9, Upsample-7, a Constant-node scales); each imported file must say
+   "residual": "nearest" and espcn.format "2". ONNX Runtime runs each graph on a seeded 16-bit
    plane (sample v enters as v/65535); the imported file runs through
    `espcn-cli --raw-in WxH:16 --bits 16`; ONNX Runtime's output is clamped to
    [0, 1] and rounded to 16 bits as the engine encodes.
 2. Export: every shipped weights/*.safetensors -> onnx_export -> ONNX Runtime,
-   vs espcn-cli on the same file; and -> onnx_import again gives the same
-   network document and bit-identical tensors.
+   vs espcn-cli on the same file (lrnet-x* with their residual); and ->
+   onnx_import again gives the same network document (residual included),
+   format version and bit-identical tensors.
 3. Graphs the format cannot express fail with exit status 1 and a message
    naming the node and op (or attribute): Resize, a residual Add, a grouped or
    strided Conv, a 3-channel input, the Reshape/Transpose pixel shuffle of
    opset < 11, a weight given as a graph input, no upsampler, a Conv after the
    upsampler, two activations in a row, a PRelu slope of shape (C,) (which
-   ONNX broadcasts over the width), a file that is not ONNX.
+   ONNX broadcasts over the width), a file that is not ONNX; and residuals the
+   format cannot express: a linear Resize, nearest Resizes that are not pixel
+   replication (align_corners; asymmetric with round_prefer_floor), a scale
+   other than the network's, unequal scales, `sizes` instead of scales, an Add
+   of a constant, an Add before the last activation, a Resize whose sum feeds
+   an activation.
 
 Tolerance (1 and 2): every output sample within 2/65535 of the oracle's. Both
 sides compute in float32, in different summation orders; a difference of 1e-5
@@ -30,6 +43,7 @@ scripts/python_env.sh). Usage: test_onnx.py --cli PATH/espcn-cli
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -98,6 +112,13 @@ def compare(ours: np.ndarray, oracle_float: np.ndarray) -> str:
     return f"max |diff| {worst}/65535, {same:.2f}% identical, {inside:.0f}% unclamped"
 
 
+def format_version(path: Path) -> str:
+    """The espcn.format metadata of a model file."""
+    raw = path.read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    return json.loads(raw[8:8 + n])["__metadata__"]["espcn.format"]
+
+
 # --- graphs written with the onnx helper API --------------------------------------
 
 class Graph:
@@ -125,9 +146,10 @@ class Graph:
         self.current = out
         return self
 
-    def conv(self, cin: int, cout: int, k: int, constant_node: bool = False, **attrs) -> "Graph":
+    def conv(self, cin: int, cout: int, k: int, constant_node: bool = False, gain: float = 1.6,
+             **attrs) -> "Graph":
         fan_in = cin * k * k
-        w = self.weight((cout, cin, k, k), 1.6 / np.sqrt(fan_in), as_constant_node=constant_node)
+        w = self.weight((cout, cin, k, k), gain / np.sqrt(fan_in), as_constant_node=constant_node)
         b = self.weight((cout,), 0.1)
         if "auto_pad" not in attrs:
             attrs.setdefault("pads", [k // 2] * 4)
@@ -188,6 +210,99 @@ def prelu_style_graph(seed: int) -> tuple[Graph, int]:
     return g, r
 
 
+def add_residual(g: Graph, r: int, op: str = "Resize", scales=None, swap: bool = False,
+                 resize_first: bool = False, scales_node: bool = False, **attrs) -> Graph:
+    """sr = (the chain so far) + op(lr) with scales [1, 1, r, r] (or SCALES), Add operands
+    swapped with SWAP, the Resize node placed before the network's nodes with RESIZE_FIRST,
+    the scales given by a Constant node with SCALES_NODE. Inputs as the opset spells them."""
+    net_out = g.current
+    s = np.array(scales if scales is not None else [1, 1, r, r], np.float32)
+    extra = []
+    if op == "Upsample" and g.opset < 9:
+        inputs = ["lr"]
+        attrs["scales"] = [float(v) for v in s]
+    else:
+        name = f"residual_scales{len(g.nodes)}"
+        if scales_node:
+            extra.append(helper.make_node("Constant", [], [name], value=numpy_helper.from_array(s, name)))
+        else:
+            g.inits.append(numpy_helper.from_array(s, name))
+        if op == "Upsample" or g.opset < 11:
+            inputs = ["lr", name]
+        elif g.opset < 13:  # roi is a required input before opset 13
+            g.inits.append(numpy_helper.from_array(np.zeros((0,), np.float32), "roi"))
+            inputs = ["lr", "roi", name]
+        else:
+            inputs = ["lr", "", name]
+    node = helper.make_node(op, inputs, ["lr_up"], name="residual_resize", **attrs)
+    if resize_first:
+        g.nodes[:0] = extra + [node]
+    else:
+        g.nodes += extra + [node]
+    operands = ["lr_up", net_out] if swap else [net_out, "lr_up"]
+    g.nodes.append(helper.make_node("Add", operands, ["sum"], name="residual_add"))
+    g.current = "sum"
+    return g
+
+
+def espcn_residual_graph(seed: int) -> tuple[Graph, int]:
+    """onnx_export's form: asymmetric + floor, Add(network, upsampled input)."""
+    r = 3
+    g = Graph(seed)
+    g.conv(1, 16, 5).op("Tanh").conv(16, 8, 3).op("Tanh").conv(8, r * r, 3, gain=0.4)
+    g.op("DepthToSpace", blocksize=r, mode="CRD")
+    return add_residual(g, r, mode="nearest", coordinate_transformation_mode="asymmetric",
+                        nearest_mode="floor"), r
+
+
+def prelu_residual_graph(seed: int) -> tuple[Graph, int]:
+    """LRNet-like: PRelu per channel, a shared PRelu after a DCR shuffle (so the residual is
+    added after the last activation); Resize with ONNX's defaults (half_pixel,
+    round_prefer_floor), placed first; Add(upsampled input, network)."""
+    r = 4
+    g = Graph(seed)
+    g.conv(1, 8, 5).op("PRelu", [g.weight((8, 1, 1), 0.25)])
+    g.conv(8, 8, 3).op("PRelu", [g.weight((8, 1, 1), 0.25)])
+    g.conv(8, r * r, 5, gain=0.4).op("DepthToSpace", blocksize=r)
+    g.op("PRelu", [g.weight((1,), 0.3)])
+    return add_residual(g, r, swap=True, resize_first=True), r
+
+
+def fsrcnn_residual_graph(seed: int) -> tuple[Graph, int]:
+    """A deconvolution upsampler with the residual, opset 13, pytorch_half_pixel +
+    round_prefer_ceil."""
+    r = 2
+    g = Graph(seed, opset=13)
+    g.conv(1, 8, 5).op("PRelu", [g.weight((8, 1, 1), 0.25)])
+    g.conv(8, 8, 3).op("PRelu", [g.weight((8, 1, 1), 0.25)])
+    w = g.weight((8, 1, 9, 9), 0.05)
+    b = g.weight((1,), 0.02)
+    g.op("ConvTranspose", [w, b], kernel_shape=[9, 9], strides=[r, r], pads=[4, 4, 4, 4], output_padding=[1, 1])
+    return add_residual(g, r, coordinate_transformation_mode="pytorch_half_pixel",
+                        nearest_mode="round_prefer_ceil"), r
+
+
+def small_residual_graph(seed: int, r: int, opset: int, op: str = "Resize", **residual) -> Graph:
+    g = Graph(seed, opset=opset)
+    g.conv(1, 8, 3).op("Tanh").conv(8, r * r, 3, gain=0.4)
+    g.op("DepthToSpace", blocksize=r)  # DCR: the only mode before opset 11
+    return add_residual(g, r, op, **residual)
+
+
+# Other spellings of nearest upsampling by pixel replication: (label, r, opset, op, keywords).
+RESIDUAL_FORMS = [
+    ("opset18-axes", 2, 18, "Resize", dict(scales=[2, 2], axes=[2, 3], coordinate_transformation_mode="asymmetric",
+                                          nearest_mode="floor")),
+    ("opset11-roi", 3, 11, "Resize", dict(coordinate_transformation_mode="half_pixel",
+                                          nearest_mode="round_prefer_ceil")),
+    ("resize10", 2, 10, "Resize", dict(mode="nearest")),
+    ("upsample9", 3, 9, "Upsample", dict(mode="nearest", swap=True)),
+    ("upsample7", 2, 7, "Upsample", dict()),
+    ("constant-scales", 4, 17, "Resize", dict(scales_node=True, coordinate_transformation_mode="asymmetric",
+                                              nearest_mode="floor")),
+]
+
+
 # --- graphs the format cannot express ---------------------------------------------
 
 def unsupported_graphs(work: Path) -> list[tuple[str, Path, list[str]]]:
@@ -212,7 +327,51 @@ def unsupported_graphs(work: Path) -> list[tuple[str, Path, list[str]]]:
     g.op("Resize", ["", "scales"], mode="linear")
     g.nodes.append(helper.make_node("Add", [net_out, g.current], ["sum"], name="residual_add"))
     g.current = "sum"
-    add("residual", g, ["node 2", "(Resize)"])
+    add("residual", g, ["node 2", "(Resize)", "mode=linear"])
+
+    def x2_residual(seed, **kw):
+        g = Graph(seed)
+        g.conv(1, 4, 3).op("DepthToSpace", blocksize=2, mode="CRD")
+        return add_residual(g, 2, **kw)
+
+    add("residual-align-corners", x2_residual(20, coordinate_transformation_mode="align_corners"),
+        ["node 2 'residual_resize' (Resize)", "coordinate_transformation_mode=align_corners",
+         "not pixel replication"])
+    add("residual-asymmetric-round", x2_residual(21, coordinate_transformation_mode="asymmetric"),
+        ["node 2 'residual_resize' (Resize)", "nearest_mode=round_prefer_floor", "not pixel replication"])
+    add("residual-wrong-scale", x2_residual(22, scales=[1, 1, 3, 3]),
+        ["node 2 'residual_resize' (Resize)", "by 3, the network by 2"])
+    add("residual-unequal-scales", x2_residual(23, scales=[1, 1, 2, 3]),
+        ["node 2 'residual_resize' (Resize)", "scales [1.0, 1.0, 2.0, 3.0]", "same integer"])
+
+    g = Graph(24)
+    g.conv(1, 4, 3).op("DepthToSpace", blocksize=2, mode="CRD")
+    net_out = g.current
+    g.inits.append(numpy_helper.from_array(np.array([1, 1, 34, 46], np.int64), "sizes"))
+    g.nodes.append(helper.make_node("Resize", ["lr", "", "", "sizes"], ["lr_up"], name="resize_sizes",
+                                    mode="nearest"))
+    g.nodes.append(helper.make_node("Add", [net_out, "lr_up"], ["sum"], name="residual_add"))
+    g.current = "sum"
+    add("residual-sizes", g, ["node 2 'resize_sizes' (Resize)", "'sizes'"])
+
+    g = Graph(25)
+    g.conv(1, 4, 3).op("DepthToSpace", blocksize=2, mode="CRD")
+    g.op("Add", [g.weight((1,), 0.5, name="offset")])
+    add("add-constant", g, ["node 2 'add_3' (Add)", "global residual"])
+
+    g = Graph(26)  # the sum taken before the network's last activation
+    g.conv(1, 4, 3).op("DepthToSpace", blocksize=2, mode="CRD")
+    before = g.current
+    g.op("Sigmoid")
+    g.current = before
+    add_residual(g, 2)
+    add("residual-before-activation", g, ["node 4 'residual_add' (Add)", "adds 't1'",
+                                          "not the network's output 't2'"])
+
+    g = Graph(27)  # an activation after the sum: the format adds the residual last
+    g.conv(1, 4, 3).op("DepthToSpace", blocksize=2, mode="CRD")
+    add_residual(g, 2).op("Sigmoid")
+    add("activation-after-residual", g, ["node 2 'residual_resize' (Resize)", "added to the graph output"])
 
     g = Graph(3)
     g.conv(1, 4, 3).op("DepthToSpace", blocksize=2, mode="CRD")
@@ -311,13 +470,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="espcn_test_onnx.") as tmp:
         work = Path(tmp)
 
-        def import_case(label, builder, seed):
+        def import_case(label, builder, seed, residual=False):
             def run():
                 g, r = builder(seed)
                 src = g.save(work / f"{label}.onnx")
                 dst = work / f"{label}.safetensors"
                 p = subprocess.run(importer + [str(src), "-o", str(dst)], capture_output=True, text=True)
                 check(p.returncode == 0, f"onnx_import failed: {p.stderr.strip()}")
+                net, _ = read_model(str(dst))
+                want = ("nearest", "2") if residual else (None, "1")
+                got = (net.get("residual"), format_version(dst))
+                check(got == want, f"(residual, espcn.format) is {got}, expected {want}")
                 plane = random_plane16(seed + 100)
                 return compare(run_cli(args.cli, dst, plane, work, r), run_ort(src, plane)) + \
                     f"; {p.stdout.strip().split(': ', 1)[-1]}"
@@ -326,6 +489,12 @@ def main() -> int:
         import_case("espcn-x3-crd", espcn_graph, 31)
         import_case("fsrcnn-x2-deconv", fsrcnn_graph, 32)
         import_case("prelu-style-x4-dcr", prelu_style_graph, 33)
+        import_case("residual espcn-x3-crd asymmetric-floor", espcn_residual_graph, 34, residual=True)
+        import_case("residual prelu-x4-dcr defaults swapped", prelu_residual_graph, 35, residual=True)
+        import_case("residual fsrcnn-x2-deconv pytorch_half_pixel", fsrcnn_residual_graph, 36, residual=True)
+        for n, (label, r, opset, op, kw) in enumerate(RESIDUAL_FORMS):
+            import_case(f"residual {label}", lambda seed, r=r, opset=opset, op=op, kw=kw:
+                        (small_residual_graph(seed, r, opset, op, **kw), r), 40 + n, residual=True)
 
         shipped = sorted(weights.glob("*.safetensors"))
         check_shipped = lambda: check(len(shipped) > 0, f"no models in {weights}")  # noqa: E731
@@ -343,6 +512,8 @@ def main() -> int:
                 check(p.returncode == 0, f"onnx_import of the export failed: {p.stderr.strip()}")
                 net2, tensors2 = read_model(str(back))
                 check(net2 == net, f"network differs after the round trip:\n{net}\n{net2}")
+                check(format_version(back) == format_version(model),
+                      f"espcn.format {format_version(back)!r} after the round trip, {format_version(model)!r} before")
                 for name, t in tensors.items():
                     if name not in (x for layer in net["layers"] for x in (layer.get("weight"), layer.get("bias"))):
                         continue

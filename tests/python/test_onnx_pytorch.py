@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """PyTorch -> ONNX -> ours: ESPCN (Tanh, PixelShuffle x3), FSRCNN (PReLU per
 channel, ConvTranspose2d 9x9 stride 2) and PReLU-style (shared nn.PReLU(),
-ReLU, PixelShuffle x4, Sigmoid) nn.Sequential nets with seeded weights are
+ReLU, PixelShuffle x4, Sigmoid) nn.Sequential nets, and ESPCN x3 plus the
+global residual `F.interpolate(x, scale_factor=3, mode="nearest")` (torch
+writes Resize asymmetric + floor and Add), with seeded weights are
 exported by torch.onnx.export (tests/python/onnx_torch_models.py, run by
 --torch-python), converted by weights/onnx_import.py and run through
 `espcn-cli --raw-in WxH:16 --bits 16`; PyTorch's own output, clamped and
