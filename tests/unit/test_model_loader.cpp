@@ -138,6 +138,8 @@ TEST(ModelLoader, RejectsBadJson) {
     EXPECT_REJECTED(with_header(good, "[1, 2, 3]"), ESPCN_ERROR_MODEL, "not an object");
     json h = header_of(good);
     h["__metadata__"]["espcn.network"] = "{\"scale\": 2, \"layers\": [";
+    EXPECT_REJECTED(with_header(good, h.dump()), ESPCN_ERROR_MODEL, "'espcn.network' is not valid JSON");
+    h["__metadata__"]["espcn.network"] = "[1, 2]";
     EXPECT_REJECTED(with_header(good, h.dump()), ESPCN_ERROR_MODEL, "is not a JSON object");
     h = header_of(good);
     h["__metadata__"]["espcn.format"] = 1;  // metadata values must be strings
