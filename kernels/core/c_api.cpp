@@ -1,5 +1,6 @@
 // The C API: argument checking, backend choice, and the wall that keeps every
 // C++ exception inside the library.
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -30,6 +31,7 @@ struct espcn_context {
     std::vector<espcn::PlaneTask> tasks;  // a frame's checked tasks; capacity reused per frame
     size_t memory_budget = ESPCN_DEFAULT_MEMORY_BUDGET;
     espcn::CancelCheck cancel;
+    bool responsive = false;  // a cancel callback: bands also capped by work
     espcn::RowTilePlan plan;  // for plan_width × plan.height planes
     int plan_width = 0;
 };
@@ -248,6 +250,7 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
     ctx->threads = p.threads > 0 ? p.threads : omp_get_num_procs();
     ctx->memory_budget = p.memory_budget ? p.memory_budget : ESPCN_DEFAULT_MEMORY_BUDGET;
     ctx->cancel = espcn::CancelCheck(p.cancel_callback, p.cancel_opaque);
+    ctx->responsive = p.cancel_callback != nullptr;
     log.info(espcn::concat("model '", ctx->net->name, "': x", ctx->net->scale, ", ",
                            ctx->net->convs.size(), " LR convs, ",
                            ctx->net->macs_per_lr_pixel(), " MACs per input pixel, backend ",
@@ -266,7 +269,8 @@ Status run_network(espcn_context &ctx, const espcn_plane &in, const espcn_plane 
     if (ctx.plan_width != in.width || ctx.plan.height != in.height || ctx.plan.count == 0) {
         ctx.plan_width = 0;
         espcn::Result<espcn::RowTilePlan> plan = espcn::plan_for_budget(
-            b, in.width, in.height, ctx.net->receptive_radius(), ctx.memory_budget);
+            b, in.width, in.height, ctx.net->receptive_radius(), ctx.memory_budget,
+            ctx.responsive ? espcn::responsive_row_cap(*ctx.net, in.width) : INT_MAX);
         ESPCN_RETURN_IF_ERROR(plan.status());
         ctx.plan = plan.value();
         ctx.plan_width = in.width;

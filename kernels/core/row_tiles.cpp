@@ -49,17 +49,34 @@ RowTilePlan plan_row_tiles(int height, int radius, int max_rows) {
     return p;
 }
 
+int responsive_row_cap(const Network &net, int width) {
+    double layer = 0.0;  // MACs per LR pixel of the largest layer
+    for (const ConvLayer &c : net.convs)
+        layer = std::max(layer, static_cast<double>(c.kernel) * c.kernel * c.in_channels * c.out_channels);
+    const double rows = kCancelLayerMacs / (std::max(layer, 1.0) * std::max(width, 1));
+    const int floor_rows = 16 * net.receptive_radius();
+    return std::max({floor_rows, 1, static_cast<int>(std::min(rows, 1e9))});
+}
+
 Result<RowTilePlan> plan_for_budget(Backend &backend, int width, int height, int radius,
-                                    size_t budget) {
+                                    size_t budget, int row_cap) {
     auto bytes_for = [&](int rows) { return backend.tile_working_bytes(width, rows); };
-    Result<size_t> whole = bytes_for(height);
+    const int min_rows = static_cast<int>(std::min<int64_t>(height, 2 * int64_t{radius} + 1));
+    row_cap = std::max(row_cap, min_rows);
+    Result<size_t> whole = bytes_for(std::min(height, row_cap));
     ESPCN_RETURN_IF_ERROR(whole.status());
+    if (whole.value() <= budget && row_cap < height) {
+        RowTilePlan p = plan_row_tiles(height, radius, row_cap);
+        Result<size_t> used = bytes_for(p.rows);
+        ESPCN_RETURN_IF_ERROR(used.status());
+        p.working_bytes = used.value();
+        return p;
+    }
     if (whole.value() <= budget) {
         RowTilePlan p = plan_row_tiles(height, radius, height);
         p.working_bytes = whole.value();
         return p;
     }
-    const int min_rows = static_cast<int>(std::min<int64_t>(height, 2 * int64_t{radius} + 1));
     Result<size_t> smallest = bytes_for(min_rows);
     ESPCN_RETURN_IF_ERROR(smallest.status());
     ESPCN_RETURN_IF(smallest.value() > budget, ESPCN_ERROR_OUT_OF_MEMORY, "a ", width, "x",
@@ -69,7 +86,7 @@ Result<RowTilePlan> plan_for_budget(Backend &backend, int width, int height, int
                     "), over the memory budget of ", budget,
                     " bytes; raise the budget (memory_budget)");
     // Largest band that fits: bytes grow with rows.
-    int lo = min_rows, hi = height - 1;
+    int lo = min_rows, hi = std::min(height, row_cap) - 1;
     while (lo < hi) {
         const int mid = lo + (hi - lo + 1) / 2;
         Result<size_t> b = bytes_for(mid);

@@ -11,6 +11,7 @@
 // step = rows − 2R, and writes the rows no earlier band wrote.
 #pragma once
 
+#include <climits>
 #include <cstddef>
 
 #include "backend.hpp"
@@ -35,10 +36,19 @@ struct RowTilePlan {
 RowTilePlan plan_row_tiles(int height, int radius, int max_rows);
 
 // The plan for a width × height plane whose bands fit `budget` bytes of the
-// backend's working memory (tile_working_bytes), or ESPCN_ERROR_OUT_OF_MEMORY
-// naming what the smallest band needs.
+// backend's working memory (tile_working_bytes) and have at most row_cap
+// rows (but never fewer than 2R + 1), or ESPCN_ERROR_OUT_OF_MEMORY naming
+// what the smallest band needs.
 [[nodiscard]] Result<RowTilePlan> plan_for_budget(Backend &backend, int width, int height,
-                                                  int radius, size_t budget);
+                                                  int radius, size_t budget,
+                                                  int row_cap = INT_MAX);
+
+// With a cancel callback, a band's largest layer should take ~50 ms (2 GMAC,
+// 2 cores of this project's CI machine at ~40 GMAC/s), so that a cancel
+// takes effect within about 0.1 s: bands are capped at this many rows, but
+// kept at least 16R rows (the halo then costs at most 2R/16R = 12.5%).
+inline constexpr double kCancelLayerMacs = 2e9;
+int responsive_row_cap(const Network &net, int width);
 
 // Runs the plane band by band, asking `cancel` before each.
 [[nodiscard]] Status run_row_tiles(Backend &backend, const RowTilePlan &plan,
