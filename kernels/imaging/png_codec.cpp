@@ -154,6 +154,9 @@ bool write_png_rows(png_structp png, png_infop info, const PngLayout *layout, pn
     return true;
 }
 
+// What one ancillary chunk may allocate (PLTE, tRNS, ... are tiny).
+constexpr png_alloc_size_t kMaxPngChunkBytes = 8u << 20;
+
 // Bytes of all IDAT chunks (the compressed image), walking the chunk list
 // up to IEND or the end of the buffer.
 uint64_t idat_bytes(const uint8_t *data, size_t size) {
@@ -209,6 +212,14 @@ Result<Image> decode_png(const uint8_t *data, size_t size) {
     ESPCN_RETURN_IF(!reader.ok(), ESPCN_ERROR_OUT_OF_MEMORY, "libpng cannot allocate a reader");
     png_set_read_fn(reader.png(), &io, read_from_memory);
     png_set_user_limits(reader.png(), kMaxImageSide, kMaxImageSide);
+    // Ancillary chunks are allocated at their declared length (a 100-byte
+    // file can declare 1 GB of tEXt) or decompressed without bound (zTXt,
+    // iCCP): skip the ones we never use, and cap what any chunk may take.
+    static const png_byte kIgnored[] = "tEXt\0zTXt\0iTXt\0iCCP\0sPLT\0eXIf\0";
+    png_set_keep_unknown_chunks(reader.png(), PNG_HANDLE_CHUNK_NEVER, kIgnored,
+                                static_cast<int>(sizeof kIgnored / 5));
+    png_set_chunk_malloc_max(reader.png(), kMaxPngChunkBytes);
+    png_set_chunk_cache_max(reader.png(), 128);
 
     PngLayout layout{};
     if (!read_png_header(reader.png(), reader.info(), &layout)) return png_failure(io, "header");
