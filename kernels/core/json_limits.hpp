@@ -12,8 +12,8 @@
 
 namespace espcn {
 
-// Deeper than any espcn header or network description (they nest 3-4 levels).
-inline constexpr int kMaxJsonDepth = 32;
+// Deeper than any espcn header or network description (they nest 3-4 levels; every kept level of a hostile document costs memory).
+inline constexpr int kMaxJsonDepth = 16;
 
 // Parses text[0, size). `what` names the document in messages. Errors are
 // ESPCN_ERROR_MODEL: invalid JSON, nesting deeper than max_depth, or an
