@@ -526,6 +526,10 @@ static int follow_frame_change(AVFilterContext *ctx, const AVFrame *in)
                in->pts, in->width, in->height, s->scale);
         return AVERROR(EINVAL);
     }
+    /* Frames in flight (the GPU's queue) leave with the size they were made for. */
+    while (s->queue_len > 0)
+        if ((ret = emit_oldest(ctx)) < 0)
+            return ret;
     av_log(ctx, AV_LOG_VERBOSE, "frame (pts %"PRId64") changes %dx%d to %dx%d inside the graph; "
            "output now %dx%d\n", in->pts, s->in_w, s->in_h, in->width, in->height,
            in->width * s->scale, in->height * s->scale);

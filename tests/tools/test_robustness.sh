@@ -11,6 +11,7 @@
 # - /dev/zero as the input is refused after its first bytes;
 # - the per-frame memory of a 1920x1080 x2 frame stays within
 #   --memory-budget (whole-frame processing needs 805 MB);
+# - an allocation that fails (address-space limit) names the bytes asked;
 # - a missing output folder fails before any work; a write error names
 #   errno's text and leaves no partial file;
 # - espcn-eval names a bad image once;
@@ -146,6 +147,20 @@ run 1 budget_tiny "$CLI" -m "$WORK/espcn-x2.safetensors" -i "$WORK/1080p.pgm" -o
     --backend onednn --memory-budget 64k &&
     expect_in "$LAST_ERR" "a 1920x1080 plane needs [0-9]+ bytes of working memory for its smallest band of rows \(9 rows.*over the memory budget of 65536 bytes" \
         "a budget too small for one band"
+
+# An allocation that fails is reported as out of memory with the bytes asked
+# for (not as "could not create a memory object"): a 16384x64 plane, whose
+# band of 64 rows needs ~400 MB, under a 400 MB address-space limit.
+"$PY" - "$WORK/wide.pgm" <<'EOF2' || fail "cannot write the wide test image"
+import sys
+w, h = 16384, 64
+with open(sys.argv[1], "wb") as f:
+    f.write(b"P5\n%d %d\n255\n" % (w, h) + bytes((x * 7) % 256 for x in range(w)) * h)
+EOF2
+run 1 alloc_fails bash -c "ulimit -v 400000; exec '$CLI' -m '$WORK/espcn-x2.safetensors' -i '$WORK/wide.pgm' \
+    -o '$WORK/wide_out.pgm' --backend onednn --threads 2 --memory-budget 4g" &&
+    expect_in "$LAST_ERR" "out of memory: could not allocate [0-9]+ bytes for" \
+        "a failed allocation names its size"
 
 # --- outputs -----------------------------------------------------------------------------
 run 1 missing_dir "$CLI" -m "$WORK/espcn-x2.safetensors" -i "$WORK/does-not-exist.pgm" \
