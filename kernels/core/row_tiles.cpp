@@ -63,18 +63,19 @@ Result<RowTilePlan> plan_for_budget(Backend &backend, int width, int height, int
     auto bytes_for = [&](int rows) { return backend.tile_working_bytes(width, rows); };
     const int min_rows = static_cast<int>(std::min<int64_t>(height, 2 * int64_t{radius} + 1));
     row_cap = std::max(row_cap, min_rows);
-    Result<size_t> whole = bytes_for(std::min(height, row_cap));
-    ESPCN_RETURN_IF_ERROR(whole.status());
-    if (whole.value() <= budget && row_cap < height) {
+    // The largest band allowed (the whole plane unless capped) may fit at once.
+    Result<size_t> largest = bytes_for(std::min(height, row_cap));
+    ESPCN_RETURN_IF_ERROR(largest.status());
+    if (largest.value() <= budget && row_cap < height) {
         RowTilePlan p = plan_row_tiles(height, radius, row_cap);
         Result<size_t> used = bytes_for(p.rows);
         ESPCN_RETURN_IF_ERROR(used.status());
         p.working_bytes = used.value();
         return p;
     }
-    if (whole.value() <= budget) {
+    if (largest.value() <= budget) {
         RowTilePlan p = plan_row_tiles(height, radius, height);
-        p.working_bytes = whole.value();
+        p.working_bytes = largest.value();
         return p;
     }
     Result<size_t> smallest = bytes_for(min_rows);
