@@ -162,6 +162,7 @@ Status OnednnBackend::build(int width, int height) {
     scratchpad_ = memory(memory::desc({static_cast<memory::dim>(shape.scratch_bytes)}, dt::u8, tag::x),
                          engine_, scratch_buffer_.data());
     std::vector<Layer> layers;
+    weight_buffers_.resize(net_->convs.size());
     for (size_t k = 0; k < net_->convs.size(); ++k) {
         const ConvLayer &c = net_->convs[k];
         const auto &pd = shape.pds[k];
@@ -170,7 +171,12 @@ Status OnednnBackend::build(int width, int height) {
         // Weights are reordered into the primitive's preferred layout once per shape.
         memory user_w({{c.out_channels, c.in_channels, c.kernel, c.kernel}, dt::f32, tag::oihw},
                       engine_, const_cast<float *>(c.weight.data()));
-        L.weights = memory(pd.weights_desc(), engine_);
+        // In our buffer (zeroed: a blocked layout's padding must read as zero),
+        // so that a failed allocation says how large it was.
+        AlignedBuffer &wbuf = weight_buffers_[k];
+        ESPCN_RETURN_IF_ERROR(wbuf.reserve(pd.weights_desc().get_size(), "reordered weights"));
+        std::memset(wbuf.data(), 0, pd.weights_desc().get_size());
+        L.weights = memory(pd.weights_desc(), engine_, wbuf.data());
         dnnl::reorder(user_w, L.weights).execute(stream_, user_w, L.weights);
         L.bias = memory(memory::desc({c.out_channels}, dt::f32, tag::x), engine_);
         std::memcpy(L.bias.get_data_handle(), c.bias.data(), c.bias.size() * sizeof(float));

@@ -68,6 +68,7 @@ private:
     dnnl::stream stream_;
     std::vector<Layer> layers_;
     AlignedBuffer src_buffer_, activations_[2], scratch_buffer_;
+    std::vector<AlignedBuffer> weight_buffers_;  // one per layer, in the primitive's layout
     dnnl::memory src_;            // the decoded input rows, in src_buffer_
     dnnl::memory scratchpad_;     // one, shared by all layers
     int width_ = 0, height_ = 0;
