@@ -31,6 +31,13 @@ device-resident luma and yuv420p frames, the bare convolutions, host frames
 synchronous and through the frame queue, and the roofline from ceilings
 (copy bandwidth, convolution rate) measured in the same run.
 
+--bands mode: what bounded memory costs. The oneDNN backend through the
+public C API, per size x scale, timed in alternation: one pass over the whole
+plane (no memory budget), bands of rows within the default budget (512 MiB),
+and those bands capped for cancellation (a cancel callback that never says
+stop, as espcn-cli and espcn-eval install), with fps and each one's ratio to
+the whole-plane pass.
+
 --upsampler mode: the three equivalent computations of one upsampling layer
 (transposed convolution, zero insertion + HR convolution, LR convolution +
 periodic shuffle) side by side on oneDNN, with MACs, time and the largest
@@ -43,6 +50,7 @@ Options:
                             3x3 32->r^2, shuffle) with fixed-seed random weights
                             (timing does not depend on weight values).
   --upsampler               run the upsampling-layer comparison instead.
+  --bands                   run the row-band (memory budget, cancel) comparison.
   --cuda                    run the cuda backend benchmark instead.
   --device N                GPU index for --cuda (default 0).
   --backends LIST           reference,onednn (default: both).
@@ -177,6 +185,10 @@ ParseOutcome parse_options(int argc, char **argv, Options &opts) {
         }
         if (flag == "--cuda") {
             opts.cuda_mode = true;
+            continue;
+        }
+        if (flag == "--bands") {
+            opts.bands_mode = true;
             continue;
         }
         static constexpr std::string_view kValueFlags[] = {

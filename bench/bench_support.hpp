@@ -25,6 +25,7 @@ struct Options {
     std::string model_path;  // empty: the paper's architecture with random weights
     bool upsampler_mode = false;
     bool cuda_mode = false;  // --cuda: the cuda backend (cuda_bench.cpp)
+    bool bands_mode = false;  // --bands: row bands vs one pass (bands_bench.cpp)
     int device = 0;
     bool run_reference = true;
     bool run_onednn = true;
@@ -50,6 +51,7 @@ enum class ParseOutcome { run, help_shown, error };
 int run_throughput_bench(const Options &opts);
 int run_upsampler_bench(const Options &opts);
 int run_cuda_bench(const Options &opts);
+int run_bands_bench(const Options &opts);
 
 // Fills opts from argv; prints usage (help) or a message (error) itself.
 ParseOutcome parse_options(int argc, char **argv, Options &opts);

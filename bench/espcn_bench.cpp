@@ -17,6 +17,7 @@ int main(int argc, char **argv) {
         case espcn::bench::ParseOutcome::run: break;
         }
         if (opts.cuda_mode) return espcn::bench::run_cuda_bench(opts);
+        if (opts.bands_mode) return espcn::bench::run_bands_bench(opts);
         return opts.upsampler_mode ? espcn::bench::run_upsampler_bench(opts)
                                    : espcn::bench::run_throughput_bench(opts);
     } catch (const std::bad_alloc &) {

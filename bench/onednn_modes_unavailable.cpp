@@ -19,5 +19,6 @@ int needs_onednn(const char *mode) {
 
 int run_throughput_bench(const Options &) { return needs_onednn("(throughput)"); }
 int run_upsampler_bench(const Options &) { return needs_onednn("--upsampler"); }
+int run_bands_bench(const Options &) { return needs_onednn("--bands"); }
 
 }  // namespace espcn::bench

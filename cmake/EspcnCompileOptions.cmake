@@ -8,3 +8,9 @@ if(ESPCN_SANITIZE)
     -fsanitize=${ESPCN_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_link_options(espcn_compile_options INTERFACE -fsanitize=${ESPCN_SANITIZE})
 endif()
+if(ESPCN_BUILD_FUZZERS)
+  # Coverage for libFuzzer in everything of ours; the fuzz targets add
+  # -fsanitize=fuzzer (its main) themselves.
+  target_compile_options(espcn_compile_options INTERFACE
+    $<$<COMPILE_LANGUAGE:C,CXX>:-fsanitize=fuzzer-no-link>)
+endif()

@@ -19,12 +19,17 @@
 
 #include <espcn/espcn.h>
 
+#include <string.h>
+#include <sys/stat.h>
+
 #include "config.h"
 
 #include "libavutil/avassert.h"
+#include "libavutil/avstring.h"
 #include "libavutil/imgutils.h"
 #include "libavutil/opt.h"
 #include "libavutil/pixdesc.h"
+#include "libavutil/thread.h"
 #if CONFIG_CUDA
 #include "libavutil/hwcontext.h"
 #include "libavutil/hwcontext_cuda_internal.h"
@@ -69,6 +74,12 @@ typedef struct ESPCNContext {
     int threads;
     int chroma;
     int precision;
+    int64_t memory_budget;
+
+    const espcn_model *model;      /* read once (model_cache_get), kept for the process */
+    char model_file[4096];         /* the path it was read from */
+    int in_w, in_h;                /* the frame size the output link is set for */
+    enum AVPixelFormat in_format;
 
     espcn_context *engine;
     int engine_on_cuda_frames;     /* the engine lives in FFmpeg's CUcontext */
@@ -117,15 +128,110 @@ static espcn_log_level engine_log_level(void)
            level >= AV_LOG_WARNING ? ESPCN_LOG_WARNING : ESPCN_LOG_ERROR;
 }
 
+/*
+ * Models read by the espcn filters of this process, by path. The model is
+ * read and validated once, by the first instance naming the path, and kept
+ * until the process exits: every later engine (a reconfiguration, a graph
+ * that ffmpeg rebuilds on a resolution change) runs that same network, even
+ * if the file has been deleted, truncated or replaced since. A program that
+ * wants a changed file read again must name another path.
+ */
+typedef struct ModelCacheEntry {
+    char *path;
+    espcn_model *model;
+    struct stat st;                /* the file as it was read */
+    struct ModelCacheEntry *next;
+} ModelCacheEntry;
+
+static AVMutex model_cache_lock = AV_MUTEX_INITIALIZER;
+static ModelCacheEntry *model_cache;
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtime == b->st_mtime;
+}
+
+static int model_cache_get(AVFilterContext *ctx, const char *path, const espcn_model **out)
+{
+    ModelCacheEntry *e;
+    espcn_params params = ESPCN_PARAMS_DEFAULT_INIT;
+    struct stat now;
+    espcn_status st;
+    int ret = 0;
+
+    ff_mutex_lock(&model_cache_lock);
+    for (e = model_cache; e && strcmp(e->path, path); e = e->next)
+        ;
+    if (e) {
+        if (stat(path, &now) || !same_file(&now, &e->st))
+            av_log(ctx, AV_LOG_WARNING, "model file '%s' was deleted or changed since this process "
+                   "read it; keeping the network read then (a new process reads the new file)\n",
+                   path);
+        *out = e->model;
+        goto done;
+    }
+    params.model_path   = path;
+    params.log_callback = log_from_engine;
+    params.log_opaque   = ctx;
+    params.log_level    = engine_log_level();
+    e = av_mallocz(sizeof(*e));
+    if (!e || !(e->path = av_strdup(path))) {
+        ret = AVERROR(ENOMEM);
+        goto fail;
+    }
+    /* Opened without blocking by libespcn: a FIFO or a device is refused,
+     * not waited on. */
+    if (stat(path, &e->st))
+        memset(&e->st, 0, sizeof(e->st));
+    st = espcn_model_load(&params, &e->model);
+    if (st != ESPCN_OK) {  /* the engine already logged why */
+        ret = espcn_averror(st);
+        goto fail;
+    }
+    e->next = model_cache;
+    model_cache = e;
+    *out = e->model;
+    goto done;
+fail:
+    if (e)
+        av_freep(&e->path);
+    av_freep(&e);
+done:
+    ff_mutex_unlock(&model_cache_lock);
+    return ret;
+}
+
 static av_cold int init(AVFilterContext *ctx)
 {
     ESPCNContext *s = ctx->priv;
+    espcn_model_info info;
+    int ret;
 
     if (s->backend == ESPCN_FILTER_BACKEND_CUDA && !espcn_backend_available(ESPCN_BACKEND_CUDA)) {
         av_log(ctx, AV_LOG_ERROR, "backend=cuda: the CUDA backend is not available "
                "(libespcn %s was built without it, or no NVIDIA driver, GPU or cuDNN was found)\n",
                espcn_version());
         return AVERROR(ENODEV);
+    }
+    if (s->model_path)
+        av_strlcpy(s->model_file, s->model_path, sizeof(s->model_file));
+    else
+        snprintf(s->model_file, sizeof(s->model_file), "%s/default-x%d.safetensors",
+                 espcn_default_model_dir(), s->scale);
+    if ((ret = model_cache_get(ctx, s->model_file, &s->model)) < 0) {
+        if (!s->model_path && ret == AVERROR(EIO))
+            av_log(ctx, AV_LOG_ERROR, "no model given and no shipped x%d model in %s; "
+                   "set model=FILE or ESPCN_MODEL_DIR\n", s->scale, espcn_default_model_dir());
+        return ret;
+    }
+    if (espcn_model_get_info(s->model, &info) != ESPCN_OK)
+        return AVERROR_BUG;
+    if (info.scale != s->scale) {
+        av_log(ctx, AV_LOG_ERROR, "scale=%d, but model '%s' (%s) upscales x%d; "
+               "set scale=%d or give a x%d model\n", s->scale, info.name, s->model_file,
+               info.scale, info.scale, s->scale);
+        return AVERROR(EINVAL);
     }
     return 0;
 }
@@ -204,15 +310,14 @@ static av_cold void uninit(AVFilterContext *ctx)
     drop_queue(s);
 }
 
-/* Loads the model once per filter instance and frame kind (host or CUDA);
- * sizes may change, the model not. For CUDA frames the caller has pushed
- * FFmpeg's CUcontext. */
+/* Makes the engine once per filter instance and frame kind (host or CUDA)
+ * from the model read at init; sizes may change, the model not. For CUDA
+ * frames the caller has pushed FFmpeg's CUcontext. */
 static int create_engine(AVFilterContext *ctx, int cuda_frames)
 {
     ESPCNContext *s = ctx->priv;
     espcn_params params = ESPCN_PARAMS_DEFAULT_INIT;
     espcn_model_info info;
-    char default_path[4096];
     espcn_status st;
 
     if (s->engine && s->engine_on_cuda_frames == cuda_frames)
@@ -221,13 +326,7 @@ static int create_engine(AVFilterContext *ctx, int cuda_frames)
         destroy_engine(ctx);  /* the caller has set up FFmpeg's device and stream */
     else
         release_engine_and_device(ctx);
-    if (!s->model_path) {
-        snprintf(default_path, sizeof(default_path), "%s/default-x%d.safetensors",
-                 espcn_default_model_dir(), s->scale);
-        params.model_path = default_path;
-    } else {
-        params.model_path = s->model_path;
-    }
+    params.model = s->model;
     switch (s->backend) {
     case ESPCN_FILTER_BACKEND_CPU:
         params.backend = espcn_backend_available(ESPCN_BACKEND_ONEDNN) ? ESPCN_BACKEND_ONEDNN
@@ -251,31 +350,22 @@ static int create_engine(AVFilterContext *ctx, int cuda_frames)
     params.log_callback = log_from_engine;
     params.log_opaque   = ctx;
     params.log_level    = engine_log_level();
+    params.memory_budget = s->memory_budget;
 
     st = espcn_create(&params, &s->engine);
-    if (st != ESPCN_OK) {
-        /* The engine already logged the precise reason through av_log. */
-        if (!s->model_path && st == ESPCN_ERROR_IO)
-            av_log(ctx, AV_LOG_ERROR, "no model given and no shipped x%d model in %s; "
-                   "set model=FILE or ESPCN_MODEL_DIR\n", s->scale, espcn_default_model_dir());
+    if (st != ESPCN_OK)  /* the engine already logged the precise reason through av_log */
         return espcn_averror(st);
-    }
     st = espcn_get_model_info(s->engine, &info);
     if (st != ESPCN_OK)
         return espcn_averror(st);
-    if (info.scale != s->scale) {
-        av_log(ctx, AV_LOG_ERROR, "scale=%d, but model '%s' (%s) upscales x%d; "
-               "set scale=%d or give a x%d model\n", s->scale, info.name, params.model_path,
-               info.scale, info.scale, s->scale);
-        espcn_destroy(&s->engine);
-        return AVERROR(EINVAL);
-    }
     s->engine_on_cuda_frames = cuda_frames;
     s->queue_depth = FFMIN(espcn_frame_queue_depth(s->engine), ESPCN_MAX_QUEUE);
-    av_log(ctx, AV_LOG_VERBOSE, "model '%s' x%d, %d LR convs, %.0f MACs per input pixel, "
-           "backend %s (%s), %d threads, %d frame(s) in flight\n", info.name, info.scale,
-           info.num_convs, info.macs_per_lr_pixel, espcn_backend_name(info.backend),
-           espcn_precision_name(info.precision), params.threads, s->queue_depth);
+    av_log(ctx, AV_LOG_VERBOSE, "model '%s' x%d (%s), %d LR convs, %.0f MACs per input pixel, "
+           "backend %s (%s), %d threads, %d frame(s) in flight, memory budget %"PRId64" bytes%s\n",
+           info.name, info.scale, s->model_file, info.num_convs, info.macs_per_lr_pixel,
+           espcn_backend_name(info.backend), espcn_precision_name(info.precision), params.threads,
+           s->queue_depth, s->memory_budget ? s->memory_budget : (int64_t)ESPCN_DEFAULT_MEMORY_BUDGET,
+           info.backend == ESPCN_BACKEND_CUDA ? " (host memory; device memory is not budgeted)" : "");
     return 0;
 }
 
@@ -360,6 +450,14 @@ static int config_cuda_frames(AVFilterContext *ctx, AVFilterLink *inlink, AVFilt
 }
 #endif
 
+static void set_layout(ESPCNContext *s, const AVPixFmtDescriptor *desc)
+{
+    s->desc = desc;
+    s->nb_planes = av_pix_fmt_count_planes(av_pix_fmt_desc_get_id(desc));
+    s->chroma_components = desc->nb_components > 2 &&
+                           desc->comp[1].plane == desc->comp[2].plane ? 2 : 1;
+}
+
 static int config_output(AVFilterLink *outlink)
 {
     AVFilterContext *ctx = outlink->src;
@@ -385,9 +483,10 @@ static int config_output(AVFilterLink *outlink)
             return ret;
         s->desc = av_pix_fmt_desc_get(inlink->format);
     }
-    s->nb_planes = av_pix_fmt_count_planes(av_pix_fmt_desc_get_id(s->desc));
-    s->chroma_components = s->desc->nb_components > 2 &&
-                           s->desc->comp[1].plane == s->desc->comp[2].plane ? 2 : 1;
+    set_layout(s, s->desc);
+    s->in_w      = inlink->w;
+    s->in_h      = inlink->h;
+    s->in_format = inlink->format;
     outlink->sample_aspect_ratio = inlink->sample_aspect_ratio;  /* both axes scale alike */
     av_log(ctx, AV_LOG_VERBOSE, "%dx%d %s%s -> %dx%d, chroma %s\n", inlink->w, inlink->h,
            s->desc->name, inlink->format == AV_PIX_FMT_CUDA ? " (CUDA frames)" : "", outlink->w, outlink->h,
@@ -430,11 +529,50 @@ static int emit_oldest(AVFilterContext *ctx)
     return ff_filter_frame(ctx->outputs[0], out);
 }
 
+/* A frame whose size differs from the last one, inside a graph that was not
+ * reconfigured (e.g. scale=w=...:eval=frame upstream): host frames are
+ * followed at that frame, as vf_scale does: the output link takes the new
+ * size and the engine rebuilds its buffers for it. A change of pixel format,
+ * or of the size of CUDA frames (which come from a frames context of one
+ * size), is refused with a message naming the frame. */
+static int follow_frame_change(AVFilterContext *ctx, const AVFrame *in)
+{
+    ESPCNContext *s = ctx->priv;
+    AVFilterLink *inlink = ctx->inputs[0], *outlink = ctx->outputs[0];
+    int ret;
+
+    if (in->format != s->in_format || in->format == AV_PIX_FMT_CUDA) {
+        av_log(ctx, AV_LOG_ERROR, "frame (pts %"PRId64") is %dx%d %s after %dx%d %s inside the "
+               "graph; espcn follows size changes of host frames, not format changes or CUDA "
+               "frames of another size (those need the graph reconfigured)\n", in->pts,
+               in->width, in->height, av_get_pix_fmt_name(in->format), s->in_w, s->in_h,
+               av_get_pix_fmt_name(s->in_format));
+        return AVERROR(ENOSYS);
+    }
+    if (in->width > INT_MAX / s->scale || in->height > INT_MAX / s->scale ||
+        (ret = av_image_check_size(in->width * s->scale, in->height * s->scale, 0, ctx)) < 0) {
+        av_log(ctx, AV_LOG_ERROR, "frame (pts %"PRId64"): %dx%d upscaled x%d is too large\n",
+               in->pts, in->width, in->height, s->scale);
+        return AVERROR(EINVAL);
+    }
+    /* Frames in flight (the GPU's queue) leave with the size they were made for. */
+    while (s->queue_len > 0)
+        if ((ret = emit_oldest(ctx)) < 0)
+            return ret;
+    av_log(ctx, AV_LOG_VERBOSE, "frame (pts %"PRId64") changes %dx%d to %dx%d inside the graph; "
+           "output now %dx%d\n", in->pts, s->in_w, s->in_h, in->width, in->height,
+           in->width * s->scale, in->height * s->scale);
+    s->in_w = inlink->w = in->width;
+    s->in_h = inlink->h = in->height;
+    outlink->w = in->width * s->scale;
+    outlink->h = in->height * s->scale;
+    return 0;
+}
+
 /* Starts one frame: host frames enter the engine's queue, CUDA frames are
  * enqueued on the stream (and are complete, in stream order, at once). */
 static int submit_frame(AVFilterContext *ctx, AVFrame *in)
 {
-    AVFilterLink *inlink = ctx->inputs[0];
     AVFilterLink *outlink = ctx->outputs[0];
     ESPCNContext *s = ctx->priv;
     espcn_plane_task tasks[4];
@@ -442,13 +580,9 @@ static int submit_frame(AVFilterContext *ctx, AVFrame *in)
     espcn_status st;
     int ret, p;
 
-    if (in->width != inlink->w || in->height != inlink->h || in->format != inlink->format) {
-        av_log(ctx, AV_LOG_ERROR, "frame is %dx%d %s but the link was configured for %dx%d %s; "
-               "the filter graph must be reconfigured\n", in->width, in->height,
-               av_get_pix_fmt_name(in->format), inlink->w, inlink->h,
-               av_get_pix_fmt_name(inlink->format));
-        ret = AVERROR(EINVAL);
-        goto fail;
+    if (in->width != s->in_w || in->height != s->in_h || in->format != s->in_format) {
+        if ((ret = follow_frame_change(ctx, in)) < 0)
+            goto fail;
     }
     out = ff_get_video_buffer(outlink, outlink->w, outlink->h);
     if (!out) {
@@ -459,7 +593,7 @@ static int submit_frame(AVFilterContext *ctx, AVFrame *in)
         goto fail;
 
     for (p = 0; p < s->nb_planes; p++) {
-        tasks[p].in         = plane_of(in, s->desc, p, inlink->w, inlink->h);
+        tasks[p].in         = plane_of(in, s->desc, p, in->width, in->height);
         tasks[p].out        = plane_of(out, s->desc, p, outlink->w, outlink->h);
         tasks[p].resample   = p > 0;
         tasks[p].components = p > 0 ? s->chroma_components : 1;
@@ -558,6 +692,8 @@ static const AVOption espcn_options[] = {
           { .i64 = ESPCN_RESAMPLE_BILINEAR }, 0, 0, FLAGS, .unit = "chroma" },
         { "nearest",  "nearest neighbour",    0, AV_OPT_TYPE_CONST,
           { .i64 = ESPCN_RESAMPLE_NEAREST },  0, 0, FLAGS, .unit = "chroma" },
+    { "memory_budget", "engine working memory per frame, bytes (e.g. 256Mi); 0: libespcn's default (512 MiB)",
+      OFFSET(memory_budget), AV_OPT_TYPE_INT64, { .i64 = 0 }, 0, INT64_MAX, FLAGS },
     { "precision", "arithmetic of the network",
       OFFSET(precision), AV_OPT_TYPE_INT, { .i64 = ESPCN_PRECISION_AUTO },
       ESPCN_PRECISION_AUTO, ESPCN_PRECISION_FP16, FLAGS, .unit = "precision" },

@@ -3,17 +3,20 @@
 # every test; builds FFmpeg (series $ESPCN_FFMPEG_SERIES, default 7.1) with
 # the espcn filter and runs the ffmpeg tests and the Ray cluster test (label
 # cluster); then builds the engine with ASan + UBSan and runs the unit tests
-# again. The ONNX and cluster tests use build/venv-cluster (PyPI packages,
+# again; then builds the libFuzzer targets (clang) and runs each for
+# $ESPCN_FUZZ_SECONDS (default 60) seconds under a 2 GB memory limit. The
+# ONNX and cluster tests use build/venv-cluster (PyPI packages,
 # scripts/python_env.sh).
-# Usage: scripts/test.sh [--no-sanitize] [--no-ffmpeg]
+# Usage: scripts/test.sh [--no-sanitize] [--no-ffmpeg] [--no-fuzz]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-no_sanitize=0 no_ffmpeg=0
+no_sanitize=0 no_ffmpeg=0 no_fuzz=0
 for a in "$@"; do
     case $a in
         --no-sanitize) no_sanitize=1 ;;
         --no-ffmpeg) no_ffmpeg=1 ;;
-        *) echo "usage: scripts/test.sh [--no-sanitize] [--no-ffmpeg]" >&2; exit 2 ;;
+        --no-fuzz) no_fuzz=1 ;;
+        *) echo "usage: scripts/test.sh [--no-sanitize] [--no-ffmpeg] [--no-fuzz]" >&2; exit 2 ;;
     esac
 done
 
@@ -55,5 +58,15 @@ if [ $no_sanitize -eq 0 ]; then
     cmake --build build/sanitize -j "$jobs"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         ctest --test-dir build/sanitize -L unit --output-on-failure -j "$jobs"
+fi
+if [ $no_fuzz -eq 0 ]; then
+    seconds=${ESPCN_FUZZ_SECONDS:-60}
+    echo "== libFuzzer targets (clang, ASan + UBSan): seeds, then ${seconds}s each"
+    CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DESPCN_WERROR=ON -DESPCN_BUILD_FUZZERS=ON -DESPCN_SANITIZE=address,undefined \
+        -DESPCN_WITH_CUDA=OFF -DESPCN_BUILD_TESTS=OFF -DESPCN_BUILD_BENCH=OFF -DESPCN_BUILD_CLI=OFF
+    cmake --build build/fuzz -j "$jobs"
+    ctest --test-dir build/fuzz -L fuzz --output-on-failure
+    tests/fuzz/run_fuzzers.sh build/fuzz "$seconds"
 fi
 echo "== scripts/test.sh: all passed"

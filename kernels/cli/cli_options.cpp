@@ -3,6 +3,7 @@
 #include "tool_main.hpp"
 
 #include <charconv>
+#include <cstdint>
 #include <string_view>
 
 namespace espcn {
@@ -67,6 +68,9 @@ const char *cli_usage() {
            "      --bits N          output bit depth, 8..16; PNG holds 8 or 16 (default:\n"
            "                        the input's, or 16 for PNG from a 9..15-bit input)\n"
            "      --repeat N        time N runs after one warm-up and report the mean\n"
+           "      --memory-budget B working memory of the engine per frame, in bytes, or\n"
+           "                        with a suffix k, m, g (KiB, MiB, GiB); default 512m.\n"
+           "                        Larger frames run in bands of rows (same output)\n"
            "      --raw-in WxH[:B]  IN is a raw plane of W x H samples of B bits (default\n"
            "                        8; above 8: 2 bytes little-endian); OUT is written\n"
            "                        the same way\n"
@@ -74,7 +78,10 @@ const char *cli_usage() {
            "  -v, --verbose         print engine messages and details\n"
            "  -h, --help            this text\n"
            "\n"
-           "Exit status: 0 success, 1 failure, 2 usage error.\n";
+           "Ctrl-C stops the frame in progress within a fraction of a second; nothing is\n"
+           "written then (OUT appears only when complete).\n"
+           "\n"
+           "Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C).\n";
 }
 
 Result<CliOptions> parse_cli_options(int argc, char **argv) {
@@ -126,6 +133,11 @@ Result<CliOptions> parse_cli_options(int argc, char **argv) {
         } else if (arg == "--repeat") {
             ESPCN_RETURN_IF_ERROR(value(v));
             ESPCN_RETURN_IF_ERROR(parse_integer(v, arg, 1, 1000000, o.repeat));
+        } else if (arg == "--memory-budget") {
+            ESPCN_RETURN_IF_ERROR(value(v));
+            uint64_t bytes = 0;
+            ESPCN_RETURN_IF_ERROR(parse_byte_size(v, arg, SIZE_MAX, bytes));
+            o.memory_budget = static_cast<size_t>(bytes);
         } else if (arg == "--raw-in") {
             ESPCN_RETURN_IF_ERROR(value(v));
             RawPlaneFormat raw;

@@ -27,6 +27,7 @@ struct CliOptions {
     int threads = 0;      // 0: all cores
     int output_bits = 0;  // 0: as the input
     int repeat = 0;       // 0: time the one run; N: mean of N runs after a warm-up
+    size_t memory_budget = 0;  // bytes; 0: the engine's default
     bool verbose = false;
     bool info = false;    // print the model and backend, process nothing
     bool help = false;

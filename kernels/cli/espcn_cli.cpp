@@ -5,9 +5,11 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <optional>
 
 #include "cli_options.hpp"
 #include "imaging/image_io.hpp"
+#include "interrupt.hpp"
 #include "raw_plane.hpp"
 #include "tool_main.hpp"
 #include "upscaler.hpp"
@@ -73,9 +75,18 @@ int output_bits(const CliOptions &o, const Image &in) {
     return format.is_ok() && format.value() == ImageFormat::png ? 16 : in.bit_depth;
 }
 
-Status upscale_file(const CliOptions &o, Upscaler &upscaler) {
+// Stops between steps once Ctrl-C was pressed (the engine stops itself).
+Status check_interrupt() {
+    ESPCN_RETURN_IF(interrupted(), ESPCN_ERROR_CANCELLED, "interrupted");
+    return Status::ok();
+}
+
+// `output` was created before any work (a missing or read-only folder fails
+// at once); it is renamed into place only when complete.
+Status upscale_file(const CliOptions &o, Upscaler &upscaler, OutputFile &output_file) {
     Result<Image> input = o.raw_in ? read_raw_plane(o.input_path, *o.raw_in)
                                    : read_image(o.input_path);
+    ESPCN_RETURN_IF_ERROR(check_interrupt());
     ESPCN_RETURN_IF_ERROR(input.status());
     const Image &in = input.value();
     if (o.verbose)
@@ -85,12 +96,16 @@ Status upscale_file(const CliOptions &o, Upscaler &upscaler) {
 
     PlaneTiming timing;
     Result<Image> output = upscaler.upscale_image(in, output_bits(o, in), o.repeat, timing);
+    ESPCN_RETURN_IF_ERROR(check_interrupt());
     ESPCN_RETURN_IF_ERROR(output.status());
     const Image &out = output.value();
     print_timing(in, out, upscaler.info(), timing);
 
-    ESPCN_RETURN_IF_ERROR(o.raw_in ? write_raw_plane(o.output_path, out)
-                                   : write_image(o.output_path, out));
+    Result<std::vector<uint8_t>> encoded =
+        o.raw_in ? encode_raw_plane(out) : encode_image(o.output_path, out);
+    ESPCN_RETURN_IF_ERROR(encoded.status());
+    ESPCN_RETURN_IF_ERROR(check_interrupt());
+    ESPCN_RETURN_IF_ERROR(output_file.commit(encoded.value()));
     std::printf("wrote %s: %dx%d %s, %d-bit\n", o.output_path.c_str(), out.width, out.height,
                 o.raw_in ? "raw plane" : describe_channels(out.channels), out.bit_depth);
     return Status::ok();
@@ -116,6 +131,24 @@ int run(int argc, char **argv) {
     // The colour conversion and chroma resize around the engine use OpenMP
     // too; --threads bounds them as it bounds the engine.
     if (o.threads > 0) omp_set_num_threads(o.threads);
+    install_interrupt_handler();
+
+    // The output first: a folder that cannot take it fails before any work.
+    std::optional<OutputFile> output_file;
+    if (!o.info) {
+        if (!o.raw_in && !format_for_path(o.output_path, 1).is_ok() &&
+            !format_for_path(o.output_path, 3).is_ok()) {
+            std::fprintf(stderr, "espcn-cli: %s\n",
+                         format_for_path(o.output_path, 1).status().message().c_str());
+            return kExitFailure;
+        }
+        Result<OutputFile> created = OutputFile::create(o.output_path);
+        if (!created.is_ok()) {
+            std::fprintf(stderr, "espcn-cli: %s\n", created.status().message().c_str());
+            return kExitFailure;
+        }
+        output_file.emplace(std::move(created).value());
+    }
 
     UpscalerConfig config;
     config.model_path = o.model_path;
@@ -123,11 +156,19 @@ int run(int argc, char **argv) {
     config.precision = o.precision;
     config.threads = o.threads;
     config.verbose = o.verbose;
+    config.memory_budget = o.memory_budget;
+    config.cancel = cancel_on_interrupt;
     Result<Upscaler> upscaler = Upscaler::create(config);
     Status status = upscaler.status();
     if (status.is_ok()) {
         if (o.info) print_info(upscaler.value().info());
-        else status = upscale_file(o, upscaler.value());
+        else status = upscale_file(o, upscaler.value(), *output_file);
+    }
+    if (interrupted()) {
+        output_file.reset();  // removes the unfinished output
+        std::fprintf(stderr, "espcn-cli: interrupted; %s not written\n",
+                     o.info ? "nothing" : o.output_path.c_str());
+        return interrupted_exit_code();
     }
     if (!status.is_ok()) {
         std::fprintf(stderr, "espcn-cli: %s\n", status.message().c_str());

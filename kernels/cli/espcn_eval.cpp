@@ -13,7 +13,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -21,6 +20,7 @@
 
 #include "cli_options.hpp"
 #include "imaging/image_io.hpp"
+#include "interrupt.hpp"
 #include "imaging/matlab_imresize.hpp"
 #include "imaging/quality.hpp"
 #include "tool_main.hpp"
@@ -51,6 +51,8 @@ const char *usage() {
            "      --backend B    auto (default), reference, onednn or cuda\n"
            "      --precision P  auto (default), fp32 or fp16 (cuda only)\n"
            "      --threads N    CPU threads (default 0: all cores)\n"
+           "      --memory-budget B  engine working memory per frame (bytes, or k/m/g suffix;\n"
+           "                     default 512m)\n"
            "      --sr-dir DIR   do not run the engine: score DIR/<dataset>/<image stem>.{png,pgm,\n"
            "                     ppm,pnm} (e.g. what ffmpeg -vf espcn made of the --write-lr\n"
            "                     planes); RGB files are reduced to their Y; needs --scale\n"
@@ -60,7 +62,10 @@ const char *usage() {
            "      --csv FILE     also write every row as CSV\n"
            "      --label NAME   the method's name in the output (default: the model's name,\n"
            "                     or 'external' with --sr-dir)\n"
-           "  -h, --help         this text\n";
+           "  -h, --help         this text\n"
+           "\n"
+           "Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C stops\n"
+           "within a fraction of a second; the CSV is written only when complete).\n";
 }
 
 struct EvalOptions {
@@ -70,6 +75,7 @@ struct EvalOptions {
     espcn_backend backend = ESPCN_BACKEND_AUTO;
     espcn_precision precision = ESPCN_PRECISION_AUTO;
     int threads = 0;
+    size_t memory_budget = 0;
     std::string sr_dir, write_lr_dir, save_dir, csv_path, label;
     bool lr_only = false;
     bool help = false;
@@ -106,6 +112,11 @@ Result<EvalOptions> parse_options(int argc, char **argv) {
         } else if (arg == "--threads") {
             ESPCN_RETURN_IF_ERROR(take(v));
             ESPCN_RETURN_IF_ERROR(parse_integer(v, arg, 0, 1024, o.threads));
+        } else if (arg == "--memory-budget") {
+            ESPCN_RETURN_IF_ERROR(take(v));
+            uint64_t bytes = 0;
+            ESPCN_RETURN_IF_ERROR(parse_byte_size(v, arg, SIZE_MAX, bytes));
+            o.memory_budget = static_cast<size_t>(bytes);
         } else if (arg == "--sr-dir") {
             ESPCN_RETURN_IF_ERROR(take(o.sr_dir));
         } else if (arg == "--write-lr") {
@@ -154,6 +165,20 @@ Result<std::vector<fs::path>> list_images(const std::string &dir) {
     ESPCN_RETURN_IF(files.empty(), ESPCN_ERROR_INVALID_ARGUMENT, "no images in '", dir, "'");
     std::sort(files.begin(), files.end());
     return files;
+}
+
+// Prefixes the image's path to a message that does not start with it
+// already (read_image's do).
+Status about_file(Status s, const fs::path &file) {
+    const std::string prefix = file.string() + ":";
+    if (s.is_ok() || s.message().compare(0, prefix.size(), prefix) == 0) return s;
+    return std::move(s).with_context(prefix + " ");
+}
+
+// Ctrl-C between images and steps (the engine stops itself inside a frame).
+Status check_interrupt() {
+    ESPCN_RETURN_IF(interrupted(), ESPCN_ERROR_CANCELLED, "interrupted");
+    return Status::ok();
 }
 
 // A folder's last component, also for "Set5/".
@@ -241,8 +266,8 @@ public:
         for (const fs::path &file : files.value()) {
             Score s;
             int w = 0, h = 0;
-            Status st = score_image(file, set, s, w, h);
-            ESPCN_RETURN_IF(!st.is_ok(), st.code(), file.string(), ": ", st.message());
+            ESPCN_RETURN_IF_ERROR(check_interrupt());
+            ESPCN_RETURN_IF_ERROR(about_file(score_image(file, set, s, w, h), file));
             const std::string name = file.filename().string();
             std::printf("  %-16s %4dx%-4d  %8s %7s  %8s %7s  %+7.3f\n", name.c_str(), w, h,
                         fmt(s.psnr, 3).c_str(), fmt(s.ssim, 4).c_str(), fmt(s.bicubic_psnr, 3).c_str(),
@@ -323,9 +348,9 @@ Status write_lr_planes(const EvalOptions &o) {
         Result<std::vector<fs::path>> files = list_images(dir);
         ESPCN_RETURN_IF_ERROR(files.status());
         for (const fs::path &file : files.value()) {
+            ESPCN_RETURN_IF_ERROR(check_interrupt());
             Result<ProtocolPair> pair = protocol_pair(file, o.scale);
-            ESPCN_RETURN_IF(!pair.is_ok(), pair.status().code(), file.string(), ": ",
-                            pair.status().message());
+            ESPCN_RETURN_IF_ERROR(about_file(pair.status(), file));
             ESPCN_RETURN_IF_ERROR(write_pgm(fs::path(o.write_lr_dir) / dataset_name(dir),
                                             file.stem().string() + ".png", pair.value().lr));
             ++n;
@@ -348,6 +373,8 @@ Status evaluate(const EvalOptions &o) {
         config.backend = o.backend;
         config.precision = o.precision;
         config.threads = o.threads;
+        config.memory_budget = o.memory_budget;
+        config.cancel = cancel_on_interrupt;
         Result<Upscaler> created = Upscaler::create(config);
         ESPCN_RETURN_IF_ERROR(created.status());
         engine.emplace(std::move(created).value());
@@ -366,19 +393,23 @@ Status evaluate(const EvalOptions &o) {
     std::printf("protocol: Y of MATLAB rgb2ycbcr (BT.601 limited range), modcrop %d, LR = MATLAB "
                 "imresize bicubic (uint8), PSNR/SSIM on Y shaving %d pixels\n", scale, scale);
 
-    std::ofstream csv_file;
+    // The CSV is created first (a bad folder fails before any work) and
+    // renamed into place only when every dataset is done.
+    std::optional<OutputFile> csv_file;
+    std::ostringstream csv;
     if (!o.csv_path.empty()) {
-        csv_file.open(o.csv_path);
-        ESPCN_RETURN_IF(!csv_file, ESPCN_ERROR_IO, "cannot write ", o.csv_path);
-        csv_file << "dataset,image,hr_width,hr_height,scale,method,psnr_y,ssim_y,bicubic_psnr_y,"
-                    "bicubic_ssim_y\n";
+        Result<OutputFile> created = OutputFile::create(o.csv_path);
+        ESPCN_RETURN_IF_ERROR(created.status());
+        csv_file.emplace(std::move(created).value());
+        csv << "dataset,image,hr_width,hr_height,scale,method,psnr_y,ssim_y,bicubic_psnr_y,"
+               "bicubic_ssim_y\n";
     }
     Evaluator ev(o, scale, label, engine ? &*engine : nullptr);
     for (const std::string &dir : o.datasets)
-        ESPCN_RETURN_IF_ERROR(ev.run_dataset(dir, csv_file.is_open() ? &csv_file : nullptr));
-    if (csv_file.is_open()) {
-        csv_file.flush();
-        ESPCN_RETURN_IF(!csv_file, ESPCN_ERROR_IO, "cannot write ", o.csv_path);
+        ESPCN_RETURN_IF_ERROR(ev.run_dataset(dir, csv_file ? &csv : nullptr));
+    if (csv_file) {
+        const std::string text = csv.str();
+        ESPCN_RETURN_IF_ERROR(csv_file->commit(std::vector<uint8_t>(text.begin(), text.end())));
     }
     return Status::ok();
 }
@@ -396,7 +427,12 @@ int run(int argc, char **argv) {
         return 0;
     }
     if (o.threads > 0) omp_set_num_threads(o.threads);
+    install_interrupt_handler();
     const Status st = evaluate(o);
+    if (interrupted()) {
+        std::fprintf(stderr, "espcn-eval: interrupted\n");
+        return interrupted_exit_code();
+    }
     if (!st.is_ok()) {
         std::fprintf(stderr, "espcn-eval: %s\n", st.message().c_str());
         return kExitFailure;

@@ -27,7 +27,7 @@ Result<Image> read_raw_plane(const std::string &path, const RawPlaneFormat &form
     return gray;
 }
 
-Status write_raw_plane(const std::string &path, const Image &gray) {
+Result<std::vector<uint8_t>> encode_raw_plane(const Image &gray) {
     ESPCN_RETURN_IF(gray.channels != 1, ESPCN_ERROR_INVALID_ARGUMENT,
                     "a raw plane has one channel, not ", gray.channels);
     const bool wide = gray.bit_depth > 8;
@@ -37,7 +37,13 @@ Status write_raw_plane(const std::string &path, const Image &gray) {
         bytes.push_back(static_cast<uint8_t>(v & 0xff));
         if (wide) bytes.push_back(static_cast<uint8_t>(v >> 8));
     }
-    return write_file(path, bytes);
+    return bytes;
+}
+
+Status write_raw_plane(const std::string &path, const Image &gray) {
+    Result<std::vector<uint8_t>> bytes = encode_raw_plane(gray);
+    ESPCN_RETURN_IF_ERROR(bytes.status());
+    return write_file(path, bytes.value());
 }
 
 }  // namespace espcn

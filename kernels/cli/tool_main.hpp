@@ -3,6 +3,7 @@
 #pragma once
 
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -23,6 +24,26 @@ template <typename Int>
                     ESPCN_ERROR_INVALID_ARGUMENT, option, ": '", text,
                     "' is not an integer in [", lo, ", ", hi, "]");
     out = v;
+    return Status::ok();
+}
+
+// A size in bytes: digits with an optional binary suffix k, m or g
+// (KiB, MiB, GiB), e.g. "512m"; at most `hi`.
+[[nodiscard]] inline Status parse_byte_size(std::string_view text, const std::string &option,
+                                            uint64_t hi, uint64_t &out) {
+    uint64_t unit = 1;
+    if (!text.empty()) {
+        switch (text.back()) {
+        case 'k': case 'K': unit = uint64_t{1} << 10; break;
+        case 'm': case 'M': unit = uint64_t{1} << 20; break;
+        case 'g': case 'G': unit = uint64_t{1} << 30; break;
+        default: break;
+        }
+        if (unit != 1) text.remove_suffix(1);
+    }
+    uint64_t v = 0;
+    ESPCN_RETURN_IF_ERROR(parse_integer<uint64_t>(text, option, 1, hi / unit, v));
+    out = v * unit;
     return Status::ok();
 }
 

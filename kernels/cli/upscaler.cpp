@@ -36,6 +36,8 @@ Result<Upscaler> Upscaler::create(const UpscalerConfig &config) {
     params.threads = config.threads;
     params.log_callback = log_to_stderr;
     params.log_level = config.verbose ? ESPCN_LOG_DEBUG : ESPCN_LOG_WARNING;
+    params.memory_budget = config.memory_budget;
+    params.cancel_callback = config.cancel;
 
     Upscaler u;
     espcn_context *raw = nullptr;

@@ -19,6 +19,8 @@ struct UpscalerConfig {
     espcn_precision precision = ESPCN_PRECISION_AUTO;
     int threads = 0;
     bool verbose = false;  // engine messages down to debug level
+    size_t memory_budget = 0;  // 0: the engine's default
+    espcn_cancel_fn cancel = nullptr;  // e.g. cancel_on_interrupt
 };
 
 // Time spent in espcn_process_plane.

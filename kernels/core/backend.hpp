@@ -1,8 +1,19 @@
 // What every backend implements. A backend owns a shared, immutable Network
 // and whatever buffers it needs; one backend object is used by one thread at
 // a time (see espcn.h).
+//
+// Memory: a backend that runs row tiles (runs_row_tiles()) is given a plane
+// in bands of rows by the core (row_tiles.hpp), each band with the halo the
+// network's receptive field needs, sized so that tile_working_bytes() fits
+// the context's memory budget; the output is bit-identical to one band
+// holding the whole plane. Such a backend implements tile_working_bytes() and
+// process_tile(); process() then runs the whole plane as one tile. A backend
+// that does not (the cuda backend: device memory is not budgeted yet) gets
+// whole planes in process() and bounds its own memory, or documents that it
+// does not. A backend that streams rows internally may do either.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <vector>
 
@@ -32,6 +43,36 @@ struct PlaneTask {
     ResampleKind kind = kResampleBicubic;
 };
 
+// The C API's cancellation callback: asked between row tiles (by the core)
+// and between layers (by the backends), on the thread processing the plane.
+class CancelCheck {
+public:
+    CancelCheck() = default;
+    CancelCheck(espcn_cancel_fn fn, void *opaque) : fn_(fn), opaque_(opaque) {}
+    bool requested() const { return fn_ && fn_(opaque_) != 0; }
+
+private:
+    espcn_cancel_fn fn_ = nullptr;
+    void *opaque_ = nullptr;
+};
+
+inline Status cancelled() {
+    return Status(ESPCN_ERROR_CANCELLED, "cancelled by the caller's cancel callback");
+}
+
+// A band of rows of one plane. The network runs on input rows
+// [in_begin, in_end) as if they were the whole plane (zero padding at their
+// edges), and the tile writes the output of LR rows [out_begin, out_end) —
+// HR rows [out_begin·r, out_end·r) — which lie far enough inside the band
+// (receptive radius) or at the plane's own edge to be exact.
+struct RowTile {
+    int in_begin = 0;
+    int in_end = 0;
+    int out_begin = 0;
+    int out_end = 0;
+    int in_rows() const { return in_end - in_begin; }
+};
+
 class Backend {
 public:
     virtual ~Backend() = default;
@@ -40,10 +81,28 @@ public:
     Backend &operator=(const Backend &) = delete;
 
     virtual espcn_backend kind() const = 0;
-    // in/out are validated by the caller (sizes agree with the scale, depths
-    // in 8..16, non-null data).
-    [[nodiscard]] virtual Status process(const espcn_plane &in, const espcn_plane &out) = 0;
+    // The whole plane. in/out are validated by the caller (sizes agree with
+    // the scale, depths in 8..16, non-null data). Row-tile backends: one tile.
+    [[nodiscard]] virtual Status process(const espcn_plane &in, const espcn_plane &out) {
+        return process_tile(in, out, RowTile{0, in.height, 0, in.height}, CancelCheck());
+    }
     virtual espcn_precision precision() const { return ESPCN_PRECISION_FP32; }
+
+    // Row tiles (see the top of this file). Backends that run them return
+    // true and implement the two functions below.
+    virtual bool runs_row_tiles() const { return false; }
+    // Host bytes process_tile() holds for tiles of `rows` input rows of
+    // `width` pixels: activations and scratch, not the weights. Must not
+    // decrease as rows grow. Errors: shapes the backend cannot build.
+    [[nodiscard]] virtual Result<size_t> tile_working_bytes(int /*width*/, int /*rows*/) {
+        return Status(ESPCN_ERROR_INTERNAL, "this backend does not run row tiles");
+    }
+    // One tile of `in` into `out` (both whole planes); `cancel` is asked
+    // between layers (ESPCN_ERROR_CANCELLED, output undefined).
+    [[nodiscard]] virtual Status process_tile(const espcn_plane &, const espcn_plane &,
+                                              const RowTile &, const CancelCheck &) {
+        return Status(ESPCN_ERROR_INTERNAL, "this backend does not run row tiles");
+    }
 
     // Asynchronous frames (the cuda backend). 0: none; the C API then runs a
     // submitted frame at once (a queue of depth 1).

@@ -1,5 +1,6 @@
 // The C API: argument checking, backend choice, and the wall that keeps every
 // C++ exception inside the library.
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -13,6 +14,12 @@
 #include "espcn/espcn.h"
 #include "model_dir.hpp"
 #include "model_loader.hpp"
+#include "row_tiles.hpp"
+
+// A loaded, validated network; contexts share it (and keep it alive).
+struct espcn_model {
+    std::shared_ptr<const espcn::Network> net;
+};
 
 struct espcn_context {
     std::shared_ptr<const espcn::Network> net;
@@ -22,6 +29,11 @@ struct espcn_context {
     espcn::Logger log;
     int cpu_frames_in_flight = 0;  // backends without a frame queue: 0 or 1
     std::vector<espcn::PlaneTask> tasks;  // a frame's checked tasks; capacity reused per frame
+    size_t memory_budget = ESPCN_DEFAULT_MEMORY_BUDGET;
+    espcn::CancelCheck cancel;
+    bool responsive = false;  // a cancel callback: bands also capped by work
+    espcn::RowTilePlan plan;  // for plan_width × plan.height planes
+    int plan_width = 0;
 };
 
 namespace {
@@ -146,26 +158,42 @@ Status check_tasks(const espcn_context &ctx, const espcn_plane_task *tasks, int 
     return Status::ok();
 }
 
-Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **out) {
+// The network of a file or a buffer (model_path or model_data).
+espcn::Result<std::shared_ptr<const espcn::Network>> load_model(const espcn_params &p,
+                                                                const espcn::Logger &log) {
     ESPCN_RETURN_IF(!p.model_path == !p.model_data, ESPCN_ERROR_INVALID_ARGUMENT,
                     "give exactly one of model_path and model_data");
+    espcn::Result<espcn::Network> net = espcn::Status(ESPCN_ERROR_INTERNAL, "");
+    if (p.model_path) {
+        net = espcn::load_network_file(p.model_path, log);
+    } else {
+        espcn::Result<espcn::SafetensorsFile> f = espcn::SafetensorsFile::parse_copy(
+            static_cast<const uint8_t *>(p.model_data), p.model_size);
+        if (!f.is_ok()) return std::move(f.status()).with_context("model data: ");
+        net = espcn::load_network(f.value(), log);
+        if (!net.is_ok()) return std::move(net.status()).with_context("model data: ");
+    }
+    ESPCN_RETURN_IF_ERROR(net.status());
+    return std::make_shared<const espcn::Network>(std::move(net).value());
+}
+
+Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **out) {
+    ESPCN_RETURN_IF((p.model_path != nullptr) + (p.model_data != nullptr) + (p.model != nullptr) != 1,
+                    ESPCN_ERROR_INVALID_ARGUMENT,
+                    "give exactly one of model_path, model_data and model");
     ESPCN_RETURN_IF(p.threads < 0 || p.threads > 1024, ESPCN_ERROR_INVALID_ARGUMENT,
                     "threads = ", p.threads, " is outside [0, 1024]");
     ESPCN_RETURN_IF(p.device < 0, ESPCN_ERROR_INVALID_ARGUMENT, "device = ", p.device,
                     " is negative");
 
-    espcn::Result<espcn::Network> net = espcn::Status(ESPCN_ERROR_INTERNAL, "");
-    if (p.model_path) {
-        net = espcn::load_network_file(p.model_path, log);
+    std::shared_ptr<const espcn::Network> shared_net;
+    if (p.model) {
+        shared_net = p.model->net;
     } else {
-        const auto *b = static_cast<const uint8_t *>(p.model_data);
-        espcn::Result<espcn::SafetensorsFile> f =
-            espcn::SafetensorsFile::parse(std::vector<uint8_t>(b, b + p.model_size));
-        if (!f.is_ok()) return std::move(f.status()).with_context("model data: ");
-        net = espcn::load_network(f.value(), log);
+        espcn::Result<std::shared_ptr<const espcn::Network>> loaded = load_model(p, log);
+        ESPCN_RETURN_IF_ERROR(loaded.status());
+        shared_net = std::move(loaded).value();
     }
-    ESPCN_RETURN_IF_ERROR(net.status());
-    auto shared_net = std::make_shared<const espcn::Network>(std::move(net).value());
 
     const int precision = raw_enum(p.precision);
     ESPCN_RETURN_IF(precision < ESPCN_PRECISION_AUTO || precision > ESPCN_PRECISION_FP16,
@@ -220,6 +248,9 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
     ctx->backend = std::move(backend).value();
     ctx->log = log;
     ctx->threads = p.threads > 0 ? p.threads : omp_get_num_procs();
+    ctx->memory_budget = p.memory_budget ? p.memory_budget : ESPCN_DEFAULT_MEMORY_BUDGET;
+    ctx->cancel = espcn::CancelCheck(p.cancel_callback, p.cancel_opaque);
+    ctx->responsive = p.cancel_callback != nullptr;
     log.info(espcn::concat("model '", ctx->net->name, "': x", ctx->net->scale, ", ",
                            ctx->net->convs.size(), " LR convs, ",
                            ctx->net->macs_per_lr_pixel(), " MACs per input pixel, backend ",
@@ -229,20 +260,57 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
     return Status::ok();
 }
 
+// One plane through the network: in row tiles within the memory budget where
+// the backend runs them, else whole.
+Status run_network(espcn_context &ctx, const espcn_plane &in, const espcn_plane &out) {
+    if (ctx.cancel.requested()) return espcn::cancelled();
+    espcn::Backend &b = *ctx.backend;
+    if (!b.runs_row_tiles()) return b.process(in, out);
+    if (ctx.plan_width != in.width || ctx.plan.height != in.height || ctx.plan.count == 0) {
+        ctx.plan_width = 0;
+        espcn::Result<espcn::RowTilePlan> plan = espcn::plan_for_budget(
+            b, in.width, in.height, ctx.net->receptive_radius(), ctx.memory_budget,
+            ctx.responsive ? espcn::responsive_row_cap(*ctx.net, in.width) : INT_MAX);
+        ESPCN_RETURN_IF_ERROR(plan.status());
+        ctx.plan = plan.value();
+        ctx.plan_width = in.width;
+        ctx.log.debug(espcn::concat("a ", in.width, "x", in.height, " plane runs in ", ctx.plan.count,
+                                    " band(s) of ", ctx.plan.rows, " rows: ",
+                                    ctx.plan.working_bytes, " bytes of working memory (budget ",
+                                    ctx.memory_budget, ")"));
+    }
+    return espcn::run_row_tiles(b, ctx.plan, in, out, ctx.cancel);
+}
+
+void describe_network(const espcn::Network &n, espcn_model_info *info) {
+    info->name = n.name.c_str();
+    info->scale = n.scale;
+    info->in_channels = n.in_channels;
+    info->out_channels = n.out_channels;
+    info->num_convs = static_cast<int>(n.convs.size());
+    info->receptive_radius = n.receptive_radius();
+    info->macs_per_lr_pixel = n.macs_per_lr_pixel();
+    info->upsampler = n.source_upsampler;
+    info->backend = ESPCN_BACKEND_AUTO;
+    info->precision = ESPCN_PRECISION_AUTO;
+}
+
+espcn::Logger logger_of(const espcn_params *params) {
+    if (!params) return espcn::Logger();
+    const int level = raw_enum(params->log_level);
+    return espcn::Logger(params->log_callback, params->log_opaque,
+                         static_cast<espcn_log_level>(level < ESPCN_LOG_ERROR   ? ESPCN_LOG_ERROR
+                                                      : level > ESPCN_LOG_DEBUG ? ESPCN_LOG_DEBUG
+                                                                                : level));
+}
+
 }  // namespace
 
 extern "C" {
 
 espcn_status espcn_create(const espcn_params *params, espcn_context **out) {
     if (out) *out = nullptr;
-    espcn::Logger log;
-    if (params) {
-        const int level = raw_enum(params->log_level);
-        log = espcn::Logger(params->log_callback, params->log_opaque,
-                            static_cast<espcn_log_level>(
-                                level < ESPCN_LOG_ERROR ? ESPCN_LOG_ERROR
-                                                        : level > ESPCN_LOG_DEBUG ? ESPCN_LOG_DEBUG : level));
-    }
+    const espcn::Logger log = logger_of(params);
     if (!params || !out)
         return fail(log, Status(ESPCN_ERROR_INVALID_ARGUMENT, "params and out must not be NULL"));
     return guarded(log, [&] { return create(*params, log, out); });
@@ -262,7 +330,7 @@ espcn_status espcn_process_plane(espcn_context *ctx, const espcn_plane *in,
     if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
     return guarded(ctx->log, [&]() -> Status {
         ESPCN_RETURN_IF_ERROR(check_network_planes(*ctx, in, out));
-        return ctx->backend->process(*in, *out);
+        return run_network(*ctx, *in, *out);
     });
 }
 
@@ -299,11 +367,12 @@ espcn_status espcn_submit_frame(espcn_context *ctx, const espcn_plane_task *task
         ESPCN_RETURN_IF(ctx->cpu_frames_in_flight > 0, ESPCN_ERROR_INVALID_ARGUMENT,
                         "1 frame is in flight; receive it before submitting another");
         for (const espcn::PlaneTask &t : checked) {
+            if (ctx->cancel.requested()) return espcn::cancelled();
             if (t.resample)
                 ctx->resampler.upscale(t.in, t.out, t.components, ctx->net->scale, t.kind,
                                        ctx->threads);
             else
-                ESPCN_RETURN_IF_ERROR(ctx->backend->process(t.in, t.out));
+                ESPCN_RETURN_IF_ERROR(run_network(*ctx, t.in, t.out));
         }
         ctx->cpu_frames_in_flight = 1;
         return Status::ok();
@@ -343,22 +412,46 @@ const char *espcn_default_model_dir(void) {
     return dir.c_str();
 }
 
+
 espcn_status espcn_get_model_info(const espcn_context *ctx, espcn_model_info *info) {
     if (!ctx || !info)
         return fail(espcn::Logger(),
                     Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx and info must not be NULL"));
-    const espcn::Network &n = *ctx->net;
-    info->name = n.name.c_str();
-    info->scale = n.scale;
-    info->in_channels = n.in_channels;
-    info->out_channels = n.out_channels;
-    info->num_convs = static_cast<int>(n.convs.size());
-    info->receptive_radius = n.receptive_radius();
-    info->macs_per_lr_pixel = n.macs_per_lr_pixel();
-    info->upsampler = n.source_upsampler;
+    describe_network(*ctx->net, info);
     info->backend = ctx->backend->kind();
     info->precision = ctx->backend->precision();
     return ESPCN_OK;
+}
+
+espcn_status espcn_model_get_info(const espcn_model *model, espcn_model_info *info) {
+    if (!model || !info)
+        return fail(espcn::Logger(),
+                    Status(ESPCN_ERROR_INVALID_ARGUMENT, "model and info must not be NULL"));
+    describe_network(*model->net, info);
+    return ESPCN_OK;
+}
+
+espcn_status espcn_model_load(const espcn_params *params, espcn_model **out) {
+    if (out) *out = nullptr;
+    const espcn::Logger log = logger_of(params);
+    if (!params || !out)
+        return fail(log, Status(ESPCN_ERROR_INVALID_ARGUMENT, "params and out must not be NULL"));
+    return guarded(log, [&]() -> Status {
+        ESPCN_RETURN_IF(params->model, ESPCN_ERROR_INVALID_ARGUMENT,
+                        "espcn_model_load reads model_path or model_data, not a loaded model");
+        espcn::Result<std::shared_ptr<const espcn::Network>> net = load_model(*params, log);
+        ESPCN_RETURN_IF_ERROR(net.status());
+        auto model = std::make_unique<espcn_model>();
+        model->net = std::move(net).value();
+        *out = model.release();
+        return Status::ok();
+    });
+}
+
+void espcn_model_release(espcn_model **model) {
+    if (!model) return;
+    delete *model;  // contexts hold their own reference to the network
+    *model = nullptr;
 }
 
 const char *espcn_last_error(void) { return t_last_error.c_str(); }
@@ -374,6 +467,7 @@ const char *espcn_status_string(espcn_status s) {
     case ESPCN_ERROR_OUT_OF_MEMORY: return "out of memory";
     case ESPCN_ERROR_BACKEND: return "backend error";
     case ESPCN_ERROR_INTERNAL: return "internal error";
+    case ESPCN_ERROR_CANCELLED: return "cancelled";
     }
     return "unknown status";
 }

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "deconv_conversion.hpp"
+#include "deconv_taps.hpp"
+#include "json_limits.hpp"
 
 namespace espcn {
 
@@ -25,6 +27,10 @@ Status get_int(const json &obj, const char *key, int lo, int hi, int &out) {
     ESPCN_RETURN_IF(it == obj.end(), ESPCN_ERROR_MODEL, "missing '", key, "'");
     ESPCN_RETURN_IF(!it->is_number_integer(), ESPCN_ERROR_MODEL, "'", key,
                     "' must be an integer");
+    // Above INT64_MAX the value is only representable unsigned: say it as written.
+    ESPCN_RETURN_IF(it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(hi),
+                    ESPCN_ERROR_MODEL, "'", key, "' = ", it->get<uint64_t>(), " is outside [", lo,
+                    ", ", hi, "]");
     const int64_t v = it->get<int64_t>();
     ESPCN_RETURN_IF(v < lo || v > hi, ESPCN_ERROR_MODEL, "'", key, "' = ", v,
                     " is outside [", lo, ", ", hi, "]");
@@ -50,7 +56,25 @@ Status get_optional_name(const json &obj, const char *key, std::optional<std::st
     return Status::ok();
 }
 
-Status parse_conv(const json &l, const SafetensorsFile &f, ConvLayer &c) {
+// Counts the parameters the loader materialises as fp32, against
+// kMaxParameters, before each allocation: a tensor named by many layers is
+// converted once per layer, so a small file cannot ask for unbounded memory.
+class ParameterBudget {
+public:
+    Status take(int64_t count, const char *what) {
+        total_ += count;
+        ESPCN_RETURN_IF(total_ > kMaxParameters, ESPCN_ERROR_MODEL, what, " brings the network to ",
+                        total_, " parameters, over the limit of ", kMaxParameters, " (",
+                        kMaxParameters * 4 / (1 << 20),
+                        " MiB as fp32; a tensor named by several layers counts once per layer)");
+        return Status::ok();
+    }
+
+private:
+    int64_t total_ = 0;
+};
+
+Status parse_conv(const json &l, const SafetensorsFile &f, ParameterBudget &budget, ConvLayer &c) {
     ESPCN_RETURN_IF_ERROR(get_int(l, "in", 1, kMaxChannels, c.in_channels));
     ESPCN_RETURN_IF_ERROR(get_int(l, "out", 1, kMaxChannels, c.out_channels));
     ESPCN_RETURN_IF_ERROR(get_int(l, "kernel", 1, kMaxKernel, c.kernel));
@@ -66,6 +90,9 @@ Status parse_conv(const json &l, const SafetensorsFile &f, ConvLayer &c) {
     std::optional<std::string> bias;
     ESPCN_RETURN_IF_ERROR(get_string(l, "weight", weight));
     ESPCN_RETURN_IF_ERROR(get_optional_name(l, "bias", bias));
+    ESPCN_RETURN_IF_ERROR(budget.take(int64_t{c.out_channels} * c.in_channels * c.kernel * c.kernel +
+                                          c.out_channels,
+                                      "this conv"));
     ESPCN_RETURN_IF_ERROR(f.read_f32(weight, {c.out_channels, c.in_channels, c.kernel, c.kernel},
                                      c.weight));
     if (bias) ESPCN_RETURN_IF_ERROR(f.read_f32(*bias, {c.out_channels}, c.bias));
@@ -73,7 +100,8 @@ Status parse_conv(const json &l, const SafetensorsFile &f, ConvLayer &c) {
     return Status::ok();
 }
 
-Status parse_deconv(const json &l, const SafetensorsFile &f, DeconvLayer &d) {
+Status parse_deconv(const json &l, const SafetensorsFile &f, int scale, ParameterBudget &budget,
+                    DeconvLayer &d) {
     ESPCN_RETURN_IF_ERROR(get_int(l, "in", 1, kMaxChannels, d.in_channels));
     ESPCN_RETURN_IF_ERROR(get_int(l, "out", 1, kMaxChannels, d.out_channels));
     ESPCN_RETURN_IF_ERROR(get_int(l, "kernel", 1, kMaxKernel * kMaxScale, d.kernel));
@@ -86,6 +114,15 @@ Status parse_deconv(const json &l, const SafetensorsFile &f, DeconvLayer &d) {
     std::optional<std::string> bias;
     ESPCN_RETURN_IF_ERROR(get_string(l, "weight", weight));
     ESPCN_RETURN_IF_ERROR(get_optional_name(l, "bias", bias));
+    ESPCN_RETURN_IF(d.stride != scale, ESPCN_ERROR_MODEL, "deconv stride ", d.stride,
+                    " differs from the network scale ", scale);
+    // The file's weights, and the LR conv they become (out·r² outputs, a
+    // (2R+1)² kernel), both exist during the conversion.
+    const int64_t lr_kernel = 2 * int64_t{deconv_lr_radius(d.kernel, d.stride, d.pad)} + 1;
+    ESPCN_RETURN_IF_ERROR(budget.take(
+        int64_t{d.in_channels} * d.out_channels * d.kernel * d.kernel + d.out_channels +
+            int64_t{d.out_channels} * d.stride * d.stride * (d.in_channels * lr_kernel * lr_kernel + 1),
+        "this deconv and its LR conversion"));
     // PyTorch ConvTranspose2d layout: (in, out, kH, kW).
     ESPCN_RETURN_IF_ERROR(f.read_f32(weight, {d.in_channels, d.out_channels, d.kernel, d.kernel},
                                      d.weight));
@@ -95,7 +132,8 @@ Status parse_deconv(const json &l, const SafetensorsFile &f, DeconvLayer &d) {
 }
 
 Status parse_activation(const std::string &type, const json &l, const SafetensorsFile &f,
-                        int channels, Activation &act, std::vector<float> &slope) {
+                        int channels, ParameterBudget &budget, Activation &act,
+                        std::vector<float> &slope) {
     if (type == "identity") act = Activation::identity;
     else if (type == "relu") act = Activation::relu;
     else if (type == "tanh") act = Activation::tanh;
@@ -107,6 +145,7 @@ Status parse_activation(const std::string &type, const json &l, const Safetensor
         const auto it = f.tensors().find(weight);
         // nn.PReLU() has one slope shared by all channels; nn.PReLU(C) one each.
         const bool shared = it != f.tensors().end() && it->second.shape == std::vector<int64_t>{1};
+        ESPCN_RETURN_IF_ERROR(budget.take(2 * int64_t{channels}, "this prelu"));
         ESPCN_RETURN_IF_ERROR(f.read_f32(weight, {shared ? 1 : channels}, slope));
         if (shared) slope.assign(channels, slope[0]);
     } else {
@@ -162,9 +201,12 @@ Result<Network> load_network(const SafetensorsFile &f, const Logger &log) {
     const auto desc = f.metadata().find(kNetworkKey);
     ESPCN_RETURN_IF(desc == f.metadata().end(), ESPCN_ERROR_MODEL, "__metadata__ has no '",
                     kNetworkKey, "'");
-    const json net = json::parse(desc->second, nullptr, /*allow_exceptions=*/false);
-    ESPCN_RETURN_IF(net.is_discarded() || !net.is_object(), ESPCN_ERROR_MODEL, "'", kNetworkKey,
+    Result<json> parsed = parse_json_limited(desc->second.data(), desc->second.size(), "'espcn.network'");
+    ESPCN_RETURN_IF_ERROR(parsed.status());
+    const json &net = parsed.value();
+    ESPCN_RETURN_IF(!net.is_object(), ESPCN_ERROR_MODEL, "'", kNetworkKey,
                     "' is not a JSON object");
+    ParameterBudget budget;
 
     Network n;
     if (net.contains("name")) {
@@ -203,12 +245,10 @@ Result<Network> load_network(const SafetensorsFile &f, const Logger &log) {
                             " after the upsampler; only activations may follow it");
             ConvLayer c;
             if (type == "conv") {
-                ESPCN_RETURN_IF_ERROR(parse_conv(l, f, c).with_context(where));
+                ESPCN_RETURN_IF_ERROR(parse_conv(l, f, budget, c).with_context(where));
             } else {
                 DeconvLayer d;
-                ESPCN_RETURN_IF_ERROR(parse_deconv(l, f, d).with_context(where));
-                ESPCN_RETURN_IF(d.stride != n.scale, ESPCN_ERROR_MODEL, where, "deconv stride ",
-                                d.stride, " differs from the network scale ", n.scale);
+                ESPCN_RETURN_IF_ERROR(parse_deconv(l, f, n.scale, budget, d).with_context(where));
                 Result<ConvLayer> lr = deconv_to_lr_conv(d);
                 ESPCN_RETURN_IF_ERROR(lr.status().with_context(where));
                 c = std::move(lr).value();
@@ -254,7 +294,7 @@ Result<Network> load_network(const SafetensorsFile &f, const Logger &log) {
             ConvLayer &c = n.convs.back();
             Activation act = Activation::identity;  // set by parse_activation on success
             std::vector<float> slope;
-            ESPCN_RETURN_IF_ERROR(parse_activation(type, l, f, channels, act, slope).with_context(where));
+            ESPCN_RETURN_IF_ERROR(parse_activation(type, l, f, channels, budget, act, slope).with_context(where));
             // After the upsampler the activation is per HR channel; it is fused
             // into the LR conv, so a PReLU slope is repeated over the r² phases.
             if (act == Activation::prelu && upsampled) {

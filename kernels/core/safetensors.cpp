@@ -2,9 +2,12 @@
 
 #include <cmath>
 #include <cstring>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
+
+#include "allocation.hpp"
+#include "file_read.hpp"
+#include "json_limits.hpp"
 
 namespace espcn {
 
@@ -129,8 +132,9 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::vector<uint8_t> bytes) {
     ESPCN_RETURN_IF(n > bytes.size() - 8, ESPCN_ERROR_MODEL, "header length ", n,
                     " runs past the end of the file (", bytes.size(), " bytes)");
     const char *text = reinterpret_cast<const char *>(bytes.data() + 8);
-    json header = json::parse(text, text + n, nullptr, /*allow_exceptions=*/false);
-    ESPCN_RETURN_IF(header.is_discarded(), ESPCN_ERROR_MODEL, "header is not valid JSON");
+    Result<json> parsed = parse_json_limited(text, n, "header");
+    ESPCN_RETURN_IF_ERROR(parsed.status());
+    const json &header = parsed.value();
     ESPCN_RETURN_IF(!header.is_object(), ESPCN_ERROR_MODEL, "header JSON is not an object");
 
     SafetensorsFile f;
@@ -159,18 +163,18 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::vector<uint8_t> bytes) {
 }
 
 Result<SafetensorsFile> SafetensorsFile::read(const std::string &path) {
-    std::ifstream in(path, std::ios::binary | std::ios::ate);
-    ESPCN_RETURN_IF(!in, ESPCN_ERROR_IO, "cannot open model file '", path, "': ",
-                    std::strerror(errno));
-    const std::streamoff size = in.tellg();
-    ESPCN_RETURN_IF(size < 0, ESPCN_ERROR_IO, "cannot size model file '", path, "'");
-    ESPCN_RETURN_IF(static_cast<uint64_t>(size) > kMaxFileBytes, ESPCN_ERROR_MODEL,
-                    "the file is ", size, " bytes, over the ", kMaxFileBytes,
-                    "-byte limit");
-    std::vector<uint8_t> bytes(static_cast<size_t>(size));
-    in.seekg(0);
-    ESPCN_RETURN_IF(size > 0 && !in.read(reinterpret_cast<char *>(bytes.data()), size),
-                    ESPCN_ERROR_IO, "cannot read model file '", path, "'");
+    Result<std::vector<uint8_t>> bytes =
+        read_regular_file(path, kMaxFileBytes, "model file", ESPCN_ERROR_MODEL);
+    ESPCN_RETURN_IF_ERROR(bytes.status());
+    return parse(std::move(bytes).value());
+}
+
+Result<SafetensorsFile> SafetensorsFile::parse_copy(const uint8_t *data, size_t size) {
+    ESPCN_RETURN_IF(size > kMaxFileBytes, ESPCN_ERROR_MODEL, "the model is ", size,
+                    " bytes, over the limit of ", kMaxFileBytes, " bytes");
+    std::vector<uint8_t> bytes;
+    ESPCN_RETURN_IF_ERROR(try_resize(bytes, size, "a copy of the model"));
+    if (size) std::memcpy(bytes.data(), data, size);
     return parse(std::move(bytes));
 }
 
@@ -184,7 +188,8 @@ Status SafetensorsFile::read_f32(const std::string &name, const std::vector<int6
                     shape_string(e.shape), ", expected ", shape_string(shape));
     const uint8_t *p = bytes_.data() + data_start_ + e.begin;
     const int64_t n = e.numel();
-    out.resize(static_cast<size_t>(n));
+    ESPCN_RETURN_IF_ERROR(try_resize(out, static_cast<size_t>(n), "a tensor").with_context(
+        concat("tensor '", name, "': ")));
     for (int64_t k = 0; k < n; ++k) {
         float v;
         if (e.dtype == DType::f32) {

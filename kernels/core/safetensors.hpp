@@ -25,13 +25,19 @@ struct TensorEntry {
 
 class SafetensorsFile {
 public:
-    // Limits that keep a hostile file from asking for absurd allocations.
-    static constexpr uint64_t kMaxHeaderBytes = 100u << 20;  // as the reference reader
-    static constexpr uint64_t kMaxFileBytes = 1ull << 30;
+    // Limits that keep a hostile file from asking for absurd allocations
+    // (weights/FORMAT.md states them). An espcn header is a few kB (256
+    // layers with three tensors each: ~100 kB); the reference reader's
+    // 100 MB header limit would let nested JSON take gigabytes to parse.
+    static constexpr uint64_t kMaxHeaderBytes = 4u << 20;
+    static constexpr uint64_t kMaxFileBytes = 512u << 20;
     static constexpr int64_t kMaxDim = 1 << 20;
     static constexpr int64_t kMaxElements = 1ll << 28;
 
     [[nodiscard]] static Result<SafetensorsFile> parse(std::vector<uint8_t> bytes);
+    // parse() of a copy of data[0, size), refused beyond kMaxFileBytes.
+    [[nodiscard]] static Result<SafetensorsFile> parse_copy(const uint8_t *data, size_t size);
+    // A regular file only (opened non-blocking: a FIFO is refused, not waited on).
     [[nodiscard]] static Result<SafetensorsFile> read(const std::string &path);
 
     const std::map<std::string, std::string> &metadata() const { return metadata_; }

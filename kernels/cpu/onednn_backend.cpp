@@ -23,6 +23,10 @@ Status guarded(const char *what, F &&f) {
     try {
         return f();
     } catch (const dnnl::error &e) {
+        // oneDNN's own allocations (reordered weights) fail with this status.
+        if (e.status == dnnl_out_of_memory)
+            return Status(ESPCN_ERROR_OUT_OF_MEMORY,
+                          concat("oneDNN: ", what, ": out of memory (", e.what(), ")"));
         return Status(ESPCN_ERROR_BACKEND, concat("oneDNN: ", what, ": ", e.what(), " (status ",
                                                   static_cast<int>(e.status), ")"));
     } catch (const std::bad_alloc &) {
@@ -89,11 +93,10 @@ Status OnednnBackend::configure(int width, int height) {
     return Status::ok();
 }
 
-Status OnednnBackend::build(int width, int height) {
+Status OnednnBackend::describe(int width, int height, Shape &shape) const {
     const memory::dim h = height, w = width;
-    memory::desc src_md({1, net_->in_channels, h, w}, dt::f32, tag::any);
-    size_t scratch_bytes = 0;
-    std::vector<Layer> layers;
+    memory::desc in_md({1, net_->in_channels, h, w}, dt::f32, tag::any);
+    shape = Shape();
     for (size_t k = 0; k < net_->convs.size(); ++k) {
         const ConvLayer &c = net_->convs[k];
         const memory::dim p = c.pad();
@@ -117,37 +120,77 @@ Status OnednnBackend::build(int width, int height) {
         const memory::desc bias_md({c.out_channels}, dt::f32, tag::x);
         const memory::desc dst_any({1, c.out_channels, h, w}, dt::f32, tag::any);
         // Layer k reads exactly what layer k−1 wrote (format chosen by oneDNN).
-        const memory::desc in_md = k == 0 ? src_md : layers.back().dst.get_desc();
         auto pd = onednn::make_conv_pd(engine_, in_md, wei_any, bias_md, dst_any, {1, 1}, {p, p},
                                        {p, p}, attr);
-        if (k == 0) {
-            src_md = pd.src_desc();
-            src_ = memory(src_md, engine_);
-            zero_fill(src_);  // channel padding of a blocked layout must read as zero
-            const onednn::PlaneStrides s = onednn::plane_strides(src_md, net_->in_channels);
-            ESPCN_RETURN_IF(!s.ok, ESPCN_ERROR_BACKEND,
-                            "oneDNN chose an input layout this backend cannot fill");
-        }
+        if (k == 0) shape.src_bytes = pd.src_desc().get_size();
+        size_t &act = shape.activation_bytes[k % 2];
+        act = std::max(act, pd.dst_desc().get_size());
+        shape.scratch_bytes = std::max(shape.scratch_bytes, pd.scratchpad_desc().get_size());
+        in_md = pd.dst_desc();
+        shape.pds.push_back(std::move(pd));
+    }
+    return Status::ok();
+}
+
+Result<size_t> OnednnBackend::tile_working_bytes(int width, int rows) {
+    const auto key = std::make_pair(width, rows);
+    if (const auto it = working_bytes_.find(key); it != working_bytes_.end()) return it->second;
+    Shape shape;
+    ESPCN_RETURN_IF_ERROR(
+        guarded("sizing convolutions", [&] { return describe(width, rows, shape); }));
+    if (working_bytes_.size() >= 256) working_bytes_.clear();  // sizes seen: keep the memo small
+    working_bytes_.emplace(key, shape.total());
+    return shape.total();
+}
+
+Status OnednnBackend::build(int width, int height) {
+    Shape shape;
+    ESPCN_RETURN_IF_ERROR(describe(width, height, shape));
+    // Our buffers, grown (never shrunk) to this shape; every memory object
+    // below is a view of them, so all are rebuilt here.
+    ESPCN_RETURN_IF_ERROR(src_buffer_.reserve(shape.src_bytes, "the decoded input rows"));
+    ESPCN_RETURN_IF_ERROR(activations_[0].reserve(shape.activation_bytes[0], "activations"));
+    ESPCN_RETURN_IF_ERROR(activations_[1].reserve(shape.activation_bytes[1], "activations"));
+    ESPCN_RETURN_IF_ERROR(scratch_buffer_.reserve(shape.scratch_bytes, "the convolution scratchpad"));
+
+    const memory::desc src_md = shape.pds.front().src_desc();
+    const onednn::PlaneStrides s = onednn::plane_strides(src_md, net_->in_channels);
+    ESPCN_RETURN_IF(!s.ok, ESPCN_ERROR_BACKEND,
+                    "oneDNN chose an input layout this backend cannot fill");
+    src_ = memory(src_md, engine_, src_buffer_.data());
+    zero_fill(src_);  // channel padding of a blocked layout must read as zero
+    scratchpad_ = memory(memory::desc({static_cast<memory::dim>(shape.scratch_bytes)}, dt::u8, tag::x),
+                         engine_, scratch_buffer_.data());
+    std::vector<Layer> layers;
+    weight_buffers_.resize(net_->convs.size());
+    for (size_t k = 0; k < net_->convs.size(); ++k) {
+        const ConvLayer &c = net_->convs[k];
+        const auto &pd = shape.pds[k];
         Layer L;
         L.prim = dnnl::convolution_forward(pd);
-        // Weights are reordered into the primitive's preferred layout once.
+        // Weights are reordered into the primitive's preferred layout once per shape.
         memory user_w({{c.out_channels, c.in_channels, c.kernel, c.kernel}, dt::f32, tag::oihw},
-                            engine_, const_cast<float *>(c.weight.data()));
-        L.weights = memory(pd.weights_desc(), engine_);
+                      engine_, const_cast<float *>(c.weight.data()));
+        // In our buffer (zeroed: a blocked layout's padding must read as zero),
+        // so that a failed allocation says how large it was.
+        AlignedBuffer &wbuf = weight_buffers_[k];
+        ESPCN_RETURN_IF_ERROR(wbuf.reserve(pd.weights_desc().get_size(), "reordered weights"));
+        std::memset(wbuf.data(), 0, pd.weights_desc().get_size());
+        L.weights = memory(pd.weights_desc(), engine_, wbuf.data());
         dnnl::reorder(user_w, L.weights).execute(stream_, user_w, L.weights);
-        L.bias = memory(bias_md, engine_);
+        L.bias = memory(memory::desc({c.out_channels}, dt::f32, tag::x), engine_);
         std::memcpy(L.bias.get_data_handle(), c.bias.data(), c.bias.size() * sizeof(float));
         if (c.activation == Activation::prelu) L.prelu_slope = c.prelu_slope;
-        L.dst = memory(pd.dst_desc(), engine_);
+        L.dst = memory(pd.dst_desc(), engine_, activations_[k % 2].data());
         ESPCN_RETURN_IF(c.activation == Activation::prelu &&
                             !onednn::plane_strides(pd.dst_desc(), c.out_channels).ok,
                         ESPCN_ERROR_BACKEND, "oneDNN chose a layout the PReLU pass cannot read");
         zero_fill(L.dst);
-        scratch_bytes = std::max(scratch_bytes, pd.scratchpad_desc().get_size());
         L.args = {{DNNL_ARG_SRC, k == 0 ? src_ : layers.back().dst},
                   {DNNL_ARG_WEIGHTS, L.weights},
                   {DNNL_ARG_BIAS, L.bias},
-                  {DNNL_ARG_DST, L.dst}};
+                  {DNNL_ARG_DST, L.dst},
+                  {DNNL_ARG_SCRATCHPAD, scratchpad_}};
         log_.debug(concat("onednn: layer ", k, " (", c.out_channels, ", ", c.in_channels, ", ",
                           c.kernel, ", ", c.kernel, ") ", pd.impl_info_str()));
         layers.push_back(std::move(L));
@@ -157,43 +200,53 @@ Status OnednnBackend::build(int width, int height) {
                                                            net_->convs.back().out_channels);
     ESPCN_RETURN_IF(!out.ok, ESPCN_ERROR_BACKEND,
                     "oneDNN chose an output layout the shuffle cannot read");
-    scratchpad_ = memory(memory::desc({static_cast<memory::dim>(scratch_bytes)}, dt::u8, tag::x),
-                         engine_);
-    for (Layer &L : layers) L.args.emplace(DNNL_ARG_SCRATCHPAD, scratchpad_);
+    log_.debug(concat("onednn: ", width, "x", height, " input rows: ", shape.total(),
+                      " bytes of working memory (input ", shape.src_bytes, ", activations ",
+                      shape.activation_bytes[0], " + ", shape.activation_bytes[1], ", scratch ",
+                      shape.scratch_bytes, ")"));
     layers_ = std::move(layers);
     return Status::ok();
 }
 
-Status OnednnBackend::run_convolutions() {
+Status OnednnBackend::run_convolutions(const CancelCheck &cancel) {
     return guarded("executing convolutions", [&] {
         for (Layer &L : layers_) {
+            if (cancel.requested()) return cancelled();
             L.prim.execute(stream_, L.args);
             if (!L.prelu_slope.empty()) {
                 stream_.wait();
                 apply_prelu(L.dst, L.prelu_slope, height_, width_, threads_);
             }
+            stream_.wait();
         }
-        stream_.wait();
         return Status::ok();
     });
 }
 
-Status OnednnBackend::process(const espcn_plane &in, const espcn_plane &out) {
+Status OnednnBackend::process_tile(const espcn_plane &in, const espcn_plane &out,
+                                   const RowTile &t, const CancelCheck &cancel) {
     OmpThreadsScope omp_threads(threads_);
-    ESPCN_RETURN_IF_ERROR(configure(in.width, in.height));
+    const int rows = t.in_rows();
+    ESPCN_RETURN_IF_ERROR(configure(in.width, rows));
 
     const onednn::PlaneStrides s = onednn::plane_strides(src_.get_desc(), net_->in_channels);
-    decode_plane(in, net_->range, static_cast<float *>(src_.get_data_handle()), s.h, s.w, threads_);
-    ESPCN_RETURN_IF_ERROR(run_convolutions());
+    decode_plane(plane_rows(in, t.in_begin, rows), net_->range,
+                 static_cast<float *>(src_.get_data_handle()), s.h, s.w, threads_);
+    ESPCN_RETURN_IF_ERROR(run_convolutions(cancel));
 
     const memory &lr = layers_.back().dst;
     const onednn::PlaneStrides o =
         onednn::plane_strides(lr.get_desc(), net_->convs.back().out_channels);
-    const LrTensorView view{static_cast<const float *>(lr.get_data_handle()), o.c, o.h, o.w,
-                            static_cast<int>(o.block), o.block_stride};
-    // The decoded input is still in src_ (channel 0): the residual reads it there.
-    const LrTensorView input{static_cast<const float *>(src_.get_data_handle()), s.c, s.h, s.w};
-    shuffle_encode_plane(view, net_->scale, net_->order, net_->range, out, threads_,
+    const ptrdiff_t skip = static_cast<ptrdiff_t>(t.out_begin - t.in_begin);
+    const float *first_row = static_cast<const float *>(lr.get_data_handle()) + skip * o.h;
+    const LrTensorView view{first_row, o.c, o.h, o.w, static_cast<int>(o.block), o.block_stride};
+    // The decoded input rows are still in src_ (channel 0): the residual reads
+    // the rows of this tile's output there.
+    const LrTensorView input{static_cast<const float *>(src_.get_data_handle()) + skip * s.h, s.c,
+                             s.h, s.w};
+    const int r = net_->scale;
+    shuffle_encode_plane(view, r, net_->order, net_->range,
+                         plane_rows(out, t.out_begin * r, (t.out_end - t.out_begin) * r), threads_,
                          net_->residual == Residual::nearest ? &input : nullptr);
     return Status::ok();
 }

@@ -10,6 +10,14 @@
 
 namespace espcn {
 
+// Rows [first, first + rows) of a plane, as a plane of its own.
+inline espcn_plane plane_rows(const espcn_plane &p, int first, int rows) {
+    espcn_plane q = p;
+    q.data = static_cast<unsigned char *>(p.data) + static_cast<ptrdiff_t>(first) * p.stride;
+    q.height = rows;
+    return q;
+}
+
 // Decodes an 8..16-bit plane into floats at dst[y·row_stride + x·pixel_stride]
 // (strides in floats). Rows are split over `threads` OpenMP threads.
 void decode_plane(const espcn_plane &in, SampleRange range, float *dst, ptrdiff_t row_stride,

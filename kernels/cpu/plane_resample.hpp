@@ -1,8 +1,11 @@
 // Separable upscaling of planes that bypass the network (chroma), with the
 // taps of core/resample_taps.hpp. Owns its scratch buffers so the per-frame
-// path allocates nothing once a size has been seen.
+// path allocates nothing once a size has been seen; they hold at most
+// kMaxScratchBytes of horizontally resampled rows (bands of output rows, so
+// an 8K 4:4:4 chroma plane does not need a 265 MB buffer).
 #pragma once
 
+#include <cstddef>
 #include <vector>
 
 #include "../core/resample_taps.hpp"
@@ -12,6 +15,8 @@ namespace espcn {
 
 class PlaneResampler {
 public:
+    static constexpr size_t kMaxScratchBytes = size_t{8} << 20;
+
     // Validated by the caller: same depth/shift, components 1 or 2, scale >= 1.
     void upscale(const espcn_plane &in, const espcn_plane &out, int components, int scale,
                  ResampleKind kind, int threads);

@@ -1,9 +1,12 @@
 // The reference backend: a direct transcription of the definitions, with no
 // cleverness, one thread. It is the oracle every other backend is tested
-// against; keep it obviously correct rather than fast.
+// against; keep it obviously correct rather than fast. It runs row tiles
+// (core/row_tiles.hpp): two activation buffers, used in turn by the layers.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "../core/allocation.hpp"
 #include "../core/backend.hpp"
 #include "plane_convert.hpp"
 #include "reference_ops.hpp"
@@ -11,8 +14,13 @@
 namespace espcn {
 
 void reference_conv(const ConvLayer &c, const float *src, int w, int h, float *dst) {
+    reference_conv_channels(c, src, w, h, dst, 0, c.out_channels);
+}
+
+void reference_conv_channels(const ConvLayer &c, const float *src, int w, int h, float *dst,
+                             int o_begin, int o_end) {
     const int pad = c.pad();
-    for (int o = 0; o < c.out_channels; ++o) {
+    for (int o = o_begin; o < o_end; ++o) {
         const float slope = c.activation == Activation::prelu ? c.prelu_slope[o] : 0.0f;
         for (int y = 0; y < h; ++y)
             for (int x = 0; x < w; ++x) {
@@ -49,24 +57,54 @@ namespace {
 
 class ReferenceBackend final : public Backend {
 public:
-    explicit ReferenceBackend(std::shared_ptr<const Network> net) : net_(std::move(net)) {}
+    explicit ReferenceBackend(std::shared_ptr<const Network> net) : net_(std::move(net)) {
+        for (const ConvLayer &c : net_->convs) max_channels_ = std::max(max_channels_, c.out_channels);
+    }
     espcn_backend kind() const override { return ESPCN_BACKEND_REFERENCE; }
 
-    Status process(const espcn_plane &in, const espcn_plane &out) override {
-        std::vector<float> x(static_cast<size_t>(in.width) * in.height);
-        decode_plane(in, net_->range, x.data(), in.width, 1, 1);
-        std::vector<float> lr;
-        reference_forward(*net_, x.data(), in.width, in.height, lr);
-        const LrTensorView view{lr.data(), static_cast<ptrdiff_t>(in.width) * in.height,
-                                in.width, 1};
-        const LrTensorView input{x.data(), static_cast<ptrdiff_t>(in.width) * in.height, in.width, 1};
-        shuffle_encode_plane(view, net_->scale, net_->order, net_->range, out, 1,
+    bool runs_row_tiles() const override { return true; }
+
+    Result<size_t> tile_working_bytes(int width, int rows) override {
+        // The decoded input and two activation buffers.
+        return static_cast<size_t>(width) * rows * sizeof(float) *
+               (static_cast<size_t>(net_->in_channels) + 2 * static_cast<size_t>(max_channels_));
+    }
+
+    Status process_tile(const espcn_plane &in, const espcn_plane &out, const RowTile &t,
+                        const CancelCheck &cancel) override {
+        const int w = in.width, rows = t.in_rows();
+        const size_t plane = static_cast<size_t>(w) * rows;
+        ESPCN_RETURN_IF_ERROR(try_resize(input_, plane * net_->in_channels, "the decoded input rows"));
+        for (std::vector<float> *b : {&even_, &odd_})
+            ESPCN_RETURN_IF_ERROR(try_resize(*b, plane * max_channels_, "the activations"));
+        decode_plane(plane_rows(in, t.in_begin, rows), net_->range, input_.data(), w, 1, 1);
+        const float *cur = input_.data();
+        for (size_t k = 0; k < net_->convs.size(); ++k) {
+            const ConvLayer &c = net_->convs[k];
+            float *dst = (k % 2 ? odd_ : even_).data();
+            // One output channel at a time, so a cancel takes effect within
+            // one channel of one layer even on this slow backend.
+            for (int o = 0; o < c.out_channels; ++o) {
+                if (cancel.requested()) return cancelled();
+                reference_conv_channels(c, cur, w, rows, dst, o, o + 1);
+            }
+            cur = dst;
+        }
+        const ptrdiff_t skip = static_cast<ptrdiff_t>(t.out_begin - t.in_begin) * w;
+        const LrTensorView view{cur + skip, static_cast<ptrdiff_t>(plane), w, 1};
+        // The residual: the decoded input rows of this tile's output.
+        const LrTensorView input{input_.data() + skip, static_cast<ptrdiff_t>(plane), w, 1};
+        const int r = net_->scale;
+        shuffle_encode_plane(view, r, net_->order, net_->range,
+                             plane_rows(out, t.out_begin * r, (t.out_end - t.out_begin) * r), 1,
                              net_->residual == Residual::nearest ? &input : nullptr);
         return Status::ok();
     }
 
 private:
     std::shared_ptr<const Network> net_;
+    int max_channels_ = 0;
+    std::vector<float> input_, even_, odd_;
 };
 
 }  // namespace

@@ -10,6 +10,9 @@ namespace espcn {
 
 // "same" conv of a CHW float tensor (w×h), fused activation; dst is CHW.
 void reference_conv(const ConvLayer &c, const float *src, int w, int h, float *dst);
+// Output channels [o_begin, o_end) only.
+void reference_conv_channels(const ConvLayer &c, const float *src, int w, int h, float *dst,
+                             int o_begin, int o_end);
 
 // All convs of the network; lr_out holds C·r² channels of w×h (CHW).
 void reference_forward(const Network &net, const float *input, int w, int h,

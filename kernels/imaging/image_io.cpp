@@ -3,9 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cstring>
-#include <fstream>
 
 namespace espcn {
 
@@ -174,9 +172,39 @@ Result<ImageFormat> format_for_path(const std::string &path, int channels) {
                          "' (use .png, .ppm, .pgm or .pnm)"));
 }
 
+namespace {
+
+// The file's first bytes: PNG or PNM, else refused; a PNM's header bounds
+// how much of the file is read.
+Status sniff_image(const uint8_t *data, size_t size, bool, size_t &max_bytes) {
+    if (size >= 4 && data[0] == 0x89 && data[1] == 'P' && data[2] == 'N' && data[3] == 'G')
+        return Status::ok();
+    const bool pnm = size >= 2 && data[0] == 'P' && data[1] >= '1' && data[1] <= '7';
+    ESPCN_RETURN_IF(!pnm, ESPCN_ERROR_UNSUPPORTED, "not a PNG or binary PNM (P5/P6) file");
+    if (data[1] != '5' && data[1] != '6') return Status::ok();  // decode_pnm names the type
+    PnmHeaderParser header(data, size);
+    uint32_t width = 0, height = 0, maxval = 0;
+    if (!header.number("width", kMaxImageSide, width).is_ok() ||
+        !header.number("height", kMaxImageSide, height).is_ok() ||
+        !header.number("maxval", 65535, maxval).is_ok() || !header.end_of_header().is_ok())
+        return Status::ok();  // incomplete or bad here: decode_pnm reports it
+    const uint64_t raster =
+        uint64_t{width} * height * (data[1] == '5' ? 1 : 3) * (maxval > 255 ? 2 : 1);
+    max_bytes = static_cast<size_t>(std::min<uint64_t>(max_bytes, header.position() + raster));
+    return Status::ok();
+}
+
+}  // namespace
+
 Result<Image> read_image(const std::string &path) {
-    Result<std::vector<uint8_t>> bytes = read_file(path, kMaxImageFileBytes);
-    if (!bytes.is_ok()) return bytes.status();
+    Result<std::vector<uint8_t>> bytes = read_file(path, kMaxImageFileBytes, sniff_image);
+    if (!bytes.is_ok()) {
+        // read_file names the path; a refusal by the sniffer does not.
+        const Status failed = bytes.status();
+        const std::string prefix = path + ":";
+        if (failed.message().compare(0, prefix.size(), prefix) == 0) return failed;
+        return Status(failed.code(), concat(path, ": ", failed.message()));
+    }
     const std::vector<uint8_t> &b = bytes.value();
     Result<Image> image = Status(ESPCN_ERROR_UNSUPPORTED,
                                  "not a PNG or binary PNM (P5/P6) file");
@@ -188,44 +216,19 @@ Result<Image> read_image(const std::string &path) {
     return image;
 }
 
-Status write_image(const std::string &path, const Image &image) {
+Result<std::vector<uint8_t>> encode_image(const std::string &path, const Image &image) {
     Result<ImageFormat> format = format_for_path(path, image.channels);
     ESPCN_RETURN_IF_ERROR(format.status());
     Result<std::vector<uint8_t>> encoded =
         format.value() == ImageFormat::png ? encode_png(image) : encode_pnm(image);
     if (!encoded.is_ok()) return std::move(encoded.status()).with_context(path + ": ");
+    return encoded;
+}
+
+Status write_image(const std::string &path, const Image &image) {
+    Result<std::vector<uint8_t>> encoded = encode_image(path, image);
+    ESPCN_RETURN_IF_ERROR(encoded.status());
     return write_file(path, encoded.value());
-}
-
-Result<std::vector<uint8_t>> read_file(const std::string &path, size_t max_bytes) {
-    std::ifstream in(path, std::ios::binary);
-    ESPCN_RETURN_IF(!in, ESPCN_ERROR_IO, path, ": cannot open: ", std::strerror(errno));
-    // Read in chunks rather than trusting a size from seek: works for pipes too.
-    std::vector<uint8_t> bytes;
-    constexpr size_t kChunk = size_t{1} << 20;
-    while (in) {
-        const size_t old_size = bytes.size();
-        if (old_size == max_bytes) {
-            if (in.peek() == std::ifstream::traits_type::eof()) break;
-            return Status(ESPCN_ERROR_IO, concat(path, ": larger than ", max_bytes, " bytes"));
-        }
-        bytes.resize(old_size + std::min(kChunk, max_bytes - old_size));
-        in.read(reinterpret_cast<char *>(bytes.data() + old_size),
-                static_cast<std::streamsize>(bytes.size() - old_size));
-        bytes.resize(old_size + static_cast<size_t>(in.gcount()));
-    }
-    ESPCN_RETURN_IF(in.bad(), ESPCN_ERROR_IO, path, ": read error");
-    return bytes;
-}
-
-Status write_file(const std::string &path, const std::vector<uint8_t> &bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    ESPCN_RETURN_IF(!out, ESPCN_ERROR_IO, path, ": cannot create: ", std::strerror(errno));
-    out.write(reinterpret_cast<const char *>(bytes.data()),
-              static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    ESPCN_RETURN_IF(!out, ESPCN_ERROR_IO, path, ": write error");
-    return Status::ok();
 }
 
 }  // namespace espcn

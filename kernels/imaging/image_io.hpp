@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../core/status.hpp"
+#include "file_io.hpp"
 #include "image.hpp"
 
 namespace espcn {
@@ -43,12 +44,14 @@ enum class ImageFormat { png, pnm };
 // that it can hold `channels` channels (.pgm gray only, .ppm RGB only).
 [[nodiscard]] Result<ImageFormat> format_for_path(const std::string &path, int channels);
 
-// read_image recognises the format by content, not by name.
+// read_image recognises the format by content, not by name: a file that
+// starts as neither PNG nor PNM is refused after its first 64 KiB (so
+// /dev/zero is refused at once), and a PNM is read no further than its
+// header says.
 [[nodiscard]] Result<Image> read_image(const std::string &path);
+// The encoded image (format by the path's extension).
+[[nodiscard]] Result<std::vector<uint8_t>> encode_image(const std::string &path, const Image &image);
+// encode_image + write_file (all or nothing).
 [[nodiscard]] Status write_image(const std::string &path, const Image &image);
-
-// Whole-file helpers, also used for raw planes.
-[[nodiscard]] Result<std::vector<uint8_t>> read_file(const std::string &path, size_t max_bytes);
-[[nodiscard]] Status write_file(const std::string &path, const std::vector<uint8_t> &bytes);
 
 }  // namespace espcn

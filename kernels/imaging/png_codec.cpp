@@ -154,6 +154,42 @@ bool write_png_rows(png_structp png, png_infop info, const PngLayout *layout, pn
     return true;
 }
 
+// What one ancillary chunk may allocate (PLTE, tRNS, ... are tiny).
+constexpr png_alloc_size_t kMaxPngChunkBytes = 8u << 20;
+
+// Bytes of all IDAT chunks (the compressed image), walking the chunk list
+// up to IEND or the end of the buffer.
+uint64_t idat_bytes(const uint8_t *data, size_t size) {
+    uint64_t total = 0;
+    for (size_t pos = 8; size - pos >= 12;) {
+        const uint64_t length = png_get_uint_32(data + pos);
+        if (std::memcmp(data + pos + 4, "IDAT", 4) == 0) total += length;
+        if (std::memcmp(data + pos + 4, "IEND", 4) == 0 || length > size - pos - 12) break;
+        pos += 12 + static_cast<size_t>(length);
+    }
+    return total;
+}
+
+// What IHDR's image decompresses to (filter bytes included, interlaced
+// passes bounded by one extra filter byte per row and pass), before any
+// allocation: a 100-byte file claiming 65536 x 4096 pixels must not make us
+// allocate gigabytes before libpng finds its data missing.
+Status check_compressed_size(const uint8_t *data, size_t size) {
+    const uint64_t width = png_get_uint_32(data + 16), height = png_get_uint_32(data + 20);
+    const int depth = data[24], color = data[25], interlaced = data[28] != 0;
+    const int channels = color == 2 ? 3 : color == 4 ? 2 : color == 6 ? 4 : 1;
+    const uint64_t row = (width * channels * static_cast<uint64_t>(depth) + 7) / 8 + 1;
+    const uint64_t raw = height * (row + (interlaced ? 7 : 0));
+    // deflate expands at most 1032:1 (a maximal run of one byte); the slack
+    // covers zlib's header and tiny images.
+    const uint64_t compressed = idat_bytes(data, size);
+    ESPCN_RETURN_IF(raw > 1032 * compressed + 4096, ESPCN_ERROR_IO, "PNG is ", width, "x", height,
+                    " (", raw, " bytes decompressed) but holds only ", compressed,
+                    " bytes of image data, which deflate cannot expand that far: "
+                    "the file is truncated or corrupt");
+    return Status::ok();
+}
+
 }  // namespace
 
 Result<Image> decode_png(const uint8_t *data, size_t size) {
@@ -167,6 +203,7 @@ Result<Image> decode_png(const uint8_t *data, size_t size) {
                             height > static_cast<uint32_t>(kMaxImageSide),
                         ESPCN_ERROR_IO, "PNG is ", width, "x", height,
                         "; each side must be at most ", kMaxImageSide);
+        if (size >= 29) ESPCN_RETURN_IF_ERROR(check_compressed_size(data, size));
     }
     PngIo io;
     io.data = data;
@@ -175,6 +212,14 @@ Result<Image> decode_png(const uint8_t *data, size_t size) {
     ESPCN_RETURN_IF(!reader.ok(), ESPCN_ERROR_OUT_OF_MEMORY, "libpng cannot allocate a reader");
     png_set_read_fn(reader.png(), &io, read_from_memory);
     png_set_user_limits(reader.png(), kMaxImageSide, kMaxImageSide);
+    // Ancillary chunks are allocated at their declared length (a 100-byte
+    // file can declare 1 GB of tEXt) or decompressed without bound (zTXt,
+    // iCCP): skip the ones we never use, and cap what any chunk may take.
+    static const png_byte kIgnored[] = "tEXt\0zTXt\0iTXt\0iCCP\0sPLT\0eXIf\0";
+    png_set_keep_unknown_chunks(reader.png(), PNG_HANDLE_CHUNK_NEVER, kIgnored,
+                                static_cast<int>(sizeof kIgnored / 5));
+    png_set_chunk_malloc_max(reader.png(), kMaxPngChunkBytes);
+    png_set_chunk_cache_max(reader.png(), 128);
 
     PngLayout layout{};
     if (!read_png_header(reader.png(), reader.info(), &layout)) return png_failure(io, "header");

@@ -7,9 +7,12 @@
 # --variant=apt) lacks; scripts/check_fresh_machine.sh proves it is complete.
 # "PKG@SUITE" is wanted on that suite only (the codename in /etc/os-release).
 ESPCN_APT_PACKAGES=(
-    # engine, tools and tests
+    # engine, tools and tests (time: GNU time measures peak RSS in the tests)
     cmake ninja-build make gcc g++ pkg-config python3 python3-numpy
-    libdnnl-dev nlohmann-json3-dev libgtest-dev libpng-dev
+    libdnnl-dev nlohmann-json3-dev libgtest-dev libpng-dev time
+    # tests/fuzz: clang with libFuzzer and the sanitizer runtimes
+    # (libclang-rt-dev, which clang only recommends) and clang's OpenMP
+    clang libclang-rt-dev libomp-dev
     # FFmpeg built from source with the filter (scripts/build_ffmpeg.sh)
     nasm libx264-dev zlib1g-dev patch xz-utils
     # scripts/install.sh: the installed ffmpeg finds libespcn next to itself

@@ -2,6 +2,7 @@
 // and thread safety of distinct contexts.
 #include <gtest/gtest.h>
 
+#include <random>
 #include <thread>
 
 #include "test_support.hpp"
@@ -187,6 +188,115 @@ TEST(CApi, DistinctContextsRunConcurrently) {
         for (int y = 0; y < 34; ++y)
             for (int x = 0; x < 46; ++x) ASSERT_EQ(outs[t].at(x, y), expect.at(x, y));
     }
+}
+
+// The defaults macro fills every field, by name (C99 / C++20) or position.
+TEST(CApi, DefaultParamsAreTheDocumentedDefaults) {
+    const espcn_params p = ESPCN_PARAMS_DEFAULT_INIT;
+    EXPECT_EQ(p.model_path, nullptr);
+    EXPECT_EQ(p.model_data, nullptr);
+    EXPECT_EQ(p.model, nullptr);
+    EXPECT_EQ(p.backend, ESPCN_BACKEND_AUTO);
+    EXPECT_EQ(p.log_level, ESPCN_LOG_WARNING);
+    EXPECT_EQ(p.precision, ESPCN_PRECISION_AUTO);
+    EXPECT_EQ(p.memory_budget, 0u);  // ESPCN_DEFAULT_MEMORY_BUDGET
+    EXPECT_EQ(p.cancel_callback, nullptr);
+    EXPECT_EQ(ESPCN_DEFAULT_MEMORY_BUDGET, size_t{512} << 20);
+}
+
+// A model read once serves any number of contexts, which keep it alive.
+TEST(CApi, LoadedModelIsSharedAndOutlivesItsHandle) {
+    const auto m = model_bytes(3);
+    espcn_params lp = ESPCN_PARAMS_DEFAULT_INIT;
+    lp.model_data = m.data();
+    lp.model_size = m.size();
+    espcn_model *model = reinterpret_cast<espcn_model *>(0x1);
+    ASSERT_EQ(espcn_model_load(&lp, &model), ESPCN_OK) << espcn_last_error();
+    espcn_model_info info{};
+    ASSERT_EQ(espcn_model_get_info(model, &info), ESPCN_OK);
+    EXPECT_EQ(info.scale, 3);
+    EXPECT_EQ(info.backend, ESPCN_BACKEND_AUTO);
+
+    Context a, b;
+    espcn_params p = ESPCN_PARAMS_DEFAULT_INIT;
+    p.model = model;
+    p.backend = ESPCN_BACKEND_REFERENCE;
+    ASSERT_EQ(espcn_create(&p, &a.ctx), ESPCN_OK) << espcn_last_error();
+    p.backend = ESPCN_BACKEND_AUTO;
+    ASSERT_EQ(espcn_create(&p, &b.ctx), ESPCN_OK) << espcn_last_error();
+    espcn_model_release(&model);
+    EXPECT_EQ(model, nullptr);
+    espcn_model_release(&model);  // NULL is fine
+    espcn_model_release(nullptr);
+
+    std::mt19937 rng(5);
+    test::TestPlane in = test::make_plane(7, 5, 8, &rng);
+    test::TestPlane out_a = test::make_plane(21, 15, 8, nullptr);
+    test::TestPlane out_b = test::make_plane(21, 15, 8, nullptr);
+    ASSERT_EQ(espcn_process_plane(a.ctx, &in.plane, &out_a.plane), ESPCN_OK);
+    ASSERT_EQ(espcn_process_plane(b.ctx, &in.plane, &out_b.plane), ESPCN_OK);
+
+    // Exactly one model source.
+    Context c;
+    espcn_params both = ESPCN_PARAMS_DEFAULT_INIT;
+    ASSERT_EQ(espcn_model_load(&lp, &model), ESPCN_OK);
+    both.model = model;
+    both.model_data = m.data();
+    both.model_size = m.size();
+    EXPECT_EQ(espcn_create(&both, &c.ctx), ESPCN_ERROR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(espcn_last_error()).find("exactly one of model_path, model_data and model"),
+              std::string::npos);
+    lp.model = model;  // a loaded model is not a source for espcn_model_load
+    espcn_model *again = nullptr;
+    EXPECT_EQ(espcn_model_load(&lp, &again), ESPCN_ERROR_INVALID_ARGUMENT);
+    EXPECT_EQ(again, nullptr);
+    espcn_model_release(&model);
+    EXPECT_EQ(espcn_model_load(nullptr, &again), ESPCN_ERROR_INVALID_ARGUMENT);
+    EXPECT_EQ(espcn_model_get_info(nullptr, &info), ESPCN_ERROR_INVALID_ARGUMENT);
+}
+
+struct Countdown {
+    int polls_left;
+    int polls = 0;
+};
+
+int cancel_when_done(void *opaque) {
+    auto *c = static_cast<Countdown *>(opaque);
+    ++c->polls;
+    return c->polls_left-- <= 0;
+}
+
+// The cancel callback is asked between bands and layers; once it says stop,
+// the call returns ESPCN_ERROR_CANCELLED, and the next call runs normally.
+TEST(CApi, CancelCallbackStopsAPlaneBetweenBandsAndLayers) {
+    const auto m = test::espcn_paper_model(2, 11).bytes();
+    std::mt19937 rng(6);
+    test::TestPlane in = test::make_plane(32, 160, 8, &rng);
+    test::TestPlane out = test::make_plane(64, 320, 8, nullptr);
+    for (espcn_backend backend : {ESPCN_BACKEND_REFERENCE, ESPCN_BACKEND_ONEDNN}) {
+        if (!espcn_backend_available(backend)) continue;
+        for (int stop_after : {0, 1, 5}) {
+            Countdown countdown{stop_after};
+            espcn_params p = ESPCN_PARAMS_DEFAULT_INIT;
+            p.model_data = m.data();
+            p.model_size = m.size();
+            p.backend = backend;
+            p.threads = 1;
+            p.memory_budget = size_t{512} << 10;  // bands of a few dozen rows
+            p.cancel_callback = cancel_when_done;
+            p.cancel_opaque = &countdown;
+            Context c;
+            ASSERT_EQ(espcn_create(&p, &c.ctx), ESPCN_OK) << espcn_last_error();
+            EXPECT_EQ(espcn_process_plane(c.ctx, &in.plane, &out.plane), ESPCN_ERROR_CANCELLED)
+                << espcn_backend_name(backend) << " stop after " << stop_after;
+            EXPECT_EQ(countdown.polls, stop_after + 1);  // stopped at the first "yes"
+            EXPECT_NE(std::string(espcn_last_error()).find("cancel"), std::string::npos);
+            countdown.polls_left = 1 << 30;
+            EXPECT_EQ(espcn_process_plane(c.ctx, &in.plane, &out.plane), ESPCN_OK);
+            EXPECT_GT(countdown.polls, stop_after + 1 + 4);  // asked many times on the way
+        }
+    }
+    EXPECT_STREQ(espcn_status_string(ESPCN_ERROR_CANCELLED), "cancelled");
 }
 
 }  // namespace

@@ -145,6 +145,8 @@ TEST(ModelLoader, RejectsBadJson) {
     EXPECT_REJECTED(with_header(good, "[1, 2, 3]"), ESPCN_ERROR_MODEL, "not an object");
     json h = header_of(good);
     h["__metadata__"]["espcn.network"] = "{\"scale\": 2, \"layers\": [";
+    EXPECT_REJECTED(with_header(good, h.dump()), ESPCN_ERROR_MODEL, "'espcn.network' is not valid JSON");
+    h["__metadata__"]["espcn.network"] = "[1, 2]";
     EXPECT_REJECTED(with_header(good, h.dump()), ESPCN_ERROR_MODEL, "is not a JSON object");
     h = header_of(good);
     h["__metadata__"]["espcn.format"] = 1;  // metadata values must be strings
@@ -354,6 +356,71 @@ TEST(ModelLoader, SurvivesEveryByteCorruption) {
             }
         }
     }
+}
+
+// JSON a legitimate model never needs: duplicate keys (which value would
+// win?), deep nesting, an oversized header; numbers beyond int64 are named as
+// written.
+TEST(ModelLoader, RefusesDuplicateKeysDeepNestingAndHugeHeaders) {
+    const auto good = valid_model().bytes();
+    std::string text = header_of(good).dump();
+    // A duplicate tensor name in the header.
+    const size_t meta = text.find("\"__metadata__\"");
+    ASSERT_NE(meta, std::string::npos);
+    std::string dup = text;
+    dup.insert(meta, "\"t0\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},");
+    EXPECT_REJECTED(with_header(good, dup), ESPCN_ERROR_MODEL, "has the key 't0' twice");
+    // A duplicate key inside the network description.
+    json h = header_of(good);
+    std::string net = h["__metadata__"]["espcn.network"];
+    net.insert(1, "\"scale\": 3, ");
+    h["__metadata__"]["espcn.network"] = net;
+    EXPECT_REJECTED(with_header(good, h.dump()), ESPCN_ERROR_MODEL,
+                    "'espcn.network' has the key 'scale' twice");
+    // Nesting: 17 levels are refused, wherever they are.
+    h = header_of(good);
+    h["__metadata__"]["espcn.network"] = std::string(40, '[') + std::string(40, ']');
+    EXPECT_REJECTED(with_header(good, h.dump()), ESPCN_ERROR_MODEL, "nests deeper than 16 levels");
+    std::string deep = "{\"x\":" + std::string(17, '[') + std::string(17, ']') + "," + text.substr(1);
+    EXPECT_REJECTED(with_header(good, deep), ESPCN_ERROR_MODEL, "header nests deeper than 16");
+    // 4 MiB of nested arrays within the header limit: refused quickly,
+    // without building the document.
+    std::string wide = "{\"x\":[" ;
+    while (wide.size() < (size_t{4} << 20) - text.size() - 200) wide += "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[0]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],";
+    wide += "0]," + text.substr(1);
+    EXPECT_REJECTED(with_header(good, wide), ESPCN_ERROR_MODEL, "nests deeper than 16 levels");
+    // A header over 4 MiB is refused by its length alone.
+    std::vector<uint8_t> big = good;
+    put_le64(big, (uint64_t{4} << 20) + 1);
+    EXPECT_REJECTED(big, ESPCN_ERROR_MODEL, "header length 4194305 is outside [2, 4194304]");
+    // 2^63 as a scale: said as written, not as a negative number.
+    h = header_of(good);
+    json n = json::parse(std::string(h["__metadata__"]["espcn.network"]));
+    n["scale"] = uint64_t{1} << 63;
+    h["__metadata__"]["espcn.network"] = n.dump();
+    EXPECT_REJECTED(with_header(good, h.dump()), ESPCN_ERROR_MODEL,
+                    "'scale' = 9223372036854775808 is outside [1, 8]");
+}
+
+// A tensor named by many layers is converted once per layer; the total is
+// bounded before anything is allocated for the layer that would exceed it.
+TEST(ModelLoader, BoundsTheParametersOfTensorsSharedByManyLayers) {
+    ModelBuilder b(2, 3);
+    b.conv(1, 1024, 1);
+    json net = b.network();
+    // One (1024, 1024, 1, 1) tensor, 4 MiB as F32, named by 70 layers:
+    // 70 Mi parameters, over the 64 Mi limit.
+    b.conv(1024, 1024, 1, /*bias=*/false);
+    net = b.network();
+    const json shared = net["layers"].back();
+    for (int k = 0; k < 69; ++k) net["layers"].push_back(shared);
+    net["layers"].push_back(json{{"type", "conv"}, {"in", 1024}, {"out", 4}, {"kernel", 1},
+                                 {"weight", "last"}, {"bias", nullptr}});
+    net["layers"].push_back(json{{"type", "pixel_shuffle"}, {"scale", 2}});
+    b.tensors().push_back({"last", {4, 1024, 1, 1}, std::vector<float>(4096, 0.01f)});
+    EXPECT_REJECTED(b.bytes_with(net), ESPCN_ERROR_MODEL,
+                    "over the limit of 67108864 (256 MiB as fp32; a tensor named by several "
+                    "layers counts once per layer)");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <random>
 
+#include "core/resample_taps.hpp"
 #include "test_support.hpp"
 
 namespace espcn {
@@ -90,6 +91,46 @@ TEST(PlaneResample, BicubicMatchesTheDefinition) {
                         }
                 EXPECT_LE(differing * 100, total);
             }
+}
+
+// Wide planes are resampled in bands of output rows (the horizontally
+// resampled rows of the whole plane would not fit the resampler's 8 MiB):
+// every sample equals one pass over the whole plane with the same float
+// arithmetic (written out here: horizontal taps, then vertical).
+TEST(PlaneResample, BandsOfAWidePlaneEqualOnePass) {
+    const int r = 2, comps = 2, w = 2100, h = 600, ow = w * r, oh = h * r;
+    Context c(r);
+    std::mt19937 rng(77);
+    test::TestPlane in = test::make_plane(w * comps, h, 10, &rng);
+    in.plane.width = w;
+    test::TestPlane out = test::make_plane(ow * comps, oh, 10, nullptr);
+    out.plane.width = ow;
+    for (auto filter : {ESPCN_RESAMPLE_BICUBIC, ESPCN_RESAMPLE_BILINEAR}) {
+        ASSERT_EQ(espcn_upscale_plane(c.ctx, &in.plane, &out.plane, comps, filter), ESPCN_OK);
+        const ResampleKind kind = static_cast<ResampleKind>(filter);
+        std::vector<float> rows(static_cast<size_t>(h) * ow * comps);
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < ow; ++x) {
+                const ResampleTaps t = resample_taps(kind, x, r);
+                for (int k = 0; k < comps; ++k) {
+                    float acc = 0.0f;
+                    for (int i = 0; i < t.count; ++i)
+                        acc += t.weight[i] * static_cast<float>(sample(in, comps, clamp_index(t.first + i, w), y, k));
+                    rows[(static_cast<size_t>(y) * ow + x) * comps + k] = acc;
+                }
+            }
+        for (int y = 0; y < oh; ++y) {
+            const ResampleTaps t = resample_taps(kind, y, r);
+            for (int i = 0; i < ow * comps; ++i) {
+                float acc = 0.0f;
+                for (int k = 0; k < t.count; ++k)
+                    acc += t.weight[k] * rows[static_cast<size_t>(clamp_index(t.first + k, h)) * ow * comps + i];
+                acc = acc > 0.0f ? (acc < 1023.0f ? acc : 1023.0f) : 0.0f;
+                ASSERT_EQ(sample(out, comps, i / comps, y, i % comps), static_cast<uint32_t>(acc + 0.5f))
+                    << "row " << y << " sample " << i;
+            }
+        }
+    }
 }
 
 TEST(PlaneResample, NearestReplicatesAndBilinearKeepsConstants) {

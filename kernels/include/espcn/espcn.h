@@ -12,6 +12,9 @@
  *  - espcn_create(), espcn_destroy(), espcn_status_string(),
  *    espcn_backend_name(), espcn_last_error(), espcn_version(): safe from any
  *    thread at any time (on distinct contexts).
+ *  - espcn_model_load(), espcn_model_release(), espcn_model_get_info(): safe
+ *    from any thread at any time; a loaded model is immutable and may be used
+ *    by any number of contexts on any threads at once.
  *  - espcn_process_plane(), espcn_upscale_plane(), espcn_submit_frame(),
  *    espcn_receive_frame(), espcn_cuda_enqueue_frame(): one thread at a time
  *    per context (they reuse the context's buffers); distinct contexts run
@@ -52,8 +55,13 @@ typedef enum espcn_status {
     ESPCN_ERROR_BACKEND_UNAVAILABLE = 5, /* the backend is not built in or has no device */
     ESPCN_ERROR_OUT_OF_MEMORY = 6,
     ESPCN_ERROR_BACKEND = 7,          /* the backend library reported an error */
-    ESPCN_ERROR_INTERNAL = 8          /* a bug: please report it */
+    ESPCN_ERROR_INTERNAL = 8,         /* a bug: please report it */
+    ESPCN_ERROR_CANCELLED = 9         /* the cancel callback asked to stop */
 } espcn_status;
+
+/* Opaque: a model read and validated once (espcn_model_load()), shared by
+ * any number of contexts. */
+typedef struct espcn_model espcn_model;
 
 typedef enum espcn_backend {
     ESPCN_BACKEND_AUTO = 0,      /* the fastest available: cuda, then onednn, then reference */
@@ -79,10 +87,22 @@ typedef enum espcn_log_level {
 /* Receives one complete message (no trailing newline). */
 typedef void (*espcn_log_fn)(void *opaque, espcn_log_level level, const char *message);
 
-/* How a context is made. Start from ESPCN_PARAMS_DEFAULT and set fields. */
+/* Asked between bands of rows of a plane (and between the network's layers),
+ * on the thread processing it: nonzero stops the call with
+ * ESPCN_ERROR_CANCELLED. Keep it cheap (e.g. read a flag a signal handler
+ * sets). */
+typedef int (*espcn_cancel_fn)(void *opaque);
+
+/* Per-frame working memory of the engine when espcn_params.memory_budget is 0:
+ * 512 MiB. See memory_budget. */
+#define ESPCN_DEFAULT_MEMORY_BUDGET ((size_t)512 << 20)
+
+/* How a context is made. Start from ESPCN_PARAMS_DEFAULT_INIT and set fields. */
 typedef struct espcn_params {
-    /* The model: a file path, or a memory buffer (model_data/model_size) which
-     * is copied during espcn_create(). Exactly one of the two. */
+    /* The model: a file path (a regular file; opened without blocking, so a
+     * FIFO is refused rather than waited on), a memory buffer
+     * (model_data/model_size, copied during espcn_create()), or a model
+     * loaded by espcn_model_load() (`model`, see below). Exactly one. */
     const char *model_path;
     const void *model_data;
     size_t model_size;
@@ -103,11 +123,41 @@ typedef struct espcn_params {
      * current for its duration and the caller's current again after; the
      * CUDA context must outlive the espcn context. */
     int cuda_use_current_context;
+
+    /* A loaded model (the third model source): the context takes its own
+     * reference, so the caller may release it at once. */
+    const espcn_model *model;
+
+    /* Bytes of per-frame working memory the engine may hold: the network's
+     * activations and scratch (not its weights, not the caller's planes).
+     * 0: ESPCN_DEFAULT_MEMORY_BUDGET; SIZE_MAX: no limit. The CPU backends
+     * run a plane in bands of rows (each with the halo the network's
+     * receptive field needs, so the output is bit-identical to one pass over
+     * the whole plane) sized to fit; a plane whose smallest band does not fit
+     * fails with ESPCN_ERROR_OUT_OF_MEMORY naming the bytes it needs. The
+     * cuda backend does not budget device memory yet. */
+    size_t memory_budget;
+
+    /* NULL: never cancelled. See espcn_cancel_fn. */
+    espcn_cancel_fn cancel_callback;
+    void *cancel_opaque;
 } espcn_params;
 
+/* Designated initializers (C99, C++20) survive added fields; older C++ gets
+ * the same values by position. */
+#if !defined(__cplusplus) || __cplusplus >= 202002L
+#define ESPCN_PARAMS_DEFAULT_INIT                                                    \
+    { .model_path = NULL, .model_data = NULL, .model_size = 0,                        \
+      .backend = ESPCN_BACKEND_AUTO, .threads = 0, .device = 0,                       \
+      .log_callback = NULL, .log_opaque = NULL, .log_level = ESPCN_LOG_WARNING,       \
+      .precision = ESPCN_PRECISION_AUTO, .cuda_use_current_context = 0,               \
+      .model = NULL, .memory_budget = 0, .cancel_callback = NULL,                     \
+      .cancel_opaque = NULL }
+#else
 #define ESPCN_PARAMS_DEFAULT_INIT                                                    \
     { NULL, NULL, 0, ESPCN_BACKEND_AUTO, 0, 0, NULL, NULL, ESPCN_LOG_WARNING,         \
-      ESPCN_PRECISION_AUTO, 0 }
+      ESPCN_PRECISION_AUTO, 0, NULL, 0, NULL, NULL }
+#endif
 
 /*
  * One image plane. Samples are unsigned integers of bit_depth bits: one byte
@@ -148,6 +198,18 @@ typedef struct espcn_model_info {
 /* Creates a context. On failure *out is NULL and the status says why. */
 ESPCN_API espcn_status espcn_create(const espcn_params *params, espcn_context **out);
 
+/*
+ * Reads and validates a model once, for any number of contexts
+ * (espcn_params.model): from params->model_path or params->model_data /
+ * model_size (copied), logging through params' log fields; the other fields
+ * are ignored. On failure *out is NULL and the status says why.
+ */
+ESPCN_API espcn_status espcn_model_load(const espcn_params *params, espcn_model **out);
+
+/* Drops the caller's reference to *model (NULL is fine) and sets it to NULL;
+ * contexts made from it keep their own. */
+ESPCN_API void espcn_model_release(espcn_model **model);
+
 /* Destroys *ctx (NULL is fine) and sets *ctx to NULL. */
 ESPCN_API void espcn_destroy(espcn_context **ctx);
 
@@ -156,13 +218,18 @@ ESPCN_API void espcn_destroy(espcn_context **ctx);
  * in->width/height. Input and output bit depths may differ. The network sees
  * sample / (2^bit_depth - 1); its output y is written as
  * floor(clamp(y, 0, 1) * (2^out_bit_depth - 1) + 0.5) (NaN writes 0).
- * Buffers are allocated on the first call for a given size and reused.
+ * Buffers are allocated on the first call for a given size and reused; they
+ * stay within the context's memory_budget (CPU backends). Stopped by the
+ * cancel callback: ESPCN_ERROR_CANCELLED, out partly written.
  */
 ESPCN_API espcn_status espcn_process_plane(espcn_context *ctx, const espcn_plane *in,
                                            const espcn_plane *out);
 
 ESPCN_API espcn_status espcn_get_model_info(const espcn_context *ctx,
                                             espcn_model_info *info);
+
+/* The model alone: backend and precision are reported as AUTO. */
+ESPCN_API espcn_status espcn_model_get_info(const espcn_model *model, espcn_model_info *info);
 
 typedef enum espcn_resample_filter {
     ESPCN_RESAMPLE_BICUBIC = 0,  /* Keys, a = -0.5 */

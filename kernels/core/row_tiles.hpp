@@ -1,0 +1,58 @@
+// Bounded per-frame memory: a plane runs through the network in bands of
+// rows ("row tiles"), each with the halo the receptive field needs, so the
+// output is bit-identical to one pass over the whole plane.
+//
+// A network of receptive radius R (the sum of its kernels' radii) computes
+// LR row y from input rows y − R .. y + R. Run on a band of rows as if it
+// were the whole plane, it is exact on every row at least R rows from a band
+// edge that is not the plane's own edge (zero padding is only right at the
+// plane's edges). Bands here all have the same height, so a backend builds
+// its kernels once per frame size: band i starts at min(i·step, H − rows),
+// step = rows − 2R, and writes the rows no earlier band wrote.
+#pragma once
+
+#include <climits>
+#include <cstddef>
+
+#include "backend.hpp"
+#include "logger.hpp"
+#include "status.hpp"
+
+namespace espcn {
+
+struct RowTilePlan {
+    int height = 0;  // of the plane
+    int radius = 0;  // R
+    int rows = 0;    // input rows of every band (the whole plane when count == 1)
+    int count = 0;   // bands
+    size_t working_bytes = 0;  // what the backend holds for one band
+
+    RowTile tile(int i) const;
+};
+
+// The fewest, then smallest, equal bands of at most max_rows rows covering a
+// plane of `height` rows for a network of radius R; max_rows must be at least
+// min(height, 2R + 1).
+RowTilePlan plan_row_tiles(int height, int radius, int max_rows);
+
+// The plan for a width × height plane whose bands fit `budget` bytes of the
+// backend's working memory (tile_working_bytes) and have at most row_cap
+// rows (but never fewer than 2R + 1), or ESPCN_ERROR_OUT_OF_MEMORY naming
+// what the smallest band needs.
+[[nodiscard]] Result<RowTilePlan> plan_for_budget(Backend &backend, int width, int height,
+                                                  int radius, size_t budget,
+                                                  int row_cap = INT_MAX);
+
+// With a cancel callback, a band's largest layer should take ~50 ms (2 GMAC,
+// 2 cores of this project's CI machine at ~40 GMAC/s), so that a cancel
+// takes effect within about 0.1 s: bands are capped at this many rows, but
+// kept at least 16R rows (the halo then costs at most 2R/16R = 12.5%).
+inline constexpr double kCancelLayerMacs = 2e9;
+int responsive_row_cap(const Network &net, int width);
+
+// Runs the plane band by band, asking `cancel` before each.
+[[nodiscard]] Status run_row_tiles(Backend &backend, const RowTilePlan &plan,
+                                   const espcn_plane &in, const espcn_plane &out,
+                                   const CancelCheck &cancel);
+
+}  // namespace espcn
