@@ -102,70 +102,10 @@ TEST(CudaKernels, BiasActivationLeavesPaddingUntouched) {
     bias_activation_cases(t);
 }
 
-// The global residual (Network::residual == nearest) in the same kernel: HR
-// (Y, X) = act(lr) + input(Y div r, X div r), read from an NHWC input tensor
-// whose pixel stride is padded, as the cudnn network's input is.
 TEST(CudaKernels, ShuffleEncodeAddsTheNearestResidual) {
     SKIP_WITHOUT_DEVICE();
-    std::mt19937 rng(13);
-    Result<Stream> stream = Stream::create();
-    ASSERT_TRUE(stream.is_ok());
-    for (int r = 2; r <= 4; ++r)
-        for (const ShuffleOrder order : {kShuffleCRD, kShuffleDCR})
-            for (const int bits : {8, 16}) {
-                const int lw = 17, lh = 5, c = r * r, in_stride = 8;
-                std::uniform_real_distribution<float> d(-0.3f, 0.3f), u(0.0f, 1.0f);
-                std::vector<float> lr(static_cast<size_t>(lw) * lh * c);
-                for (float &v : lr) v = d(rng);
-                std::vector<float> input(static_cast<size_t>(lw) * lh * in_stride, -7.0f);
-                for (int i = 0; i < lw * lh; ++i) input[static_cast<size_t>(i) * in_stride] = u(rng);
-                Result<DeviceBuffer> src = upload(lr.data(), lr.size() * 4);
-                Result<DeviceBuffer> res = upload(input.data(), input.size() * 4);
-                const int ow = lw * r, oh = lh * r;
-                const ptrdiff_t ostride = ow * 2;
-                Result<DeviceBuffer> dst = DeviceBuffer::allocate(static_cast<size_t>(ostride) * oh);
-                ASSERT_TRUE(src.is_ok() && res.is_ok() && dst.is_ok());
-                ShuffleEncodeParams p;
-                p.src = src.value().get();
-                p.src_pixel_stride = c;
-                p.src_row_stride = static_cast<ptrdiff_t>(c) * lw;
-                p.lr_width = lw;
-                p.lr_height = lh;
-                p.scale = r;
-                p.order = order;
-                p.activation = DeviceActivation::relu;
-                p.residual = res.value().get();
-                p.residual_pixel_stride = in_stride;
-                p.residual_row_stride = static_cast<ptrdiff_t>(in_stride) * lw;
-                p.dst = dst.value().get();
-                p.dst_stride = ostride;
-                p.dst_width = ow;
-                p.dst_height = oh;
-                p.dst_bit_depth = bits;
-                ASSERT_EQ(launch_shuffle_encode(p, stream.value().get()), cudaSuccess);
-                ASSERT_TRUE(stream.value().synchronize().is_ok());
-                std::vector<uint8_t> out(static_cast<size_t>(ostride) * oh);
-                ASSERT_EQ(cudaMemcpy(out.data(), dst.value().get(), out.size(), cudaMemcpyDeviceToHost),
-                          cudaSuccess);
-                const uint32_t maxv = max_sample(bits);
-                for (int y = 0; y < oh; ++y)
-                    for (int x = 0; x < ow; ++x) {
-                        const ShuffleSource s = shuffle_source(order, 0, y, x, r, 1);
-                        float v = lr[(static_cast<size_t>(s.y) * lw + s.x) * c + s.channel];
-                        v = v > 0.0f ? v : 0.0f;
-                        v += input[(static_cast<size_t>(s.y) * lw + s.x) * in_stride];
-                        const uint32_t want = encode_sample(v, maxv, SampleRange{});
-                        const uint8_t *row = out.data() + y * ostride;
-                        uint32_t got = row[x];
-                        if (bits == 16) {
-                            uint16_t w16;
-                            std::memcpy(&w16, row + 2 * x, 2);
-                            got = w16;
-                        }
-                        ASSERT_EQ(got, want) << "r=" << r << " order=" << order << " bits=" << bits
-                                             << " at " << x << "," << y;
-                    }
-            }
+    DeviceTarget t;
+    shuffle_encode_residual_cases(t);
 }
 
 TEST(CudaKernels, PlaneUpscaleEqualsCpuResampler) {

@@ -49,6 +49,11 @@ TEST(CudaKernelsOnHost, ShuffleEncodeEqualsSharedFormula) {
     shuffle_encode_cases(t);
 }
 
+TEST(CudaKernelsOnHost, ShuffleEncodeAddsTheNearestResidual) {
+    HostTarget t;
+    shuffle_encode_residual_cases(t);
+}
+
 TEST(CudaKernelsOnHost, BiasActivationLeavesPaddingUntouched) {
     HostTarget t;
     bias_activation_cases(t);
