@@ -12,9 +12,10 @@ Status parse_backend(std::string_view text, espcn_backend &out) {
     else if (text == "reference") out = ESPCN_BACKEND_REFERENCE;
     else if (text == "onednn") out = ESPCN_BACKEND_ONEDNN;
     else if (text == "cuda") out = ESPCN_BACKEND_CUDA;
+    else if (text == "cpu-fast") out = ESPCN_BACKEND_CPU_FAST;
     else
         return Status(ESPCN_ERROR_INVALID_ARGUMENT,
-                      concat("--backend: '", text, "' is not auto, reference, onednn or cuda"));
+                      concat("--backend: '", text, "' is not auto, reference, onednn, cpu-fast or cuda"));
     return Status::ok();
 }
 

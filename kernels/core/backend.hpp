@@ -3,7 +3,9 @@
 // a time (see espcn.h).
 #pragma once
 
+#include <cstddef>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "espcn/espcn.h"
@@ -14,12 +16,27 @@
 
 namespace espcn {
 
+// Instruction sets of the cpu-fast backend, best last.
+enum class CpuIsa { baseline = 0, avx2 = 1, avx512 = 2 };
+
 struct BackendConfig {
     int threads = 0;  // 0: all cores
     int device = 0;
     espcn_precision precision = ESPCN_PRECISION_AUTO;
     bool use_current_context = false;  // cuda: the caller's current CUDA context
+    // cpu-fast: the best instruction set it may use; unset: $ESPCN_CPU_ISA
+    // (avx512, avx2, baseline) or, without it, the best this CPU runs.
+    std::optional<CpuIsa> max_cpu_isa;
     Logger log;
+};
+
+// The working memory a backend needs for a frame, beyond the caller's planes
+// and the context's fixed state (weights). A backend that streams rows itself
+// (streams_rows) needs the same for any height: the core need not split such
+// a frame into row tiles to bound its memory.
+struct FrameMemory {
+    size_t bytes = 0;
+    bool streams_rows = false;
 };
 
 // One plane of a frame: through the network, or upscaled by the resampler
@@ -44,6 +61,10 @@ public:
     // in 8..16, non-null data).
     [[nodiscard]] virtual Status process(const espcn_plane &in, const espcn_plane &out) = 0;
     virtual espcn_precision precision() const { return ESPCN_PRECISION_FP32; }
+    // What a width×height frame costs in working memory; nullopt: unknown.
+    virtual std::optional<FrameMemory> frame_memory(int /*width*/, int /*height*/) const {
+        return std::nullopt;
+    }
 
     // Asynchronous frames (the cuda backend). 0: none; the C API then runs a
     // submitted frame at once (a queue of depth 1).
@@ -69,6 +90,14 @@ public:
     std::shared_ptr<const Network> net, const BackendConfig &cfg);
 
 bool onednn_available();
+
+// Our own SIMD kernels (Highway, dispatched at run time). Never unavailable:
+// the baseline target runs anywhere, slowly; cpu_fast_preferred() says whether
+// this CPU has a vector unit it is fast on (AVX2, AVX-512).
+[[nodiscard]] Result<std::unique_ptr<Backend>> make_cpu_fast_backend(
+    std::shared_ptr<const Network> net, const BackendConfig &cfg);
+
+bool cpu_fast_preferred();
 
 // ESPCN_ERROR_BACKEND_UNAVAILABLE, saying why, when the build has no CUDA
 // backend, or the machine no driver, no such device or no cuDNN.

@@ -178,14 +178,22 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
     cfg.log = log;
     espcn::Result<std::unique_ptr<espcn::Backend>> backend = espcn::Status(ESPCN_ERROR_INTERNAL, "");
     const int requested = raw_enum(p.backend);
-    ESPCN_RETURN_IF(requested < ESPCN_BACKEND_AUTO || requested > ESPCN_BACKEND_CUDA,
+    ESPCN_RETURN_IF(requested < ESPCN_BACKEND_AUTO || requested > ESPCN_BACKEND_CPU_FAST,
                     ESPCN_ERROR_INVALID_ARGUMENT, "unknown backend ", requested);
     ESPCN_RETURN_IF(cfg.precision == ESPCN_PRECISION_FP16 &&
-                        (requested == ESPCN_BACKEND_REFERENCE || requested == ESPCN_BACKEND_ONEDNN),
+                        (requested == ESPCN_BACKEND_REFERENCE || requested == ESPCN_BACKEND_ONEDNN ||
+                         requested == ESPCN_BACKEND_CPU_FAST),
                     ESPCN_ERROR_UNSUPPORTED, "precision fp16 needs the cuda backend; the ",
                     espcn_backend_name(static_cast<espcn_backend>(requested)),
                     " backend computes in fp32");
-    auto make_cpu_backend = [&] {
+    auto make_cpu_backend = [&]() -> espcn::Result<std::unique_ptr<espcn::Backend>> {
+        if (espcn::cpu_fast_preferred()) {
+            auto fast = espcn::make_cpu_fast_backend(shared_net, cfg);
+            // A network it does not take (absurd sizes) goes to oneDNN; a bad
+            // ESPCN_CPU_ISA is the user's error and is reported.
+            if (fast.is_ok() || fast.status().code() != ESPCN_ERROR_UNSUPPORTED) return fast;
+            log.info(fast.status().message());
+        }
         if (espcn::onednn_available()) return espcn::make_onednn_backend(shared_net, cfg);
         log.warning("no fast CPU backend in this build; using the slow reference backend");
         return espcn::make_reference_backend(shared_net, cfg);
@@ -201,6 +209,9 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
         break;
     case ESPCN_BACKEND_ONEDNN:
         backend = espcn::make_onednn_backend(shared_net, cfg);
+        break;
+    case ESPCN_BACKEND_CPU_FAST:
+        backend = espcn::make_cpu_fast_backend(shared_net, cfg);
         break;
     case ESPCN_BACKEND_AUTO:
         backend = espcn::make_cuda_backend(shared_net, cfg);
@@ -384,6 +395,7 @@ const char *espcn_backend_name(espcn_backend b) {
     case ESPCN_BACKEND_REFERENCE: return "reference";
     case ESPCN_BACKEND_ONEDNN: return "onednn";
     case ESPCN_BACKEND_CUDA: return "cuda";
+    case ESPCN_BACKEND_CPU_FAST: return "cpu-fast";
     }
     return "unknown";
 }
@@ -402,6 +414,7 @@ int espcn_backend_available(espcn_backend b) {
     case ESPCN_BACKEND_AUTO:
     case ESPCN_BACKEND_REFERENCE: return 1;
     case ESPCN_BACKEND_ONEDNN: return espcn::onednn_available() ? 1 : 0;
+    case ESPCN_BACKEND_CPU_FAST: return espcn::cpu_fast_preferred() ? 1 : 0;
     case ESPCN_BACKEND_CUDA:
         try {
             return espcn::cuda_backend_usable(0).is_ok() ? 1 : 0;

@@ -1,0 +1,532 @@
+#include "fast_backend.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string_view>
+
+#include <omp.h>
+
+#include "../../core/model_loader.hpp"
+
+namespace espcn {
+
+using fast::KernelTable;
+
+namespace {
+
+constexpr int kMaxCpuIsaNameLength = 16;
+
+// Rings, the Winograd buffers and the encoder's scratch of one thread should
+// stay in the L2 cache with the packed weights next to them (1 MiB on the
+// Zen 3 we measure on, 1-2 MiB on recent x86 cores).
+constexpr size_t kWorkerBudgetBytes = 640 * 1024;
+// Narrower strips recompute more halo columns than they save in cache misses.
+constexpr int kMinStripWidth = 64;
+// Networks whose per-thread working set would exceed this even in the
+// narrowest strip are left to the oneDNN backend (absurd channel counts or
+// kernels); see make_cpu_fast_backend.
+constexpr size_t kMaxWorkerBytes = size_t{256} << 20;
+
+int round_up(int v, int m) { return (v + m - 1) / m * m; }
+int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+Result<CpuIsa> isa_from_environment() {
+    const char *env = std::getenv("ESPCN_CPU_ISA");
+    if (!env || !*env) return CpuIsa::avx512;
+    const std::string_view v(env, strnlen(env, kMaxCpuIsaNameLength + 1));
+    if (v == "avx512") return CpuIsa::avx512;
+    if (v == "avx2") return CpuIsa::avx2;
+    if (v == "baseline") return CpuIsa::baseline;
+    return Status(ESPCN_ERROR_INVALID_ARGUMENT,
+                  concat("ESPCN_CPU_ISA='", std::string(v.substr(0, kMaxCpuIsaNameLength)),
+                         "' is not one of avx512, avx2, baseline"));
+}
+
+}  // namespace
+
+// Per-thread buffers, allocated once per frame size, and the streaming state
+// of the work item being run.
+struct FastBackend::Worker {
+    hwy::AlignedFreeUniquePtr<float[]> memory;
+    std::vector<float *> ring;        // per stage
+    std::vector<size_t> row_floats;   // per stage: floats per ring row
+    std::vector<int> buffer_width;    // per stage: columns per ring row
+    float *zero_row = nullptr;
+    float *wino_v = nullptr;
+    float *wino_m = nullptr;
+    int32_t *encode_scratch = nullptr;
+    // Streaming state, per stage.
+    struct StageState {
+        int row_begin = 0, row_end = 0;  // rows computed
+        int col_begin = 0, col_end = 0;  // columns computed (image coordinates)
+        int origin = 0;                  // image column of ring column 0
+        int next_row = 0;
+        int zeroed_left = -1, zeroed_right = -1;  // ring columns known to be zero outside
+    };
+    std::vector<StageState> st;
+
+    const float *row(int stage, int y, int ring_rows) const {
+        const StageState &s = st[static_cast<size_t>(stage)];
+        if (y < s.row_begin || y >= s.row_end) return zero_row;
+        return ring[static_cast<size_t>(stage)] +
+               static_cast<size_t>((y - s.row_begin) % ring_rows) * row_floats[static_cast<size_t>(stage)];
+    }
+    float *slot(int stage, int y, int ring_rows) {
+        const StageState &s = st[static_cast<size_t>(stage)];
+        return ring[static_cast<size_t>(stage)] +
+               static_cast<size_t>((y - s.row_begin) % ring_rows) * row_floats[static_cast<size_t>(stage)];
+    }
+};
+
+FastBackend::FastBackend(std::shared_ptr<const Network> net, const BackendConfig &cfg,
+                         const KernelTable *kernels)
+    : net_(std::move(net)), log_(cfg.log), kernels_(kernels),
+      threads_(cfg.threads > 0 ? cfg.threads : omp_get_num_procs()), lanes_(kernels->lanes) {
+    const int nl = static_cast<int>(net_->convs.size());
+    stages_.resize(static_cast<size_t>(nl) + 1);
+    stages_[0].pixel_stride = net_->in_channels;
+    int max_pad = 0;
+    for (int l = 0; l < nl; ++l) {
+        const ConvLayer &c = net_->convs[static_cast<size_t>(l)];
+        Layer L;
+        L.conv = &c;
+        L.pad = c.pad();
+        max_pad = std::max(max_pad, L.pad);
+        // Winograd needs its input channels vectorised (not the raw plane).
+        L.winograd = c.kernel == 3 && stages_[static_cast<size_t>(l)].pixel_stride % lanes_ == 0;
+        L.chunk_rows = L.winograd ? fast::kWinoOut : 1;
+        L.out_vectors = (c.out_channels + lanes_ - 1) / lanes_;
+        L.weights = L.winograd ? fast::pack_winograd_weights(c, lanes_, kernels_->max_group_vectors)
+                               : fast::pack_direct_weights(c, lanes_, kernels_->max_group_vectors);
+        const size_t padded = static_cast<size_t>(L.out_vectors) * lanes_;
+        L.bias.assign(padded, 0.0f);
+        std::copy(c.bias.begin(), c.bias.end(), L.bias.begin());
+        if (c.activation == Activation::prelu) {
+            L.slope.assign(padded, 0.0f);
+            std::copy(c.prelu_slope.begin(), c.prelu_slope.end(), L.slope.begin());
+        }
+        Stage &out = stages_[static_cast<size_t>(l) + 1];
+        out.pixel_stride = static_cast<int>(padded);
+        out.chunk_rows = L.chunk_rows;
+        layers_.push_back(std::move(L));
+    }
+    // Halo of stage s: how far beyond a work item it may have to be computed,
+    // per side: the radii of layers s .. n−1 (those reading it, directly or
+    // through later layers), plus 3 per Winograd layer, whose tiles lie on a
+    // global grid of 4 (see run_item). Ring depth: the consumer's window (its
+    // chunk plus 2·pad rows) plus what one producer step may run ahead.
+    for (int s = nl; s >= 0; --s) {
+        Stage &S = stages_[static_cast<size_t>(s)];
+        if (s == nl) {
+            S.halo = 0;
+            S.ring_rows = S.chunk_rows;  // the encoder takes one row at a time
+        } else {
+            const Layer &consumer = layers_[static_cast<size_t>(s)];
+            S.halo = stages_[static_cast<size_t>(s) + 1].halo + consumer.pad +
+                     (consumer.winograd ? fast::kWinoOut - 1 : 0);
+            S.ring_rows = consumer.chunk_rows + 2 * consumer.pad + S.chunk_rows - 1;
+        }
+    }
+    // Columns to spare right of every ring row: a direct block may run
+    // block_rows − 1 pixels past the end, a Winograd tile 3 (+1 of its halo).
+    margin_ = kernels_->block_rows + 2 * max_pad + fast::kWinoTile;
+    tile_batch_ = round_up(24, kernels_->block_rows);
+}
+
+FastBackend::~FastBackend() = default;
+
+std::vector<bool> FastBackend::winograd_layers() const {
+    std::vector<bool> w;
+    for (const Layer &L : layers_) w.push_back(L.winograd);
+    return w;
+}
+
+void FastBackend::set_tiling(const FastTiling &t) {
+    tiling_ = t;
+    plan_ = Plan{};
+    workers_.clear();
+}
+
+size_t FastBackend::worker_floats(int strip_width) const {
+    size_t floats = 0;
+    size_t zero = 0;
+    int k_max = 0, n_max = 0;
+    for (size_t s = 0; s < stages_.size(); ++s) {
+        const Stage &S = stages_[s];
+        const size_t width = static_cast<size_t>(strip_width) + 2 * static_cast<size_t>(S.halo) + margin_;
+        const size_t row = static_cast<size_t>(round_up(static_cast<int>(width * S.pixel_stride), 16));
+        floats += row * static_cast<size_t>(S.ring_rows);
+        zero = std::max(zero, row);
+    }
+    for (const Layer &L : layers_)
+        if (L.winograd) {
+            k_max = std::max(k_max, round_up(L.conv->in_channels, lanes_));
+            n_max = std::max(n_max, L.out_vectors * lanes_);
+        }
+    floats += zero;
+    floats += static_cast<size_t>(fast::kWinoPositions) * tile_batch_ * (k_max + n_max);
+    const size_t encode = static_cast<size_t>(strip_width + margin_) * stages_.back().pixel_stride;
+    floats += encode;  // int32 scratch, same size as a float
+    return floats + 16 * (stages_.size() + 4);  // alignment slack
+}
+
+FastBackend::Plan FastBackend::make_plan(int width, int height) const {
+    Plan p;
+    p.width = width;
+    p.height = height;
+    int strip = tiling_.strip_width;
+    if (strip <= 0) {
+        // The widest strip whose buffers fit the budget.
+        strip = width;
+        while (strip > kMinStripWidth && worker_floats(strip) * sizeof(float) > kWorkerBudgetBytes)
+            strip = std::max(kMinStripWidth, strip * 3 / 4);
+    }
+    strip = std::min(strip, width);
+    const int strips = ceil_div(width, strip);
+    p.strip_width = ceil_div(width, strips);
+    int band = tiling_.band_rows;
+    if (band <= 0) {
+        // About four items per thread, so a thread slowed by a neighbour's
+        // load is compensated by the others; bands stay tall enough that the
+        // recomputed halo rows are a small part.
+        const int want_items = 4 * threads_;
+        const int bands = std::max(1, ceil_div(want_items, strips));
+        band = std::max(16, round_up(ceil_div(height, bands), fast::kWinoOut));
+    }
+    p.band_rows = std::min(band, height);
+    for (int y = 0; y < height; y += p.band_rows)
+        for (int x = 0; x < width; x += p.strip_width)
+            p.items.push_back({x, std::min(width, x + p.strip_width), y, std::min(height, y + p.band_rows)});
+    p.worker_floats = worker_floats(p.strip_width);
+    return p;
+}
+
+Status FastBackend::configure(int width, int height) {
+    if (plan_.width == width && plan_.height == height && !workers_.empty()) return Status::ok();
+    workers_.clear();
+    plan_ = make_plan(width, height);
+    for (int t = 0; t < threads_; ++t) {
+        auto w = std::make_unique<Worker>();
+        w->memory = hwy::AllocateAligned<float>(plan_.worker_floats);
+        ESPCN_RETURN_IF(!w->memory, ESPCN_ERROR_OUT_OF_MEMORY, "cpu-fast: cannot allocate ",
+                        plan_.worker_floats * sizeof(float), " bytes of buffers for thread ", t);
+        std::memset(w->memory.get(), 0, plan_.worker_floats * sizeof(float));
+        float *p = w->memory.get();
+        auto take = [&p](size_t n) {
+            float *q = p;
+            p += (n + 15) / 16 * 16;
+            return q;
+        };
+        size_t zero = 0;
+        for (const Stage &S : stages_) {
+            const int bw = plan_.strip_width + 2 * S.halo + margin_;
+            const size_t row = static_cast<size_t>(round_up(bw * S.pixel_stride, 16));
+            w->buffer_width.push_back(bw);
+            w->row_floats.push_back(row);
+            w->ring.push_back(take(row * static_cast<size_t>(S.ring_rows)));
+            zero = std::max(zero, row);
+        }
+        w->zero_row = take(zero);
+        int k_max = 0, n_max = 0;
+        for (const Layer &L : layers_)
+            if (L.winograd) {
+                k_max = std::max(k_max, round_up(L.conv->in_channels, lanes_));
+                n_max = std::max(n_max, L.out_vectors * lanes_);
+            }
+        w->wino_v = take(static_cast<size_t>(fast::kWinoPositions) * tile_batch_ * k_max);
+        w->wino_m = take(static_cast<size_t>(fast::kWinoPositions) * tile_batch_ * n_max);
+        w->encode_scratch = reinterpret_cast<int32_t *>(
+            take(static_cast<size_t>(plan_.strip_width + margin_) * stages_.back().pixel_stride));
+        ESPCN_RETURN_IF(p > w->memory.get() + plan_.worker_floats, ESPCN_ERROR_INTERNAL,
+                        "cpu-fast: worker buffers overrun their allocation");
+        w->st.resize(stages_.size());
+        workers_.push_back(std::move(w));
+    }
+    log_.debug(concat("cpu-fast (", kernels_->target_name, "): ", width, "x", height, " in ",
+                      plan_.items.size(), " items of ", plan_.strip_width, " columns x ",
+                      plan_.band_rows, " rows, ", plan_.worker_floats * sizeof(float) / 1024,
+                      " KiB per thread"));
+    return Status::ok();
+}
+
+std::optional<FrameMemory> FastBackend::frame_memory(int width, int height) const {
+    const Plan p = make_plan(width, height);
+    return FrameMemory{p.worker_floats * sizeof(float) * static_cast<size_t>(threads_), true};
+}
+
+void FastBackend::decode_row(Worker &w, int y, const espcn_plane &in) const {
+    Worker::StageState &s = w.st[0];
+    float *dst = w.slot(0, y, stages_[0].ring_rows) + (s.col_begin - s.origin);
+    const uint8_t *row = static_cast<const uint8_t *>(in.data) + static_cast<ptrdiff_t>(y) * in.stride;
+    const int n = s.col_end - s.col_begin;
+    const uint32_t maxv = max_sample(in.bit_depth);
+    if (in.bit_depth == 8) {
+        const uint8_t *src = row + s.col_begin;
+        for (int x = 0; x < n; ++x) dst[x] = decode_lut_[src[x]];
+    } else {
+        const uint16_t *src = reinterpret_cast<const uint16_t *>(row) + s.col_begin;
+        const int shift = in.shift;
+        if (in.bit_depth == decode_lut_bits_) {
+            for (int x = 0; x < n; ++x) dst[x] = decode_lut_[(src[x] >> shift) & maxv];
+        } else {
+            for (int x = 0; x < n; ++x) dst[x] = decode_sample((src[x] >> shift) & maxv, maxv, net_->range);
+        }
+    }
+}
+
+void FastBackend::run_direct(Worker &w, int layer, int y) const {
+    const Layer &L = layers_[static_cast<size_t>(layer)];
+    const int in_stage = layer, out_stage = layer + 1;
+    const Stage &SI = stages_[static_cast<size_t>(in_stage)];
+    const Worker::StageState &si = w.st[static_cast<size_t>(in_stage)];
+    const Worker::StageState &so = w.st[static_cast<size_t>(out_stage)];
+    const float *rows[64];
+    const int k = L.conv->kernel;
+    const ptrdiff_t col = static_cast<ptrdiff_t>(so.col_begin - L.pad - si.origin) * SI.pixel_stride;
+    for (int ky = 0; ky < k; ++ky) rows[ky] = w.row(in_stage, y + ky - L.pad, SI.ring_rows) + col;
+    fast::DirectRowArgs a;
+    a.rows = rows;
+    a.in_pixel_stride = SI.pixel_stride;
+    a.in_channels = L.conv->in_channels;
+    a.kernel = k;
+    a.weights = L.weights.data();
+    a.out_vectors = L.out_vectors;
+    a.epilogue = {L.bias.data(), L.slope.empty() ? nullptr : L.slope.data(), L.conv->activation};
+    const Stage &SO = stages_[static_cast<size_t>(out_stage)];
+    a.out = w.slot(out_stage, y, SO.ring_rows) +
+            static_cast<ptrdiff_t>(so.col_begin - so.origin) * SO.pixel_stride;
+    a.out_pixel_stride = SO.pixel_stride;
+    a.width = so.col_end - so.col_begin;
+    kernels_->direct_row(a);
+}
+
+void FastBackend::run_winograd(Worker &w, int layer, int y) const {
+    const Layer &L = layers_[static_cast<size_t>(layer)];
+    const int in_stage = layer, out_stage = layer + 1;
+    const Stage &SI = stages_[static_cast<size_t>(in_stage)];
+    const Stage &SO = stages_[static_cast<size_t>(out_stage)];
+    const Worker::StageState &si = w.st[static_cast<size_t>(in_stage)];
+    const Worker::StageState &so = w.st[static_cast<size_t>(out_stage)];
+    // Tiles on the global grid: the first starts at or left of col_begin.
+    const int grid_col = so.col_begin / fast::kWinoOut * fast::kWinoOut;
+    const ptrdiff_t in_col = static_cast<ptrdiff_t>(grid_col - 1 - si.origin) * SI.pixel_stride;
+    const ptrdiff_t out_col = static_cast<ptrdiff_t>(grid_col - so.origin) * SO.pixel_stride;
+    const float *in_rows[fast::kWinoTile];
+    float *out_rows[fast::kWinoOut];
+    for (int j = 0; j < fast::kWinoTile; ++j) in_rows[j] = w.row(in_stage, y - 1 + j, SI.ring_rows) + in_col;
+    for (int i = 0; i < fast::kWinoOut; ++i)
+        out_rows[i] = y + i >= so.row_begin && y + i < so.row_end
+                          ? w.slot(out_stage, y + i, SO.ring_rows) + out_col
+                          : nullptr;
+    const int first = so.col_begin - grid_col, end = so.col_end - grid_col;
+    const int tiles = ceil_div(end, fast::kWinoOut);
+    const int k_vectors = ceil_div(L.conv->in_channels, lanes_);
+    const ptrdiff_t k_stride = static_cast<ptrdiff_t>(k_vectors) * lanes_;
+    for (int t0 = 0; t0 < tiles; t0 += tile_batch_) {
+        const int n = std::min(tile_batch_, tiles - t0);
+        const float *rows[fast::kWinoTile];
+        for (int j = 0; j < fast::kWinoTile; ++j)
+            rows[j] = in_rows[j] + static_cast<ptrdiff_t>(4 * t0) * SI.pixel_stride;
+        fast::WinogradInputArgs in;
+        in.rows = rows;
+        in.in_pixel_stride = SI.pixel_stride;
+        in.channel_vectors = k_vectors;
+        in.tiles = n;
+        in.v = w.wino_v;
+        in.tile_stride = tile_batch_;
+        in.k_stride = k_stride;
+        kernels_->winograd_input(in);
+
+        fast::WinogradGemmArgs g;
+        g.v = w.wino_v;
+        g.tile_stride = tile_batch_;
+        g.k_stride = k_stride;
+        g.tiles = n;
+        g.in_channels = L.conv->in_channels;
+        g.u = L.weights.data();
+        g.out_vectors = L.out_vectors;
+        g.m = w.wino_m;
+        kernels_->winograd_gemm(g);
+
+        fast::WinogradOutputArgs o;
+        o.m = w.wino_m;
+        o.tile_stride = tile_batch_;
+        o.out_vectors = L.out_vectors;
+        o.tiles = n;
+        o.epilogue = {L.bias.data(), L.slope.empty() ? nullptr : L.slope.data(), L.conv->activation};
+        for (int i = 0; i < fast::kWinoOut; ++i)
+            o.rows[i] = out_rows[i] ? out_rows[i] + static_cast<ptrdiff_t>(4 * t0) * SO.pixel_stride : nullptr;
+        o.out_pixel_stride = SO.pixel_stride;
+        o.col_begin = first - 4 * t0;
+        o.col_end = end - 4 * t0;
+        kernels_->winograd_output(o);
+    }
+}
+
+void FastBackend::produce(Worker &w, int stage, int until, const espcn_plane &in) const {
+    Worker::StageState &s = w.st[static_cast<size_t>(stage)];
+    until = std::min(until, s.row_end);
+    while (s.next_row < until) {
+        const int y = s.next_row;
+        if (stage == 0) {
+            decode_row(w, y, in);
+            s.next_row += 1;
+            continue;
+        }
+        const int layer = stage - 1;
+        const Layer &L = layers_[static_cast<size_t>(layer)];
+        // The input rows this step reads: [y − pad, y + chunk + pad).
+        produce(w, stage - 1, y + L.chunk_rows + L.pad, in);
+        if (L.winograd) run_winograd(w, layer, y);
+        else run_direct(w, layer, y);
+        s.next_row += L.chunk_rows;
+    }
+}
+
+void FastBackend::encode_row(Worker &w, int y, const Item &item, const espcn_plane &out) const {
+    const int r = net_->scale;
+    const int nl = static_cast<int>(layers_.size());
+    const Stage &S = stages_.back();
+    const Worker::StageState &s = w.st.back();
+    const int bytes = out.bit_depth > 8 ? 2 : 1;
+    uint8_t *rows[kMaxScale];
+    for (int i = 0; i < r; ++i)
+        rows[i] = static_cast<uint8_t *>(out.data) + static_cast<ptrdiff_t>(r * y + i) * out.stride +
+                  static_cast<ptrdiff_t>(r) * item.x0 * bytes;
+    fast::EncodeRowArgs a;
+    a.lr = w.row(nl, y, S.ring_rows) + static_cast<ptrdiff_t>(item.x0 - s.origin) * S.pixel_stride;
+    a.pixel_stride = S.pixel_stride;
+    a.width = item.x1 - item.x0;
+    a.scale = r;
+    a.range = net_->range;
+    a.bit_depth = out.bit_depth;
+    a.shift = out.shift;
+    a.out_rows = rows;
+    a.scratch = w.encode_scratch;
+    kernels_->encode_row(a);
+}
+
+void FastBackend::run_item(Worker &w, const Item &item, const espcn_plane &in,
+                           const espcn_plane &out) const {
+    const int W = plan_.width, H = plan_.height;
+    // What each stage must compute, from the output back to the input: a
+    // direct layer reads its window (± pad); a Winograd layer computes whole
+    // tiles of the global 4×4 grid and reads their 6×6 footprints. Every value
+    // is then computed by the same operations whatever the work items are, so
+    // the output does not depend on the tiling or the thread count.
+    const int nl = static_cast<int>(layers_.size());
+    for (int s = nl; s >= 0; --s) {
+        Worker::StageState &st = w.st[static_cast<size_t>(s)];
+        if (s == nl) {
+            st.row_begin = item.y0;
+            st.row_end = item.y1;
+            st.col_begin = item.x0;
+            st.col_end = item.x1;
+        } else {
+            const Layer &consumer = layers_[static_cast<size_t>(s)];
+            const Worker::StageState &o = w.st[static_cast<size_t>(s) + 1];
+            const int q = fast::kWinoOut;
+            if (consumer.winograd) {
+                st.row_begin = o.row_begin / q * q - 1;
+                st.row_end = ceil_div(o.row_end, q) * q + 1;
+                st.col_begin = o.col_begin / q * q - 1;
+                st.col_end = ceil_div(o.col_end, q) * q + 1;
+            } else {
+                st.row_begin = o.row_begin - consumer.pad;
+                st.row_end = o.row_end + consumer.pad;
+                st.col_begin = o.col_begin - consumer.pad;
+                st.col_end = o.col_end + consumer.pad;
+            }
+            st.row_begin = std::max(0, st.row_begin);
+            st.row_end = std::min(H, st.row_end);
+            st.col_begin = std::max(0, st.col_begin);
+            st.col_end = std::min(W, st.col_end);
+        }
+    }
+    for (size_t s = 0; s < stages_.size(); ++s) {
+        const Stage &S = stages_[s];
+        Worker::StageState &st = w.st[s];
+        st.origin = item.x0 - S.halo;
+        // A Winograd layer steps through rows on the global grid of 4.
+        st.next_row = s > 0 && layers_[s - 1].winograd ? st.row_begin / fast::kWinoOut * fast::kWinoOut
+                                                       : st.row_begin;
+        // Columns outside [col_begin, col_end) must read as zeros (the image's
+        // zero padding; beyond the strip they only feed discarded outputs).
+        // Layers write only inside, so a ring stays clean until the strip's
+        // geometry changes.
+        const int left = st.col_begin - st.origin, right = st.col_end - st.origin;
+        if (left != st.zeroed_left || right != st.zeroed_right) {
+            const size_t ps = static_cast<size_t>(S.pixel_stride);
+            const size_t bw = static_cast<size_t>(w.buffer_width[s]);
+            for (int r = 0; r < S.ring_rows; ++r) {
+                float *row = w.ring[s] + static_cast<size_t>(r) * w.row_floats[s];
+                std::memset(row, 0, static_cast<size_t>(left) * ps * sizeof(float));
+                std::memset(row + static_cast<size_t>(right) * ps, 0,
+                            (bw - static_cast<size_t>(right)) * ps * sizeof(float));
+            }
+            st.zeroed_left = left;
+            st.zeroed_right = right;
+        }
+    }
+    const int last = static_cast<int>(layers_.size());
+    for (int y = item.y0; y < item.y1; ++y) {
+        produce(w, last, y + 1, in);
+        encode_row(w, y, item, out);
+    }
+}
+
+Status FastBackend::process(const espcn_plane &in, const espcn_plane &out) {
+    ESPCN_RETURN_IF_ERROR(configure(in.width, in.height));
+    // Samples of up to 12 bits decode through a table (exactly decode_sample).
+    const int lut_bits = in.bit_depth <= 12 ? in.bit_depth : 0;
+    if (lut_bits != decode_lut_bits_ || decode_lut_.empty()) {
+        decode_lut_.clear();
+        if (lut_bits) {
+            const uint32_t maxv = max_sample(lut_bits);
+            decode_lut_.resize(static_cast<size_t>(maxv) + 1);
+            for (uint32_t v = 0; v <= maxv; ++v) decode_lut_[v] = decode_sample(v, maxv, net_->range);
+        }
+        decode_lut_bits_ = lut_bits;
+    }
+    const int items = static_cast<int>(plan_.items.size());
+#pragma omp parallel for num_threads(threads_) schedule(dynamic, 1)
+    for (int i = 0; i < items; ++i) {
+        Worker &w = *workers_[static_cast<size_t>(omp_get_thread_num())];
+        run_item(w, plan_.items[static_cast<size_t>(i)], in, out);
+    }
+    return Status::ok();
+}
+
+bool cpu_fast_preferred() {
+    return fast::best_kernel_table(CpuIsa::avx512)->isa != CpuIsa::baseline;
+}
+
+Result<std::unique_ptr<Backend>> make_cpu_fast_backend(std::shared_ptr<const Network> net,
+                                                       const BackendConfig &cfg) {
+    CpuIsa max_isa;
+    if (cfg.max_cpu_isa) {
+        max_isa = *cfg.max_cpu_isa;
+    } else {
+        Result<CpuIsa> env = isa_from_environment();
+        ESPCN_RETURN_IF_ERROR(env.status());
+        max_isa = env.value();
+    }
+    ESPCN_RETURN_IF(net->in_channels != 1, ESPCN_ERROR_UNSUPPORTED, "cpu-fast: the network reads ",
+                    net->in_channels, " planes; one is supported");
+    for (const ConvLayer &c : net->convs)
+        ESPCN_RETURN_IF(c.kernel > 63, ESPCN_ERROR_UNSUPPORTED, "cpu-fast: kernel ", c.kernel,
+                        " is larger than 63");
+    const KernelTable *kernels = fast::best_kernel_table(max_isa);
+    auto backend = std::make_unique<FastBackend>(std::move(net), cfg, kernels);
+    const size_t worst = backend->frame_memory(kMinStripWidth, 1)->bytes / static_cast<size_t>(backend->threads());
+    ESPCN_RETURN_IF(worst > kMaxWorkerBytes, ESPCN_ERROR_UNSUPPORTED, "cpu-fast: the network needs ",
+                    worst >> 20, " MiB per thread even in ", kMinStripWidth,
+                    "-column strips (limit ", kMaxWorkerBytes >> 20, " MiB)");
+    cfg.log.debug(concat("cpu-fast: ", kernels->target_name, " kernels (", kernels->lanes,
+                         " floats per vector)"));
+    return std::unique_ptr<Backend>(std::move(backend));
+}
+
+}  // namespace espcn
