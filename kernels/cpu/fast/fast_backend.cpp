@@ -56,6 +56,7 @@ struct FastBackend::Worker {
     float *zero_row = nullptr;
     float *wino_v = nullptr;
     float *wino_m = nullptr;
+    float *wino_scratch = nullptr;
     int32_t *encode_scratch = nullptr;
     // Streaming state, per stage.
     struct StageState {
@@ -66,6 +67,7 @@ struct FastBackend::Worker {
         int zeroed_left = -1, zeroed_right = -1;  // ring columns known to be zero outside
     };
     std::vector<StageState> st;
+    std::vector<FastBackend::Span> read_spans, computed_spans;  // run_item's, kept for their capacity
 
     const float *row(int stage, int y, int ring_rows) const {
         const StageState &s = st[static_cast<size_t>(stage)];
@@ -112,27 +114,31 @@ FastBackend::FastBackend(std::shared_ptr<const Network> net, const BackendConfig
         out.chunk_rows = L.chunk_rows;
         layers_.push_back(std::move(L));
     }
-    // Halo of stage s: how far beyond a work item it may have to be computed,
-    // per side: the radii of layers s .. n−1 (those reading it, directly or
-    // through later layers), plus 3 per Winograd layer, whose tiles lie on a
-    // global grid of 4 (see run_item). Ring depth: the consumer's window (its
-    // chunk plus 2·pad rows) plus what one producer step may run ahead.
-    for (int s = nl; s >= 0; --s) {
+    // Ring depth of stage s: its consumer's window (the consumer's chunk plus
+    // 2·pad rows) plus what one producer step may run ahead.
+    for (int s = 0; s <= nl; ++s) {
         Stage &S = stages_[static_cast<size_t>(s)];
         if (s == nl) {
-            S.halo = 0;
             S.ring_rows = S.chunk_rows;  // the encoder takes one row at a time
         } else {
             const Layer &consumer = layers_[static_cast<size_t>(s)];
-            S.halo = stages_[static_cast<size_t>(s) + 1].halo + consumer.pad +
-                     (consumer.winograd ? fast::kWinoOut - 1 : 0);
             S.ring_rows = consumer.chunk_rows + 2 * consumer.pad + S.chunk_rows - 1;
         }
     }
-    // Columns to spare right of every ring row: a direct block may run
-    // block_rows − 1 pixels past the end, a Winograd tile 3 (+1 of its halo).
-    margin_ = kernels_->block_rows + 2 * max_pad + fast::kWinoTile;
-    tile_batch_ = round_up(24, kernels_->block_rows);
+    // Winograd tiles of layer l start on a fixed grid, the same for every work
+    // item (so no output depends on the tiling). With work items starting at
+    // multiples of 4, layer l's output begins Σ (pads of the layers after it)
+    // before the item: putting the grid there makes the tiles fit exactly.
+    int after = 0;
+    for (int l = nl - 1; l >= 0; --l) {
+        Layer &L = layers_[static_cast<size_t>(l)];
+        L.grid = ((-after) % fast::kWinoOut + fast::kWinoOut) % fast::kWinoOut;
+        after += L.pad;
+    }
+    // Columns to spare right of every ring row: a direct block may run up to
+    // block_rows − 1 pixels past what it reads for its last valid pixel.
+    margin_ = kernels_->block_rows;
+    tile_batch_ = kernels_->block_rows;
 }
 
 FastBackend::~FastBackend() = default;
@@ -149,14 +155,55 @@ void FastBackend::set_tiling(const FastTiling &t) {
     workers_.clear();
 }
 
-size_t FastBackend::worker_floats(int strip_width) const {
+namespace {
+
+// The grid point at or before v, of the grid {grid + 4k}.
+int grid_floor(int v, int grid) {
+    const int q = fast::kWinoOut;
+    return v - (((v - grid) % q) + q) % q;
+}
+
+}  // namespace
+
+void FastBackend::stage_spans(int begin, int end, int limit, std::vector<Span> &read,
+                              std::vector<Span> &computed) const {
+    const int nl = static_cast<int>(layers_.size());
+    read.resize(static_cast<size_t>(nl) + 1);
+    computed.resize(static_cast<size_t>(nl) + 1);
+    read[static_cast<size_t>(nl)] = computed[static_cast<size_t>(nl)] = {begin, end};
+    for (int s = nl - 1; s >= 0; --s) {
+        const Layer &consumer = layers_[static_cast<size_t>(s)];
+        const Span out = computed[static_cast<size_t>(s) + 1];
+        Span in;
+        if (consumer.winograd) {
+            // Whole tiles of the layer's grid, and their 6-wide footprints.
+            in.begin = grid_floor(out.begin, consumer.grid) - 1;
+            in.end = grid_floor(out.end + fast::kWinoOut - 1, consumer.grid) + 1;
+        } else {
+            in = {out.begin - consumer.pad, out.end + consumer.pad};
+        }
+        read[static_cast<size_t>(s)] = in;
+        computed[static_cast<size_t>(s)] = {std::max(0, in.begin), std::min(limit, in.end)};
+    }
+}
+
+std::vector<int> FastBackend::buffer_widths(int strip_width) const {
+    // An item in the middle of an unbounded row, starting on a multiple of 4.
+    const int x0 = 1 << 20;
+    std::vector<Span> read, computed;
+    stage_spans(x0, x0 + strip_width, 1 << 30, read, computed);
+    std::vector<int> widths;
+    for (const Span &r : read) widths.push_back(r.end - r.begin + margin_);
+    return widths;
+}
+
+size_t FastBackend::worker_floats(const std::vector<int> &buffer_width) const {
     size_t floats = 0;
     size_t zero = 0;
     int k_max = 0, n_max = 0;
     for (size_t s = 0; s < stages_.size(); ++s) {
         const Stage &S = stages_[s];
-        const size_t width = static_cast<size_t>(strip_width) + 2 * static_cast<size_t>(S.halo) + margin_;
-        const size_t row = static_cast<size_t>(round_up(static_cast<int>(width * S.pixel_stride), 16));
+        const size_t row = static_cast<size_t>(round_up(buffer_width[s] * S.pixel_stride, 16));
         floats += row * static_cast<size_t>(S.ring_rows);
         zero = std::max(zero, row);
     }
@@ -167,39 +214,53 @@ size_t FastBackend::worker_floats(int strip_width) const {
         }
     floats += zero;
     floats += static_cast<size_t>(fast::kWinoPositions) * tile_batch_ * (k_max + n_max);
-    const size_t encode = static_cast<size_t>(strip_width + margin_) * stages_.back().pixel_stride;
-    floats += encode;  // int32 scratch, same size as a float
-    return floats + 16 * (stages_.size() + 4);  // alignment slack
+    floats += fast::winograd_input_scratch_floats(tile_batch_, lanes_);
+    // The encoder's int32 scratch (the size of a float), one row of the strip.
+    floats += static_cast<size_t>(buffer_width.back()) * stages_.back().pixel_stride;
+    return floats + 16 * (stages_.size() + 8);  // alignment slack
 }
 
 FastBackend::Plan FastBackend::make_plan(int width, int height) const {
     Plan p;
     p.width = width;
     p.height = height;
+    const int q = fast::kWinoOut;
     int strip = tiling_.strip_width;
     if (strip <= 0) {
-        // The widest strip whose buffers fit the budget.
-        strip = width;
-        while (strip > kMinStripWidth && worker_floats(strip) * sizeof(float) > kWorkerBudgetBytes)
-            strip = std::max(kMinStripWidth, strip * 3 / 4);
+        // The widest strip (a multiple of 4) whose buffers fit the budget.
+        strip = round_up(width, q);
+        while (strip > kMinStripWidth &&
+               worker_floats(buffer_widths(strip)) * sizeof(float) > kWorkerBudgetBytes)
+            strip = std::max(kMinStripWidth, round_up(strip * 3 / 4, q));
+        // Equal strips, still multiples of 4.
+        strip = round_up(ceil_div(width, ceil_div(width, strip)), q);
     }
-    strip = std::min(strip, width);
-    const int strips = ceil_div(width, strip);
-    p.strip_width = ceil_div(width, strips);
+    p.strip_width = std::min(strip, width);
+    const int strips = ceil_div(width, p.strip_width);
     int band = tiling_.band_rows;
     if (band <= 0) {
         // About four items per thread, so a thread slowed by a neighbour's
         // load is compensated by the others; bands stay tall enough that the
-        // recomputed halo rows are a small part.
+        // recomputed halo rows are a small part. Full-height strips need no
+        // row halo at all.
         const int want_items = 4 * threads_;
         const int bands = std::max(1, ceil_div(want_items, strips));
-        band = std::max(16, round_up(ceil_div(height, bands), fast::kWinoOut));
+        band = std::max(32, round_up(ceil_div(height, bands), q));
     }
     p.band_rows = std::min(band, height);
     for (int y = 0; y < height; y += p.band_rows)
         for (int x = 0; x < width; x += p.strip_width)
             p.items.push_back({x, std::min(width, x + p.strip_width), y, std::min(height, y + p.band_rows)});
-    p.worker_floats = worker_floats(p.strip_width);
+    // Buffers as wide as the widest item needs (items off the grid of 4, from
+    // a forced tiling, need a few columns more than buffer_widths says).
+    p.buffer_width = buffer_widths(p.strip_width);
+    std::vector<Span> read, computed;
+    for (const Item &it : p.items) {
+        stage_spans(it.x0, it.x1, width, read, computed);
+        for (size_t s = 0; s < read.size(); ++s)
+            p.buffer_width[s] = std::max(p.buffer_width[s], read[s].end - read[s].begin + margin_);
+    }
+    p.worker_floats = worker_floats(p.buffer_width);
     return p;
 }
 
@@ -220,8 +281,9 @@ Status FastBackend::configure(int width, int height) {
             return q;
         };
         size_t zero = 0;
-        for (const Stage &S : stages_) {
-            const int bw = plan_.strip_width + 2 * S.halo + margin_;
+        for (size_t s = 0; s < stages_.size(); ++s) {
+            const Stage &S = stages_[s];
+            const int bw = plan_.buffer_width[s];
             const size_t row = static_cast<size_t>(round_up(bw * S.pixel_stride, 16));
             w->buffer_width.push_back(bw);
             w->row_floats.push_back(row);
@@ -237,11 +299,14 @@ Status FastBackend::configure(int width, int height) {
             }
         w->wino_v = take(static_cast<size_t>(fast::kWinoPositions) * tile_batch_ * k_max);
         w->wino_m = take(static_cast<size_t>(fast::kWinoPositions) * tile_batch_ * n_max);
+        w->wino_scratch = take(fast::winograd_input_scratch_floats(tile_batch_, lanes_));
         w->encode_scratch = reinterpret_cast<int32_t *>(
-            take(static_cast<size_t>(plan_.strip_width + margin_) * stages_.back().pixel_stride));
+            take(static_cast<size_t>(plan_.buffer_width.back()) * stages_.back().pixel_stride));
         ESPCN_RETURN_IF(p > w->memory.get() + plan_.worker_floats, ESPCN_ERROR_INTERNAL,
                         "cpu-fast: worker buffers overrun their allocation");
         w->st.resize(stages_.size());
+        w->read_spans.resize(stages_.size());  // no allocation inside the parallel region
+        w->computed_spans.resize(stages_.size());
         workers_.push_back(std::move(w));
     }
     log_.debug(concat("cpu-fast (", kernels_->target_name, "): ", width, "x", height, " in ",
@@ -309,8 +374,8 @@ void FastBackend::run_winograd(Worker &w, int layer, int y) const {
     const Stage &SO = stages_[static_cast<size_t>(out_stage)];
     const Worker::StageState &si = w.st[static_cast<size_t>(in_stage)];
     const Worker::StageState &so = w.st[static_cast<size_t>(out_stage)];
-    // Tiles on the global grid: the first starts at or left of col_begin.
-    const int grid_col = so.col_begin / fast::kWinoOut * fast::kWinoOut;
+    // Tiles on the layer's grid: the first starts at or left of col_begin.
+    const int grid_col = grid_floor(so.col_begin, L.grid);
     const ptrdiff_t in_col = static_cast<ptrdiff_t>(grid_col - 1 - si.origin) * SI.pixel_stride;
     const ptrdiff_t out_col = static_cast<ptrdiff_t>(grid_col - so.origin) * SO.pixel_stride;
     const float *in_rows[fast::kWinoTile];
@@ -324,6 +389,11 @@ void FastBackend::run_winograd(Worker &w, int layer, int y) const {
     const int tiles = ceil_div(end, fast::kWinoOut);
     const int k_vectors = ceil_div(L.conv->in_channels, lanes_);
     const ptrdiff_t k_stride = static_cast<ptrdiff_t>(k_vectors) * lanes_;
+    const ptrdiff_t n_stride = static_cast<ptrdiff_t>(L.out_vectors) * lanes_;
+    // Tile-major: each tile's 36 positions are contiguous, so the transforms
+    // stream through memory and only the GEMM strides across tiles.
+    const fast::WinogradLayout v_layout{fast::kWinoPositions * k_stride, k_stride};
+    const fast::WinogradLayout m_layout{fast::kWinoPositions * n_stride, n_stride};
     for (int t0 = 0; t0 < tiles; t0 += tile_batch_) {
         const int n = std::min(tile_batch_, tiles - t0);
         const float *rows[fast::kWinoTile];
@@ -335,24 +405,24 @@ void FastBackend::run_winograd(Worker &w, int layer, int y) const {
         in.channel_vectors = k_vectors;
         in.tiles = n;
         in.v = w.wino_v;
-        in.tile_stride = tile_batch_;
-        in.k_stride = k_stride;
+        in.v_layout = v_layout;
+        in.scratch = w.wino_scratch;
         kernels_->winograd_input(in);
 
         fast::WinogradGemmArgs g;
         g.v = w.wino_v;
-        g.tile_stride = tile_batch_;
-        g.k_stride = k_stride;
+        g.v_layout = v_layout;
         g.tiles = n;
         g.in_channels = L.conv->in_channels;
         g.u = L.weights.data();
         g.out_vectors = L.out_vectors;
         g.m = w.wino_m;
+        g.m_layout = m_layout;
         kernels_->winograd_gemm(g);
 
         fast::WinogradOutputArgs o;
         o.m = w.wino_m;
-        o.tile_stride = tile_batch_;
+        o.m_layout = m_layout;
         o.out_vectors = L.out_vectors;
         o.tiles = n;
         o.epilogue = {L.bias.data(), L.slope.empty() ? nullptr : L.slope.data(), L.conv->activation};
@@ -410,47 +480,26 @@ void FastBackend::encode_row(Worker &w, int y, const Item &item, const espcn_pla
 
 void FastBackend::run_item(Worker &w, const Item &item, const espcn_plane &in,
                            const espcn_plane &out) const {
-    const int W = plan_.width, H = plan_.height;
     // What each stage must compute, from the output back to the input: a
     // direct layer reads its window (± pad); a Winograd layer computes whole
-    // tiles of the global 4×4 grid and reads their 6×6 footprints. Every value
-    // is then computed by the same operations whatever the work items are, so
+    // tiles of its fixed grid and reads their 6×6 footprints. Every value is
+    // then computed by the same operations whatever the work items are, so
     // the output does not depend on the tiling or the thread count.
-    const int nl = static_cast<int>(layers_.size());
-    for (int s = nl; s >= 0; --s) {
-        Worker::StageState &st = w.st[static_cast<size_t>(s)];
-        if (s == nl) {
-            st.row_begin = item.y0;
-            st.row_end = item.y1;
-            st.col_begin = item.x0;
-            st.col_end = item.x1;
-        } else {
-            const Layer &consumer = layers_[static_cast<size_t>(s)];
-            const Worker::StageState &o = w.st[static_cast<size_t>(s) + 1];
-            const int q = fast::kWinoOut;
-            if (consumer.winograd) {
-                st.row_begin = o.row_begin / q * q - 1;
-                st.row_end = ceil_div(o.row_end, q) * q + 1;
-                st.col_begin = o.col_begin / q * q - 1;
-                st.col_end = ceil_div(o.col_end, q) * q + 1;
-            } else {
-                st.row_begin = o.row_begin - consumer.pad;
-                st.row_end = o.row_end + consumer.pad;
-                st.col_begin = o.col_begin - consumer.pad;
-                st.col_end = o.col_end + consumer.pad;
-            }
-            st.row_begin = std::max(0, st.row_begin);
-            st.row_end = std::min(H, st.row_end);
-            st.col_begin = std::max(0, st.col_begin);
-            st.col_end = std::min(W, st.col_end);
-        }
+    std::vector<Span> &read = w.read_spans, &computed = w.computed_spans;
+    stage_spans(item.y0, item.y1, plan_.height, read, computed);
+    for (size_t s = 0; s < stages_.size(); ++s) {
+        w.st[s].row_begin = computed[s].begin;
+        w.st[s].row_end = computed[s].end;
     }
+    stage_spans(item.x0, item.x1, plan_.width, read, computed);
     for (size_t s = 0; s < stages_.size(); ++s) {
         const Stage &S = stages_[s];
         Worker::StageState &st = w.st[s];
-        st.origin = item.x0 - S.halo;
-        // A Winograd layer steps through rows on the global grid of 4.
-        st.next_row = s > 0 && layers_[s - 1].winograd ? st.row_begin / fast::kWinoOut * fast::kWinoOut
+        st.col_begin = computed[s].begin;
+        st.col_end = computed[s].end;
+        st.origin = read[s].begin;
+        // A Winograd layer steps through rows on its grid.
+        st.next_row = s > 0 && layers_[s - 1].winograd ? grid_floor(st.row_begin, layers_[s - 1].grid)
                                                        : st.row_begin;
         // Columns outside [col_begin, col_end) must read as zeros (the image's
         // zero padding; beyond the strip they only feed discarded outputs).

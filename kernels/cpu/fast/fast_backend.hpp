@@ -58,6 +58,7 @@ private:
     struct Layer {
         const ConvLayer *conv = nullptr;
         bool winograd = false;
+        int grid = 0;          // Winograd: tiles start at rows/columns ≡ grid (mod 4)
         int pad = 0;
         int chunk_rows = 1;    // rows produced per step (4 for Winograd)
         int out_vectors = 0;   // padded output channels / lanes
@@ -67,9 +68,12 @@ private:
     // Stage 0 is the decoded input plane; stage l + 1 is layer l's output.
     struct Stage {
         int pixel_stride = 1;  // floats per pixel
-        int halo = 0;          // radius of the layers that consume it, summed
         int ring_rows = 1;     // rows kept
         int chunk_rows = 1;
+    };
+    // [begin, end) along one axis.
+    struct Span {
+        int begin = 0, end = 0;
     };
     struct Item {
         int x0, x1, y0, y1;
@@ -78,12 +82,18 @@ private:
         int width = 0, height = 0;
         int strip_width = 0, band_rows = 0;
         std::vector<Item> items;
+        std::vector<int> buffer_width;  // per stage, columns (with the margin)
         size_t worker_floats = 0;
     };
 
+    // Per stage, what must be read (the span the consumer reads, unclamped)
+    // and computed (that span clipped to [0, limit)), for an item [begin, end).
+    void stage_spans(int begin, int end, int limit, std::vector<Span> &read,
+                     std::vector<Span> &computed) const;
+    std::vector<int> buffer_widths(int strip_width) const;
     [[nodiscard]] Status configure(int width, int height);
     Plan make_plan(int width, int height) const;
-    size_t worker_floats(int strip_width) const;
+    size_t worker_floats(const std::vector<int> &buffer_width) const;
     void run_item(Worker &w, const Item &item, const espcn_plane &in, const espcn_plane &out) const;
     void produce(Worker &w, int stage, int until, const espcn_plane &in) const;
     void decode_row(Worker &w, int y, const espcn_plane &in) const;
@@ -96,7 +106,7 @@ private:
     const fast::KernelTable *kernels_;
     int threads_ = 1;
     int lanes_ = 1;
-    int margin_ = 0;           // spare columns right of every ring row
+    int margin_ = 0;           // spare columns right of every ring row (direct blocks overrun)
     int tile_batch_ = 0;       // Winograd tiles per batch (a multiple of block_rows)
     std::vector<Layer> layers_;
     std::vector<Stage> stages_;

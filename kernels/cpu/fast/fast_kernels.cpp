@@ -7,7 +7,8 @@
 // Micro-kernels keep a block of P pixels (or tiles) × G output vectors of
 // accumulators in registers, broadcast one input value at a time and load one
 // weight vector per output vector: P·G FMAs per P + G loads. P·G is 12 with 16
-// vector registers (AVX2, 128-bit targets) and 24 with 32 (AVX-512).
+// vector registers (AVX2, 128-bit targets; G ≤ 2) and 24 with 32 (AVX-512,
+// NEON; G ≤ 4).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "cpu/fast/fast_kernels.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -28,12 +29,15 @@ using Vf = hn::Vec<D>;
 constexpr int kLanes = static_cast<int>(hn::MaxLanes(D()));
 // Accumulators per micro-kernel: 3/4 of the register file, the rest holds
 // the weights and the broadcast input.
+// Registers: P·G accumulators + G weights + 1 broadcast must fit, or the
+// compiler spills an accumulator and every k step waits on a store-reload.
 #if (HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3) || HWY_ARCH_ARM
-constexpr int kAccumulators = 24;  // 32 vector registers
-#else
-constexpr int kAccumulators = 12;  // 16 vector registers
-#endif
+constexpr int kAccumulators = 24;  // 32 vector registers: up to 6 × 4
 constexpr int kMaxGroupVectors = 4;
+#else
+constexpr int kAccumulators = 12;  // 16 vector registers: 6 × 2 or 12 × 1
+constexpr int kMaxGroupVectors = 2;
+#endif
 
 template <int G>
 constexpr int BlockRows() {
@@ -58,41 +62,57 @@ HWY_INLINE Vf Tanh(D d, Vf x) {
     Vf q = hn::MulAdd(x2, hn::Set(d, 1.19825839466702e-06f), hn::Set(d, 1.18534705686654e-04f));
     q = hn::MulAdd(x2, q, hn::Set(d, 2.26843463243900e-03f));
     q = hn::MulAdd(x2, q, hn::Set(d, 4.89352518554385e-03f));
-    const Vf t = hn::Div(p, q);
-    // Near 0 the quotient loses relative accuracy; tanh(x) = x there.
-    return hn::IfThenElse(hn::Lt(hn::Abs(x), hn::Set(d, 0.0004f)), x, t);
+    // (Eigen returns x itself for |x| < 4e-4, for relative accuracy near 0;
+    // the absolute error, all that matters to us, is ~1e-11 there.)
+    return hn::Div(p, q);
 }
 
-HWY_INLINE Vf Activate(D d, Activation act, Vf x, const float *slope) {
-    switch (act) {
-    case Activation::identity: return x;
-    case Activation::relu: return hn::Max(x, hn::Zero(d));
-    case Activation::tanh: return Tanh(d, x);
-    case Activation::sigmoid: {
+template <Activation A>
+HWY_INLINE Vf Activate(D d, Vf x, const float *slope) {
+    if constexpr (A == Activation::relu) {
+        return hn::Max(x, hn::Zero(d));
+    } else if constexpr (A == Activation::tanh) {
+        return Tanh(d, x);
+    } else if constexpr (A == Activation::sigmoid) {
         // σ(x) = (1 + tanh(x/2)) / 2
         const Vf half = hn::Set(d, 0.5f);
         return hn::MulAdd(half, Tanh(d, hn::Mul(half, x)), half);
-    }
-    case Activation::prelu:
+    } else if constexpr (A == Activation::prelu) {
         return hn::IfThenElse(hn::Lt(x, hn::Zero(d)), hn::Mul(x, hn::LoadU(d, slope)), x);
+    } else {
+        (void)d;
+        (void)slope;
+        return x;
     }
-    return x;
 }
 
-// Bias + activation of G vectors for channel vectors [vec0, vec0 + G).
-template <int G>
+// Calls F::template run<A>(args...) with the activation as a constant, so the
+// epilogues compile without a branch per vector.
+template <class F, class... Args>
+HWY_INLINE void WithActivation(Activation a, Args &&...args) {
+    switch (a) {
+    case Activation::identity: return F::template run<Activation::identity>(args...);
+    case Activation::relu: return F::template run<Activation::relu>(args...);
+    case Activation::tanh: return F::template run<Activation::tanh>(args...);
+    case Activation::sigmoid: return F::template run<Activation::sigmoid>(args...);
+    case Activation::prelu: return F::template run<Activation::prelu>(args...);
+    }
+}
+
+// Bias already in acc; activation of G vectors for channel vectors [vec0, vec0 + G).
+template <Activation A, int G>
 HWY_INLINE void EpilogueStore(D d, const Epilogue &e, int vec0, Vf (&acc)[G], float *out) {
     for (int v = 0; v < G; ++v) {
         const size_t c = static_cast<size_t>(vec0 + v) * kLanes;
-        const float *slope = e.slope ? e.slope + c : nullptr;
-        hn::StoreU(Activate(d, e.activation, acc[v], slope), d, out + v * kLanes);
+        const float *slope = A == Activation::prelu ? e.slope + c : nullptr;
+        hn::StoreU(Activate<A>(d, acc[v], slope), d, out + v * kLanes);
     }
 }
 
 // --- direct convolution ------------------------------------------------------
 
 // P output pixels × G output vectors, starting at pixel x of the row.
-template <int P, int G>
+template <Activation A, int P, int G>
 HWY_INLINE void DirectBlock(const DirectRowArgs &a, const float *w, int vec0, int x, float *out,
                             ptrdiff_t out_stride) {
     const D d;
@@ -103,56 +123,68 @@ HWY_INLINE void DirectBlock(const DirectRowArgs &a, const float *w, int vec0, in
     }
     const ptrdiff_t cs = a.in_pixel_stride;
     const int k = a.kernel, cin = a.in_channels;
+    // One tap-channel step: P broadcasts, G weight loads, P·G FMAs.
+    auto step = [&](const float *px, ptrdiff_t i) {
+        Vf wv[G];
+        for (int v = 0; v < G; ++v) wv[v] = hn::LoadU(d, w + v * kLanes);
+        w += G * kLanes;
+        for (int p = 0; p < P; ++p) {
+            const Vf in = hn::Set(d, px[p * cs + i]);
+            for (int v = 0; v < G; ++v) acc[p][v] = hn::MulAdd(in, wv[v], acc[p][v]);
+        }
+    };
     for (int ky = 0; ky < k; ++ky) {
         const float *row = a.rows[ky] + x * cs;
-        for (int kx = 0; kx < k; ++kx) {
-            const float *px = row + kx * cs;
-            for (int i = 0; i < cin; ++i) {
-                Vf wv[G];
-                for (int v = 0; v < G; ++v) wv[v] = hn::LoadU(d, w + v * kLanes);
-                w += G * kLanes;
-                for (int p = 0; p < P; ++p) {
-                    const Vf in = hn::Set(d, px[p * cs + i]);
-                    for (int v = 0; v < G; ++v) acc[p][v] = hn::MulAdd(in, wv[v], acc[p][v]);
-                }
-            }
+        if (cs == cin) {
+            // Unpadded pixels (the 1-channel input plane): the taps of a
+            // kernel row and their channels are one contiguous run.
+            for (int j = 0; j < k * cin; ++j) step(row, j);
+        } else {
+            for (int kx = 0; kx < k; ++kx)
+                for (int i = 0; i < cin; ++i) step(row + kx * cs, i);
         }
     }
-    for (int p = 0; p < P; ++p) EpilogueStore<G>(d, a.epilogue, vec0, acc[p], out + p * out_stride);
+    for (int p = 0; p < P; ++p) EpilogueStore<A, G>(d, a.epilogue, vec0, acc[p], out + p * out_stride);
 }
 
-template <int G>
+template <Activation A, int G>
 void DirectGroup(const DirectRowArgs &a, const float *w, int vec0) {
     constexpr int P = BlockRows<G>();
     const ptrdiff_t os = a.out_pixel_stride;
     int x = 0;
-    for (; x + P <= a.width; x += P) DirectBlock<P, G>(a, w, vec0, x, a.out + x * os + vec0 * kLanes, os);
+    for (; x + P <= a.width; x += P)
+        DirectBlock<A, P, G>(a, w, vec0, x, a.out + x * os + vec0 * kLanes, os);
     if (x < a.width) {
         // The tail: compute a whole block into a scratch (the input rows
         // have columns to spare) and keep only the valid pixels.
         HWY_ALIGN float tmp[P * G * kLanes];
-        DirectBlock<P, G>(a, w, vec0, x, tmp, G * kLanes);
+        DirectBlock<A, P, G>(a, w, vec0, x, tmp, G * kLanes);
         for (int p = 0; x + p < a.width; ++p)
             std::memcpy(a.out + (x + p) * os + vec0 * kLanes, tmp + p * G * kLanes,
                         sizeof(float) * G * kLanes);
     }
 }
 
-void DirectRow(const DirectRowArgs &a) {
-    const float *w = a.weights;
-    const size_t taps = static_cast<size_t>(a.kernel) * a.kernel * a.in_channels;
-    for (int vec0 = 0; vec0 < a.out_vectors;) {
-        const int g = std::min(kMaxGroupVectors, a.out_vectors - vec0);
-        switch (g) {
-        case 1: DirectGroup<1>(a, w, vec0); break;
-        case 2: DirectGroup<2>(a, w, vec0); break;
-        case 3: DirectGroup<3>(a, w, vec0); break;
-        default: DirectGroup<4>(a, w, vec0); break;
+struct DirectRowT {
+    template <Activation A>
+    static void run(const DirectRowArgs &a) {
+        const float *w = a.weights;
+        const size_t taps = static_cast<size_t>(a.kernel) * a.kernel * a.in_channels;
+        for (int vec0 = 0; vec0 < a.out_vectors;) {
+            const int g = std::min(kMaxGroupVectors, a.out_vectors - vec0);
+            if (g == 1) DirectGroup<A, 1>(a, w, vec0);
+            else if (g == 2) DirectGroup<A, 2>(a, w, vec0);
+            else if constexpr (kMaxGroupVectors == 4) {
+                if (g == 3) DirectGroup<A, 3>(a, w, vec0);
+                else DirectGroup<A, 4>(a, w, vec0);
+            }
+            w += taps * static_cast<size_t>(g) * kLanes;
+            vec0 += g;
         }
-        w += taps * static_cast<size_t>(g) * kLanes;
-        vec0 += g;
     }
-}
+};
+
+void DirectRow(const DirectRowArgs &a) { WithActivation<DirectRowT>(a.epilogue.activation, a); }
 
 // --- Winograd F(4×4, 3×3) ----------------------------------------------------
 
@@ -171,34 +203,40 @@ HWY_INLINE void InputTransform1D(D d, const Vf z[6], Vf r[6]) {
     r[5] = hn::MulAdd(four, z[1], hn::NegMulAdd(five, z[3], z[5]));
 }
 
+// Bᵀ d B, vertical pass first: it is per input column, and adjacent tiles
+// share two of their six columns, so it is computed once per column into the
+// scratch; then the horizontal pass per tile writes the 36 positions.
 void WinogradInput(const WinogradInputArgs &a) {
     const D d;
     const ptrdiff_t cs = a.in_pixel_stride;
-    const ptrdiff_t pos_stride = a.tile_stride * a.k_stride;
-    for (int t = 0; t < a.tiles; ++t) {
-        for (int cv = 0; cv < a.channel_vectors; ++cv) {
-            const ptrdiff_t col0 = static_cast<ptrdiff_t>(4 * t) * cs + cv * kLanes;
-            Vf x[6][6];  // x[i][c] = (Bᵀ d)[i][c]
-            for (int c = 0; c < 6; ++c) {
-                Vf z[6], r[6];
-                for (int j = 0; j < 6; ++j) z[j] = hn::LoadU(d, a.rows[j] + col0 + c * cs);
-                InputTransform1D(d, z, r);
-                for (int i = 0; i < 6; ++i) x[i][c] = r[i];
-            }
-            float *dst = a.v + t * a.k_stride + cv * kLanes;
+    const ptrdiff_t pos_stride = a.v_layout.pos_stride;
+    const int cols = 4 * a.tiles + 2;
+    float *x = a.scratch;  // [column][row i][lanes]: (Bᵀ d)[i][column]
+    for (int cv = 0; cv < a.channel_vectors; ++cv) {
+        for (int c = 0; c < cols; ++c) {
+            Vf z[6], r[6];
+            for (int j = 0; j < 6; ++j) z[j] = hn::LoadU(d, a.rows[j] + c * cs + cv * kLanes);
+            InputTransform1D(d, z, r);
+            for (int i = 0; i < 6; ++i) hn::StoreU(r[i], d, x + (c * 6 + i) * kLanes);
+        }
+        float *dst = a.v + cv * kLanes;
+        for (int t = 0; t < a.tiles; ++t) {
+            const float *xt = x + (4 * t) * 6 * kLanes;
             for (int i = 0; i < 6; ++i) {
-                Vf r[6];
-                InputTransform1D(d, x[i], r);
+                Vf z[6], r[6];
+                for (int c = 0; c < 6; ++c) z[c] = hn::LoadU(d, xt + (c * 6 + i) * kLanes);
+                InputTransform1D(d, z, r);
                 for (int c = 0; c < 6; ++c) hn::StoreU(r[c], d, dst + (i * 6 + c) * pos_stride);
             }
+            dst += a.v_layout.tile_stride;
         }
     }
 }
 
 // R tiles × G output vectors over K input channels of one position.
 template <int R, int G>
-HWY_INLINE void GemmBlock(const float *v, ptrdiff_t k_stride, int K, const float *u, float *m,
-                          ptrdiff_t m_stride) {
+HWY_INLINE void GemmBlock(const float *v, ptrdiff_t v_tile_stride, int K, const float *u, float *m,
+                          ptrdiff_t m_tile_stride) {
     const D d;
     Vf acc[R][G];
     for (int r = 0; r < R; ++r)
@@ -208,24 +246,24 @@ HWY_INLINE void GemmBlock(const float *v, ptrdiff_t k_stride, int K, const float
         for (int g = 0; g < G; ++g) w[g] = hn::LoadU(d, u + g * kLanes);
         u += G * kLanes;
         for (int r = 0; r < R; ++r) {
-            const Vf in = hn::Set(d, v[r * k_stride + k]);
+            const Vf in = hn::Set(d, v[r * v_tile_stride + k]);
             for (int g = 0; g < G; ++g) acc[r][g] = hn::MulAdd(in, w[g], acc[r][g]);
         }
     }
     for (int r = 0; r < R; ++r)
-        for (int g = 0; g < G; ++g) hn::StoreU(acc[r][g], d, m + r * m_stride + g * kLanes);
+        for (int g = 0; g < G; ++g) hn::StoreU(acc[r][g], d, m + r * m_tile_stride + g * kLanes);
 }
 
 template <int G>
 void GemmGroup(const WinogradGemmArgs &a, const float *u, int vec0, int pos) {
     constexpr int R = BlockRows<G>();
-    const ptrdiff_t n_stride = static_cast<ptrdiff_t>(a.out_vectors) * kLanes;
-    const float *v = a.v + pos * a.tile_stride * a.k_stride;
-    float *m = a.m + pos * a.tile_stride * n_stride + vec0 * kLanes;
-    // tile_stride is a multiple of every R: the rounded-up tail computes
-    // tiles nobody reads, on whatever the buffer holds.
+    const float *v = a.v + pos * a.v_layout.pos_stride;
+    float *m = a.m + pos * a.m_layout.pos_stride + vec0 * kLanes;
+    // The buffers hold a multiple of every R tiles: the rounded-up tail
+    // computes tiles nobody reads, on whatever the buffer holds.
     for (int t = 0; t < a.tiles; t += R)
-        GemmBlock<R, G>(v + t * a.k_stride, a.k_stride, a.in_channels, u, m + t * n_stride, n_stride);
+        GemmBlock<R, G>(v + t * a.v_layout.tile_stride, a.v_layout.tile_stride, a.in_channels, u,
+                        m + t * a.m_layout.tile_stride, a.m_layout.tile_stride);
 }
 
 void WinogradGemm(const WinogradGemmArgs &a) {
@@ -233,11 +271,11 @@ void WinogradGemm(const WinogradGemmArgs &a) {
     for (int pos = 0; pos < kWinoPositions; ++pos) {
         for (int vec0 = 0; vec0 < a.out_vectors;) {
             const int g = std::min(kMaxGroupVectors, a.out_vectors - vec0);
-            switch (g) {
-            case 1: GemmGroup<1>(a, u, vec0, pos); break;
-            case 2: GemmGroup<2>(a, u, vec0, pos); break;
-            case 3: GemmGroup<3>(a, u, vec0, pos); break;
-            default: GemmGroup<4>(a, u, vec0, pos); break;
+            if (g == 1) GemmGroup<1>(a, u, vec0, pos);
+            else if (g == 2) GemmGroup<2>(a, u, vec0, pos);
+            else if constexpr (kMaxGroupVectors == 4) {
+                if (g == 3) GemmGroup<3>(a, u, vec0, pos);
+                else GemmGroup<4>(a, u, vec0, pos);
             }
             u += static_cast<size_t>(a.in_channels) * g * kLanes;
             vec0 += g;
@@ -255,37 +293,48 @@ HWY_INLINE void OutputTransform1D(D d, const Vf m[6], Vf o[4]) {
     o[3] = hn::Add(hn::MulAdd(hn::Set(d, 8.0f), d2, d1), m[5]);
 }
 
-void WinogradOutput(const WinogradOutputArgs &a) {
-    const D d;
-    const ptrdiff_t n_stride = static_cast<ptrdiff_t>(a.out_vectors) * kLanes;
-    const ptrdiff_t pos_stride = a.tile_stride * n_stride;
-    const ptrdiff_t os = a.out_pixel_stride;
-    for (int t = 0; t < a.tiles; ++t) {
-        const int c_begin = std::max(0, a.col_begin - 4 * t);
-        const int c_end = std::min(kWinoOut, a.col_end - 4 * t);
-        for (int ov = 0; ov < a.out_vectors; ++ov) {
-            const float *src = a.m + t * n_stride + ov * kLanes;
-            Vf y[4][6];  // (Aᵀ m)[i][c]
-            for (int c = 0; c < 6; ++c) {
-                Vf col[6], o[4];
-                for (int j = 0; j < 6; ++j) col[j] = hn::LoadU(d, src + (j * 6 + c) * pos_stride);
-                OutputTransform1D(d, col, o);
-                for (int i = 0; i < 4; ++i) y[i][c] = o[i];
-            }
-            const size_t ch = static_cast<size_t>(ov) * kLanes;
-            const Vf bias = hn::LoadU(d, a.epilogue.bias + ch);
-            const float *slope = a.epilogue.slope ? a.epilogue.slope + ch : nullptr;
-            for (int i = 0; i < 4; ++i) {
-                if (!a.rows[i]) continue;
-                Vf o[4];
-                OutputTransform1D(d, y[i], o);
-                float *dst = a.rows[i] + (4 * t) * os + ov * kLanes;
-                for (int c = c_begin; c < c_end; ++c)
-                    hn::StoreU(Activate(d, a.epilogue.activation, hn::Add(o[c], bias), slope), d,
-                               dst + c * os);
+struct WinogradOutputT {
+    template <Activation A>
+    static void run(const WinogradOutputArgs &a) {
+        const D d;
+        const ptrdiff_t pos_stride = a.m_layout.pos_stride;
+        const ptrdiff_t os = a.out_pixel_stride;
+        for (int t = 0; t < a.tiles; ++t) {
+            const int c_begin = std::max(0, a.col_begin - 4 * t);
+            const int c_end = std::min(kWinoOut, a.col_end - 4 * t);
+            const bool whole = c_begin == 0 && c_end == kWinoOut;
+            for (int ov = 0; ov < a.out_vectors; ++ov) {
+                const float *src = a.m + t * a.m_layout.tile_stride + ov * kLanes;
+                Vf y[4][6];  // (Aᵀ m)[i][c]
+                for (int c = 0; c < 6; ++c) {
+                    Vf col[6], o[4];
+                    for (int j = 0; j < 6; ++j) col[j] = hn::LoadU(d, src + (j * 6 + c) * pos_stride);
+                    OutputTransform1D(d, col, o);
+                    for (int i = 0; i < 4; ++i) y[i][c] = o[i];
+                }
+                const size_t ch = static_cast<size_t>(ov) * kLanes;
+                const Vf bias = hn::LoadU(d, a.epilogue.bias + ch);
+                const float *slope = A == Activation::prelu ? a.epilogue.slope + ch : nullptr;
+                for (int i = 0; i < 4; ++i) {
+                    if (!a.rows[i]) continue;
+                    Vf o[4];
+                    OutputTransform1D(d, y[i], o);
+                    float *dst = a.rows[i] + (4 * t) * os + ov * kLanes;
+                    if (whole) {
+                        for (int c = 0; c < 4; ++c)
+                            hn::StoreU(Activate<A>(d, hn::Add(o[c], bias), slope), d, dst + c * os);
+                    } else {
+                        for (int c = c_begin; c < c_end; ++c)
+                            hn::StoreU(Activate<A>(d, hn::Add(o[c], bias), slope), d, dst + c * os);
+                    }
+                }
             }
         }
     }
+};
+
+void WinogradOutput(const WinogradOutputArgs &a) {
+    WithActivation<WinogradOutputT>(a.epilogue.activation, a);
 }
 
 // --- output encoding ---------------------------------------------------------
@@ -325,10 +374,17 @@ void EncodeRow(const EncodeRowArgs &a) {
     }
 }
 
+struct ActivateArrayT {
+    template <Activation A>
+    static void run(const float *slope, float *x, size_t n) {
+        const D d;
+        for (size_t i = 0; i < n; i += kLanes)
+            hn::StoreU(Activate<A>(d, hn::LoadU(d, x + i), slope ? slope + i : nullptr), d, x + i);
+    }
+};
+
 void ActivateArray(Activation act, const float *slope, float *x, size_t n) {
-    const D d;
-    for (size_t i = 0; i < n; i += kLanes)
-        hn::StoreU(Activate(d, act, hn::LoadU(d, x + i), slope ? slope + i : nullptr), d, x + i);
+    WithActivation<ActivateArrayT>(act, slope, x, n);
 }
 
 KernelTable MakeTable() {

@@ -54,6 +54,14 @@ struct DirectRowArgs {
 // are independent matrix products over channels → 4×4 output tiles.
 inline constexpr int kWinoTile = 6, kWinoOut = 4, kWinoPositions = 36;
 
+// The Winograd buffers V (transformed input) and M (products) are addressed
+// by explicit strides in floats: element (tile, position, channel) is at
+// tile · tile_stride + position · pos_stride + channel.
+struct WinogradLayout {
+    ptrdiff_t tile_stride = 0;
+    ptrdiff_t pos_stride = 0;
+};
+
 struct WinogradInputArgs {
     // rows[0..5] point at the input pixel (first output column − 1) of input
     // rows (a − 1) … (a + 4), for output rows a … a + 3.
@@ -61,24 +69,31 @@ struct WinogradInputArgs {
     ptrdiff_t in_pixel_stride = 0;  // a multiple of the lane count
     int channel_vectors = 0;        // input channel vectors to transform
     int tiles = 0;
-    float *v = nullptr;             // [36][tile_stride][k_stride]
-    ptrdiff_t tile_stride = 0;      // tiles per position block
-    ptrdiff_t k_stride = 0;         // floats per tile row (≥ channel_vectors · lanes)
+    float *v = nullptr;
+    WinogradLayout v_layout;
+    float *scratch = nullptr;       // winograd_input_scratch_floats(tiles, lanes)
 };
 
+inline size_t winograd_input_scratch_floats(int tiles, int lanes) {
+    return static_cast<size_t>(4 * tiles + 2) * kWinoTile * static_cast<size_t>(lanes);
+}
+
 struct WinogradGemmArgs {
-    const float *v = nullptr;  // [36][tile_stride][k_stride]
-    ptrdiff_t tile_stride = 0, k_stride = 0;
-    int tiles = 0;             // tile_stride is a multiple of block_rows
+    const float *v = nullptr;
+    WinogradLayout v_layout;
+    // Tiles to multiply; rounded up to the micro-kernel's block inside, so
+    // the buffers must hold a multiple of block_rows tiles.
+    int tiles = 0;
     int in_channels = 0;       // K
     const float *u = nullptr;  // packed by pack_winograd_weights
     int out_vectors = 0;
-    float *m = nullptr;        // [36][tile_stride][out_vectors · lanes]
+    float *m = nullptr;
+    WinogradLayout m_layout;
 };
 
 struct WinogradOutputArgs {
-    const float *m = nullptr;  // as WinogradGemmArgs::m
-    ptrdiff_t tile_stride = 0;
+    const float *m = nullptr;
+    WinogradLayout m_layout;
     int out_vectors = 0;
     int tiles = 0;
     Epilogue epilogue;
