@@ -62,7 +62,7 @@ const char *cli_usage() {
            "  -m, --model FILE      the model (.safetensors)\n"
            "  -i, --input FILE      the image to upscale\n"
            "  -o, --output FILE     where to write the result\n"
-           "      --backend B       auto (default), reference, onednn or cuda\n"
+           "      --backend B       auto (default), reference, onednn, cpu-fast or cuda\n"
            "      --precision P     auto (default: fp16 on GPUs with tensor cores), fp32 or fp16\n"
            "      --threads N       CPU threads (default 0: all cores)\n"
            "      --bits N          output bit depth, 8..16; PNG holds 8 or 16 (default:\n"

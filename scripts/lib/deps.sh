@@ -10,6 +10,8 @@ ESPCN_APT_PACKAGES=(
     # engine, tools and tests
     cmake ninja-build make gcc g++ pkg-config python3 python3-numpy
     libdnnl-dev nlohmann-json3-dev libgtest-dev libpng-dev
+    # the cpu-fast backend's SIMD kernels (Google Highway: 1.0.3 on 12, 1.2 on 13)
+    libhwy-dev
     # FFmpeg built from source with the filter (scripts/build_ffmpeg.sh)
     nasm libx264-dev zlib1g-dev patch xz-utils
     # scripts/install.sh: the installed ffmpeg finds libespcn next to itself

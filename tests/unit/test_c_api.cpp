@@ -143,6 +143,7 @@ TEST(CApi, LogCallbackReceivesErrorsAndInfo) {
 
 TEST(CApi, NamesAndVersion) {
     EXPECT_STREQ(espcn_backend_name(ESPCN_BACKEND_ONEDNN), "onednn");
+    EXPECT_STREQ(espcn_backend_name(ESPCN_BACKEND_CPU_FAST), "cpu-fast");
     EXPECT_STREQ(espcn_status_string(ESPCN_ERROR_MODEL), "malformed model");
     EXPECT_STREQ(espcn_status_string(static_cast<espcn_status>(99)), "unknown status");
     EXPECT_STREQ(espcn_version(), "0.1.0");
@@ -155,8 +156,11 @@ TEST(CApi, AutoPicksTheFastestCpuBackendBuiltIn) {
     ASSERT_EQ(create(m, ESPCN_BACKEND_AUTO, &c.ctx), ESPCN_OK);
     espcn_model_info info{};
     ASSERT_EQ(espcn_get_model_info(c.ctx, &info), ESPCN_OK);
-    EXPECT_EQ(info.backend, espcn_backend_available(ESPCN_BACKEND_ONEDNN) ? ESPCN_BACKEND_ONEDNN
-                                                                          : ESPCN_BACKEND_REFERENCE);
+    // cpu-fast where the CPU has a vector unit it has kernels for, else
+    // oneDNN if built in, else the reference.
+    EXPECT_EQ(info.backend, espcn_backend_available(ESPCN_BACKEND_CPU_FAST) ? ESPCN_BACKEND_CPU_FAST
+                            : espcn_backend_available(ESPCN_BACKEND_ONEDNN) ? ESPCN_BACKEND_ONEDNN
+                                                                            : ESPCN_BACKEND_REFERENCE);
 }
 
 // Distinct contexts on distinct threads give the same result as one thread.

@@ -18,12 +18,18 @@ namespace {
 
 constexpr int kMaxCpuIsaNameLength = 16;
 
-// Rings, the Winograd buffers and the encoder's scratch of one thread should
-// stay in the L2 cache with the packed weights next to them (1 MiB on the
-// Zen 3 we measure on, 1-2 MiB on recent x86 cores).
-constexpr size_t kWorkerBudgetBytes = 640 * 1024;
-// Narrower strips recompute more halo columns than they save in cache misses.
-constexpr int kMinStripWidth = 64;
+// Work items are full-height strips by default: a strip recomputes only a
+// few halo columns, while a split into bands of rows recomputes halo rows at
+// every layer (measured on the paper's x2 network, 640x360, 2 threads: 4
+// strips of 160 columns 64 ms of CPU per frame, 4 bands of 92 rows 72 ms,
+// one item 64 ms). Strips narrower than this lose more to halos than they
+// gain in balance.
+constexpr int kStripWidth = 160;
+// A thread's rings need not fit its L2 cache: measured the same, 640 columns
+// wide (2 MiB) or 160 (0.5 MiB), the L3 cache serves them. This bounds them
+// for wide frames and wide networks.
+constexpr size_t kWorkerBudgetBytes = size_t{16} << 20;
+constexpr int kMinStripWidth = 32;
 // Networks whose per-thread working set would exceed this even in the
 // narrowest strip are left to the oneDNN backend (absurd channel counts or
 // kernels); see make_cpu_fast_backend.
@@ -227,24 +233,22 @@ FastBackend::Plan FastBackend::make_plan(int width, int height) const {
     const int q = fast::kWinoOut;
     int strip = tiling_.strip_width;
     if (strip <= 0) {
-        // The widest strip (a multiple of 4) whose buffers fit the budget.
-        strip = round_up(width, q);
+        // Strips of about kStripWidth, at most 4 per thread (a thread slowed
+        // by a neighbour's load is compensated by the others), narrower when
+        // their buffers would not fit the budget; multiples of 4.
+        const int strips = std::clamp(ceil_div(width, kStripWidth), 1, 4 * threads_);
+        strip = round_up(ceil_div(width, strips), q);
         while (strip > kMinStripWidth &&
                worker_floats(buffer_widths(strip)) * sizeof(float) > kWorkerBudgetBytes)
             strip = std::max(kMinStripWidth, round_up(strip * 3 / 4, q));
-        // Equal strips, still multiples of 4.
         strip = round_up(ceil_div(width, ceil_div(width, strip)), q);
     }
     p.strip_width = std::min(strip, width);
     const int strips = ceil_div(width, p.strip_width);
     int band = tiling_.band_rows;
     if (band <= 0) {
-        // About four items per thread, so a thread slowed by a neighbour's
-        // load is compensated by the others; bands stay tall enough that the
-        // recomputed halo rows are a small part. Full-height strips need no
-        // row halo at all.
-        const int want_items = 4 * threads_;
-        const int bands = std::max(1, ceil_div(want_items, strips));
+        // Bands only when there are too few strips for the threads.
+        const int bands = strips >= 2 * threads_ ? 1 : ceil_div(2 * threads_, strips);
         band = std::max(32, round_up(ceil_div(height, bands), q));
     }
     p.band_rows = std::min(band, height);

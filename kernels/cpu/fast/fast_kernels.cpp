@@ -44,26 +44,25 @@ constexpr int BlockRows() {
     return kAccumulators / G;
 }
 
-// tanh as a rational function of x (Eigen's generic_fast_tanh_float: odd
-// degree-13 numerator over even degree-6 denominator, clamped to ±7.9988,
-// where tanh rounds to ±1 in float). Measured against double tanh by
-// test_cpu_fast: max abs error 2.5e-7 (AVX2), 30 times below a 16-bit code.
+// tanh(x) ≈ x·P(x²)/Q(x²), P of degree 4 and Q of degree 3 in x², clamped to
+// ±8.5 (tanh(8.5) = 1 − 8e-8). Coefficients fitted here for the least maximum
+// absolute error on [0, 8.5] (iteratively reweighted least squares on the
+// linearised residual, then evaluated in float32): test_cpu_fast measures
+// max |error| 5.2e-7 against double tanh, 29 times below a 16-bit code, at 9
+// FMA-pipe operations and a division (Eigen's degree-13/6 form, which we
+// started from, has 2.5e-7 for 11: measured 23% slower here).
 HWY_INLINE Vf Tanh(D d, Vf x) {
-    const Vf clamp = hn::Set(d, 7.99881172180175781f);
-    const Vf xc = hn::Min(hn::Max(x, hn::Neg(clamp)), clamp);
+    const Vf clamp = hn::Set(d, 8.5f);
+    const Vf xc = hn::Min(hn::Max(x, hn::Set(d, -8.5f)), clamp);
     const Vf x2 = hn::Mul(xc, xc);
-    Vf p = hn::MulAdd(x2, hn::Set(d, -2.76076847742355e-16f), hn::Set(d, 2.00018790482477e-13f));
-    p = hn::MulAdd(x2, p, hn::Set(d, -8.60467152213735e-11f));
-    p = hn::MulAdd(x2, p, hn::Set(d, 5.12229709037114e-08f));
-    p = hn::MulAdd(x2, p, hn::Set(d, 1.48572235717979e-05f));
-    p = hn::MulAdd(x2, p, hn::Set(d, 6.37261928875436e-04f));
-    p = hn::MulAdd(x2, p, hn::Set(d, 4.89352455891786e-03f));
+    Vf p = hn::MulAdd(x2, hn::Set(d, -5.45115775e-09f), hn::Set(d, 6.75171441e-06f));
+    p = hn::MulAdd(x2, p, hn::Set(d, 0.0026387556f));
+    p = hn::MulAdd(x2, p, hn::Set(d, 0.12654081f));
+    p = hn::MulAdd(x2, p, hn::Set(d, 0.99999845f));
     p = hn::Mul(xc, p);
-    Vf q = hn::MulAdd(x2, hn::Set(d, 1.19825839466702e-06f), hn::Set(d, 1.18534705686654e-04f));
-    q = hn::MulAdd(x2, q, hn::Set(d, 2.26843463243900e-03f));
-    q = hn::MulAdd(x2, q, hn::Set(d, 4.89352518554385e-03f));
-    // (Eigen returns x itself for |x| < 4e-4, for relative accuracy near 0;
-    // the absolute error, all that matters to us, is ~1e-11 there.)
+    Vf q = hn::MulAdd(x2, hn::Set(d, 0.000189513463f), hn::Set(d, 0.022600567f));
+    q = hn::MulAdd(x2, q, hn::Set(d, 0.459868789f));
+    q = hn::MulAdd(x2, q, hn::Set(d, 1.0f));
     return hn::Div(p, q);
 }
 
