@@ -8,11 +8,55 @@ namespace espcn {
 
 namespace {
 
-float load(const espcn_plane &p, int x, int y, int c, int components, uint32_t maxv) {
-    const uint8_t *row = static_cast<const uint8_t *>(p.data) + static_cast<ptrdiff_t>(y) * p.stride;
-    const int i = x * components + c;
-    if (p.bit_depth == 8) return row[i];
-    return static_cast<float>((reinterpret_cast<const uint16_t *>(row)[i] >> p.shift) & maxv);
+// Samples of one row as floats: 8-bit, or 9..16 bits in the low (or shifted)
+// bits of a uint16_t.
+struct Row8 {
+    const uint8_t *p;
+    float operator[](int i) const { return p[i]; }
+};
+struct Row16 {
+    const uint16_t *p;
+    int shift;
+    uint32_t maxv;
+    float operator[](int i) const { return static_cast<float>((p[i] >> shift) & maxv); }
+};
+
+// Horizontal pass of one row: taps already clamped to the plane. The sum runs
+// in tap order from 0, as the CUDA kernel does (bit-exact with it).
+template <class Row>
+void resample_row(const Row &src, const std::vector<ResampleTaps> &taps, int width,
+                  int components, float *dst) {
+    for (int x = 0; x < width; ++x) {
+        const ResampleTaps &t = taps[static_cast<size_t>(x)];
+        for (int c = 0; c < components; ++c) {
+            float acc = 0.0f;
+            for (int k = 0; k < t.count; ++k) acc += t.weight[k] * src[t.clamped[k] * components + c];
+            dst[x * components + c] = acc;
+        }
+    }
+}
+
+// Vertical pass of one output row from up to 4 horizontally resampled rows,
+// rounded half up and clamped; a plain loop over the row the compiler
+// vectorises (same operations in the same order as the scalar definition).
+template <int Count, class T>
+void vertical_row(const float *const *rows, const float *w, int n, float top, int shift, T *out) {
+    for (int i = 0; i < n; ++i) {
+        float acc = 0.0f;
+        for (int k = 0; k < Count; ++k) acc += w[k] * rows[k][i];
+        acc = acc > 0.0f ? (acc < top ? acc : top) : 0.0f;
+        out[i] = static_cast<T>(static_cast<uint32_t>(acc + 0.5f) << shift);
+    }
+}
+
+template <class T>
+void vertical_row_any(const ResampleTaps &t, const float *const *rows, int n, float top, int shift,
+                      T *out) {
+    switch (t.count) {
+    case 1: vertical_row<1>(rows, t.weight, n, top, shift, out); break;
+    case 2: vertical_row<2>(rows, t.weight, n, top, shift, out); break;
+    default: vertical_row<4>(rows, t.weight, n, top, shift, out); break;
+    }
 }
 
 }  // namespace
@@ -22,40 +66,37 @@ void PlaneResampler::upscale(const espcn_plane &in, const espcn_plane &out, int 
     const uint32_t maxv = max_sample(in.bit_depth);
     const int row_len = out.width * components;
     column_taps_.resize(static_cast<size_t>(out.width));
-    for (int x = 0; x < out.width; ++x) column_taps_[x] = resample_taps(kind, x, scale);
+    for (int x = 0; x < out.width; ++x) {
+        ResampleTaps t = resample_taps(kind, x, scale);
+        for (int k = 0; k < t.count; ++k) t.clamped[k] = clamp_index(t.first + k, in.width);
+        column_taps_[static_cast<size_t>(x)] = t;
+    }
     rows_.resize(static_cast<size_t>(in.height) * row_len);
 
     // Horizontal pass: every input row to the output width, in float.
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int y = 0; y < in.height; ++y) {
         float *dst = rows_.data() + static_cast<size_t>(y) * row_len;
-        for (int x = 0; x < out.width; ++x) {
-            const ResampleTaps &t = column_taps_[x];
-            for (int c = 0; c < components; ++c) {
-                float acc = 0.0f;
-                for (int k = 0; k < t.count; ++k)
-                    acc += t.weight[k] * load(in, clamp_index(t.first + k, in.width), y, c,
-                                              components, maxv);
-                dst[x * components + c] = acc;
-            }
-        }
+        const uint8_t *row = static_cast<const uint8_t *>(in.data) + static_cast<ptrdiff_t>(y) * in.stride;
+        if (in.bit_depth == 8)
+            resample_row(Row8{row}, column_taps_, out.width, components, dst);
+        else
+            resample_row(Row16{reinterpret_cast<const uint16_t *>(row), in.shift, maxv}, column_taps_,
+                         out.width, components, dst);
     }
     // Vertical pass, rounding half up and clamping to the sample range.
     const float top = static_cast<float>(maxv);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int y = 0; y < out.height; ++y) {
         const ResampleTaps t = resample_taps(kind, y, scale);
+        const float *rows[4] = {};
+        for (int k = 0; k < t.count; ++k)
+            rows[k] = rows_.data() + static_cast<size_t>(clamp_index(t.first + k, in.height)) * row_len;
         uint8_t *row = static_cast<uint8_t *>(out.data) + static_cast<ptrdiff_t>(y) * out.stride;
-        for (int i = 0; i < row_len; ++i) {
-            float acc = 0.0f;
-            for (int k = 0; k < t.count; ++k)
-                acc += t.weight[k] *
-                       rows_[static_cast<size_t>(clamp_index(t.first + k, in.height)) * row_len + i];
-            acc = acc > 0.0f ? (acc < top ? acc : top) : 0.0f;
-            const uint32_t q = static_cast<uint32_t>(acc + 0.5f);
-            if (out.bit_depth == 8) row[i] = static_cast<uint8_t>(q);
-            else reinterpret_cast<uint16_t *>(row)[i] = static_cast<uint16_t>(q << out.shift);
-        }
+        if (out.bit_depth == 8)
+            vertical_row_any(t, rows, row_len, top, 0, row);
+        else
+            vertical_row_any(t, rows, row_len, top, out.shift, reinterpret_cast<uint16_t *>(row));
     }
 }
 
