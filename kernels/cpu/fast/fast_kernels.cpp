@@ -19,8 +19,17 @@
 
 #include "cpu/fast/fast_kernels.hpp"
 
+// A test build (tests/unit/fast_kernels_wide_blocks.cpp) compiles this file a
+// second time into another namespace with the AVX-512 blocking (24
+// accumulators, up to 4 output vectors per micro-kernel) on every target, so
+// that blocking runs, and is checked, on CPUs without AVX-512.
+#ifndef ESPCN_FAST_KERNELS_NAMESPACE
+#define ESPCN_FAST_KERNELS_NAMESPACE fast
+#endif
+
 HWY_BEFORE_NAMESPACE();
-namespace espcn::fast {
+namespace espcn::ESPCN_FAST_KERNELS_NAMESPACE {
+using namespace ::espcn::fast;  // the argument types (a no-op in espcn::fast itself)
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
@@ -31,7 +40,7 @@ constexpr int kLanes = static_cast<int>(hn::MaxLanes(D()));
 // the weights and the broadcast input.
 // Registers: P·G accumulators + G weights + 1 broadcast must fit, or the
 // compiler spills an accumulator and every k step waits on a store-reload.
-#if (HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3) || HWY_ARCH_ARM
+#if (HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3) || HWY_ARCH_ARM || defined(ESPCN_FAST_WIDE_BLOCKS)
 constexpr int kAccumulators = 24;  // 32 vector registers: up to 6 × 4
 constexpr int kMaxGroupVectors = 4;
 #else
@@ -414,11 +423,11 @@ const KernelTable *Table() {
 }
 
 }  // namespace HWY_NAMESPACE
-}  // namespace espcn::fast
+}  // namespace espcn::ESPCN_FAST_KERNELS_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
-namespace espcn::fast {
+namespace espcn::ESPCN_FAST_KERNELS_NAMESPACE {
 
 const char *isa_name(Isa isa) {
     switch (isa) {
@@ -452,5 +461,5 @@ const KernelTable *best_kernel_table(Isa max_isa) {
     return HWY_STATIC_DISPATCH(Table)();
 }
 
-}  // namespace espcn::fast
+}  // namespace espcn::ESPCN_FAST_KERNELS_NAMESPACE
 #endif  // HWY_ONCE
