@@ -17,7 +17,11 @@
 #   bicubic     y4m in → scale=1280:720:flags=bicubic → -f null (what the
 #               pipeline costs without a network)
 # fps = frames / wall time of the whole ffmpeg run (start-up and model load
-# included). `uptime` is recorded before and after; raw output goes to
+# included). On a shared machine the wall time includes waiting for the cores,
+# so the CPU time of the run is reported too: "cpu fps" = frames / ((user +
+# sys) / threads), what the run would do on `threads` idle cores if its work
+# spread evenly over them (it includes OpenMP's spin-waiting, so it is not
+# flattering). `uptime` is recorded before and after; raw output goes to
 # <out>/<date>-ffmpeg-cpu-realtime.txt.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,39 +60,44 @@ say "# ffmpeg: $("$ffmpeg" -version | head -n 1)"
 say "# espcn: git $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- kernels filter || echo +uncommitted)"
 say "# uptime before: $(uptime)"
 
-run_case() {  # name -> seconds of wall time on stdout
-    local name=$1 start end
+run_case() {  # name -> "wall_seconds cpu_seconds" on stdout
+    local name=$1 times
     local filter="espcn=scale=2:backend=cpu:threads=$threads"
-    start=$(date +%s.%N)
-    case $name in
+    local TIMEFORMAT='%R %U %S'
+    times=$( { time case $name in
         filter) "$ffmpeg" -v error -nostdin -i "$tmp/lr.y4m" -vf "$filter" -f null - ;;
         filter-avx2) ESPCN_CPU_ISA=avx2 "$ffmpeg" -v error -nostdin -i "$tmp/lr.y4m" -vf "$filter" -f null - ;;
         transcode) "$ffmpeg" -v error -nostdin -y -i "$tmp/lr.mp4" -vf "$filter" -c:v libx264 \
                        -preset ultrafast -tune zerolatency -threads "$threads" "$tmp/hr.mp4" ;;
         bicubic) "$ffmpeg" -v error -nostdin -i "$tmp/lr.y4m" -vf scale=1280:720:flags=bicubic -f null - ;;
-    esac
-    end=$(date +%s.%N)
-    awk -v a="$start" -v b="$end" 'BEGIN{printf "%.4f\n", b - a}'
+    esac; } 2>&1 )
+    awk '{printf "%.4f %.4f\n", $1, $2 + $3}' <<<"$times"
 }
 
+median() { sort -g | awk '{a[NR]=$1} END{print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
 cases=(filter filter-avx2 transcode bicubic)
-declare -A fps
+declare -A fps cpufps
 for ((r = 1; r <= rounds; r++)); do
     for c in "${cases[@]}"; do
-        s=$(run_case "$c")
-        f=$(awk -v n="$frames" -v s="$s" 'BEGIN{printf "%.4f\n", n / s}')
+        read -r wall cpu < <(run_case "$c")
+        f=$(awk -v n="$frames" -v s="$wall" 'BEGIN{printf "%.4f\n", n / s}')
+        g=$(awk -v n="$frames" -v s="$cpu" -v t="$threads" 'BEGIN{printf "%.4f\n", n / (s / t)}')
         fps[$c]="${fps[$c]:-} $f"
-        say "round $r: $(printf '%-12s %7.2f fps (%.2f s)' "$c" "$f" "$s")"
+        cpufps[$c]="${cpufps[$c]:-} $g"
+        say "round $r: $(printf '%-12s %7.2f fps wall (%.2f s)   %7.2f cpu fps (%.2f s of CPU)' "$c" "$f" "$wall" "$g" "$cpu")"
     done
 done
 say "# uptime after: $(uptime)"
 say ""
-say "case          median fps  (all rounds)"
+say "case          median fps (wall)   median cpu fps   (all rounds, wall)"
 for c in "${cases[@]}"; do
     # shellcheck disable=SC2086
-    med=$(printf '%s\n' ${fps[$c]} | sort -g | awk '{a[NR]=$1} END{print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}')
+    med=$(printf '%s\n' ${fps[$c]} | median)
     # shellcheck disable=SC2086
-    say "$(printf '%-12s %10.2f  (%s)' "$c" "$med" "$(printf '%.2f ' ${fps[$c]})")"
+    cmed=$(printf '%s\n' ${cpufps[$c]} | median)
+    # shellcheck disable=SC2086
+    say "$(printf '%-12s %17.2f %16.2f   (%s)' "$c" "$med" "$cmed" "$(printf '%.2f ' ${fps[$c]})")"
 done
 if [ -n "$out" ]; then
     mkdir -p "$out"

@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "../cpu/worker_pool.hpp"
 #include "espcn/espcn.h"
 #include "resample_taps.hpp"
 #include "logger.hpp"
@@ -27,6 +28,10 @@ struct BackendConfig {
     // cpu-fast: the best instruction set it may use; unset: $ESPCN_CPU_ISA
     // (avx512, avx2, baseline) or, without it, the best this CPU runs.
     std::optional<CpuIsa> max_cpu_isa;
+    // cpu-fast: the threads to run on (the C API makes one pool per context
+    // and also runs the chroma resampler on it); null: the backend makes its
+    // own pool of `threads` threads.
+    std::shared_ptr<WorkerPool> pool;
     Logger log;
 };
 

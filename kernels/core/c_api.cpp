@@ -18,6 +18,7 @@ struct espcn_context {
     std::shared_ptr<const espcn::Network> net;
     std::unique_ptr<espcn::Backend> backend;
     espcn::PlaneResampler resampler;  // for the planes that bypass the network
+    std::shared_ptr<espcn::WorkerPool> pool;  // the CPU threads of cpu-fast and the resampler
     int threads = 1;
     espcn::Logger log;
     int cpu_frames_in_flight = 0;  // backends without a frame queue: 0 or 1
@@ -176,6 +177,7 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
     cfg.precision = static_cast<espcn_precision>(precision);
     cfg.use_current_context = p.cuda_use_current_context != 0;
     cfg.log = log;
+    cfg.pool = std::make_shared<espcn::WorkerPool>(p.threads > 0 ? p.threads : omp_get_num_procs());
     espcn::Result<std::unique_ptr<espcn::Backend>> backend = espcn::Status(ESPCN_ERROR_INTERNAL, "");
     const int requested = raw_enum(p.backend);
     ESPCN_RETURN_IF(requested < ESPCN_BACKEND_AUTO || requested > ESPCN_BACKEND_CPU_FAST,
@@ -231,6 +233,7 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
     ctx->backend = std::move(backend).value();
     ctx->log = log;
     ctx->threads = p.threads > 0 ? p.threads : omp_get_num_procs();
+    ctx->pool = cfg.pool;
     log.info(espcn::concat("model '", ctx->net->name, "': x", ctx->net->scale, ", ",
                            ctx->net->convs.size(), " LR convs, ",
                            ctx->net->macs_per_lr_pixel(), " MACs per input pixel, backend ",
@@ -283,9 +286,8 @@ espcn_status espcn_upscale_plane(espcn_context *ctx, const espcn_plane *in, cons
     return guarded(ctx->log, [&]() -> Status {
         const int kind = raw_enum(filter);
         ESPCN_RETURN_IF_ERROR(check_resample_planes(*ctx, in, out, components, kind));
-        ctx->resampler.upscale(*in, *out, components, ctx->net->scale,
-                               static_cast<espcn::ResampleKind>(kind), ctx->threads);
-        return Status::ok();
+        return ctx->resampler.upscale(*in, *out, components, ctx->net->scale,
+                                      static_cast<espcn::ResampleKind>(kind), *ctx->pool);
     });
 }
 
@@ -311,8 +313,8 @@ espcn_status espcn_submit_frame(espcn_context *ctx, const espcn_plane_task *task
                         "1 frame is in flight; receive it before submitting another");
         for (const espcn::PlaneTask &t : checked) {
             if (t.resample)
-                ctx->resampler.upscale(t.in, t.out, t.components, ctx->net->scale, t.kind,
-                                       ctx->threads);
+                ESPCN_RETURN_IF_ERROR(ctx->resampler.upscale(t.in, t.out, t.components,
+                                                             ctx->net->scale, t.kind, *ctx->pool));
             else
                 ESPCN_RETURN_IF_ERROR(ctx->backend->process(t.in, t.out));
         }

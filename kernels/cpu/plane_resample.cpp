@@ -1,5 +1,6 @@
 #include "plane_resample.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "../core/sample_codec.hpp"
@@ -61,8 +62,9 @@ void vertical_row_any(const ResampleTaps &t, const float *const *rows, int n, fl
 
 }  // namespace
 
-void PlaneResampler::upscale(const espcn_plane &in, const espcn_plane &out, int components,
-                             int scale, ResampleKind kind, int threads) {
+template <class ParallelRows>
+void PlaneResampler::upscale_with(const espcn_plane &in, const espcn_plane &out, int components,
+                                  int scale, ResampleKind kind, ParallelRows &&parallel_rows) {
     const uint32_t maxv = max_sample(in.bit_depth);
     const int row_len = out.width * components;
     column_taps_.resize(static_cast<size_t>(out.width));
@@ -74,30 +76,57 @@ void PlaneResampler::upscale(const espcn_plane &in, const espcn_plane &out, int 
     rows_.resize(static_cast<size_t>(in.height) * row_len);
 
     // Horizontal pass: every input row to the output width, in float.
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int y = 0; y < in.height; ++y) {
-        float *dst = rows_.data() + static_cast<size_t>(y) * row_len;
-        const uint8_t *row = static_cast<const uint8_t *>(in.data) + static_cast<ptrdiff_t>(y) * in.stride;
-        if (in.bit_depth == 8)
-            resample_row(Row8{row}, column_taps_, out.width, components, dst);
-        else
-            resample_row(Row16{reinterpret_cast<const uint16_t *>(row), in.shift, maxv}, column_taps_,
-                         out.width, components, dst);
-    }
+    parallel_rows(in.height, [&](int begin, int end) {
+        for (int y = begin; y < end; ++y) {
+            float *dst = rows_.data() + static_cast<size_t>(y) * row_len;
+            const uint8_t *row =
+                static_cast<const uint8_t *>(in.data) + static_cast<ptrdiff_t>(y) * in.stride;
+            if (in.bit_depth == 8)
+                resample_row(Row8{row}, column_taps_, out.width, components, dst);
+            else
+                resample_row(Row16{reinterpret_cast<const uint16_t *>(row), in.shift, maxv},
+                             column_taps_, out.width, components, dst);
+        }
+    });
     // Vertical pass, rounding half up and clamping to the sample range.
     const float top = static_cast<float>(maxv);
+    parallel_rows(out.height, [&](int begin, int end) {
+        for (int y = begin; y < end; ++y) {
+            const ResampleTaps t = resample_taps(kind, y, scale);
+            const float *rows[4] = {};
+            for (int k = 0; k < t.count; ++k)
+                rows[k] = rows_.data() + static_cast<size_t>(clamp_index(t.first + k, in.height)) * row_len;
+            uint8_t *row = static_cast<uint8_t *>(out.data) + static_cast<ptrdiff_t>(y) * out.stride;
+            if (out.bit_depth == 8)
+                vertical_row_any(t, rows, row_len, top, 0, row);
+            else
+                vertical_row_any(t, rows, row_len, top, out.shift, reinterpret_cast<uint16_t *>(row));
+        }
+    });
+}
+
+Status PlaneResampler::upscale(const espcn_plane &in, const espcn_plane &out, int components,
+                               int scale, ResampleKind kind, WorkerPool &pool) {
+    Status status;
+    // Two row ranges per thread: enough to even out, few wake-ups.
+    const int parts = 2 * pool.threads();
+    upscale_with(in, out, components, scale, kind, [&](int rows, const auto &fn) {
+        if (!status.is_ok()) return;
+        const int n = std::min(parts, rows);
+        status = pool.run(n, [&](int part, int) {
+            fn(static_cast<int>(static_cast<int64_t>(rows) * part / n),
+               static_cast<int>(static_cast<int64_t>(rows) * (part + 1) / n));
+        });
+    });
+    return status;
+}
+
+void PlaneResampler::upscale(const espcn_plane &in, const espcn_plane &out, int components,
+                             int scale, ResampleKind kind, int threads) {
+    upscale_with(in, out, components, scale, kind, [threads](int rows, const auto &fn) {
 #pragma omp parallel for num_threads(threads) schedule(static)
-    for (int y = 0; y < out.height; ++y) {
-        const ResampleTaps t = resample_taps(kind, y, scale);
-        const float *rows[4] = {};
-        for (int k = 0; k < t.count; ++k)
-            rows[k] = rows_.data() + static_cast<size_t>(clamp_index(t.first + k, in.height)) * row_len;
-        uint8_t *row = static_cast<uint8_t *>(out.data) + static_cast<ptrdiff_t>(y) * out.stride;
-        if (out.bit_depth == 8)
-            vertical_row_any(t, rows, row_len, top, 0, row);
-        else
-            vertical_row_any(t, rows, row_len, top, out.shift, reinterpret_cast<uint16_t *>(row));
-    }
+        for (int y = 0; y < rows; ++y) fn(y, y + 1);
+    });
 }
 
 }  // namespace espcn

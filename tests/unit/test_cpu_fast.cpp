@@ -2,12 +2,15 @@
 // (test_backends): its output does not depend on how the frame is split into
 // work items or on the thread count; the instruction set is chosen and capped
 // as documented; it reports streaming memory; its activation approximations
-// are accurate; AVX-512 is said to be untested where the CPU lacks it.
+// are accurate; AVX-512 is said to be untested where the CPU lacks it; the
+// worker pool runs every task once.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <random>
+#include <thread>
 
 #include "core/backend.hpp"
 #include "core/model_loader.hpp"
@@ -158,6 +161,33 @@ TEST(CpuFast, ActivationApproximationsAreAccurate) {
             EXPECT_LT(worst, 1e-6) << t->target_name << " " << activation_name(act);
         }
     }
+}
+
+// The pool the backend and the chroma resampler run on: every task exactly
+// once per run, worker indexes in range, many runs in a row (threads sleep
+// and wake), and a 1-thread pool runs everything on the caller.
+TEST(WorkerPool, RunsEveryTaskOnceOnItsThreads) {
+    for (int threads : {1, 2, 3, 8}) {
+        WorkerPool pool(threads);
+        for (int count : {0, 1, 2, 7, 100}) {
+            for (int repeat = 0; repeat < 50; ++repeat) {
+                std::vector<std::atomic<int>> hits(static_cast<size_t>(count));
+                std::atomic<int> bad_worker{0};
+                const Status s = pool.run(count, [&](int task, int worker) {
+                    hits[static_cast<size_t>(task)].fetch_add(1);
+                    if (worker < 0 || worker >= threads) bad_worker.fetch_add(1);
+                });
+                ASSERT_TRUE(s.is_ok()) << s.message();
+                for (int i = 0; i < count; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1);
+                EXPECT_EQ(bad_worker.load(), 0);
+            }
+        }
+    }
+    WorkerPool one(1);
+    const std::thread::id caller = std::this_thread::get_id();
+    bool elsewhere = false;
+    ASSERT_TRUE(one.run(10, [&](int, int) { elsewhere |= std::this_thread::get_id() != caller; }).is_ok());
+    EXPECT_FALSE(elsewhere);
 }
 
 }  // namespace

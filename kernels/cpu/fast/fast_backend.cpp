@@ -91,7 +91,9 @@ struct FastBackend::Worker {
 FastBackend::FastBackend(std::shared_ptr<const Network> net, const BackendConfig &cfg,
                          const KernelTable *kernels)
     : net_(std::move(net)), log_(cfg.log), kernels_(kernels),
-      threads_(cfg.threads > 0 ? cfg.threads : omp_get_num_procs()), lanes_(kernels->lanes) {
+      pool_(cfg.pool ? cfg.pool
+                     : std::make_shared<WorkerPool>(cfg.threads > 0 ? cfg.threads : omp_get_num_procs())),
+      threads_(pool_->threads()), lanes_(kernels->lanes) {
     const int nl = static_cast<int>(net_->convs.size());
     stages_.resize(static_cast<size_t>(nl) + 1);
     stages_[0].pixel_stride = net_->in_channels;
@@ -543,13 +545,9 @@ Status FastBackend::process(const espcn_plane &in, const espcn_plane &out) {
         }
         decode_lut_bits_ = lut_bits;
     }
-    const int items = static_cast<int>(plan_.items.size());
-#pragma omp parallel for num_threads(threads_) schedule(dynamic, 1)
-    for (int i = 0; i < items; ++i) {
-        Worker &w = *workers_[static_cast<size_t>(omp_get_thread_num())];
-        run_item(w, plan_.items[static_cast<size_t>(i)], in, out);
-    }
-    return Status::ok();
+    return pool_->run(static_cast<int>(plan_.items.size()), [&](int item, int worker) {
+        run_item(*workers_[static_cast<size_t>(worker)], plan_.items[static_cast<size_t>(item)], in, out);
+    });
 }
 
 bool cpu_fast_preferred() {

@@ -12,7 +12,8 @@
 // Work item = output rows [y0, y1) × columns [x0, x1). Layer l computes its
 // rows and columns widened by the radii of the layers after it (the halo,
 // recomputed by neighbouring items), into a ring of rows just deep enough for
-// its consumer; rows and columns outside the image read as zeros.
+// its consumer; rows and columns outside the image read as zeros. Items run on
+// a WorkerPool (threads that sleep between frames, unlike OpenMP's).
 #pragma once
 
 #include <cstdint>
@@ -104,6 +105,7 @@ private:
     std::shared_ptr<const Network> net_;
     Logger log_;
     const fast::KernelTable *kernels_;
+    std::shared_ptr<WorkerPool> pool_;
     int threads_ = 1;
     int lanes_ = 1;
     int margin_ = 0;           // spare columns right of every ring row (direct blocks overrun)
