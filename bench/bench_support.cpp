@@ -53,7 +53,11 @@ Options:
   --bands                   run the row-band (memory budget, cancel) comparison.
   --cuda                    run the cuda backend benchmark instead.
   --device N                GPU index for --cuda (default 0).
-  --backends LIST           reference,onednn (default: both).
+  --backends LIST           reference,onednn,cpu-fast (default: all three);
+                            cpu-fast-avx2, cpu-fast-baseline, cpu-fast-avx512
+                            cap cpu-fast's instruction set (each is a row).
+  --tiling WxH              cpu-fast work items of W columns x H rows
+                            (default: the backend's choice).
   --scales LIST             e.g. 2,3,4 (default 2,3,4).
   --sizes LIST              LR input sizes WxH, e.g. 640x360,1920x1080
                             (default 640x360,960x540,1280x720,1920x1080).
@@ -192,7 +196,7 @@ ParseOutcome parse_options(int argc, char **argv, Options &opts) {
             continue;
         }
         static constexpr std::string_view kValueFlags[] = {
-            "--model", "--backends", "--scales", "--sizes", "--threads", "--min-time",
+            "--model", "--backends", "--scales", "--sizes", "--threads", "--min-time", "--tiling",
             "--min-iters", "--reference-max-pixels", "--upsampler-max-mib", "--csv", "--device"};
         bool known = false;
         for (const std::string_view f : kValueFlags) known |= flag == f;
@@ -202,11 +206,23 @@ ParseOutcome parse_options(int argc, char **argv, Options &opts) {
             opts.model_path = value;
         } else if (flag == "--backends") {
             opts.run_reference = opts.run_onednn = false;
+            opts.fast_variants.clear();
             for (const std::string_view name : split_commas(value)) {
                 if (name == "reference") opts.run_reference = true;
                 else if (name == "onednn") opts.run_onednn = true;
-                else return fail("unknown backend '" + std::string(name) + "' (reference, onednn)");
+                else if (name == "cpu-fast" || name == "cpu-fast-avx512" || name == "cpu-fast-avx2" ||
+                         name == "cpu-fast-baseline")
+                    opts.fast_variants.emplace_back(name);
+                else
+                    return fail("unknown backend '" + std::string(name) +
+                                "' (reference, onednn, cpu-fast, cpu-fast-avx512, cpu-fast-avx2, "
+                                "cpu-fast-baseline)");
             }
+        } else if (flag == "--tiling") {
+            FrameSize t;
+            if (!parse_size(value, t)) return fail("--tiling needs WxH");
+            opts.fast_strip_width = t.width;
+            opts.fast_band_rows = t.height;
         } else if (flag == "--scales") {
             opts.scales.clear();
             opts.scales_given = true;
@@ -245,7 +261,8 @@ ParseOutcome parse_options(int argc, char **argv, Options &opts) {
                 return fail("--device needs an integer >= 0");
         }
     }
-    if (!opts.run_reference && !opts.run_onednn) return fail("--backends selects nothing");
+    if (!opts.run_reference && !opts.run_onednn && opts.fast_variants.empty())
+        return fail("--backends selects nothing");
     return ParseOutcome::run;
 }
 

@@ -29,6 +29,9 @@ struct Options {
     int device = 0;
     bool run_reference = true;
     bool run_onednn = true;
+    // cpu-fast, once per instruction-set cap listed ("cpu-fast" = the best).
+    std::vector<std::string> fast_variants{"cpu-fast"};
+    int fast_strip_width = 0, fast_band_rows = 0;  // --tiling; 0: the backend's choice
     std::vector<int> scales{2, 3, 4};
     bool scales_given = false;  // so a --model run can say which --scales it ignores
     std::vector<FrameSize> sizes{{640, 360}, {960, 540}, {1280, 720}, {1920, 1080}};

@@ -11,6 +11,7 @@
 
 #include "bench_support.hpp"
 #include "core/backend.hpp"
+#include "cpu/fast/fast_backend.hpp"
 #include "cpu/onednn_backend.hpp"
 
 namespace espcn::bench {
@@ -126,7 +127,7 @@ int run_throughput_bench(const Options &opts) {
                 " input pixels (--reference-max-pixels)\n\n",
                 opts.reference_max_pixels);
 
-    const TextTable table({{"backend", 9, true},
+    const TextTable table({{"backend", 22, true},
                            {"input", 9, true},
                            {"r", 1},
                            {"thr", 3},
@@ -188,6 +189,7 @@ int run_throughput_bench(const Options &opts) {
                 }
             }
 
+            std::optional<double> onednn_fps;
             if (opts.run_onednn) {
                 BackendConfig cfg;
                 cfg.threads = opts.threads;
@@ -216,11 +218,46 @@ int run_throughput_bench(const Options &opts) {
                                  fixed(flop_per_frame / conv_sec * 1e-9, 2),
                                  fixed(ratio, 3) + (ratio < kMinE2eOverConv ? "!" : ""),
                                  reference_fps ? fixed(1.0 / sec / *reference_fps, 1) : "-"});
+                onednn_fps = 1.0 / sec;
                 csv.row({"onednn", std::to_string(size.width), std::to_string(size.height),
                          std::to_string(scale), threads, fixed(sec * 1e3, 4), fixed(1.0 / sec, 4),
                          fixed(flop_per_frame / sec * 1e-9, 4), fixed(1.0 / conv_sec, 4),
                          fixed(ratio, 4),
                          reference_fps ? fixed(1.0 / sec / *reference_fps, 3) : ""});
+            }
+            for (const std::string &variant : opts.fast_variants) {
+                BackendConfig cfg;
+                cfg.threads = opts.threads;
+                if (variant == "cpu-fast-avx512") cfg.max_cpu_isa = CpuIsa::avx512;
+                if (variant == "cpu-fast-avx2") cfg.max_cpu_isa = CpuIsa::avx2;
+                if (variant == "cpu-fast-baseline") cfg.max_cpu_isa = CpuIsa::baseline;
+                Result<std::unique_ptr<Backend>> made = make_cpu_fast_backend(net, cfg);
+                Status s = made.status();
+                auto *fast = s.is_ok() ? dynamic_cast<FastBackend *>(made.value().get()) : nullptr;
+                if (fast) fast->set_tiling({opts.fast_strip_width, opts.fast_band_rows});
+                LoopTiming e2e;
+                if (fast) s = fast->process(in.plane(), out.plane());  // warm-up, configures
+                if (s.is_ok())
+                    s = time_loop([&] { return fast->process(in.plane(), out.plane()); },
+                                  opts.min_time_s, opts.min_iters, e2e);
+                if (!s.is_ok()) {
+                    fail(variant.c_str(), s);
+                    continue;
+                }
+                const double sec = e2e.seconds_per_iteration();
+                const std::string name = variant + "/" + fast::isa_name(fast->kernels().isa);
+                const std::string threads = std::to_string(fast->threads());
+                table.print_row(stdout, {name, input, std::to_string(scale), threads,
+                                         fixed(sec * 1e3, 2), fixed(1.0 / sec, 2),
+                                         fixed(flop_per_frame / sec * 1e-9, 2), "-", "-", "-",
+                                         onednn_fps ? fixed(1.0 / sec / *onednn_fps, 2) + "x dnn" : "-",
+                                         reference_fps ? fixed(1.0 / sec / *reference_fps, 1) : "-"});
+                csv.row({name, std::to_string(size.width), std::to_string(size.height),
+                         std::to_string(scale), threads, fixed(sec * 1e3, 4), fixed(1.0 / sec, 4),
+                         fixed(flop_per_frame / sec * 1e-9, 4), "", "",
+                         reference_fps ? fixed(1.0 / sec / *reference_fps, 3) : ""});
+                std::printf("#   %s: %d work items of %d columns x %d rows\n", name.c_str(),
+                            fast->work_items(), fast->strip_width(), fast->band_rows());
             }
         }
     }

@@ -329,8 +329,9 @@ static int create_engine(AVFilterContext *ctx, int cuda_frames)
     params.model = s->model;
     switch (s->backend) {
     case ESPCN_FILTER_BACKEND_CPU:
-        params.backend = espcn_backend_available(ESPCN_BACKEND_ONEDNN) ? ESPCN_BACKEND_ONEDNN
-                                                                       : ESPCN_BACKEND_REFERENCE;
+        params.backend = espcn_backend_available(ESPCN_BACKEND_CPU_FAST) ? ESPCN_BACKEND_CPU_FAST
+                       : espcn_backend_available(ESPCN_BACKEND_ONEDNN)   ? ESPCN_BACKEND_ONEDNN
+                                                                         : ESPCN_BACKEND_REFERENCE;
         break;
     case ESPCN_FILTER_BACKEND_CUDA: params.backend = ESPCN_BACKEND_CUDA; break;
     default:                        params.backend = ESPCN_BACKEND_AUTO; break;

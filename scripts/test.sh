@@ -50,6 +50,10 @@ echo "== oneDNN 3.x API check (Debian 13 headers)"
 rc=0; scripts/check_onednn3.sh || rc=$?
 if [ $rc -eq 3 ]; then echo "   skipped: Debian 13's libdnnl-dev could not be fetched"; elif [ $rc -ne 0 ]; then exit $rc; fi
 
+echo "== Highway 1.2 check of the cpu-fast kernels (Debian 13 headers)"
+rc=0; scripts/check_highway13.sh || rc=$?
+if [ $rc -eq 3 ]; then echo "   skipped: Debian 13's libhwy-dev could not be fetched"; elif [ $rc -ne 0 ]; then exit $rc; fi
+
 if [ $no_sanitize -eq 0 ]; then
     echo "== ASan + UBSan build of the engine, unit tests"
     cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DESPCN_WERROR=ON \

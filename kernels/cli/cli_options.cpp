@@ -13,9 +13,10 @@ Status parse_backend(std::string_view text, espcn_backend &out) {
     else if (text == "reference") out = ESPCN_BACKEND_REFERENCE;
     else if (text == "onednn") out = ESPCN_BACKEND_ONEDNN;
     else if (text == "cuda") out = ESPCN_BACKEND_CUDA;
+    else if (text == "cpu-fast") out = ESPCN_BACKEND_CPU_FAST;
     else
         return Status(ESPCN_ERROR_INVALID_ARGUMENT,
-                      concat("--backend: '", text, "' is not auto, reference, onednn or cuda"));
+                      concat("--backend: '", text, "' is not auto, reference, onednn, cpu-fast or cuda"));
     return Status::ok();
 }
 
@@ -62,7 +63,7 @@ const char *cli_usage() {
            "  -m, --model FILE      the model (.safetensors)\n"
            "  -i, --input FILE      the image to upscale\n"
            "  -o, --output FILE     where to write the result\n"
-           "      --backend B       auto (default), reference, onednn or cuda\n"
+           "      --backend B       auto (default), reference, onednn, cpu-fast or cuda\n"
            "      --precision P     auto (default: fp16 on GPUs with tensor cores), fp32 or fp16\n"
            "      --threads N       CPU threads (default 0: all cores)\n"
            "      --bits N          output bit depth, 8..16; PNG holds 8 or 16 (default:\n"

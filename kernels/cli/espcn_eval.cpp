@@ -48,7 +48,7 @@ const char *usage() {
            "                     for the scale, in $ESPCN_MODEL_DIR or the installed model folder;\n"
            "                     needs --scale)\n"
            "  -s, --scale R      2, 3 or 4 (default: the model's scale)\n"
-           "      --backend B    auto (default), reference, onednn or cuda\n"
+           "      --backend B    auto (default), reference, onednn, cpu-fast or cuda\n"
            "      --precision P  auto (default), fp32 or fp16 (cuda only)\n"
            "      --threads N    CPU threads (default 0: all cores)\n"
            "      --memory-budget B  engine working memory per frame (bytes, or k/m/g suffix;\n"

@@ -15,8 +15,10 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "../cpu/worker_pool.hpp"
 #include "espcn/espcn.h"
 #include "resample_taps.hpp"
 #include "logger.hpp"
@@ -24,24 +26,6 @@
 #include "status.hpp"
 
 namespace espcn {
-
-struct BackendConfig {
-    int threads = 0;  // 0: all cores
-    int device = 0;
-    espcn_precision precision = ESPCN_PRECISION_AUTO;
-    bool use_current_context = false;  // cuda: the caller's current CUDA context
-    Logger log;
-};
-
-// One plane of a frame: through the network, or upscaled by the resampler
-// (chroma). Validated by the C API (sizes, depths, components).
-struct PlaneTask {
-    espcn_plane in{};
-    espcn_plane out{};
-    bool resample = false;
-    int components = 1;
-    ResampleKind kind = kResampleBicubic;
-};
 
 // The C API's cancellation callback: asked between row tiles (by the core)
 // and between layers (by the backends), on the thread processing the plane.
@@ -59,6 +43,51 @@ private:
 inline Status cancelled() {
     return Status(ESPCN_ERROR_CANCELLED, "cancelled by the caller's cancel callback");
 }
+
+// Instruction sets of the cpu-fast backend, best last.
+enum class CpuIsa { baseline = 0, avx2 = 1, avx512 = 2 };
+
+struct BackendConfig {
+    int threads = 0;  // 0: all cores
+    int device = 0;
+    espcn_precision precision = ESPCN_PRECISION_AUTO;
+    bool use_current_context = false;  // cuda: the caller's current CUDA context
+    // cpu-fast: the best instruction set it may use; unset: $ESPCN_CPU_ISA
+    // (avx512, avx2, baseline) or, without it, the best this CPU runs.
+    std::optional<CpuIsa> max_cpu_isa;
+    // cpu-fast: the threads to run on (the C API makes one pool per context
+    // and also runs the chroma resampler on it); null: the backend makes its
+    // own pool of `threads` threads.
+    std::shared_ptr<WorkerPool> pool;
+    // The context's cancellation callback, for backends that run a whole
+    // plane in process() (cpu-fast asks it between work items); row-tile
+    // backends are given it per tile instead.
+    CancelCheck cancel;
+    // The context's memory budget (bytes; 0: none), for backends that bound
+    // their own working memory (cpu-fast narrows its strips to fit it).
+    size_t memory_budget = 0;
+    Logger log;
+};
+
+// The working memory a backend needs for a frame, beyond the caller's planes
+// and the context's fixed state (weights). A backend that streams rows itself
+// (streams_rows) needs the same for any height: the core need not split such
+// a frame into row tiles to bound its memory.
+struct FrameMemory {
+    size_t bytes = 0;
+    bool streams_rows = false;
+};
+
+// One plane of a frame: through the network, or upscaled by the resampler
+// (chroma). Validated by the C API (sizes, depths, components).
+struct PlaneTask {
+    espcn_plane in{};
+    espcn_plane out{};
+    bool resample = false;
+    int components = 1;
+    ResampleKind kind = kResampleBicubic;
+};
+
 
 // A band of rows of one plane. The network runs on input rows
 // [in_begin, in_end) as if they were the whole plane (zero padding at their
@@ -87,6 +116,10 @@ public:
         return process_tile(in, out, RowTile{0, in.height, 0, in.height}, CancelCheck());
     }
     virtual espcn_precision precision() const { return ESPCN_PRECISION_FP32; }
+    // What a width×height frame costs in working memory; nullopt: unknown.
+    virtual std::optional<FrameMemory> frame_memory(int /*width*/, int /*height*/) const {
+        return std::nullopt;
+    }
 
     // Row tiles (see the top of this file). Backends that run them return
     // true and implement the two functions below.
@@ -128,6 +161,14 @@ public:
     std::shared_ptr<const Network> net, const BackendConfig &cfg);
 
 bool onednn_available();
+
+// Our own SIMD kernels (Highway, dispatched at run time). Never unavailable:
+// the baseline target runs anywhere, slowly; cpu_fast_preferred() says whether
+// this CPU has a vector unit it is fast on (AVX2, AVX-512).
+[[nodiscard]] Result<std::unique_ptr<Backend>> make_cpu_fast_backend(
+    std::shared_ptr<const Network> net, const BackendConfig &cfg);
+
+bool cpu_fast_preferred();
 
 // ESPCN_ERROR_BACKEND_UNAVAILABLE, saying why, when the build has no CUDA
 // backend, or the machine no driver, no such device or no cuDNN.

@@ -25,6 +25,7 @@ struct espcn_context {
     std::shared_ptr<const espcn::Network> net;
     std::unique_ptr<espcn::Backend> backend;
     espcn::PlaneResampler resampler;  // for the planes that bypass the network
+    std::shared_ptr<espcn::WorkerPool> pool;  // the CPU threads of cpu-fast and the resampler
     int threads = 1;
     espcn::Logger log;
     int cpu_frames_in_flight = 0;  // backends without a frame queue: 0 or 1
@@ -204,16 +205,27 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
     cfg.precision = static_cast<espcn_precision>(precision);
     cfg.use_current_context = p.cuda_use_current_context != 0;
     cfg.log = log;
+    cfg.memory_budget = p.memory_budget ? p.memory_budget : ESPCN_DEFAULT_MEMORY_BUDGET;
+    cfg.cancel = espcn::CancelCheck(p.cancel_callback, p.cancel_opaque);
+    cfg.pool = std::make_shared<espcn::WorkerPool>(p.threads > 0 ? p.threads : omp_get_num_procs());
     espcn::Result<std::unique_ptr<espcn::Backend>> backend = espcn::Status(ESPCN_ERROR_INTERNAL, "");
     const int requested = raw_enum(p.backend);
-    ESPCN_RETURN_IF(requested < ESPCN_BACKEND_AUTO || requested > ESPCN_BACKEND_CUDA,
+    ESPCN_RETURN_IF(requested < ESPCN_BACKEND_AUTO || requested > ESPCN_BACKEND_CPU_FAST,
                     ESPCN_ERROR_INVALID_ARGUMENT, "unknown backend ", requested);
     ESPCN_RETURN_IF(cfg.precision == ESPCN_PRECISION_FP16 &&
-                        (requested == ESPCN_BACKEND_REFERENCE || requested == ESPCN_BACKEND_ONEDNN),
+                        (requested == ESPCN_BACKEND_REFERENCE || requested == ESPCN_BACKEND_ONEDNN ||
+                         requested == ESPCN_BACKEND_CPU_FAST),
                     ESPCN_ERROR_UNSUPPORTED, "precision fp16 needs the cuda backend; the ",
                     espcn_backend_name(static_cast<espcn_backend>(requested)),
                     " backend computes in fp32");
-    auto make_cpu_backend = [&] {
+    auto make_cpu_backend = [&]() -> espcn::Result<std::unique_ptr<espcn::Backend>> {
+        if (espcn::cpu_fast_preferred()) {
+            auto fast = espcn::make_cpu_fast_backend(shared_net, cfg);
+            // A network it does not take (absurd sizes) goes to oneDNN; a bad
+            // ESPCN_CPU_ISA is the user's error and is reported.
+            if (fast.is_ok() || fast.status().code() != ESPCN_ERROR_UNSUPPORTED) return fast;
+            log.info(fast.status().message());
+        }
         if (espcn::onednn_available()) return espcn::make_onednn_backend(shared_net, cfg);
         log.warning("no fast CPU backend in this build; using the slow reference backend");
         return espcn::make_reference_backend(shared_net, cfg);
@@ -229,6 +241,9 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
         break;
     case ESPCN_BACKEND_ONEDNN:
         backend = espcn::make_onednn_backend(shared_net, cfg);
+        break;
+    case ESPCN_BACKEND_CPU_FAST:
+        backend = espcn::make_cpu_fast_backend(shared_net, cfg);
         break;
     case ESPCN_BACKEND_AUTO:
         backend = espcn::make_cuda_backend(shared_net, cfg);
@@ -251,6 +266,7 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
     ctx->memory_budget = p.memory_budget ? p.memory_budget : ESPCN_DEFAULT_MEMORY_BUDGET;
     ctx->cancel = espcn::CancelCheck(p.cancel_callback, p.cancel_opaque);
     ctx->responsive = p.cancel_callback != nullptr;
+    ctx->pool = cfg.pool;
     log.info(espcn::concat("model '", ctx->net->name, "': x", ctx->net->scale, ", ",
                            ctx->net->convs.size(), " LR convs, ",
                            ctx->net->macs_per_lr_pixel(), " MACs per input pixel, backend ",
@@ -265,7 +281,17 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
 Status run_network(espcn_context &ctx, const espcn_plane &in, const espcn_plane &out) {
     if (ctx.cancel.requested()) return espcn::cancelled();
     espcn::Backend &b = *ctx.backend;
-    if (!b.runs_row_tiles()) return b.process(in, out);
+    if (!b.runs_row_tiles()) {
+        // A backend that streams or bounds its memory itself: its working
+        // memory (when it knows it) must still fit the budget.
+        const std::optional<espcn::FrameMemory> need = b.frame_memory(in.width, in.height);
+        ESPCN_RETURN_IF(need && need->bytes > ctx.memory_budget, ESPCN_ERROR_OUT_OF_MEMORY, "a ",
+                        in.width, "x", in.height, " plane needs ", need->bytes,
+                        " bytes of working memory in the ", espcn_backend_name(b.kind()),
+                        " backend's narrowest work items, over the memory budget of ",
+                        ctx.memory_budget, " bytes; raise the budget (memory_budget)");
+        return b.process(in, out);
+    }
     if (ctx.plan_width != in.width || ctx.plan.height != in.height || ctx.plan.count == 0) {
         ctx.plan_width = 0;
         espcn::Result<espcn::RowTilePlan> plan = espcn::plan_for_budget(
@@ -340,9 +366,8 @@ espcn_status espcn_upscale_plane(espcn_context *ctx, const espcn_plane *in, cons
     return guarded(ctx->log, [&]() -> Status {
         const int kind = raw_enum(filter);
         ESPCN_RETURN_IF_ERROR(check_resample_planes(*ctx, in, out, components, kind));
-        ctx->resampler.upscale(*in, *out, components, ctx->net->scale,
-                               static_cast<espcn::ResampleKind>(kind), ctx->threads);
-        return Status::ok();
+        return ctx->resampler.upscale(*in, *out, components, ctx->net->scale,
+                                      static_cast<espcn::ResampleKind>(kind), *ctx->pool);
     });
 }
 
@@ -369,8 +394,8 @@ espcn_status espcn_submit_frame(espcn_context *ctx, const espcn_plane_task *task
         for (const espcn::PlaneTask &t : checked) {
             if (ctx->cancel.requested()) return espcn::cancelled();
             if (t.resample)
-                ctx->resampler.upscale(t.in, t.out, t.components, ctx->net->scale, t.kind,
-                                       ctx->threads);
+                ESPCN_RETURN_IF_ERROR(ctx->resampler.upscale(t.in, t.out, t.components,
+                                                             ctx->net->scale, t.kind, *ctx->pool));
             else
                 ESPCN_RETURN_IF_ERROR(run_network(*ctx, t.in, t.out));
         }
@@ -478,6 +503,7 @@ const char *espcn_backend_name(espcn_backend b) {
     case ESPCN_BACKEND_REFERENCE: return "reference";
     case ESPCN_BACKEND_ONEDNN: return "onednn";
     case ESPCN_BACKEND_CUDA: return "cuda";
+    case ESPCN_BACKEND_CPU_FAST: return "cpu-fast";
     }
     return "unknown";
 }
@@ -496,6 +522,7 @@ int espcn_backend_available(espcn_backend b) {
     case ESPCN_BACKEND_AUTO:
     case ESPCN_BACKEND_REFERENCE: return 1;
     case ESPCN_BACKEND_ONEDNN: return espcn::onednn_available() ? 1 : 0;
+    case ESPCN_BACKEND_CPU_FAST: return espcn::cpu_fast_preferred() ? 1 : 0;
     case ESPCN_BACKEND_CUDA:
         try {
             return espcn::cuda_backend_usable(0).is_ok() ? 1 : 0;

@@ -16,6 +16,7 @@ struct ResampleTaps {
     int first;    // input index of weight[0] (may be outside [0, size))
     int count;    // 1, 2 or 4
     float weight[4];
+    int clamped[4];  // first + k clamped to the plane; filled by users that cache taps
 };
 
 // Keys' cubic convolution kernel with a = −0.5 (as MATLAB, Pillow, swscale's

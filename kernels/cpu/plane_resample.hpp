@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "../core/resample_taps.hpp"
+#include "../core/status.hpp"
 #include "espcn/espcn.h"
+#include "worker_pool.hpp"
 
 namespace espcn {
 
@@ -18,10 +20,19 @@ public:
     static constexpr size_t kMaxScratchBytes = size_t{8} << 20;
 
     // Validated by the caller: same depth/shift, components 1 or 2, scale >= 1.
+    // Rows are spread over `pool`'s threads.
+    [[nodiscard]] Status upscale(const espcn_plane &in, const espcn_plane &out, int components,
+                                 int scale, ResampleKind kind, WorkerPool &pool);
+    // The same on `threads` OpenMP threads.
     void upscale(const espcn_plane &in, const espcn_plane &out, int components, int scale,
                  ResampleKind kind, int threads);
 
 private:
+    // parallel_rows(n, fn) calls fn(begin, end) over a split of [0, n).
+    template <class ParallelRows>
+    void upscale_with(const espcn_plane &in, const espcn_plane &out, int components, int scale,
+                      ResampleKind kind, ParallelRows &&parallel_rows);
+
     std::vector<ResampleTaps> column_taps_;  // one per output column
     std::vector<float> rows_;                // input rows resampled horizontally
 };

@@ -13,6 +13,8 @@ ESPCN_APT_PACKAGES=(
     # tests/fuzz: clang with libFuzzer and the sanitizer runtimes
     # (libclang-rt-dev, which clang only recommends) and clang's OpenMP
     clang libclang-rt-dev libomp-dev
+    # the cpu-fast backend's SIMD kernels (Google Highway: 1.0.3 on 12, 1.2 on 13)
+    libhwy-dev
     # FFmpeg built from source with the filter (scripts/build_ffmpeg.sh)
     nasm libx264-dev zlib1g-dev patch xz-utils
     # scripts/install.sh: the installed ffmpeg finds libespcn next to itself

@@ -52,12 +52,14 @@ fi
 
 if section 2; then
 # 2. Filter output equals the engine CLI on the same frame (same backend: bit-exact).
+#    backend=cpu is cpu-fast on x86 CPUs with AVX2 (espcn_backend_available), else onednn.
+if grep -qw avx2 /proc/cpuinfo; then cpu_backend=cpu-fast; else cpu_backend=onednn; fi
 for fmt in gray yuv420p; do
     for model in espcn-x3 fsrcnn-x2; do
         r=${model##*x}
         ff -f lavfi -i testsrc2=size=64x32:duration=0.1:rate=10 -vf crop=41:23:0:0:exact=1,format=$fmt -frames:v 1 -f rawvideo "$work/in.raw"
         head -c $((41 * 23)) "$work/in.raw" >"$work/in.y"
-        "$cli" -m "$work/$model.safetensors" --backend onednn --raw-in 41x23 -i "$work/in.y" -o "$work/cli.y" >/dev/null
+        "$cli" -m "$work/$model.safetensors" --backend $cpu_backend --raw-in 41x23 -i "$work/in.y" -o "$work/cli.y" >/dev/null
         ff -f rawvideo -pixel_format $fmt -video_size 41x23 -i "$work/in.raw" \
            -vf "espcn=scale=$r:backend=cpu:model=$work/$model.safetensors" -f rawvideo "$work/ff.raw"
         head -c $((41 * 23 * r * r)) "$work/ff.raw" >"$work/ff.y"

@@ -1,4 +1,4 @@
-// libFuzzer target: both CPU backends through the public C API. The input
+// libFuzzer target: every CPU backend through the public C API. The input
 // drives a structure-aware generator: a small valid network (1-4 convs of
 // 1-6 channels, kernels 1/3/5/7, every activation, PReLU shared or per
 // channel, a pixel shuffle in either order or a deconvolution upsampler,
@@ -7,7 +7,7 @@
 // bottom-up and padded strides) and a memory budget.
 //
 // Oracles, per backend: the plane under the fuzzed budget is bit-identical
-// to the plane with no budget (row tiles), or the budget is refused as out
+// to the plane with no budget (row tiles; cpu-fast: narrower strips), or the budget is refused as out
 // of memory with a message; a cancel callback that fires after a fuzzed
 // number of polls gives ESPCN_OK or ESPCN_ERROR_CANCELLED; chroma upscaling
 // of a fuzzed plane stays inside its buffers (ASan). Nothing else may fail.
@@ -247,7 +247,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Plane src = make_plane(w, h, in_bits, in_shift, in.ConsumeIntegralInRange(0, 3), bottom_up);
     fill(src, in);
 
-    for (espcn_backend backend : {ESPCN_BACKEND_REFERENCE, ESPCN_BACKEND_ONEDNN}) {
+    for (espcn_backend backend : {ESPCN_BACKEND_REFERENCE, ESPCN_BACKEND_ONEDNN, ESPCN_BACKEND_CPU_FAST}) {
         if (!espcn_backend_available(backend)) continue;
         Plane whole = make_plane(w * r, h * r, out_bits, out_shift, 1, false);
         Plane banded = make_plane(w * r, h * r, out_bits, out_shift, 2, !bottom_up);

@@ -1,59 +1,126 @@
-// Every backend against the reference oracle, on random networks, odd frame
-// sizes, all sample depths, both shuffle orders and strided/bottom-up planes.
+// Every CPU backend against the reference oracle: one table of cases run over
+// every backend this build and CPU have (onednn; cpu-fast once per instruction
+// set the CPU runs: avx512, avx2, baseline; and cpu-fast's kernels compiled
+// with AVX-512's micro-kernel blocking on this CPU's instruction sets, which
+// checks that blocking where no AVX-512 CPU is at hand), on random networks,
+// odd frame sizes, all sample depths, both shuffle orders and strided/
+// bottom-up planes.
 //
-// Tolerance: the oneDNN path computes in float32 with its own summation order
-// and tanh/sigmoid approximations, the reference in double. For 8-bit output
-// a sample may differ by at most 1 code value (a float landing either side of
-// a rounding boundary), and at least 99% of samples must be identical; for
-// 16-bit output at most 4 codes (6e-5 of full scale). On an unclamped
-// [-4, 4] range, at most 2 codes of 16 bits, i.e. 2.4e-4 absolute.
+// Tolerance: the fast backends compute in float32 with their own summation
+// order (Winograd transforms in cpu-fast) and tanh/sigmoid approximations, the
+// reference in double. For 8-bit output a sample may differ by at most 1 code
+// value (a float landing either side of a rounding boundary), and at least 99%
+// of samples must be identical on random networks (99.9% on the paper's and
+// FSRCNN's architectures); for 16-bit output at most 4 codes (6e-5 of full
+// scale). On an unclamped [-4, 4] range, at most 2 codes of 16 bits, i.e.
+// 2.4e-4 absolute.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <random>
+#include <string>
 
 #include "core/backend.hpp"
 #include "core/model_loader.hpp"
+#include "cpu/fast/fast_backend.hpp"
+#include "cpu/fast/fast_kernels.hpp"
 #include "cpu/reference_ops.hpp"
+#include "fast_kernels_wide_blocks.hpp"
 #include "test_support.hpp"
 
 namespace espcn {
 namespace {
 
-struct Diff {
-    uint32_t max = 0;
-    size_t differing = 0;
-    size_t total = 0;
+using test::compare_planes;
+using test::PlaneDiff;
+
+struct BackendUnderTest {
+    std::string name;  // a GoogleTest parameter name
+    espcn_backend kind;
+    std::optional<CpuIsa> isa;  // cpu-fast: the instruction set forced
+    const fast::KernelTable *table = nullptr;  // cpu-fast: these kernels, not the ISA's own
 };
 
-Diff compare(const test::TestPlane &a, const test::TestPlane &b) {
-    Diff d;
-    for (int y = 0; y < a.plane.height; ++y)
-        for (int x = 0; x < a.plane.width; ++x) {
-            const uint32_t u = a.at(x, y), v = b.at(x, y);
-            const uint32_t e = u > v ? u - v : v - u;
-            d.max = std::max(d.max, e);
-            d.differing += e != 0;
-            ++d.total;
-        }
-    return d;
+std::vector<BackendUnderTest> backends_under_test() {
+    std::vector<BackendUnderTest> v;
+    if (onednn_available()) v.push_back({"onednn", ESPCN_BACKEND_ONEDNN, std::nullopt});
+    for (const fast::KernelTable *t : fast::supported_kernel_tables())
+        v.push_back({std::string("cpu_fast_") + fast::isa_name(t->isa), ESPCN_BACKEND_CPU_FAST, t->isa});
+    // AVX-512's micro-kernel blocking on this CPU's instruction sets.
+    for (const fast::KernelTable *t : fast_wide::supported_kernel_tables())
+        if (t->isa != CpuIsa::avx512)
+            v.push_back({std::string("cpu_fast_") + fast::isa_name(t->isa) + "_avx512_blocking",
+                         ESPCN_BACKEND_CPU_FAST, t->isa, t});
+    return v;
 }
 
-std::unique_ptr<Backend> make(espcn_backend kind, std::shared_ptr<const Network> net, int threads) {
+std::unique_ptr<Backend> make(const BackendUnderTest &b, std::shared_ptr<const Network> net,
+                              int threads) {
     BackendConfig cfg;
     cfg.threads = threads;
-    auto r = kind == ESPCN_BACKEND_ONEDNN ? make_onednn_backend(net, cfg)
-                                          : make_reference_backend(net, cfg);
+    cfg.max_cpu_isa = b.isa;
+    if (b.table) return std::make_unique<FastBackend>(std::move(net), cfg, b.table);
+    auto r = b.kind == ESPCN_BACKEND_ONEDNN     ? make_onednn_backend(net, cfg)
+             : b.kind == ESPCN_BACKEND_CPU_FAST ? make_cpu_fast_backend(net, cfg)
+                                                : make_reference_backend(net, cfg);
     EXPECT_TRUE(r.is_ok()) << r.status().message();
-    return std::move(r).value();
+    if (!r.is_ok()) return nullptr;
+    std::unique_ptr<Backend> backend = std::move(r).value();
+    if (b.isa) {
+        // The instruction set asked for is the one that runs.
+        const auto *fast = dynamic_cast<const FastBackend *>(backend.get());
+        EXPECT_TRUE(fast && fast->kernels().isa == *b.isa);
+    }
+    return backend;
 }
+
+std::unique_ptr<Backend> make_reference(std::shared_ptr<const Network> net) {
+    BackendConfig cfg;
+    return std::move(make_reference_backend(std::move(net), cfg)).value();
+}
+
+// Loads a model built with test::ModelBuilder.
+std::shared_ptr<const Network> load(const test::ModelBuilder &b) {
+    Result<SafetensorsFile> file = SafetensorsFile::parse(b.bytes());
+    EXPECT_TRUE(file.is_ok());
+    Result<Network> loaded = load_network(file.value(), Logger());
+    EXPECT_TRUE(loaded.is_ok()) << loaded.status().message();
+    return std::make_shared<const Network>(std::move(loaded).value());
+}
+
+// FSRCNN as shipped (weights/fsrcnn-x*), random weights: 5×5 1→56, 1×1 56→12,
+// four 3×3 12→12, 1×1 12→56, PReLU after each, a 9×9 deconvolution.
+test::ModelBuilder fsrcnn_model(int scale, uint32_t seed) {
+    test::ModelBuilder b(scale, seed);
+    b.conv(1, 56, 5).prelu(56).conv(56, 12, 1).prelu(12);
+    for (int k = 0; k < 4; ++k) b.conv(12, 12, 3).prelu(12);
+    b.conv(12, 56, 1).prelu(56).deconv(56, 1, 9, scale == 2 ? 4 : 3, scale == 3 ? 0 : 1);
+    return b;
+}
+
+// LRNet as shipped (weights/lrnet-x*; MODELS.md), random weights: 5×5 1→16,
+// eight 3×3 16→16, 5×5 16→r², PReLU after each hidden conv (the global
+// residual is set on the loaded network).
+test::ModelBuilder lrnet_model(int scale, uint32_t seed) {
+    test::ModelBuilder b(scale, seed);
+    b.conv(1, 16, 5).prelu(16);
+    for (int k = 0; k < 8; ++k) b.conv(16, 16, 3).prelu(16);
+    b.conv(16, scale * scale, 5).pixel_shuffle();
+    return b;
+}
+
+class Backends : public testing::TestWithParam<BackendUnderTest> {};
+
+INSTANTIATE_TEST_SUITE_P(Cpu, Backends, testing::ValuesIn(backends_under_test()),
+                         [](const testing::TestParamInfo<BackendUnderTest> &i) { return i.param.name; });
 
 struct Size {
     int w, h;
 };
 
-TEST(Backends, OnednnMatchesReferenceOnRandomNetworks) {
+TEST_P(Backends, MatchesReferenceOnRandomNetworks) {
     const Size sizes[] = {{1, 1}, {2, 3}, {17, 13}, {33, 7}, {5, 31}};
     const int depths[][2] = {{8, 8}, {10, 10}, {16, 16}, {8, 16}, {12, 8}};
     int cases = 0;
@@ -63,17 +130,18 @@ TEST(Backends, OnednnMatchesReferenceOnRandomNetworks) {
         const ShuffleOrder order = seed % 2 ? kShuffleDCR : kShuffleCRD;
         auto net = std::make_shared<const Network>(test::random_network(rng, scale, order));
         const int threads = 1 + static_cast<int>(seed % 2);
-        auto ref = make(ESPCN_BACKEND_REFERENCE, net, 1);
-        auto dnn = make(ESPCN_BACKEND_ONEDNN, net, threads);
+        auto ref = make_reference(net);
+        auto dut = make(GetParam(), net, threads);
+        ASSERT_TRUE(dut);
         for (const Size s : sizes) {
             const auto &bits = depths[(seed + static_cast<uint32_t>(s.w)) % 5];
             test::TestPlane in = test::make_plane(s.w, s.h, bits[0], &rng, /*bottom_up=*/seed % 3 == 0);
             test::TestPlane a = test::make_plane(s.w * scale, s.h * scale, bits[1], nullptr);
             test::TestPlane b = test::make_plane(s.w * scale, s.h * scale, bits[1], nullptr, seed % 2 == 0);
             ASSERT_TRUE(ref->process(in.plane, a.plane).is_ok());
-            const Status st = dnn->process(in.plane, b.plane);
+            const Status st = dut->process(in.plane, b.plane);
             ASSERT_TRUE(st.is_ok()) << st.message();
-            const Diff d = compare(a, b);
+            const PlaneDiff d = compare_planes(a, b);
             SCOPED_TRACE(testing::Message() << "seed " << seed << " x" << scale << " " << s.w << "x"
                                             << s.h << " bits " << bits[0] << "->" << bits[1]);
             if (bits[1] == 8) {
@@ -90,8 +158,8 @@ TEST(Backends, OnednnMatchesReferenceOnRandomNetworks) {
 
 // The global residual (FORMAT.md "residual": "nearest"), fused into the
 // shuffle + encode step: with a zero last layer the output is exactly the
-// input upsampled by pixel replication, on both backends, at every depth.
-TEST(Backends, NearestResidualAloneIsPixelReplication) {
+// input upsampled by pixel replication, at every depth.
+TEST_P(Backends, NearestResidualAloneIsPixelReplication) {
     for (uint32_t seed = 0; seed < 6; ++seed) {
         std::mt19937 rng(seed);
         const int scale = 2 + static_cast<int>(seed % 3);
@@ -103,20 +171,18 @@ TEST(Backends, NearestResidualAloneIsPixelReplication) {
         last.activation = Activation::identity;
         auto net = std::make_shared<const Network>(std::move(n));
         const int bits = seed % 3 == 0 ? 8 : (seed % 3 == 1 ? 10 : 16);
-        for (espcn_backend kind : {ESPCN_BACKEND_REFERENCE, ESPCN_BACKEND_ONEDNN}) {
-            auto be = make(kind, net, 2);
-            test::TestPlane in = test::make_plane(13, 7, bits, &rng, seed % 2 == 1);
-            test::TestPlane out = test::make_plane(13 * scale, 7 * scale, bits, nullptr);
-            ASSERT_TRUE(be->process(in.plane, out.plane).is_ok());
-            for (int y = 0; y < 7 * scale; ++y)
-                for (int x = 0; x < 13 * scale; ++x)
-                    ASSERT_EQ(out.at(x, y), in.at(x / scale, y / scale))
-                        << "backend " << kind << " seed " << seed << " at " << x << "," << y;
-        }
+        auto dut = make(GetParam(), net, 2);
+        ASSERT_TRUE(dut);
+        test::TestPlane in = test::make_plane(13, 7, bits, &rng, seed % 2 == 1);
+        test::TestPlane out = test::make_plane(13 * scale, 7 * scale, bits, nullptr);
+        ASSERT_TRUE(dut->process(in.plane, out.plane).is_ok());
+        for (int y = 0; y < 7 * scale; ++y)
+            for (int x = 0; x < 13 * scale; ++x)
+                ASSERT_EQ(out.at(x, y), in.at(x / scale, y / scale)) << "seed " << seed << " at " << x << "," << y;
     }
 }
 
-TEST(Backends, OnednnMatchesReferenceWithANearestResidual) {
+TEST_P(Backends, MatchesReferenceWithANearestResidual) {
     const int depths[][2] = {{8, 8}, {10, 16}, {16, 16}};
     for (uint32_t seed = 20; seed < 26; ++seed) {
         std::mt19937 rng(seed);
@@ -124,15 +190,16 @@ TEST(Backends, OnednnMatchesReferenceWithANearestResidual) {
         Network n = test::random_network(rng, scale, seed % 2 ? kShuffleDCR : kShuffleCRD);
         n.residual = Residual::nearest;
         auto net = std::make_shared<const Network>(std::move(n));
-        auto ref = make(ESPCN_BACKEND_REFERENCE, net, 1);
-        auto dnn = make(ESPCN_BACKEND_ONEDNN, net, 2);
+        auto ref = make_reference(net);
+        auto dut = make(GetParam(), net, 2);
+        ASSERT_TRUE(dut);
         const auto &bits = depths[seed % 3];
         test::TestPlane in = test::make_plane(23, 9, bits[0], &rng, seed % 2 == 0);
         test::TestPlane a = test::make_plane(23 * scale, 9 * scale, bits[1], nullptr);
         test::TestPlane b = test::make_plane(23 * scale, 9 * scale, bits[1], nullptr, true);
         ASSERT_TRUE(ref->process(in.plane, a.plane).is_ok());
-        ASSERT_TRUE(dnn->process(in.plane, b.plane).is_ok());
-        const Diff d = compare(a, b);
+        ASSERT_TRUE(dut->process(in.plane, b.plane).is_ok());
+        const PlaneDiff d = compare_planes(a, b);
         SCOPED_TRACE(testing::Message() << "seed " << seed << " bits " << bits[0] << "->" << bits[1]);
         if (bits[1] == 8) {
             EXPECT_LE(d.max, 1u);
@@ -143,46 +210,93 @@ TEST(Backends, OnednnMatchesReferenceWithANearestResidual) {
     }
 }
 
-TEST(Backends, OnednnFloatAccuracyOnAnUnclampedRange) {
+TEST_P(Backends, FloatAccuracyOnAnUnclampedRange) {
     for (uint32_t seed = 100; seed < 106; ++seed) {
         std::mt19937 rng(seed);
         Network n = test::random_network(rng, 2 + static_cast<int>(seed % 3), kShuffleCRD);
         n.range = {-4.0f, 4.0f};  // keeps outputs away from clamping
         auto net = std::make_shared<const Network>(std::move(n));
-        auto ref = make(ESPCN_BACKEND_REFERENCE, net, 1);
-        auto dnn = make(ESPCN_BACKEND_ONEDNN, net, 2);
+        auto ref = make_reference(net);
+        auto dut = make(GetParam(), net, 2);
+        ASSERT_TRUE(dut);
         test::TestPlane in = test::make_plane(19, 11, 16, &rng);
         const int r = net->scale;
         test::TestPlane a = test::make_plane(19 * r, 11 * r, 16, nullptr);
         test::TestPlane b = test::make_plane(19 * r, 11 * r, 16, nullptr);
         ASSERT_TRUE(ref->process(in.plane, a.plane).is_ok());
-        ASSERT_TRUE(dnn->process(in.plane, b.plane).is_ok());
-        EXPECT_LE(compare(a, b).max, 2u) << "seed " << seed;
+        ASSERT_TRUE(dut->process(in.plane, b.plane).is_ok());
+        EXPECT_LE(compare_planes(a, b).max, 2u) << "seed " << seed;
     }
 }
 
 // Frame size changes mid-stream reconfigure the backend; results stay exact.
-TEST(Backends, OnednnReconfiguresWhenTheFrameSizeChanges) {
+TEST_P(Backends, ReconfiguresWhenTheFrameSizeChanges) {
     std::mt19937 rng(7);
     auto net = std::make_shared<const Network>(test::random_network(rng, 2, kShuffleCRD));
-    auto ref = make(ESPCN_BACKEND_REFERENCE, net, 1);
-    auto dnn = make(ESPCN_BACKEND_ONEDNN, net, 2);
+    auto ref = make_reference(net);
+    auto dut = make(GetParam(), net, 2);
+    ASSERT_TRUE(dut);
     for (const Size s : {Size{17, 13}, Size{8, 8}, Size{17, 13}, Size{64, 3}}) {
         test::TestPlane in = test::make_plane(s.w, s.h, 8, &rng);
         test::TestPlane a = test::make_plane(s.w * 2, s.h * 2, 8, nullptr);
         test::TestPlane b = test::make_plane(s.w * 2, s.h * 2, 8, nullptr);
         ASSERT_TRUE(ref->process(in.plane, a.plane).is_ok());
-        ASSERT_TRUE(dnn->process(in.plane, b.plane).is_ok());
-        EXPECT_LE(compare(a, b).max, 1u);
+        ASSERT_TRUE(dut->process(in.plane, b.plane).is_ok());
+        EXPECT_LE(compare_planes(a, b).max, 1u);
     }
 }
 
-// The paper's network, via a model file and the C API, on both backends.
-TEST(Backends, PaperModelThroughTheCApiAgrees) {
+// The architectures that ship (the paper's ESPCN x2..x4, FSRCNN with its
+// deconvolution, LRNet with its global residual), at sizes with many work
+// items, Winograd batches and ragged edges. The paper model's 64 and 32
+// channels, FSRCNN's 56 and 12 and LRNet's 16 are the channel counts the fast
+// kernels are tuned for.
+TEST_P(Backends, ShippedArchitecturesMatchReference) {
+    struct Case {
+        const char *what;
+        test::ModelBuilder model;
+        Size size;
+        bool residual = false;
+    };
+    Case cases[] = {{"espcn x2", test::espcn_paper_model(2, 11), {131, 77}},
+                    {"espcn x3", test::espcn_paper_model(3, 12), {45, 29}},
+                    {"espcn x4", test::espcn_paper_model(4, 13), {30, 21}},
+                    {"fsrcnn x3", fsrcnn_model(3, 14), {67, 41}},
+                    {"fsrcnn x4", fsrcnn_model(4, 15), {38, 25}},
+                    {"lrnet x2", lrnet_model(2, 16), {97, 53}, true},
+                    {"lrnet x3", lrnet_model(3, 17), {51, 37}, true}};
+    for (Case &c : cases) {
+        SCOPED_TRACE(c.what);
+        std::shared_ptr<const Network> net = load(c.model);
+        if (c.residual) {
+            Network with_residual = *net;
+            with_residual.residual = Residual::nearest;
+            net = std::make_shared<const Network>(std::move(with_residual));
+        }
+        auto ref = make_reference(net);
+        auto dut = make(GetParam(), net, 2);
+        ASSERT_TRUE(dut);
+        const int r = net->scale;
+        std::mt19937 rng(static_cast<uint32_t>(c.size.w));
+        test::TestPlane in = test::make_plane(c.size.w, c.size.h, 8, &rng);
+        test::TestPlane a = test::make_plane(c.size.w * r, c.size.h * r, 8, nullptr);
+        test::TestPlane b = test::make_plane(c.size.w * r, c.size.h * r, 8, nullptr);
+        ASSERT_TRUE(ref->process(in.plane, a.plane).is_ok());
+        ASSERT_TRUE(dut->process(in.plane, b.plane).is_ok());
+        const PlaneDiff d = compare_planes(a, b);
+        EXPECT_LE(d.max, 1u);
+        EXPECT_LE(d.differing * 1000, d.total) << d.differing << " of " << d.total << " differ";
+    }
+}
+
+// The paper's network, via a model file and the C API.
+TEST_P(Backends, PaperModelThroughTheCApiAgrees) {
+    if (GetParam().table) GTEST_SKIP() << "the C API runs the instruction set's own kernels";
+    if (GetParam().isa) setenv("ESPCN_CPU_ISA", fast::isa_name(*GetParam().isa), 1);
     for (int scale : {2, 3, 4}) {
         const auto bytes = test::espcn_paper_model(scale, 100 + scale).bytes();
         espcn_context *ctx[2] = {nullptr, nullptr};
-        const espcn_backend kinds[2] = {ESPCN_BACKEND_REFERENCE, ESPCN_BACKEND_ONEDNN};
+        const espcn_backend kinds[2] = {ESPCN_BACKEND_REFERENCE, GetParam().kind};
         std::mt19937 rng(scale);
         test::TestPlane in = test::make_plane(21, 15, 8, &rng);
         test::TestPlane out[2] = {test::make_plane(21 * scale, 15 * scale, 8, nullptr),
@@ -194,26 +308,26 @@ TEST(Backends, PaperModelThroughTheCApiAgrees) {
             p.backend = kinds[k];
             p.threads = 2;
             ASSERT_EQ(espcn_create(&p, &ctx[k]), ESPCN_OK) << espcn_last_error();
+            espcn_model_info info;
+            ASSERT_EQ(espcn_get_model_info(ctx[k], &info), ESPCN_OK);
+            EXPECT_EQ(info.backend, kinds[k]);
             ASSERT_EQ(espcn_process_plane(ctx[k], &in.plane, &out[k].plane), ESPCN_OK);
             espcn_destroy(&ctx[k]);
         }
-        EXPECT_LE(compare(out[0], out[1]).max, 1u) << "x" << scale;
+        EXPECT_LE(compare_planes(out[0], out[1]).max, 1u) << "x" << scale;
     }
+    unsetenv("ESPCN_CPU_ISA");
 }
 
 // A model with a deconvolution upsampler (FSRCNN-like, PReLU body) runs
-// through the conversion on both backends and matches a direct transposed
-// convolution of the body's output.
-TEST(Backends, DeconvModelMatchesDirectTransposedConvolution) {
+// through the conversion and matches a direct transposed convolution of the
+// body's output.
+TEST_P(Backends, DeconvModelMatchesDirectTransposedConvolution) {
     for (int scale : {2, 3, 4}) {
         test::ModelBuilder b(scale, 300 + static_cast<uint32_t>(scale));
         const int pad = scale == 2 ? 4 : 3, opad = scale == 3 ? 0 : 1;
         b.conv(1, 8, 5).prelu(8).conv(8, 4, 1).prelu(1).deconv(4, 1, 9, pad, opad);
-        Result<SafetensorsFile> file = SafetensorsFile::parse(b.bytes());
-        ASSERT_TRUE(file.is_ok());
-        Result<Network> loaded = load_network(file.value(), Logger());
-        ASSERT_TRUE(loaded.is_ok()) << loaded.status().message();
-        auto net = std::make_shared<const Network>(std::move(loaded).value());
+        auto net = load(b);
         ASSERT_EQ(net->source_upsampler, ESPCN_UPSAMPLER_DECONV);
 
         // Expected: the body (unchanged convs) then the original transposed conv.
@@ -242,8 +356,9 @@ TEST(Backends, DeconvModelMatchesDirectTransposedConvolution) {
         ASSERT_EQ(Ho, H * scale);
         ASSERT_EQ(Wo, W * scale);
 
-        for (espcn_backend kind : {ESPCN_BACKEND_REFERENCE, ESPCN_BACKEND_ONEDNN}) {
-            auto backend = make(kind, net, 2);
+        for (bool reference : {true, false}) {
+            auto backend = reference ? make_reference(net) : make(GetParam(), net, 2);
+            ASSERT_TRUE(backend);
             test::TestPlane out = test::make_plane(Wo, Ho, 8, nullptr);
             ASSERT_TRUE(backend->process(in.plane, out.plane).is_ok());
             uint32_t worst = 0;
@@ -254,7 +369,7 @@ TEST(Backends, DeconvModelMatchesDirectTransposedConvolution) {
                     const uint32_t g = out.at(xx, y);
                     worst = std::max(worst, e > g ? e - g : g - e);
                 }
-            EXPECT_LE(worst, 1u) << espcn_backend_name(kind) << " x" << scale;
+            EXPECT_LE(worst, 1u) << (reference ? "reference" : GetParam().name) << " x" << scale;
         }
     }
 }

@@ -144,6 +144,7 @@ TEST(CApi, LogCallbackReceivesErrorsAndInfo) {
 
 TEST(CApi, NamesAndVersion) {
     EXPECT_STREQ(espcn_backend_name(ESPCN_BACKEND_ONEDNN), "onednn");
+    EXPECT_STREQ(espcn_backend_name(ESPCN_BACKEND_CPU_FAST), "cpu-fast");
     EXPECT_STREQ(espcn_status_string(ESPCN_ERROR_MODEL), "malformed model");
     EXPECT_STREQ(espcn_status_string(static_cast<espcn_status>(99)), "unknown status");
     EXPECT_STREQ(espcn_version(), "0.1.0");
@@ -156,8 +157,11 @@ TEST(CApi, AutoPicksTheFastestCpuBackendBuiltIn) {
     ASSERT_EQ(create(m, ESPCN_BACKEND_AUTO, &c.ctx), ESPCN_OK);
     espcn_model_info info{};
     ASSERT_EQ(espcn_get_model_info(c.ctx, &info), ESPCN_OK);
-    EXPECT_EQ(info.backend, espcn_backend_available(ESPCN_BACKEND_ONEDNN) ? ESPCN_BACKEND_ONEDNN
-                                                                          : ESPCN_BACKEND_REFERENCE);
+    // cpu-fast where the CPU has a vector unit it has kernels for, else
+    // oneDNN if built in, else the reference.
+    EXPECT_EQ(info.backend, espcn_backend_available(ESPCN_BACKEND_CPU_FAST) ? ESPCN_BACKEND_CPU_FAST
+                            : espcn_backend_available(ESPCN_BACKEND_ONEDNN) ? ESPCN_BACKEND_ONEDNN
+                                                                            : ESPCN_BACKEND_REFERENCE);
 }
 
 // Distinct contexts on distinct threads give the same result as one thread.
@@ -266,14 +270,15 @@ int cancel_when_done(void *opaque) {
     return c->polls_left-- <= 0;
 }
 
-// The cancel callback is asked between bands and layers; once it says stop,
-// the call returns ESPCN_ERROR_CANCELLED, and the next call runs normally.
+// The cancel callback is asked between bands and layers (cpu-fast: every few
+// rows of a work item); once it says stop, the call returns
+// ESPCN_ERROR_CANCELLED, and the next call runs normally.
 TEST(CApi, CancelCallbackStopsAPlaneBetweenBandsAndLayers) {
     const auto m = test::espcn_paper_model(2, 11).bytes();
     std::mt19937 rng(6);
     test::TestPlane in = test::make_plane(32, 160, 8, &rng);
     test::TestPlane out = test::make_plane(64, 320, 8, nullptr);
-    for (espcn_backend backend : {ESPCN_BACKEND_REFERENCE, ESPCN_BACKEND_ONEDNN}) {
+    for (espcn_backend backend : {ESPCN_BACKEND_REFERENCE, ESPCN_BACKEND_ONEDNN, ESPCN_BACKEND_CPU_FAST}) {
         if (!espcn_backend_available(backend)) continue;
         for (int stop_after : {0, 1, 5}) {
             Countdown countdown{stop_after};

@@ -113,7 +113,7 @@ TEST(CudaFallback, Fp16IsRefusedOnTheCpuAndDroppedByAutosFallback) {
     const auto m = model_bytes();
     Messages log;
     espcn_context *ctx = nullptr;
-    for (const espcn_backend cpu : {ESPCN_BACKEND_REFERENCE, ESPCN_BACKEND_ONEDNN}) {
+    for (const espcn_backend cpu : {ESPCN_BACKEND_REFERENCE, ESPCN_BACKEND_ONEDNN, ESPCN_BACKEND_CPU_FAST}) {
         espcn_params p = params_for(m, cpu, &log);
         p.precision = ESPCN_PRECISION_FP16;
         EXPECT_EQ(espcn_create(&p, &ctx), ESPCN_ERROR_UNSUPPORTED);
@@ -171,7 +171,7 @@ bool same_samples(const test::TestPlane &a, const test::TestPlane &b) {
 TEST(FrameApiOnCpu, SubmitReceiveEqualsThePlaneCalls) {
     const auto m = model_bytes();
     Messages log;
-    for (const espcn_backend cpu : {ESPCN_BACKEND_REFERENCE, ESPCN_BACKEND_ONEDNN}) {
+    for (const espcn_backend cpu : {ESPCN_BACKEND_REFERENCE, ESPCN_BACKEND_ONEDNN, ESPCN_BACKEND_CPU_FAST}) {
         if (!espcn_backend_available(cpu)) continue;
         espcn_params p = params_for(m, cpu, &log);
         espcn_context *ctx = nullptr;

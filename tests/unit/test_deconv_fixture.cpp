@@ -11,6 +11,8 @@
 // fixture's outputs are compared on every backend this build has.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -105,11 +107,15 @@ INSTANTIATE_TEST_SUITE_P(
     ShippedModels, DeconvFixture,
     ::testing::Values(Case{2, ESPCN_BACKEND_REFERENCE}, Case{3, ESPCN_BACKEND_REFERENCE},
                       Case{4, ESPCN_BACKEND_REFERENCE}, Case{2, ESPCN_BACKEND_ONEDNN},
-                      Case{3, ESPCN_BACKEND_ONEDNN}, Case{4, ESPCN_BACKEND_ONEDNN}),
+                      Case{3, ESPCN_BACKEND_ONEDNN}, Case{4, ESPCN_BACKEND_ONEDNN},
+                      Case{2, ESPCN_BACKEND_CPU_FAST}, Case{3, ESPCN_BACKEND_CPU_FAST},
+                      Case{4, ESPCN_BACKEND_CPU_FAST}),
     [](const ::testing::TestParamInfo<Case> &i) {
         char name[64];
         std::snprintf(name, sizeof name, "x%d_%s", i.param.scale, espcn_backend_name(i.param.backend));
-        return std::string(name);
+        std::string s(name);
+        std::replace(s.begin(), s.end(), '-', '_');  // "cpu-fast": GoogleTest names are identifiers
+        return s;
     });
 
 }  // namespace

@@ -603,6 +603,7 @@ TEST(BicubicModel, EngineEqualsBicubicUpscaleAwayFromTheBorder) {
     const Image lr = test_content(37, 23, 77);
     std::vector<espcn_backend> backends = {ESPCN_BACKEND_REFERENCE};
     if (espcn_backend_available(ESPCN_BACKEND_ONEDNN)) backends.push_back(ESPCN_BACKEND_ONEDNN);
+    backends.push_back(ESPCN_BACKEND_CPU_FAST);
     for (int r : {2, 3, 4}) {
         Result<Image> expected = bicubic_upscale(lr, r, 8);
         ASSERT_TRUE(expected.is_ok()) << expected.status().message();
@@ -625,6 +626,7 @@ TEST(BicubicModel, ShippedBuilderEqualsBicubicUpscaleAwayFromTheBorder) {
     const Image lr = test_content(37, 23, 78);
     std::vector<espcn_backend> backends = {ESPCN_BACKEND_REFERENCE};
     if (espcn_backend_available(ESPCN_BACKEND_ONEDNN)) backends.push_back(ESPCN_BACKEND_ONEDNN);
+    backends.push_back(ESPCN_BACKEND_CPU_FAST);
     for (int r : {2, 3, 4}) {
         Result<Image> expected = bicubic_upscale(lr, r, 8);
         ASSERT_TRUE(expected.is_ok()) << expected.status().message();

@@ -1,5 +1,6 @@
 #include "test_support.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace espcn::test {
@@ -132,6 +133,19 @@ TestPlane make_plane(int w, int h, int bits, std::mt19937 *rng, bool bottom_up,
         }
     }
     return p;
+}
+
+PlaneDiff compare_planes(const TestPlane &a, const TestPlane &b) {
+    PlaneDiff d;
+    for (int y = 0; y < a.plane.height; ++y)
+        for (int x = 0; x < a.plane.width; ++x) {
+            const uint32_t u = a.at(x, y), v = b.at(x, y);
+            const uint32_t e = u > v ? u - v : v - u;
+            d.max = std::max(d.max, e);
+            d.differing += e != 0;
+            ++d.total;
+        }
+    return d;
 }
 
 // PyTorch ConvTranspose2d, directly from its definition: input (i, h, w)

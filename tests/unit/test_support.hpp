@@ -61,6 +61,14 @@ struct TestPlane {
 TestPlane make_plane(int w, int h, int bits, std::mt19937 *rng, bool bottom_up = false,
                      int extra_stride_bytes = 7);
 
+// Sample-by-sample difference of two planes of the same size.
+struct PlaneDiff {
+    uint32_t max = 0;
+    size_t differing = 0;
+    size_t total = 0;
+};
+PlaneDiff compare_planes(const TestPlane &a, const TestPlane &b);
+
 // PyTorch ConvTranspose2d straight from its definition (double accumulation);
 // input CHW of H×W, output CHW of Ho×Wo.
 std::vector<double> direct_transposed_conv(const DeconvLayer &d, const std::vector<float> &in,

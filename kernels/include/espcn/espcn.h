@@ -64,10 +64,14 @@ typedef enum espcn_status {
 typedef struct espcn_model espcn_model;
 
 typedef enum espcn_backend {
-    ESPCN_BACKEND_AUTO = 0,      /* the fastest available: cuda, then onednn, then reference */
+    ESPCN_BACKEND_AUTO = 0,      /* the fastest available: cuda, then cpu-fast (on CPUs with
+                                    AVX2 or AVX-512), then onednn, then reference */
     ESPCN_BACKEND_REFERENCE = 1, /* plain C++ loops: the oracle, slow */
     ESPCN_BACKEND_ONEDNN = 2,    /* CPU, oneDNN convolutions */
-    ESPCN_BACKEND_CUDA = 3       /* NVIDIA GPU: cuDNN + our kernels (CUDA builds only) */
+    ESPCN_BACKEND_CUDA = 3,      /* NVIDIA GPU: cuDNN + our kernels (CUDA builds only) */
+    ESPCN_BACKEND_CPU_FAST = 4   /* CPU, our own SIMD kernels (Winograd, whole network streamed
+                                    over row tiles), instruction set chosen at run time; the
+                                    environment variable ESPCN_CPU_ISA=avx2|baseline caps it */
 } espcn_backend;
 
 /* Arithmetic of the network. The CPU backends compute in fp32 only. */
@@ -317,7 +321,9 @@ ESPCN_API const char *espcn_backend_name(espcn_backend backend);
 ESPCN_API const char *espcn_precision_name(espcn_precision precision);
 
 /* 1 if the backend is compiled in and usable on this machine now, else 0.
- * For cuda: a driver, device 0 and cuDNN are present (loaded on this call). */
+ * For cuda: a driver, device 0 and cuDNN are present (loaded on this call).
+ * For cpu-fast: the CPU has a vector unit it has kernels for (AVX2, AVX-512,
+ * NEON); elsewhere it still runs when asked for by name, in portable code. */
 ESPCN_API int espcn_backend_available(espcn_backend backend);
 
 /* "MAJOR.MINOR.PATCH" of the library actually loaded. */

@@ -1,0 +1,466 @@
+// The cpu-fast kernels, written once with Google Highway and compiled for
+// every target of HWY_TARGETS (AVX-512, AVX2 and the baseline; see
+// kernels/CMakeLists.txt): foreach_target.h re-includes this file once per
+// target, each copy in its own namespace (N_AVX2, N_AVX3, ...), and
+// best_kernel_table() picks one table of function pointers at run time.
+//
+// Micro-kernels keep a block of P pixels (or tiles) × G output vectors of
+// accumulators in registers, broadcast one input value at a time and load one
+// weight vector per output vector: P·G FMAs per P + G loads. P·G is 12 with 16
+// vector registers (AVX2, 128-bit targets; G ≤ 2) and 24 with 32 (AVX-512,
+// NEON; G ≤ 4).
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "cpu/fast/fast_kernels.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "cpu/fast/fast_kernels.hpp"
+
+// A test build (tests/unit/fast_kernels_wide_blocks.cpp) compiles this file a
+// second time into another namespace with the AVX-512 blocking (24
+// accumulators, up to 4 output vectors per micro-kernel) on every target, so
+// that blocking runs, and is checked, on CPUs without AVX-512.
+#ifndef ESPCN_FAST_KERNELS_NAMESPACE
+#define ESPCN_FAST_KERNELS_NAMESPACE fast
+#endif
+
+HWY_BEFORE_NAMESPACE();
+namespace espcn::ESPCN_FAST_KERNELS_NAMESPACE {
+using namespace ::espcn::fast;  // the argument types (a no-op in espcn::fast itself)
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using D = hn::ScalableTag<float>;
+using Vf = hn::Vec<D>;
+constexpr int kLanes = static_cast<int>(hn::MaxLanes(D()));
+// Accumulators per micro-kernel: 3/4 of the register file, the rest holds
+// the weights and the broadcast input.
+// Registers: P·G accumulators + G weights + 1 broadcast must fit, or the
+// compiler spills an accumulator and every k step waits on a store-reload.
+#if (HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3) || HWY_ARCH_ARM || defined(ESPCN_FAST_WIDE_BLOCKS)
+constexpr int kAccumulators = 24;  // 32 vector registers: up to 6 × 4
+constexpr int kMaxGroupVectors = 4;
+#else
+constexpr int kAccumulators = 12;  // 16 vector registers: 6 × 2 or 12 × 1
+constexpr int kMaxGroupVectors = 2;
+#endif
+
+template <int G>
+constexpr int BlockRows() {
+    return kAccumulators / G;
+}
+
+// tanh(x) ≈ x·P(x²)/Q(x²), P of degree 4 and Q of degree 3 in x², clamped to
+// ±8.5 (tanh(8.5) = 1 − 8e-8). Coefficients fitted here for the least maximum
+// absolute error on [0, 8.5] (iteratively reweighted least squares on the
+// linearised residual, then evaluated in float32): test_cpu_fast measures
+// max |error| 5.2e-7 against double tanh, 29 times below a 16-bit code, at 9
+// FMA-pipe operations and a division (Eigen's degree-13/6 form, which we
+// started from, has 2.5e-7 for 11: measured 23% slower here).
+HWY_INLINE Vf Tanh(D d, Vf x) {
+    const Vf clamp = hn::Set(d, 8.5f);
+    const Vf xc = hn::Min(hn::Max(x, hn::Set(d, -8.5f)), clamp);
+    const Vf x2 = hn::Mul(xc, xc);
+    Vf p = hn::MulAdd(x2, hn::Set(d, -5.45115775e-09f), hn::Set(d, 6.75171441e-06f));
+    p = hn::MulAdd(x2, p, hn::Set(d, 0.0026387556f));
+    p = hn::MulAdd(x2, p, hn::Set(d, 0.12654081f));
+    p = hn::MulAdd(x2, p, hn::Set(d, 0.99999845f));
+    p = hn::Mul(xc, p);
+    Vf q = hn::MulAdd(x2, hn::Set(d, 0.000189513463f), hn::Set(d, 0.022600567f));
+    q = hn::MulAdd(x2, q, hn::Set(d, 0.459868789f));
+    q = hn::MulAdd(x2, q, hn::Set(d, 1.0f));
+    return hn::Div(p, q);
+}
+
+template <Activation A>
+HWY_INLINE Vf Activate(D d, Vf x, const float *slope) {
+    if constexpr (A == Activation::relu) {
+        return hn::Max(x, hn::Zero(d));
+    } else if constexpr (A == Activation::tanh) {
+        return Tanh(d, x);
+    } else if constexpr (A == Activation::sigmoid) {
+        // σ(x) = (1 + tanh(x/2)) / 2
+        const Vf half = hn::Set(d, 0.5f);
+        return hn::MulAdd(half, Tanh(d, hn::Mul(half, x)), half);
+    } else if constexpr (A == Activation::prelu) {
+        return hn::IfThenElse(hn::Lt(x, hn::Zero(d)), hn::Mul(x, hn::LoadU(d, slope)), x);
+    } else {
+        (void)d;
+        (void)slope;
+        return x;
+    }
+}
+
+// Calls F::template run<A>(args...) with the activation as a constant, so the
+// epilogues compile without a branch per vector.
+template <class F, class... Args>
+HWY_INLINE void WithActivation(Activation a, Args &&...args) {
+    switch (a) {
+    case Activation::identity: return F::template run<Activation::identity>(args...);
+    case Activation::relu: return F::template run<Activation::relu>(args...);
+    case Activation::tanh: return F::template run<Activation::tanh>(args...);
+    case Activation::sigmoid: return F::template run<Activation::sigmoid>(args...);
+    case Activation::prelu: return F::template run<Activation::prelu>(args...);
+    }
+}
+
+// Bias already in acc; activation of G vectors for channel vectors [vec0, vec0 + G).
+template <Activation A, int G>
+HWY_INLINE void EpilogueStore(D d, const Epilogue &e, int vec0, Vf (&acc)[G], float *out) {
+    for (int v = 0; v < G; ++v) {
+        const size_t c = static_cast<size_t>(vec0 + v) * kLanes;
+        const float *slope = A == Activation::prelu ? e.slope + c : nullptr;
+        hn::StoreU(Activate<A>(d, acc[v], slope), d, out + v * kLanes);
+    }
+}
+
+// --- direct convolution ------------------------------------------------------
+
+// P output pixels × G output vectors, starting at pixel x of the row.
+template <Activation A, int P, int G>
+HWY_INLINE void DirectBlock(const DirectRowArgs &a, const float *w, int vec0, int x, float *out,
+                            ptrdiff_t out_stride) {
+    const D d;
+    Vf acc[P][G];
+    for (int v = 0; v < G; ++v) {
+        const Vf b = hn::LoadU(d, a.epilogue.bias + static_cast<size_t>(vec0 + v) * kLanes);
+        for (int p = 0; p < P; ++p) acc[p][v] = b;
+    }
+    const ptrdiff_t cs = a.in_pixel_stride;
+    const int k = a.kernel, cin = a.in_channels;
+    // One tap-channel step: P broadcasts, G weight loads, P·G FMAs.
+    auto step = [&](const float *px, ptrdiff_t i) {
+        Vf wv[G];
+        for (int v = 0; v < G; ++v) wv[v] = hn::LoadU(d, w + v * kLanes);
+        w += G * kLanes;
+        for (int p = 0; p < P; ++p) {
+            const Vf in = hn::Set(d, px[p * cs + i]);
+            for (int v = 0; v < G; ++v) acc[p][v] = hn::MulAdd(in, wv[v], acc[p][v]);
+        }
+    };
+    for (int ky = 0; ky < k; ++ky) {
+        const float *row = a.rows[ky] + x * cs;
+        if (cs == cin) {
+            // Unpadded pixels (the 1-channel input plane): the taps of a
+            // kernel row and their channels are one contiguous run.
+            for (int j = 0; j < k * cin; ++j) step(row, j);
+        } else {
+            for (int kx = 0; kx < k; ++kx)
+                for (int i = 0; i < cin; ++i) step(row + kx * cs, i);
+        }
+    }
+    for (int p = 0; p < P; ++p) EpilogueStore<A, G>(d, a.epilogue, vec0, acc[p], out + p * out_stride);
+}
+
+template <Activation A, int G>
+void DirectGroup(const DirectRowArgs &a, const float *w, int vec0) {
+    constexpr int P = BlockRows<G>();
+    const ptrdiff_t os = a.out_pixel_stride;
+    int x = 0;
+    for (; x + P <= a.width; x += P)
+        DirectBlock<A, P, G>(a, w, vec0, x, a.out + x * os + vec0 * kLanes, os);
+    if (x < a.width) {
+        // The tail: compute a whole block into a scratch (the input rows
+        // have columns to spare) and keep only the valid pixels.
+        HWY_ALIGN float tmp[P * G * kLanes];
+        DirectBlock<A, P, G>(a, w, vec0, x, tmp, G * kLanes);
+        for (int p = 0; x + p < a.width; ++p)
+            std::memcpy(a.out + (x + p) * os + vec0 * kLanes, tmp + p * G * kLanes,
+                        sizeof(float) * G * kLanes);
+    }
+}
+
+struct DirectRowT {
+    template <Activation A>
+    static void run(const DirectRowArgs &a) {
+        const float *w = a.weights;
+        const size_t taps = static_cast<size_t>(a.kernel) * a.kernel * a.in_channels;
+        for (int vec0 = 0; vec0 < a.out_vectors;) {
+            const int g = std::min(kMaxGroupVectors, a.out_vectors - vec0);
+            if (g == 1) DirectGroup<A, 1>(a, w, vec0);
+            else if (g == 2) DirectGroup<A, 2>(a, w, vec0);
+            else if constexpr (kMaxGroupVectors == 4) {
+                if (g == 3) DirectGroup<A, 3>(a, w, vec0);
+                else DirectGroup<A, 4>(a, w, vec0);
+            }
+            w += taps * static_cast<size_t>(g) * kLanes;
+            vec0 += g;
+        }
+    }
+};
+
+void DirectRow(const DirectRowArgs &a) { WithActivation<DirectRowT>(a.epilogue.activation, a); }
+
+// --- Winograd F(4×4, 3×3) ----------------------------------------------------
+
+// Bᵀ z for one 6-vector (Lavin & Gray's points 0, ±1, ±2, ∞).
+HWY_INLINE void InputTransform1D(D d, const Vf z[6], Vf r[6]) {
+    const Vf four = hn::Set(d, 4.0f), five = hn::Set(d, 5.0f), two = hn::Set(d, 2.0f);
+    const Vf t0 = hn::NegMulAdd(four, z[2], z[4]);  // z4 − 4 z2
+    const Vf t1 = hn::NegMulAdd(four, z[1], z[3]);  // z3 − 4 z1
+    const Vf t2 = hn::Sub(z[4], z[2]);
+    const Vf t3 = hn::Mul(two, hn::Sub(z[3], z[1]));
+    r[0] = hn::MulAdd(four, z[0], hn::NegMulAdd(five, z[2], z[4]));
+    r[1] = hn::Add(t0, t1);
+    r[2] = hn::Sub(t0, t1);
+    r[3] = hn::Add(t2, t3);
+    r[4] = hn::Sub(t2, t3);
+    r[5] = hn::MulAdd(four, z[1], hn::NegMulAdd(five, z[3], z[5]));
+}
+
+// Bᵀ d B, vertical pass first: it is per input column, and adjacent tiles
+// share two of their six columns, so it is computed once per column into the
+// scratch; then the horizontal pass per tile writes the 36 positions.
+void WinogradInput(const WinogradInputArgs &a) {
+    const D d;
+    const ptrdiff_t cs = a.in_pixel_stride;
+    const ptrdiff_t pos_stride = a.v_layout.pos_stride;
+    const int cols = 4 * a.tiles + 2;
+    float *x = a.scratch;  // [column][row i][lanes]: (Bᵀ d)[i][column]
+    for (int cv = 0; cv < a.channel_vectors; ++cv) {
+        for (int c = 0; c < cols; ++c) {
+            Vf z[6], r[6];
+            for (int j = 0; j < 6; ++j) z[j] = hn::LoadU(d, a.rows[j] + c * cs + cv * kLanes);
+            InputTransform1D(d, z, r);
+            for (int i = 0; i < 6; ++i) hn::StoreU(r[i], d, x + (c * 6 + i) * kLanes);
+        }
+        float *dst = a.v + cv * kLanes;
+        for (int t = 0; t < a.tiles; ++t) {
+            const float *xt = x + (4 * t) * 6 * kLanes;
+            for (int i = 0; i < 6; ++i) {
+                Vf z[6], r[6];
+                for (int c = 0; c < 6; ++c) z[c] = hn::LoadU(d, xt + (c * 6 + i) * kLanes);
+                InputTransform1D(d, z, r);
+                for (int c = 0; c < 6; ++c) hn::StoreU(r[c], d, dst + (i * 6 + c) * pos_stride);
+            }
+            dst += a.v_layout.tile_stride;
+        }
+    }
+}
+
+// R tiles × G output vectors over K input channels of one position.
+template <int R, int G>
+HWY_INLINE void GemmBlock(const float *v, ptrdiff_t v_tile_stride, int K, const float *u, float *m,
+                          ptrdiff_t m_tile_stride) {
+    const D d;
+    Vf acc[R][G];
+    for (int r = 0; r < R; ++r)
+        for (int g = 0; g < G; ++g) acc[r][g] = hn::Zero(d);
+    for (int k = 0; k < K; ++k) {
+        Vf w[G];
+        for (int g = 0; g < G; ++g) w[g] = hn::LoadU(d, u + g * kLanes);
+        u += G * kLanes;
+        for (int r = 0; r < R; ++r) {
+            const Vf in = hn::Set(d, v[r * v_tile_stride + k]);
+            for (int g = 0; g < G; ++g) acc[r][g] = hn::MulAdd(in, w[g], acc[r][g]);
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int g = 0; g < G; ++g) hn::StoreU(acc[r][g], d, m + r * m_tile_stride + g * kLanes);
+}
+
+template <int G>
+void GemmGroup(const WinogradGemmArgs &a, const float *u, int vec0, int pos) {
+    constexpr int R = BlockRows<G>();
+    const float *v = a.v + pos * a.v_layout.pos_stride;
+    float *m = a.m + pos * a.m_layout.pos_stride + vec0 * kLanes;
+    // The buffers hold a multiple of every R tiles: the rounded-up tail
+    // computes tiles nobody reads, on whatever the buffer holds.
+    for (int t = 0; t < a.tiles; t += R)
+        GemmBlock<R, G>(v + t * a.v_layout.tile_stride, a.v_layout.tile_stride, a.in_channels, u,
+                        m + t * a.m_layout.tile_stride, a.m_layout.tile_stride);
+}
+
+void WinogradGemm(const WinogradGemmArgs &a) {
+    const float *u = a.u;
+    for (int pos = 0; pos < kWinoPositions; ++pos) {
+        for (int vec0 = 0; vec0 < a.out_vectors;) {
+            const int g = std::min(kMaxGroupVectors, a.out_vectors - vec0);
+            if (g == 1) GemmGroup<1>(a, u, vec0, pos);
+            else if (g == 2) GemmGroup<2>(a, u, vec0, pos);
+            else if constexpr (kMaxGroupVectors == 4) {
+                if (g == 3) GemmGroup<3>(a, u, vec0, pos);
+                else GemmGroup<4>(a, u, vec0, pos);
+            }
+            u += static_cast<size_t>(a.in_channels) * g * kLanes;
+            vec0 += g;
+        }
+    }
+}
+
+// Aᵀ m for one 6-vector → 4.
+HWY_INLINE void OutputTransform1D(D d, const Vf m[6], Vf o[4]) {
+    const Vf s1 = hn::Add(m[1], m[2]), d1 = hn::Sub(m[1], m[2]);
+    const Vf s2 = hn::Add(m[3], m[4]), d2 = hn::Sub(m[3], m[4]);
+    o[0] = hn::Add(hn::Add(m[0], s1), s2);
+    o[1] = hn::MulAdd(hn::Set(d, 2.0f), d2, d1);
+    o[2] = hn::MulAdd(hn::Set(d, 4.0f), s2, s1);
+    o[3] = hn::Add(hn::MulAdd(hn::Set(d, 8.0f), d2, d1), m[5]);
+}
+
+struct WinogradOutputT {
+    template <Activation A>
+    static void run(const WinogradOutputArgs &a) {
+        const D d;
+        const ptrdiff_t pos_stride = a.m_layout.pos_stride;
+        const ptrdiff_t os = a.out_pixel_stride;
+        for (int t = 0; t < a.tiles; ++t) {
+            const int c_begin = std::max(0, a.col_begin - 4 * t);
+            const int c_end = std::min(kWinoOut, a.col_end - 4 * t);
+            const bool whole = c_begin == 0 && c_end == kWinoOut;
+            for (int ov = 0; ov < a.out_vectors; ++ov) {
+                const float *src = a.m + t * a.m_layout.tile_stride + ov * kLanes;
+                Vf y[4][6];  // (Aᵀ m)[i][c]
+                for (int c = 0; c < 6; ++c) {
+                    Vf col[6], o[4];
+                    for (int j = 0; j < 6; ++j) col[j] = hn::LoadU(d, src + (j * 6 + c) * pos_stride);
+                    OutputTransform1D(d, col, o);
+                    for (int i = 0; i < 4; ++i) y[i][c] = o[i];
+                }
+                const size_t ch = static_cast<size_t>(ov) * kLanes;
+                const Vf bias = hn::LoadU(d, a.epilogue.bias + ch);
+                const float *slope = A == Activation::prelu ? a.epilogue.slope + ch : nullptr;
+                for (int i = 0; i < 4; ++i) {
+                    if (!a.rows[i]) continue;
+                    Vf o[4];
+                    OutputTransform1D(d, y[i], o);
+                    float *dst = a.rows[i] + (4 * t) * os + ov * kLanes;
+                    if (whole) {
+                        for (int c = 0; c < 4; ++c)
+                            hn::StoreU(Activate<A>(d, hn::Add(o[c], bias), slope), d, dst + c * os);
+                    } else {
+                        for (int c = c_begin; c < c_end; ++c)
+                            hn::StoreU(Activate<A>(d, hn::Add(o[c], bias), slope), d, dst + c * os);
+                    }
+                }
+            }
+        }
+    }
+};
+
+void WinogradOutput(const WinogradOutputArgs &a) {
+    WithActivation<WinogradOutputT>(a.epilogue.activation, a);
+}
+
+// --- output encoding ---------------------------------------------------------
+
+void EncodeRow(const EncodeRowArgs &a) {
+    const D d;
+    const hn::RebindToSigned<D> di;
+    const Vf lo = hn::Set(d, a.range.lo), span = hn::Set(d, a.range.hi - a.range.lo);
+    const Vf zero = hn::Zero(d), one = hn::Set(d, 1.0f), half = hn::Set(d, 0.5f);
+    const uint32_t maxv = max_sample(a.bit_depth);
+    const Vf vmax = hn::Set(d, static_cast<float>(maxv));
+    const int r = a.scale, channels = r * r;
+    const int vectors = (channels + kLanes - 1) / kLanes;
+    const ptrdiff_t ps = a.pixel_stride;
+    // The same operations, in the same order, as encode_sample(): division,
+    // NaN → 0 through the comparison, multiply then add (no FMA), truncate.
+    for (int x = 0; x < a.width; ++x)
+        for (int cv = 0; cv < vectors; ++cv) {
+            Vf y = hn::LoadU(d, a.lr + x * ps + cv * kLanes);
+            if (a.residual) y = hn::Add(y, hn::Set(d, a.residual[x]));
+            Vf t = hn::Div(hn::Sub(y, lo), span);
+            t = hn::IfThenElse(hn::Gt(t, zero), hn::Min(t, one), zero);
+            hn::StoreU(hn::ConvertTo(di, hn::Add(hn::Mul(t, vmax), half)), di,
+                       a.scratch + x * ps + cv * kLanes);
+        }
+    for (int i = 0; i < r; ++i) {
+        const int32_t *q = a.scratch + i * r;
+        if (a.bit_depth == 8) {
+            uint8_t *o = a.out_rows[i];
+            for (int x = 0; x < a.width; ++x)
+                for (int j = 0; j < r; ++j) o[x * r + j] = static_cast<uint8_t>(q[x * ps + j]);
+        } else {
+            uint16_t *o = reinterpret_cast<uint16_t *>(a.out_rows[i]);
+            for (int x = 0; x < a.width; ++x)
+                for (int j = 0; j < r; ++j)
+                    o[x * r + j] = static_cast<uint16_t>(static_cast<uint32_t>(q[x * ps + j]) << a.shift);
+        }
+    }
+}
+
+struct ActivateArrayT {
+    template <Activation A>
+    static void run(const float *slope, float *x, size_t n) {
+        const D d;
+        for (size_t i = 0; i < n; i += kLanes)
+            hn::StoreU(Activate<A>(d, hn::LoadU(d, x + i), slope ? slope + i : nullptr), d, x + i);
+    }
+};
+
+void ActivateArray(Activation act, const float *slope, float *x, size_t n) {
+    WithActivation<ActivateArrayT>(act, slope, x, n);
+}
+
+KernelTable MakeTable() {
+    KernelTable t;
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+    t.isa = Isa::avx512;
+#elif HWY_TARGET == HWY_AVX2
+    t.isa = Isa::avx2;
+#else
+    t.isa = Isa::baseline;
+#endif
+    t.target_name = hwy::TargetName(HWY_TARGET);
+    t.lanes = kLanes;
+    t.block_rows = kAccumulators;
+    t.max_group_vectors = kMaxGroupVectors;
+    t.direct_row = &DirectRow;
+    t.winograd_input = &WinogradInput;
+    t.winograd_gemm = &WinogradGemm;
+    t.winograd_output = &WinogradOutput;
+    t.encode_row = &EncodeRow;
+    t.activate = &ActivateArray;
+    return t;
+}
+
+const KernelTable *Table() {
+    static const KernelTable table = MakeTable();
+    return &table;
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace espcn::ESPCN_FAST_KERNELS_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace espcn::ESPCN_FAST_KERNELS_NAMESPACE {
+
+const char *isa_name(Isa isa) {
+    switch (isa) {
+    case Isa::baseline: return "baseline";
+    case Isa::avx2: return "avx2";
+    case Isa::avx512: return "avx512";
+    }
+    return "?";
+}
+
+std::vector<const KernelTable *> supported_kernel_tables() {
+    const int64_t cpu = hwy::SupportedTargets();
+    std::vector<const KernelTable *> tables;
+    // Only targets this file was compiled for can be named here; each block
+    // exists when HWY_TARGETS contains it.
+#if HWY_TARGETS & HWY_AVX3
+    if (cpu & HWY_AVX3) tables.push_back(N_AVX3::Table());
+#endif
+#if HWY_TARGETS & HWY_AVX2
+    if (cpu & HWY_AVX2) tables.push_back(N_AVX2::Table());
+#endif
+    // The compiler's baseline target always runs (it may be one of the above).
+    const KernelTable *baseline = HWY_STATIC_DISPATCH(Table)();
+    if (std::find(tables.begin(), tables.end(), baseline) == tables.end()) tables.push_back(baseline);
+    return tables;
+}
+
+const KernelTable *best_kernel_table(Isa max_isa) {
+    for (const KernelTable *t : supported_kernel_tables())
+        if (static_cast<int>(t->isa) <= static_cast<int>(max_isa)) return t;
+    return HWY_STATIC_DISPATCH(Table)();
+}
+
+}  // namespace espcn::ESPCN_FAST_KERNELS_NAMESPACE
+#endif  // HWY_ONCE

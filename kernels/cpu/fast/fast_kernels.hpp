@@ -1,0 +1,161 @@
+// The SIMD kernels of the cpu-fast backend, compiled once per instruction set
+// with Google Highway (fast_kernels.cpp) and chosen at run time. A table of
+// plain function pointers per instruction set: the backend picks one table
+// when it is created, so two contexts may run different instruction sets in
+// one process (the tests run every table this CPU supports side by side).
+//
+// Layout of every activation: rows of pixels, each pixel `pixel_stride`
+// floats (its channels, zero-padded up to a multiple of the vector length),
+// pixels contiguous along the row. Kernels only ever read columns the caller
+// has made valid or zero; they write only the columns they are asked for.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../../core/backend.hpp"
+#include "../../core/network.hpp"
+#include "../../core/sample_codec.hpp"
+
+namespace espcn::fast {
+
+// CpuIsa::baseline is whatever the compiler's default target gives (x86-64:
+// Highway's portable 128-bit code; aarch64: NEON).
+using Isa = CpuIsa;
+
+const char *isa_name(Isa isa);
+
+// Fused activation of a layer (bias already added).
+struct Epilogue {
+    const float *bias = nullptr;   // per padded channel
+    const float *slope = nullptr;  // per padded channel, PReLU only
+    Activation activation = Activation::identity;
+};
+
+// Direct convolution of one output row (any kernel size, any input stride).
+struct DirectRowArgs {
+    // rows[ky] points at the input pixel (first output column − pad) of input
+    // row (y + ky − pad); kernel rows in all.
+    const float *const *rows = nullptr;
+    ptrdiff_t in_pixel_stride = 0;  // floats between input pixels
+    int in_channels = 0;
+    int kernel = 0;
+    const float *weights = nullptr;  // packed by pack_direct_weights
+    int out_vectors = 0;             // padded output channels / lanes
+    Epilogue epilogue;
+    float *out = nullptr;            // first output pixel
+    ptrdiff_t out_pixel_stride = 0;
+    int width = 0;                   // output pixels to write
+};
+
+// Winograd F(4×4, 3×3): 6×6 input tiles at stride 4 → 36 "positions" that
+// are independent matrix products over channels → 4×4 output tiles.
+inline constexpr int kWinoTile = 6, kWinoOut = 4, kWinoPositions = 36;
+
+// The Winograd buffers V (transformed input) and M (products) are addressed
+// by explicit strides in floats: element (tile, position, channel) is at
+// tile · tile_stride + position · pos_stride + channel.
+struct WinogradLayout {
+    ptrdiff_t tile_stride = 0;
+    ptrdiff_t pos_stride = 0;
+};
+
+struct WinogradInputArgs {
+    // rows[0..5] point at the input pixel (first output column − 1) of input
+    // rows (a − 1) … (a + 4), for output rows a … a + 3.
+    const float *const *rows = nullptr;
+    ptrdiff_t in_pixel_stride = 0;  // a multiple of the lane count
+    int channel_vectors = 0;        // input channel vectors to transform
+    int tiles = 0;
+    float *v = nullptr;
+    WinogradLayout v_layout;
+    float *scratch = nullptr;       // winograd_input_scratch_floats(tiles, lanes)
+};
+
+inline size_t winograd_input_scratch_floats(int tiles, int lanes) {
+    return static_cast<size_t>(4 * tiles + 2) * kWinoTile * static_cast<size_t>(lanes);
+}
+
+struct WinogradGemmArgs {
+    const float *v = nullptr;
+    WinogradLayout v_layout;
+    // Tiles to multiply; rounded up to the micro-kernel's block inside, so
+    // the buffers must hold a multiple of block_rows tiles.
+    int tiles = 0;
+    int in_channels = 0;       // K
+    const float *u = nullptr;  // packed by pack_winograd_weights
+    int out_vectors = 0;
+    float *m = nullptr;
+    WinogradLayout m_layout;
+};
+
+struct WinogradOutputArgs {
+    const float *m = nullptr;
+    WinogradLayout m_layout;
+    int out_vectors = 0;
+    int tiles = 0;
+    Epilogue epilogue;
+    float *rows[kWinoOut] = {};  // output rows a … a+3 at the first tile's column; null: not stored
+    ptrdiff_t out_pixel_stride = 0;
+    int col_begin = 0, col_end = 0;  // the columns stored, counted from the first tile's
+};
+
+// The output step of the network: the last layer's LR row (r² channels per
+// pixel, C = 1 so both shuffle orders agree), plus the residual if any → r HR
+// rows, range mapped, rounded half up and clamped as sample_codec.hpp says.
+struct EncodeRowArgs {
+    const float *lr = nullptr;   // first LR pixel
+    ptrdiff_t pixel_stride = 0;
+    int width = 0;               // LR pixels
+    int scale = 0;
+    SampleRange range;
+    int bit_depth = 8, shift = 0;
+    uint8_t *const *out_rows = nullptr;  // scale HR rows, at HR column scale · x0
+    int32_t *scratch = nullptr;  // width · pixel_stride ints
+    // The global residual (Network::residual == nearest): the network's
+    // decoded input at these LR pixels, one float each, added to all r² HR
+    // samples of its pixel after the activation. Null: none.
+    const float *residual = nullptr;
+};
+
+struct KernelTable {
+    Isa isa = Isa::baseline;
+    const char *target_name = "";  // Highway's name of the target
+    int lanes = 1;                 // floats per vector
+    // Accumulator vectors per micro-kernel: a block is block_rows / G pixels
+    // (or tiles) × G output vectors. Input rows need block_rows columns to
+    // spare on the right; Winograd tile strides are multiples of block_rows.
+    int block_rows = 1;
+    int max_group_vectors = 4;     // output vectors per micro-kernel
+
+    void (*direct_row)(const DirectRowArgs &) = nullptr;
+    void (*winograd_input)(const WinogradInputArgs &) = nullptr;
+    void (*winograd_gemm)(const WinogradGemmArgs &) = nullptr;
+    void (*winograd_output)(const WinogradOutputArgs &) = nullptr;
+    void (*encode_row)(const EncodeRowArgs &) = nullptr;
+    // Applies an activation to n floats (n a multiple of lanes); for tests.
+    void (*activate)(Activation, const float *slope, float *x, size_t n) = nullptr;
+};
+
+// Every table compiled in and runnable on this CPU, best first.
+std::vector<const KernelTable *> supported_kernel_tables();
+
+// The best supported table at or below `max_isa`; never null (the baseline
+// always runs).
+const KernelTable *best_kernel_table(Isa max_isa);
+
+// Output channel vectors are split into groups of at most max_group_vectors
+// (micro-kernel width); packing and kernels agree on this split.
+std::vector<int> vector_groups(int out_vectors, int max_group_vectors);
+
+// Weights of a conv layer packed for direct_row: per group, [ky][kx][i][group
+// vectors · lanes], zero-padded channels.
+std::vector<float> pack_direct_weights(const ConvLayer &c, int lanes, int max_group_vectors);
+
+// Winograd-domain weights U = G g Gᵀ (computed in double), packed for
+// winograd_gemm: [position][group][i][group vectors · lanes].
+std::vector<float> pack_winograd_weights(const ConvLayer &c, int lanes, int max_group_vectors);
+
+}  // namespace espcn::fast
