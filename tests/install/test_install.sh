@@ -23,6 +23,6 @@ cmake --build "$work/cmake-build" >/dev/null
 mv "$work/prefix" "$work/moved"
 LD_LIBRARY_PATH=$work/moved/${libdir#"$work/prefix/"} "$work/consumer-pc" "$work/moved/share/espcn/models"
 # The build tree (lib/ and share/espcn/models/ side by side, as installed).
-build_lib=$(dirname "$(find "$build" -maxdepth 3 -name 'libespcn.so' -not -path '*/CMakeFiles/*' | head -n 1)")
+build_lib=$(dirname "$(find -H "$build" -maxdepth 3 -name 'libespcn.so' -not -path '*/CMakeFiles/*' | head -n 1)")
 LD_LIBRARY_PATH=$build_lib "$work/consumer-pc" "$build/share/espcn/models"
 echo "test_install: 4 passed, 0 failed"
