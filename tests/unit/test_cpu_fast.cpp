@@ -47,10 +47,18 @@ TEST(CpuFast, OutputDoesNotDependOnTilingOrThreads) {
     fsrcnn.conv(1, 24, 5).prelu(24).conv(24, 12, 1).prelu(12).conv(12, 12, 3).prelu(12)
         .conv(12, 12, 3).activation("sigmoid").conv(12, 24, 1).activation("relu")
         .deconv(24, 1, 9, 3, 0);
-    const test::ModelBuilder models[] = {test::espcn_paper_model(2, 21), fsrcnn};
+    // LRNet-like: its last layer (5×5, 16 → 4) runs as dot products.
+    test::ModelBuilder lrnet(2, 6);
+    lrnet.conv(1, 16, 5).prelu(16).conv(16, 16, 3).prelu(16).conv(16, 4, 5).pixel_shuffle();
+    const test::ModelBuilder models[] = {test::espcn_paper_model(2, 21), fsrcnn, lrnet};
     for (const fast::KernelTable *table : fast::supported_kernel_tables()) {
         for (const test::ModelBuilder &m : models) {
             auto net = load(m);
+            if (&m == &models[2]) {
+                auto probe = make_fast(net, 1, table->isa);
+                ASSERT_TRUE(probe);
+                EXPECT_EQ(probe->dot_layers().back(), table->lanes >= 4) << table->target_name;
+            }
             const int r = net->scale, W = 75, H = 43;
             std::mt19937 rng(3);
             test::TestPlane in = test::make_plane(W, H, 10, &rng);

@@ -113,10 +113,14 @@ FastBackend::FastBackend(std::shared_ptr<const Network> net, const BackendConfig
         L.pad = c.pad();
         max_pad = std::max(max_pad, L.pad);
         // Winograd needs its input channels vectorised (not the raw plane).
-        L.winograd = c.kernel == 3 && stages_[static_cast<size_t>(l)].pixel_stride % lanes_ == 0;
+        const int in_stride = stages_[static_cast<size_t>(l)].pixel_stride;
+        L.winograd = c.kernel == 3 && in_stride % lanes_ == 0;
+        // A few output maps (the last layer's r²) on activations: dot products.
+        L.dot = !L.winograd && fast::dot_row_applies(c.out_channels, c.in_channels, in_stride, lanes_);
         L.chunk_rows = L.winograd ? fast::kWinoOut : 1;
         L.out_vectors = (c.out_channels + lanes_ - 1) / lanes_;
         L.weights = L.winograd ? fast::pack_winograd_weights(c, lanes_, kernels_->max_group_vectors)
+                    : L.dot    ? fast::pack_dot_weights(c, in_stride)
                                : fast::pack_direct_weights(c, lanes_, kernels_->max_group_vectors);
         const size_t padded = static_cast<size_t>(L.out_vectors) * lanes_;
         L.bias.assign(padded, 0.0f);
@@ -163,6 +167,12 @@ std::vector<bool> FastBackend::winograd_layers() const {
     std::vector<bool> w;
     for (const Layer &L : layers_) w.push_back(L.winograd);
     return w;
+}
+
+std::vector<bool> FastBackend::dot_layers() const {
+    std::vector<bool> d;
+    for (const Layer &L : layers_) d.push_back(L.dot);
+    return d;
 }
 
 void FastBackend::set_tiling(const FastTiling &t) {
@@ -378,13 +388,15 @@ void FastBackend::run_direct(Worker &w, int layer, int y) const {
     a.kernel = k;
     a.weights = L.weights.data();
     a.out_vectors = L.out_vectors;
+    a.out_channels = L.conv->out_channels;
     a.epilogue = {L.bias.data(), L.slope.empty() ? nullptr : L.slope.data(), L.conv->activation};
     const Stage &SO = stages_[static_cast<size_t>(out_stage)];
     a.out = w.slot(out_stage, y, SO.ring_rows) +
             static_cast<ptrdiff_t>(so.col_begin - so.origin) * SO.pixel_stride;
     a.out_pixel_stride = SO.pixel_stride;
     a.width = so.col_end - so.col_begin;
-    kernels_->direct_row(a);
+    if (L.dot) kernels_->dot_row(a);
+    else kernels_->direct_row(a);
 }
 
 void FastBackend::run_winograd(Worker &w, int layer, int y) const {

@@ -6,7 +6,9 @@
 // F(4×4, 3×3) (4 rows at a time: input transform → 36 small matrix products
 // over channels → output transform + bias + activation); every other conv
 // (the 1-channel first layer, 1×1, 5×5, …) runs as a direct convolution, one
-// row at a time, with bias and activation fused. The last layer's rows go
+// row at a time, with bias and activation fused; one with at most 4 output
+// maps on activations (LRNet's last 5×5 layer) as dot products along the
+// channels instead, which fills the vectors its 4 outputs would not. The last layer's rows go
 // straight into the periodic shuffle (+ the global residual, the input row
 // decoded again) + rounding + clamping of the output plane.
 //
@@ -54,6 +56,8 @@ public:
     int work_items() const { return static_cast<int>(plan_.items.size()); }
     // Which layers run as Winograd (the others run direct).
     std::vector<bool> winograd_layers() const;
+    // Which layers run as dot products (fast_kernels.hpp, kMaxDotOutputs).
+    std::vector<bool> dot_layers() const;
 
     struct Worker;  // per-thread buffers and streaming state
 
@@ -61,6 +65,7 @@ private:
     struct Layer {
         const ConvLayer *conv = nullptr;
         bool winograd = false;
+        bool dot = false;      // direct, as dot products (fast_kernels.hpp, kMaxDotOutputs)
         int grid = 0;          // Winograd: tiles start at rows/columns ≡ grid (mod 4)
         int pad = 0;
         int chunk_rows = 1;    // rows produced per step (4 for Winograd)

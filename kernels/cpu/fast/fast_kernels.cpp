@@ -194,6 +194,67 @@ struct DirectRowT {
 
 void DirectRow(const DirectRowArgs &a) { WithActivation<DirectRowT>(a.epilogue.activation, a); }
 
+// --- dot-product convolution for few output channels ------------------------
+
+// P pixels × N outputs (N ≤ kMaxDotOutputs): for each kernel row, the window's
+// k · in_pixel_stride floats are one contiguous run (taps then channels), so
+// each input vector is loaded once and multiplied by the N outputs' weight
+// vectors; P · N accumulators, summed across lanes at the end.
+template <Activation A, int P, int N>
+HWY_INLINE void DotBlock(const DirectRowArgs &a, int x, float *out, ptrdiff_t out_stride) {
+    const D d;
+    Vf acc[P][N];
+    for (int p = 0; p < P; ++p)
+        for (int o = 0; o < N; ++o) acc[p][o] = hn::Zero(d);
+    const ptrdiff_t cs = a.in_pixel_stride;
+    const int k = a.kernel;
+    const int run = static_cast<int>(k * cs);  // floats per kernel row, a multiple of kLanes
+    const size_t per_output = static_cast<size_t>(k) * run;
+    for (int ky = 0; ky < k; ++ky) {
+        const float *row = a.rows[ky] + x * cs;
+        const float *w = a.weights + static_cast<size_t>(ky) * run;
+        for (int j = 0; j < run; j += kLanes) {
+            Vf wv[N];
+            for (int o = 0; o < N; ++o) wv[o] = hn::LoadU(d, w + o * per_output + j);
+            for (int p = 0; p < P; ++p) {
+                const Vf in = hn::LoadU(d, row + p * cs + j);
+                for (int o = 0; o < N; ++o) acc[p][o] = hn::MulAdd(in, wv[o], acc[p][o]);
+            }
+        }
+    }
+    for (int p = 0; p < P; ++p) {
+        HWY_ALIGN float sums[kLanes] = {};
+        for (int o = 0; o < N; ++o) sums[o] = hn::GetLane(hn::SumOfLanes(d, acc[p][o])) + a.epilogue.bias[o];
+        // Lanes N.. are the output's padding channels: bias 0, written as 0.
+        const Vf v = hn::Load(d, sums);
+        const float *slope = A == Activation::prelu ? a.epilogue.slope : nullptr;
+        const Vf act = Activate<A>(d, v, slope);
+        hn::StoreU(hn::IfThenElseZero(hn::FirstN(d, static_cast<size_t>(N)), act), d, out + p * out_stride);
+    }
+}
+
+template <Activation A, int N>
+void DotRowN(const DirectRowArgs &a) {
+    constexpr int P = 3;
+    const ptrdiff_t os = a.out_pixel_stride;
+    int x = 0;
+    for (; x + P <= a.width; x += P) DotBlock<A, P, N>(a, x, a.out + x * os, os);
+    for (; x < a.width; ++x) DotBlock<A, 1, N>(a, x, a.out + x * os, os);
+}
+
+struct DotRowT {
+    template <Activation A>
+    static void run(const DirectRowArgs &a) {
+        const int n = a.out_channels;
+        if (n == 1) DotRowN<A, 1>(a);
+        else if (n == 2) DotRowN<A, 2>(a);
+        else if (n == 3) DotRowN<A, 3>(a);
+        else DotRowN<A, 4>(a);
+    }
+};
+
+void DotRow(const DirectRowArgs &a) { WithActivation<DotRowT>(a.epilogue.activation, a); }
+
 // --- Winograd F(4×4, 3×3) ----------------------------------------------------
 
 // Bᵀ z for one 6-vector (Lavin & Gray's points 0, ±1, ±2, ∞).
@@ -410,6 +471,7 @@ KernelTable MakeTable() {
     t.block_rows = kAccumulators;
     t.max_group_vectors = kMaxGroupVectors;
     t.direct_row = &DirectRow;
+    t.dot_row = &DotRow;
     t.winograd_input = &WinogradInput;
     t.winograd_gemm = &WinogradGemm;
     t.winograd_output = &WinogradOutput;

@@ -44,11 +44,22 @@ struct DirectRowArgs {
     int kernel = 0;
     const float *weights = nullptr;  // packed by pack_direct_weights
     int out_vectors = 0;             // padded output channels / lanes
+    int out_channels = 0;            // dot_row: the real output channels
     Epilogue epilogue;
     float *out = nullptr;            // first output pixel
     ptrdiff_t out_pixel_stride = 0;
     int width = 0;                   // output pixels to write
 };
+
+// Layers with few output channels (≤ kMaxDotOutputs: the last layer's r²
+// maps at x2) on an activation input (in_pixel_stride a multiple of the lane
+// count): each output is a dot product over the contiguous window of k taps ×
+// in_pixel_stride channels, vectorised along the channels and summed across
+// lanes at the end, instead of direct_row's output-channel vectors, which
+// such a layer fills only partly (4 of 8 or 16 lanes). Same DirectRowArgs:
+// weights packed by pack_dot_weights, out_vectors = 1 (the padding channels
+// of the output are written as zeros), in_channels ≤ in_pixel_stride.
+inline constexpr int kMaxDotOutputs = 4;
 
 // Winograd F(4×4, 3×3): 6×6 input tiles at stride 4 → 36 "positions" that
 // are independent matrix products over channels → 4×4 output tiles.
@@ -131,6 +142,8 @@ struct KernelTable {
     int max_group_vectors = 4;     // output vectors per micro-kernel
 
     void (*direct_row)(const DirectRowArgs &) = nullptr;
+    // Requires dot_row_applies(); see kMaxDotOutputs.
+    void (*dot_row)(const DirectRowArgs &) = nullptr;
     void (*winograd_input)(const WinogradInputArgs &) = nullptr;
     void (*winograd_gemm)(const WinogradGemmArgs &) = nullptr;
     void (*winograd_output)(const WinogradOutputArgs &) = nullptr;
@@ -149,6 +162,18 @@ const KernelTable *best_kernel_table(Isa max_isa);
 // Output channel vectors are split into groups of at most max_group_vectors
 // (micro-kernel width); packing and kernels agree on this split.
 std::vector<int> vector_groups(int out_vectors, int max_group_vectors);
+
+// Whether dot_row runs a layer with this many output channels on an input
+// of this pixel stride (floats), for kernels of `lanes` floats per vector.
+inline bool dot_row_applies(int out_channels, int in_channels, ptrdiff_t in_pixel_stride, int lanes) {
+    // The outputs must fit one vector (not on the 1-lane scalar baseline).
+    return out_channels <= kMaxDotOutputs && out_channels <= lanes && in_pixel_stride % lanes == 0 &&
+           in_channels <= in_pixel_stride && in_pixel_stride > 1;
+}
+
+// Weights of a conv layer packed for dot_row: [o][ky][kx][i padded to
+// in_pixel_stride] for o < out_channels (zeros at the padding channels).
+std::vector<float> pack_dot_weights(const ConvLayer &c, int in_pixel_stride);
 
 // Weights of a conv layer packed for direct_row: per group, [ky][kx][i][group
 // vectors · lanes], zero-padded channels.

@@ -36,6 +36,18 @@ std::vector<float> pack_direct_weights(const ConvLayer &c, int lanes, int max_gr
     return packed;
 }
 
+std::vector<float> pack_dot_weights(const ConvLayer &c, int in_pixel_stride) {
+    const int k = c.kernel;
+    std::vector<float> packed;
+    packed.reserve(static_cast<size_t>(c.out_channels) * k * k * in_pixel_stride);
+    for (int o = 0; o < c.out_channels; ++o)
+        for (int ky = 0; ky < k; ++ky)
+            for (int kx = 0; kx < k; ++kx)
+                for (int i = 0; i < in_pixel_stride; ++i)
+                    packed.push_back(i < c.in_channels ? c.w(o, i, ky, kx) : 0.0f);
+    return packed;
+}
+
 std::vector<float> pack_winograd_weights(const ConvLayer &c, int lanes, int max_group_vectors) {
     // G of F(4×4, 3×3) for the points 0, ±1, ±2 (and ∞): U = G g Gᵀ.
     static constexpr double G[kWinoTile][3] = {
