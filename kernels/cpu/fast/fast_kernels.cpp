@@ -245,11 +245,19 @@ void DotRowN(const DirectRowArgs &a) {
 struct DotRowT {
     template <Activation A>
     static void run(const DirectRowArgs &a) {
+        // n ≤ min(kMaxDotOutputs, lanes) (dot_row_applies): on a narrower
+        // target (the 1-lane scalar baseline) only n = 1 can arrive, and the
+        // wider forms are not even instantiated (their sums would not fit).
         const int n = a.out_channels;
-        if (n == 1) DotRowN<A, 1>(a);
-        else if (n == 2) DotRowN<A, 2>(a);
-        else if (n == 3) DotRowN<A, 3>(a);
-        else DotRowN<A, 4>(a);
+        if constexpr (kLanes >= kMaxDotOutputs) {
+            if (n == 1) DotRowN<A, 1>(a);
+            else if (n == 2) DotRowN<A, 2>(a);
+            else if (n == 3) DotRowN<A, 3>(a);
+            else DotRowN<A, 4>(a);
+        } else {
+            (void)n;
+            DotRowN<A, 1>(a);
+        }
     }
 };
 
