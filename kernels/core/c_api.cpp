@@ -35,6 +35,9 @@ struct espcn_context {
     bool responsive = false;  // a cancel callback: bands also capped by work
     espcn::RowTilePlan plan;  // for plan_width × plan.height planes
     int plan_width = 0;
+    // The last plane size a streaming backend's working memory was checked
+    // against the budget for (the check builds its plan: not once per frame).
+    int streaming_checked_width = 0, streaming_checked_height = 0;
 };
 
 namespace {
@@ -284,12 +287,16 @@ Status run_network(espcn_context &ctx, const espcn_plane &in, const espcn_plane 
     if (!b.runs_row_tiles()) {
         // A backend that streams or bounds its memory itself: its working
         // memory (when it knows it) must still fit the budget.
-        const std::optional<espcn::FrameMemory> need = b.frame_memory(in.width, in.height);
-        ESPCN_RETURN_IF(need && need->bytes > ctx.memory_budget, ESPCN_ERROR_OUT_OF_MEMORY, "a ",
-                        in.width, "x", in.height, " plane needs ", need->bytes,
-                        " bytes of working memory in the ", espcn_backend_name(b.kind()),
-                        " backend's narrowest work items, over the memory budget of ",
-                        ctx.memory_budget, " bytes; raise the budget (memory_budget)");
+        if (ctx.streaming_checked_width != in.width || ctx.streaming_checked_height != in.height) {
+            const std::optional<espcn::FrameMemory> need = b.frame_memory(in.width, in.height);
+            ESPCN_RETURN_IF(need && need->bytes > ctx.memory_budget, ESPCN_ERROR_OUT_OF_MEMORY, "a ",
+                            in.width, "x", in.height, " plane needs ", need->bytes,
+                            " bytes of working memory in the ", espcn_backend_name(b.kind()),
+                            " backend's narrowest work items, over the memory budget of ",
+                            ctx.memory_budget, " bytes; raise the budget (memory_budget)");
+            ctx.streaming_checked_width = in.width;
+            ctx.streaming_checked_height = in.height;
+        }
         return b.process(in, out);
     }
     if (ctx.plan_width != in.width || ctx.plan.height != in.height || ctx.plan.count == 0) {
