@@ -9,13 +9,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/private_apt.sh
 suite=${ESPCN_HIGHWAY_SUITE:-trixie}
 work=${TMPDIR:-/tmp}/espcn-highway-$suite
-rm -rf "$work" && mkdir -p "$work/pkg"
-# Exit 3 (not 1) when the package cannot be fetched, so callers can tell
-# "no archive reachable" from "does not compile".
-espcn_private_apt_init "$work/apt" "$suite" || exit 3
-[ "$(id -u)" -eq 0 ] && ESPCN_APT_OPTS+=(-o APT::Sandbox::User=root)
-(cd "$work/pkg" && apt-get "${ESPCN_APT_OPTS[@]}" -qq download libhwy-dev) || exit 3
-dpkg-deb -x "$work"/pkg/libhwy-dev_*.deb "$work/root"
+espcn_unpack_dev_package "$work" "$suite" libhwy-dev || exit 3
 inc="$work/root/usr/include"
 version=$(awk '/^#define HWY_MAJOR/{a=$3} /^#define HWY_MINOR/{b=$3} END{print a "." b}' "$inc/hwy/base.h")
 echo "== Highway $version headers from $suite's libhwy-dev"

@@ -8,13 +8,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/private_apt.sh
 suite=${ESPCN_ONEDNN3_SUITE:-trixie}
 work=${TMPDIR:-/tmp}/espcn-onednn3-$suite
-rm -rf "$work" && mkdir -p "$work/pkg"
-# Exit 3 (not 1) when the package cannot be fetched, so callers can tell
-# "no archive reachable" from "does not compile".
-espcn_private_apt_init "$work/apt" "$suite" || exit 3
-[ "$(id -u)" -eq 0 ] && ESPCN_APT_OPTS+=(-o APT::Sandbox::User=root)
-(cd "$work/pkg" && apt-get "${ESPCN_APT_OPTS[@]}" -qq download libdnnl-dev) || exit 3
-dpkg-deb -x "$work"/pkg/libdnnl-dev_*.deb "$work/root"
+espcn_unpack_dev_package "$work" "$suite" libdnnl-dev || exit 3
 version=$(awk '/define DNNL_VERSION_MAJOR/{a=$3} /define DNNL_VERSION_MINOR/{b=$3} END{print a "." b}' \
           "$work/root/usr/include/oneapi/dnnl/dnnl_version.h")
 echo "== oneDNN $version headers from $suite's libdnnl-dev"

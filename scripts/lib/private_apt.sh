@@ -28,3 +28,17 @@ LIST
                     -o "Debug::NoLocking=1" -o "APT::Get::List-Cleanup=0")
     apt-get "${ESPCN_APT_OPTS[@]}" -qq update
 }
+
+# espcn_unpack_dev_package WORK SUITE PACKAGE: downloads SUITE's PACKAGE (a -dev
+# package, for its headers) with a private apt state under WORK and unpacks it,
+# not installed, into WORK/root. Returns 3 when the archive cannot be reached or
+# the package fetched, so a check script can tell "no archive" from "does not
+# compile" (scripts/test.sh reports the first as skipped).
+espcn_unpack_dev_package() {
+    local work=$1 suite=$2 package=$3
+    rm -rf "$work" && mkdir -p "$work/pkg" || return 3
+    espcn_private_apt_init "$work/apt" "$suite" || return 3
+    [ "$(id -u)" -eq 0 ] && ESPCN_APT_OPTS+=(-o APT::Sandbox::User=root)
+    (cd "$work/pkg" && apt-get "${ESPCN_APT_OPTS[@]}" -qq download "$package") || return 3
+    dpkg-deb -x "$work"/pkg/"$package"_*.deb "$work/root" || return 3
+}
