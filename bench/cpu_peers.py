@@ -2,7 +2,7 @@
 """espcn on the CPU against ONNX Runtime and OpenVINO, on the same network, in
 one interleaved run.
 
-  python3 bench/cpu_peers.py [--build build/release] [--models espcn-x2,fsrcnn-x3,fsrcnn-x4]
+  python3 bench/cpu_peers.py [--build build/release] [--models lrnet-x2,lrnet-x3,fsrcnn-x4,espcn-x2,fsrcnn-x3]
                              [--sizes 640x360,1920x1080] [--threads 2] [--rounds 5]
                              [--min-time 1.0] [--out bench/results]
 
@@ -10,14 +10,14 @@ What it does, in order:
  1. Creates (once) a virtual environment with pinned ONNX Runtime, OpenVINO,
     onnx and numpy from PyPI (--venv, default build/cpu-peers-venv) and re-runs
     itself inside it.
- 2. Reads each model from our .safetensors file and writes it as ONNX with the
-    onnx package: Conv, Tanh/Relu/Sigmoid/PRelu, DepthToSpace (CRD/DCR), the
-    global nearest residual (Resize + Add, as weights/onnx_export.py writes
-    it), and ConvTranspose for FSRCNN-style files,
-    exactly as PyTorch's exporter writes nn.ConvTranspose2d. For those files
-    the peers also get the LR form espcn itself runs (the deconvolution
-    rewritten as an LR conv + DepthToSpace, Shi et al. 2016), and a peer's
-    figure is the faster of its two graphs.
+ 2. Reads each model from our .safetensors file (weights/espcn_format.py) and
+    writes it as ONNX with weights/onnx_export.py, its input fixed at
+    1×1×H×W: Conv, Tanh/Relu/Sigmoid/PRelu, DepthToSpace (CRD/DCR), the
+    global nearest residual (Resize + Add), and ConvTranspose for FSRCNN-style
+    files, exactly as PyTorch's exporter writes nn.ConvTranspose2d. For those
+    files the peers also get the LR form espcn itself runs (the deconvolution
+    rewritten as an LR conv + DepthToSpace CRD by weights/deconv_conversion.py,
+    Shi et al. 2016), and a peer's figure is the faster of its two graphs.
  3. Checks the outputs first: on a crop, every runtime against espcn's
     reference backend (8-bit, at most 1 code apart); at every timed size,
     every runtime against espcn cpu-fast. Peers' float outputs are encoded as
@@ -43,12 +43,10 @@ from __future__ import annotations
 import argparse
 import ctypes
 import datetime
-import json
 import os
 import platform
 import re
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -82,25 +80,15 @@ def ensure_venv(venv: str, packages: list[str]) -> None:
     os.execve(python, [python, os.path.abspath(__file__), *sys.argv[1:]], env)
 
 
-# --- our model format --------------------------------------------------------
+# --- our model format ---------------------------------------------------------
+# Read by weights/espcn_format.py, written as ONNX by weights/onnx_export.py, a
+# deconvolution rewritten in LR form by weights/deconv_conversion.py: the tools'
+# one reader, ONNX writer and conversion, not copies of them.
 
-def read_model(path: str):
-    """(network JSON, {tensor name: float32 array}) of a file in our format
-    (weights/FORMAT.md)."""
-    import numpy as np
-    with open(path, "rb") as f:
-        raw = f.read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    body = raw[8 + n:]
-    tensors = {}
-    for name, d in header.items():
-        if name == "__metadata__":
-            continue
-        dt = {"F32": np.float32, "F16": np.float16}[d["dtype"]]
-        a, b = d["data_offsets"]
-        tensors[name] = np.frombuffer(body[a:b], dt).astype(np.float32).reshape(d["shape"])
-    return json.loads(header["__metadata__"]["espcn.network"]), tensors
+sys.path.insert(0, os.path.join(ROOT, "weights"))
+from deconv_conversion import deconv_lr_radius, lr_form  # noqa: E402
+from espcn_format import read_model  # noqa: E402
+from onnx_export import to_onnx  # noqa: E402  (imports the onnx package only when called)
 
 
 def macs_per_lr_pixel(net, tensors) -> float:
@@ -112,117 +100,11 @@ def macs_per_lr_pixel(net, tensors) -> float:
             o, i, k, _ = tensors[spec["weight"]].shape
             macs += o * i * k * k
         elif spec["type"] == "deconv":
-            w = tensors[spec["weight"]]
-            lr = deconv_to_lr_conv(w, None, spec["stride"], spec.get("padding", 0))[0]
-            macs += lr.shape[0] * lr.shape[1] * lr.shape[2] * lr.shape[3]
+            i, o, k, _ = tensors[spec["weight"]].shape
+            r = spec["stride"]
+            lr_k = 2 * deconv_lr_radius(k, r, spec.get("padding", 0)) + 1
+            macs += o * r * r * i * lr_k * lr_k
     return macs
-
-
-def deconv_to_lr_conv(w, b, r: int, p: int):
-    """A (in, out, K, K) ConvTranspose2d of stride r, padding p as an LR conv
-    (out·r², in, 2R+1, 2R+1) in CRD order: kernels/core/deconv_conversion.cpp."""
-    import numpy as np
-
-    def floor_div(a, d):
-        return a // d
-
-    cin, cout, k, _ = w.shape
-    d_max = floor_div(k - 1 - p, r)
-    d_min = -floor_div(r - 1 + p, r)
-    radius = max(max(d_max, 0), max(-d_min, 0))
-    kl = 2 * radius + 1
-    lw = np.zeros((cout * r * r, cin, kl, kl), np.float32)
-    lb = np.zeros(cout * r * r, np.float32)
-    for o in range(cout):
-        for a in range(r):
-            for c in range(r):
-                oc = (o * r + a) * r + c
-                if b is not None:
-                    lb[oc] = b[o]
-                for ty in range(kl):
-                    ky = (radius - ty) * r + a + p
-                    if not 0 <= ky < k:
-                        continue
-                    for tx in range(kl):
-                        kx = (radius - tx) * r + c + p
-                        if 0 <= kx < k:
-                            lw[oc, :, ty, tx] = w[:, o, ky, kx]
-    return lw, lb
-
-
-def onnx_model(net, tensors, height: int, width: int, lr_form: bool):
-    """The network as an ONNX graph with a fixed 1×1×H×W float input."""
-    import numpy as np
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    nodes, inits = [], []
-    cur = "lr"
-    r = net["scale"]
-
-    def add(op, inputs, **attrs):
-        nonlocal cur
-        out = f"t{len(nodes)}"
-        nodes.append(helper.make_node(op, [cur, *inputs], [out], **attrs))
-        cur = out
-
-    def const(name, array):
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(array, np.float32), name))
-        return name
-
-    for i, spec in enumerate(net["layers"]):
-        t = spec["type"]
-        if t == "conv":
-            w = tensors[spec["weight"]]
-            k = w.shape[2]
-            ins = [const(f"w{i}", w)]
-            if spec.get("bias"):
-                ins.append(const(f"b{i}", tensors[spec["bias"]]))
-            add("Conv", ins, kernel_shape=[k, k], pads=[k // 2] * 4)
-        elif t == "deconv":
-            w = tensors[spec["weight"]]
-            b = tensors[spec["bias"]] if spec.get("bias") else None
-            p, op = spec.get("padding", 0), spec.get("output_padding", 0)
-            if lr_form:
-                lw, lb = deconv_to_lr_conv(w, b, spec["stride"], p)
-                add("Conv", [const(f"w{i}", lw), const(f"b{i}", lb)],
-                    kernel_shape=[lw.shape[2]] * 2, pads=[lw.shape[2] // 2] * 4)
-                add("DepthToSpace", [], blocksize=r, mode="CRD")
-            else:
-                ins = [const(f"w{i}", w)] + ([const(f"b{i}", b)] if b is not None else [])
-                add("ConvTranspose", ins, kernel_shape=list(w.shape[2:]), strides=[r, r],
-                    pads=[p] * 4, output_padding=[op, op])
-        elif t == "prelu":
-            w = tensors[spec["weight"]].reshape(-1)
-            add("PRelu", [const(f"s{i}", w.reshape(-1, 1, 1))])
-        elif t in ("tanh", "relu", "sigmoid"):
-            add({"tanh": "Tanh", "relu": "Relu", "sigmoid": "Sigmoid"}[t], [])
-        elif t == "identity":
-            continue
-        elif t == "pixel_shuffle":
-            add("DepthToSpace", [], blocksize=r, mode=spec.get("order", "crd").upper())
-        else:
-            raise SystemExit(f"cpu_peers: unknown layer type {t!r}")
-    residual = net.get("residual", "none")
-    if residual == "nearest":
-        # The global residual as weights/onnx_export.py writes it (FORMAT.md
-        # "residual"): + lr upsampled by pixel replication.
-        inits.append(numpy_helper.from_array(np.array([1, 1, r, r], np.float32), "residual_scales"))
-        nodes.append(helper.make_node("Resize", ["lr", "", "residual_scales"], ["lr_nearest"], mode="nearest",
-                                      coordinate_transformation_mode="asymmetric", nearest_mode="floor"))
-        nodes.append(helper.make_node("Add", [cur, "lr_nearest"], ["sr"]))
-        cur = "sr"
-    elif residual != "none":
-        raise SystemExit(f"cpu_peers: unknown residual {residual!r}")
-    graph = helper.make_graph(
-        nodes, net.get("name", "espcn"),
-        [helper.make_tensor_value_info("lr", TensorProto.FLOAT, [1, 1, height, width])],
-        [helper.make_tensor_value_info(cur, TensorProto.FLOAT, [1, 1, height * r, width * r])],
-        inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model
 
 
 # --- libespcn through ctypes -------------------------------------------------
@@ -422,8 +304,9 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "release"),
                     help="a build directory holding lib/libespcn.so (default build/release)")
-    ap.add_argument("--models", default="espcn-x2,fsrcnn-x3,fsrcnn-x4",
-                    help="names in weights/ or paths (default: the shipped defaults, weights/DEFAULTS)")
+    ap.add_argument("--models", default="lrnet-x2,lrnet-x3,fsrcnn-x4,espcn-x2,fsrcnn-x3",
+                    help="names in weights/ or paths (default: the shipped defaults, weights/DEFAULTS, "
+                         "then the paper models espcn-x2 and fsrcnn-x3)")
     ap.add_argument("--sizes", default="640x360,1920x1080", help="LR input sizes WxH")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=5)
@@ -467,7 +350,10 @@ def main() -> int:
     failed = False
     for model_name in args.models.split(","):
         path = model_name if os.sep in model_name else os.path.join(ROOT, "weights", model_name + ".safetensors")
-        net, tensors = read_model(path)
+        try:
+            net, tensors = read_model(path)
+        except (OSError, ValueError) as e:
+            raise SystemExit(f"cpu_peers: {e}") from None
         r = net["scale"]
         lo, hi = (net.get("range") or [0.0, 1.0])
         macs = macs_per_lr_pixel(net, tensors)
@@ -482,12 +368,17 @@ def main() -> int:
             if e.kernels:
                 say(f"#   {name}: {e.kernels}")
         reference = Espcn(lib, path, "reference", 1, None)
-        graphs = {"": False, " (LR form)": True} if has_deconv else {"": False}
+        # The peers' graphs: the file's network and, for a deconvolution, also the
+        # LR form espcn runs (the deconv as an LR conv + DepthToSpace CRD).
+        graphs = {"": (net, tensors)}
+        if has_deconv:
+            graphs[" (LR form)"] = lr_form(net, tensors)
 
         def peers_for(h, w):
             made = {}
-            for suffix, lr_form in graphs.items():
-                model_bytes = onnx_model(net, tensors, h, w, lr_form).SerializeToString()
+            for suffix, (graph_net, graph_tensors) in graphs.items():
+                model_bytes = to_onnx(graph_net, graph_tensors, input_size=(w, h),
+                                      batch_size=1).SerializeToString()
                 made["onnxruntime" + suffix] = OrtPeer(model_bytes, args.threads)
                 made["openvino" + suffix] = OpenVinoPeer(model_bytes, args.threads)
             return made

@@ -132,7 +132,15 @@ def read_model(path: str) -> tuple[dict, dict[str, Tensor]]:
     Checks only what reading needs (the safetensors framing, the two metadata
     keys, format version "1" or "2" and "2" for a residual, dtypes, offsets and
     element counts); the engine's loader is the judge of everything else
-    (FORMAT.md's rules)."""
+    (FORMAT.md's rules). Raises ValueError, with the path, for a file it cannot read."""
+    _, network, tensors = read_versioned_model(path)
+    return network, tensors
+
+
+def read_versioned_model(path: str) -> tuple[str, dict, dict[str, Tensor]]:
+    """read_model's result after the file's `espcn.format` ("1" or "2"), for a reader
+    that cannot hold everything version "2" adds and refuses such a file
+    (export_ffmpeg_native.py)."""
     with open(path, "rb") as f:
         raw = f.read()
     if len(raw) < 8:
@@ -174,4 +182,4 @@ def read_model(path: str) -> tuple[dict, dict[str, Tensor]]:
                              f"{count} {dtype} values inside the {len(body)}-byte data section")
         code = {"F32": "f", "F16": "e"}[dtype]
         tensors[name] = Tensor(shape, list(struct.unpack(f"<{count}{code}", body[begin:end])), dtype)
-    return network, tensors
+    return version, network, tensors

@@ -45,6 +45,7 @@ How our layers map (the network is exact; only float rounding differs):
   deconv               converted into an LR conv (out*r*r outputs, (2R+1)^2
                        kernel) + DEPTH_TO_SPACE, with the index math of
                        kernels/core/deconv_taps.hpp, exactly as our loader does
+                       (weights/deconv_conversion.py)
   prelu                x + (a - 1) * min(x, 0): MINIMUM with 0, then a MUL by the
                        scalar (a - 1) if the slope is shared, or a 1x1 conv
                        with the diagonal (a_c - 1) if it is per channel, then
@@ -64,10 +65,14 @@ does and prints its layers and operands.
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import struct
 import sys
 from dataclasses import dataclass, field
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from deconv_conversion import deconv_to_lr_conv  # noqa: E402
+from espcn_format import FORMAT_VERSION_RESIDUAL, read_versioned_model  # noqa: E402
 
 MAGIC = b"FFMPEGDNNNATIVE"
 MAJOR, MINOR = 1, 23  # tools/python/convert_header.py of FFmpeg 5.1
@@ -104,47 +109,19 @@ class EspcnModel:
 
 
 def read_espcn(path: str) -> EspcnModel:
-    """Read one of our .safetensors models (F32 or F16 tensors)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if len(data) < 8:
-        raise ExportError(f"{path}: too short for a safetensors file")
-    (n,) = struct.unpack_from("<Q", data, 0)
-    if n > len(data) - 8:
-        raise ExportError(f"{path}: header length {n} exceeds the file")
+    """Read one of our .safetensors models (F32 or F16 tensors) with espcn_format, refusing
+    what the native format cannot hold."""
     try:
-        header = json.loads(data[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ExportError(f"{path}: header is not JSON: {e}") from None
-    meta = header.get("__metadata__", {})
-    if meta.get("espcn.format") == "2":
+        version, network, tensors = read_versioned_model(path)
+    except ValueError as e:  # its messages start with the path
+        raise ExportError(str(e)) from None
+    if version == FORMAT_VERSION_RESIDUAL:
         # FORMAT.md: "2" carries a global residual (the input upsampled by pixel replication
         # added to the output); FFmpeg's native format has no nearest upsampling to add it with
         raise ExportError(f"{path}: a model with a global residual (espcn.format \"2\") cannot be "
                           "expressed in FFmpeg's native format")
-    if meta.get("espcn.format") != "1" or "espcn.network" not in meta:
-        raise ExportError(f"{path}: not an espcn model (no espcn.format = \"1\" / espcn.network "
-                          "in __metadata__)")
-    network = json.loads(meta["espcn.network"])
-    body = data[8 + n:]
-    tensors = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        dtype, shape = info["dtype"], [int(d) for d in info["shape"]]
-        begin, end = (int(v) for v in info["data_offsets"])
-        size = {"F32": 4, "F16": 2}.get(dtype)
-        if size is None:
-            raise ExportError(f"{path}: tensor {name!r} has dtype {dtype}; only F32 and F16 are supported")
-        count = 1
-        for d in shape:
-            count *= d
-        if not (0 <= begin <= end <= len(body)) or end - begin != count * size:
-            raise ExportError(f"{path}: tensor {name!r}: offsets [{begin}, {end}) do not hold "
-                              f"{count} {dtype} values inside the file")
-        values = list(struct.unpack_from(f"<{count}{'f' if dtype == 'F32' else 'e'}", body, begin))
-        tensors[name] = (shape, values)
-    return EspcnModel(network, tensors)
+    return EspcnModel(network, {name: ([int(d) for d in t.shape], list(t.values))
+                                for name, t in tensors.items()})
 
 
 # ---------------------------------------------------------- native graph build
@@ -220,58 +197,6 @@ class NativeGraph:
         return bytes(out)
 
 
-# ----------------------------------------------------------- deconv -> LR conv
-# Port of kernels/core/deconv_taps.hpp and deconv_conversion.cpp.
-
-def _floor_div(a: int, b: int) -> int:
-    return a // b  # Python floors for b > 0
-
-
-def _ceil_div(a: int, b: int) -> int:
-    return -_floor_div(-a, b)
-
-
-def deconv_lr_radius(kernel: int, stride: int, pad: int) -> int:
-    d_max = _floor_div(kernel - 1 - pad, stride)
-    d_min = _ceil_div(-(stride - 1) - pad, stride)
-    return max(max(d_max, 0), max(-d_min, 0))
-
-
-def deconv_tap_for_lr_tap(lr_tap: int, radius: int, phase: int, kernel: int, stride: int,
-                          pad: int) -> int:
-    k = (radius - lr_tap) * stride + phase + pad
-    return k if 0 <= k < kernel else -1
-
-
-def deconv_to_lr_conv(cin: int, cout: int, kernel: int, r: int, pad: int, output_pad: int,
-                      weight: list, bias: list | None):
-    """(in, out, K, K) ConvTranspose2d weights -> (out*r*r, in, k, k) conv + CRD shuffle."""
-    if kernel - 2 * pad + output_pad != r:
-        raise ExportError(f"deconv: kernel {kernel} - 2*padding {pad} + output_padding {output_pad}"
-                          f" = {kernel - 2 * pad + output_pad}, not the scale {r}")
-    radius = deconv_lr_radius(kernel, r, pad)
-    k = 2 * radius + 1
-    oc_n = cout * r * r
-    w = [0.0] * (oc_n * cin * k * k)
-    b = [0.0] * oc_n
-    for o in range(cout):
-        for a in range(r):
-            for bb in range(r):
-                oc = (o * r + a) * r + bb  # CRD
-                b[oc] = bias[o] if bias is not None else 0.0
-                for i in range(cin):
-                    for ty in range(k):
-                        ky = deconv_tap_for_lr_tap(ty, radius, a, kernel, r, pad)
-                        if ky < 0:
-                            continue
-                        for tx in range(k):
-                            kx = deconv_tap_for_lr_tap(tx, radius, bb, kernel, r, pad)
-                            if kx < 0:
-                                continue
-                            w[((oc * cin + i) * k + ty) * k + tx] = weight[((i * cout + o) * kernel + ky) * kernel + kx]
-    return oc_n, k, w, b
-
-
 # ------------------------------------------------------------------- export
 
 @dataclass
@@ -340,7 +265,10 @@ def build_native(model: EspcnModel) -> tuple[NativeGraph, dict]:
                 raise ExportError(f"{where}: takes {cin} channels but receives {channels}")
             w = _tensor(model, layer["weight"], [cin, cout, kk, kk], where)
             b = _tensor(model, layer["bias"], [cout], where) if layer.get("bias") else None
-            oc, k, lw, lb = deconv_to_lr_conv(cin, cout, kk, r, pad, opad, w, b)
+            try:
+                oc, k, lw, lb = deconv_to_lr_conv(cin, cout, kk, r, pad, opad, w, b)
+            except ValueError as e:
+                raise ExportError(str(e)) from None
             steps.append(("conv", _Conv(cin, oc, k, lw, lb,
                                         f"layer {n}: deconv {kk}x{kk} stride {r} as LR conv")))
             steps.append(("shuffle", "crd"))

@@ -8,7 +8,8 @@ input `lr` is float32 [N, 1, H, W] in the network's value range (FORMAT.md
 `range`, [0, 1] unless the model says otherwise, stored in the metadata as
 `espcn.range`), output `sr` is float32 [N, 1, r*H, r*W], unclamped (the engine
 clamps and rounds when it encodes samples). H and W are symbolic unless
---input-size fixes them (some runtimes plan faster for one shape).
+--input-size fixes them (some runtimes plan faster for one shape); N is
+symbolic unless to_onnx's batch_size fixes it (bench/cpu_peers.py: 1).
 
   conv           -> Conv (pads k/2, stride 1)
   deconv         -> ConvTranspose (strides, pads, output_padding), kept as a
@@ -77,8 +78,9 @@ def _add_nearest_residual(onnx, nodes: list, inits: list, network_out: str, scal
 
 
 def to_onnx(network: dict, tensors: dict[str, Tensor], opset: int = DEFAULT_OPSET,
-            input_size: tuple[int, int] | None = None):
-    """The ONNX ModelProto of a model read with espcn_format.read_model."""
+            input_size: tuple[int, int] | None = None, batch_size: int | None = None):
+    """The ONNX ModelProto of a model read with espcn_format.read_model. input_size (W, H)
+    and batch_size fix the input's shape; by default it is [N, 1, H, W], all symbolic."""
     onnx = _onnx()
     helper = onnx.helper
     if opset not in IR_VERSION_FOR_OPSET:
@@ -144,7 +146,9 @@ def to_onnx(network: dict, tensors: dict[str, Tensor], opset: int = DEFAULT_OPSE
         _add_nearest_residual(onnx, nodes, inits, current, scale)
     nodes[-1].output[0] = "sr"
 
-    n_dim = "N"
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch size {batch_size} is not >= 1")
+    n_dim = "N" if batch_size is None else batch_size
     h, w = (input_size[1], input_size[0]) if input_size else ("H", "W")
     hr, wr = (h * scale, w * scale) if input_size else (f"{scale}*H", f"{scale}*W")
     graph = helper.make_graph(
@@ -157,7 +161,7 @@ def to_onnx(network: dict, tensors: dict[str, Tensor], opset: int = DEFAULT_OPSE
     model.ir_version = IR_VERSION_FOR_OPSET[opset]
     lo, hi = network.get("range", [0.0, 1.0])
     model.doc_string = (f"{network.get('name', 'espcn')}: x{scale} luma super-resolution; input lr "
-                        f"[N,1,H,W] float32 with samples mapped to [{lo}, {hi}], output sr unclamped"
+                        f"[{n_dim},1,H,W] float32 with samples mapped to [{lo}, {hi}], output sr unclamped"
                         + ("; sr includes lr upsampled nearest (global residual)" if residual else ""))
     helper.set_model_props(model, {"espcn.name": str(network.get("name", "")),
                                    "espcn.scale": str(scale),

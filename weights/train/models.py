@@ -29,10 +29,15 @@ from __future__ import annotations
 
 import copy
 import math
+import os
+import sys
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from espcn_format import read_model  # noqa: E402  (weights/: the one reader of our format)
 
 ARCHS = ("espcn", "fsrcnn", "lrnet", "hrnet")
 
@@ -252,24 +257,11 @@ def build(arch: str, scale: int, init: str = "he", last_std: float = 1e-3, **kw)
 
 
 def read_espcn_file(path: str):
-    """(network JSON, {tensor name: float32 numpy array}) of a file in our format."""
-    import json
-    import struct
-
+    """(network JSON, {tensor name: float32 numpy array}) of a file in our format, read by
+    weights/espcn_format.read_model (ValueError, with the path, for a file it cannot read)."""
     import numpy as np
-    with open(path, "rb") as f:
-        raw = f.read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    body = raw[8 + n:]
-    tensors = {}
-    for name, d in header.items():
-        if name == "__metadata__":
-            continue
-        dt = {"F32": np.float32, "F16": np.float16}[d["dtype"]]
-        a, b = d["data_offsets"]
-        tensors[name] = np.frombuffer(body[a:b], dt).astype(np.float32).reshape(d["shape"])
-    return json.loads(header["__metadata__"]["espcn.network"]), tensors
+    net, tensors = read_model(path)
+    return net, {name: np.asarray(t.values, np.float32).reshape(t.shape) for name, t in tensors.items()}
 
 
 def load_espcn_file(model: nn.Sequential, path: str) -> None:
