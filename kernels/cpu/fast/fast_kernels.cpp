@@ -510,7 +510,8 @@ const char *isa_name(Isa isa) {
 }
 
 std::vector<const KernelTable *> supported_kernel_tables() {
-    const int64_t cpu = hwy::SupportedTargets();
+    // Unused where no block below is compiled (aarch64: NEON is the baseline).
+    [[maybe_unused]] const int64_t cpu = hwy::SupportedTargets();
     std::vector<const KernelTable *> tables;
     // Only targets this file was compiled for can be named here; each block
     // exists when HWY_TARGETS contains it.
