@@ -475,6 +475,9 @@ KernelTable MakeTable() {
     t.isa = Isa::baseline;
 #endif
     t.target_name = hwy::TargetName(HWY_TARGET);
+    // x86-64's baseline is the 128-bit emulation; aarch64's is NEON.
+    t.vector_unit = t.isa != Isa::baseline ||
+                    (HWY_ARCH_ARM && HWY_TARGET != HWY_EMU128 && HWY_TARGET != HWY_SCALAR);
     t.lanes = kLanes;
     t.block_rows = kAccumulators;
     t.max_group_vectors = kMaxGroupVectors;
