@@ -164,7 +164,7 @@ bool onednn_available();
 
 // Our own SIMD kernels (Highway, dispatched at run time). Never unavailable:
 // the baseline target runs anywhere, slowly; cpu_fast_preferred() says whether
-// this CPU has a vector unit it is fast on (AVX2, AVX-512).
+// this CPU has a vector unit it is fast on (AVX2, AVX-512, NEON).
 [[nodiscard]] Result<std::unique_ptr<Backend>> make_cpu_fast_backend(
     std::shared_ptr<const Network> net, const BackendConfig &cfg);
 

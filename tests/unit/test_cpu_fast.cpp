@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <thread>
@@ -113,6 +114,16 @@ TEST(CpuFast, ChoosesTheInstructionSet) {
     EXPECT_NE(bad.status().message().find("ESPCN_CPU_ISA='sse9'"), std::string::npos)
         << bad.status().message();
     unsetenv("ESPCN_CPU_ISA");
+}
+
+// Names the Highway targets this CPU runs, best first (scripts/check_neon.sh
+// reports them from this line): every table-driven test runs each of them.
+TEST(CpuFast, NamesTheTargetsThisCpuRuns) {
+    for (const fast::KernelTable *t : fast::supported_kernel_tables()) {
+        EXPECT_GT(t->lanes, 0) << t->target_name;
+        std::printf("cpu-fast target: %s (ESPCN_CPU_ISA=%s, %d float lanes)\n", t->target_name,
+                    fast::isa_name(t->isa), t->lanes);
+    }
 }
 
 // This machine's CPU decides what can be run; what cannot is said, not passed.

@@ -599,7 +599,7 @@ Status FastBackend::process(const espcn_plane &in, const espcn_plane &out) {
 }
 
 bool cpu_fast_preferred() {
-    return fast::best_kernel_table(CpuIsa::avx512)->isa != CpuIsa::baseline;
+    return fast::best_kernel_table(CpuIsa::avx512)->vector_unit;
 }
 
 Result<std::unique_ptr<Backend>> make_cpu_fast_backend(std::shared_ptr<const Network> net,

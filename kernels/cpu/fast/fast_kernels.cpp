@@ -475,6 +475,9 @@ KernelTable MakeTable() {
     t.isa = Isa::baseline;
 #endif
     t.target_name = hwy::TargetName(HWY_TARGET);
+    // x86-64's baseline is the 128-bit emulation; aarch64's is NEON.
+    t.vector_unit = t.isa != Isa::baseline ||
+                    (HWY_ARCH_ARM && HWY_TARGET != HWY_EMU128 && HWY_TARGET != HWY_SCALAR);
     t.lanes = kLanes;
     t.block_rows = kAccumulators;
     t.max_group_vectors = kMaxGroupVectors;
@@ -510,7 +513,8 @@ const char *isa_name(Isa isa) {
 }
 
 std::vector<const KernelTable *> supported_kernel_tables() {
-    const int64_t cpu = hwy::SupportedTargets();
+    // Unused where no block below is compiled (aarch64: NEON is the baseline).
+    [[maybe_unused]] const int64_t cpu = hwy::SupportedTargets();
     std::vector<const KernelTable *> tables;
     // Only targets this file was compiled for can be named here; each block
     // exists when HWY_TARGETS contains it.

@@ -135,6 +135,9 @@ struct KernelTable {
     Isa isa = Isa::baseline;
     const char *target_name = "";  // Highway's name of the target
     int lanes = 1;                 // floats per vector
+    // Real vector instructions (AVX-512, AVX2, aarch64's NEON), not Highway's
+    // portable emulation: the backend `auto` prefers (cpu_fast_preferred()).
+    bool vector_unit = false;
     // Accumulator vectors per micro-kernel: a block is block_rows / G pixels
     // (or tiles) × G output vectors. Input rows need block_rows columns to
     // spare on the right; Winograd tile strides are multiples of block_rows.
