@@ -101,12 +101,12 @@ test::ModelBuilder fsrcnn_model(int scale, uint32_t seed) {
 }
 
 // LRNet as shipped (weights/lrnet-x*; MODELS.md), random weights: 5×5 1→16,
-// eight 3×3 16→16, 5×5 16→r², PReLU after each hidden conv (the global
-// residual is set on the loaded network).
-test::ModelBuilder lrnet_model(int scale, uint32_t seed) {
+// `middle` 3×3 16→16 (8 at x2 and x3, 7 at x4), 5×5 16→r², PReLU after each
+// hidden conv (the global residual is set on the loaded network).
+test::ModelBuilder lrnet_model(int scale, uint32_t seed, int middle = 8) {
     test::ModelBuilder b(scale, seed);
     b.conv(1, 16, 5).prelu(16);
-    for (int k = 0; k < 8; ++k) b.conv(16, 16, 3).prelu(16);
+    for (int k = 0; k < middle; ++k) b.conv(16, 16, 3).prelu(16);
     b.conv(16, scale * scale, 5).pixel_shuffle();
     return b;
 }
@@ -264,7 +264,8 @@ TEST_P(Backends, ShippedArchitecturesMatchReference) {
                     {"fsrcnn x3", fsrcnn_model(3, 14), {67, 41}},
                     {"fsrcnn x4", fsrcnn_model(4, 15), {38, 25}},
                     {"lrnet x2", lrnet_model(2, 16), {97, 53}, true},
-                    {"lrnet x3", lrnet_model(3, 17), {51, 37}, true}};
+                    {"lrnet x3", lrnet_model(3, 17), {51, 37}, true},
+                    {"lrnet x4", lrnet_model(4, 18, 7), {41, 29}, true}};
     for (Case &c : cases) {
         SCOPED_TRACE(c.what);
         std::shared_ptr<const Network> net = load(c.model);
