@@ -65,8 +65,9 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|---|")
     for arch in ARCHS:
         for r in (2, 3, 4):
-            # <config>_long: a continuation (init_from another run's checkpoint), after its start
-            for run, label in ((f"{arch}_x{r}", f"{arch}-x{r}"), (f"{arch}_x{r}_long", f"{arch}-x{r} continued")):
+            # <config>_long, _long2: continuations (init_from another run's checkpoint), after their start
+            for run, label in ((f"{arch}_x{r}", f"{arch}-x{r}"), (f"{arch}_x{r}_long", f"{arch}-x{r} continued"),
+                               (f"{arch}_x{r}_long2", f"{arch}-x{r} continued again")):
                 p = os.path.join(a.runs, run, "summary.json")
                 if not os.path.exists(p):
                     continue
