@@ -304,7 +304,7 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "release"),
                     help="a build directory holding lib/libespcn.so (default build/release)")
-    ap.add_argument("--models", default="lrnet-x2,lrnet-x3,fsrcnn-x4,espcn-x2,fsrcnn-x3",
+    ap.add_argument("--models", default="lrnet-x2,lrnet-x3,lrnet-x4,espcn-x2,fsrcnn-x3,fsrcnn-x4",
                     help="names in weights/ or paths (default: the shipped defaults, weights/DEFAULTS, "
                          "then the paper models espcn-x2 and fsrcnn-x3)")
     ap.add_argument("--sizes", default="640x360,1920x1080", help="LR input sizes WxH")
