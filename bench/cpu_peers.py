@@ -2,7 +2,7 @@
 """espcn on the CPU against ONNX Runtime and OpenVINO, on the same network, in
 one interleaved run.
 
-  python3 bench/cpu_peers.py [--build build/release] [--models lrnet-x2,lrnet-x3,fsrcnn-x4,espcn-x2,fsrcnn-x3]
+  python3 bench/cpu_peers.py [--build build/release] [--models lrnet-x2,lrnet-x3,lrnet-x4,espcn-x2,fsrcnn-x3,fsrcnn-x4]
                              [--sizes 640x360,1920x1080] [--threads 2] [--rounds 5]
                              [--min-time 1.0] [--out bench/results]
 
