@@ -475,7 +475,8 @@ KernelTable MakeTable() {
     t.isa = Isa::baseline;
 #endif
     t.target_name = hwy::TargetName(HWY_TARGET);
-    // x86-64's baseline is the 128-bit emulation; aarch64's is NEON.
+    // x86-64's baseline is Highway's portable code (HWY_SCALAR with Debian 12's
+    // Highway 1.0.3, HWY_EMU128 with later ones); aarch64's is NEON.
     t.vector_unit = t.isa != Isa::baseline ||
                     (HWY_ARCH_ARM && HWY_TARGET != HWY_EMU128 && HWY_TARGET != HWY_SCALAR);
     t.lanes = kLanes;
