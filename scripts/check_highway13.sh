@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/private_apt.sh
 suite=${ESPCN_HIGHWAY_SUITE:-trixie}
 work=${TMPDIR:-/tmp}/espcn-highway-$suite
-espcn_unpack_dev_package "$work" "$suite" libhwy-dev || exit 3
+espcn_unpack_packages "$work" "$suite" "" libhwy-dev || exit 3
 inc="$work/root/usr/include"
 version=$(awk '/^#define HWY_MAJOR/{a=$3} /^#define HWY_MINOR/{b=$3} END{print a "." b}' "$inc/hwy/base.h")
 echo "== Highway $version headers from $suite's libhwy-dev"

@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
 done
 case $build in /*) ;; *) build=$root/$build ;; esac
 suite=${ESPCN_NEON_SUITE:-bookworm}
-sysroot=$build/sysroot
+sysroot=$build/arm64/root  # espcn_unpack_packages unpacks there
 started=$(date +%s)
 source scripts/lib/private_apt.sh
 
@@ -43,16 +43,8 @@ qemu=$(command -v qemu-aarch64 || command -v qemu-aarch64-static)
 # static libraries; nlohmann-json3-dev is headers, Architecture: all).
 packages=(libhwy-dev libhwy1 libpng-dev libpng16-16 zlib1g zlib1g-dev libgtest-dev nlohmann-json3-dev)
 echo "== arm64 packages from $suite: ${packages[*]}"
-rm -rf "$sysroot" "$build/apt" "$build/debs"
-mkdir -p "$sysroot" "$build/debs"
 unfetched() { echo "check_neon: the arm64 packages could not be fetched from $suite (exit 3)" >&2; exit 3; }
-espcn_private_apt_init "$build/apt" "$suite" >/dev/null || unfetched
-ESPCN_APT_OPTS+=(-o APT::Architecture=arm64 -o APT::Architectures=arm64)
-[ "$(id -u)" -eq 0 ] && ESPCN_APT_OPTS+=(-o APT::Sandbox::User=root)
-# The lists again, now for arm64 (the first update fetched the host's).
-apt-get "${ESPCN_APT_OPTS[@]}" -qq update || unfetched
-(cd "$build/debs" && apt-get "${ESPCN_APT_OPTS[@]}" -qq download "${packages[@]}") || unfetched
-for deb in "$build"/debs/*.deb; do dpkg-deb -x "$deb" "$sysroot" || unfetched; done
+espcn_unpack_packages "$build/arm64" "$suite" arm64 "${packages[@]}" >/dev/null || unfetched
 # The cross toolchain's C/C++/OpenMP runtime and loader, linked in where
 # qemu-aarch64 -L and the arm64 loader look for them.
 mkdir -p "$sysroot/lib/aarch64-linux-gnu"

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/private_apt.sh
 suite=${ESPCN_ONEDNN3_SUITE:-trixie}
 work=${TMPDIR:-/tmp}/espcn-onednn3-$suite
-espcn_unpack_dev_package "$work" "$suite" libdnnl-dev || exit 3
+espcn_unpack_packages "$work" "$suite" "" libdnnl-dev || exit 3
 version=$(awk '/define DNNL_VERSION_MAJOR/{a=$3} /define DNNL_VERSION_MINOR/{b=$3} END{print a "." b}' \
           "$work/root/usr/include/oneapi/dnnl/dnnl_version.h")
 echo "== oneDNN $version headers from $suite's libdnnl-dev"

@@ -13,9 +13,10 @@ espcn_debian_archive_uri() {
     echo "$uri"
 }
 
-# espcn_private_apt_init DIR SUITE: sets ESPCN_APT_OPTS (an array) for apt-get calls.
+# espcn_private_apt_init DIR SUITE [ARCH]: sets ESPCN_APT_OPTS (an array) for apt-get
+# calls; with ARCH (e.g. arm64) the lists and downloads are of that architecture only.
 espcn_private_apt_init() {
-    local dir=$1 suite=$2 uri keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+    local dir=$1 suite=$2 arch=${3:-} uri keyring=/usr/share/keyrings/debian-archive-keyring.gpg
     uri=$(espcn_debian_archive_uri) || return 1
     mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/etc/preferences.d"
     cat >"$dir/sources.list" <<LIST
@@ -26,19 +27,21 @@ LIST
                     -o "Dir::Etc::SourceParts=/dev/null" -o "Dir::Cache=$dir/cache"
                     -o "Dir::Etc::Preferences=/dev/null" -o "Dir::Etc::PreferencesParts=$dir/etc/preferences.d"
                     -o "Debug::NoLocking=1" -o "APT::Get::List-Cleanup=0")
+    [ -n "$arch" ] && ESPCN_APT_OPTS+=(-o "APT::Architecture=$arch" -o "APT::Architectures=$arch")
     apt-get "${ESPCN_APT_OPTS[@]}" -qq update
 }
 
-# espcn_unpack_dev_package WORK SUITE PACKAGE: downloads SUITE's PACKAGE (a -dev
-# package, for its headers) with a private apt state under WORK and unpacks it,
-# not installed, into WORK/root. Returns 3 when the archive cannot be reached or
-# the package fetched, so a check script can tell "no archive" from "does not
-# compile" (scripts/test.sh reports the first as skipped).
-espcn_unpack_dev_package() {
-    local work=$1 suite=$2 package=$3
+# espcn_unpack_packages WORK SUITE ARCH PACKAGE...: downloads SUITE's packages (of ARCH,
+# or the host's when ARCH is empty) with a private apt state under WORK and unpacks them,
+# not installed, into WORK/root (headers of a -dev package, a cross sysroot). Returns 3
+# when the archive cannot be reached or a package fetched, so a check script can tell
+# "no archive" from "does not compile" (scripts/test.sh reports the first as skipped).
+espcn_unpack_packages() {
+    local work=$1 suite=$2 arch=$3 deb
+    shift 3
     rm -rf "$work" && mkdir -p "$work/pkg" || return 3
-    espcn_private_apt_init "$work/apt" "$suite" || return 3
+    espcn_private_apt_init "$work/apt" "$suite" "$arch" || return 3
     [ "$(id -u)" -eq 0 ] && ESPCN_APT_OPTS+=(-o APT::Sandbox::User=root)
-    (cd "$work/pkg" && apt-get "${ESPCN_APT_OPTS[@]}" -qq download "$package") || return 3
-    dpkg-deb -x "$work"/pkg/"$package"_*.deb "$work/root" || return 3
+    (cd "$work/pkg" && apt-get "${ESPCN_APT_OPTS[@]}" -qq download "$@") || return 3
+    for deb in "$work"/pkg/*.deb; do dpkg-deb -x "$deb" "$work/root" || return 3; done
 }
