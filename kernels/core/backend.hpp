@@ -76,6 +76,7 @@ struct BackendConfig {
 struct FrameMemory {
     size_t bytes = 0;
     bool streams_rows = false;
+    int workers = 1;  // threads holding buffers: bytes / workers each
 };
 
 // One plane of a frame: through the network, or upscaled by the resampler
@@ -120,6 +121,10 @@ public:
     virtual std::optional<FrameMemory> frame_memory(int /*width*/, int /*height*/) const {
         return std::nullopt;
     }
+
+    // Host bytes held for the context's lifetime beyond the working memory:
+    // weights in the backend's own layout, tables (espcn_memory_info).
+    virtual size_t state_bytes() const { return 0; }
 
     // Row tiles (see the top of this file). Backends that run them return
     // true and implement the two functions below.

@@ -38,6 +38,7 @@ struct espcn_context {
     // The last plane size a streaming backend's working memory was checked
     // against the budget for (the check builds its plan: not once per frame).
     int streaming_checked_width = 0, streaming_checked_height = 0;
+    size_t working_bytes = 0;  // planned for the last plane size (espcn_memory_info)
 };
 
 namespace {
@@ -292,10 +293,13 @@ Status run_network(espcn_context &ctx, const espcn_plane &in, const espcn_plane 
             ESPCN_RETURN_IF(need && need->bytes > ctx.memory_budget, ESPCN_ERROR_OUT_OF_MEMORY, "a ",
                             in.width, "x", in.height, " plane needs ", need->bytes,
                             " bytes of working memory in the ", espcn_backend_name(b.kind()),
-                            " backend's narrowest work items, over the memory budget of ",
-                            ctx.memory_budget, " bytes; raise the budget (memory_budget)");
+                            " backend's narrowest work items (", need->workers, " thread(s) x ",
+                            need->bytes / static_cast<size_t>(std::max(need->workers, 1)),
+                            " bytes), over the memory budget of ", ctx.memory_budget,
+                            " bytes; raise the budget (memory_budget) or use fewer threads");
             ctx.streaming_checked_width = in.width;
             ctx.streaming_checked_height = in.height;
+            ctx.working_bytes = need ? need->bytes : 0;
         }
         return b.process(in, out);
     }
@@ -307,6 +311,7 @@ Status run_network(espcn_context &ctx, const espcn_plane &in, const espcn_plane 
         ESPCN_RETURN_IF_ERROR(plan.status());
         ctx.plan = plan.value();
         ctx.plan_width = in.width;
+        ctx.working_bytes = ctx.plan.working_bytes;
         ctx.log.debug(espcn::concat("a ", in.width, "x", in.height, " plane runs in ", ctx.plan.count,
                                     " band(s) of ", ctx.plan.rows, " rows: ",
                                     ctx.plan.working_bytes, " bytes of working memory (budget ",
@@ -452,6 +457,15 @@ espcn_status espcn_get_model_info(const espcn_context *ctx, espcn_model_info *in
     describe_network(*ctx->net, info);
     info->backend = ctx->backend->kind();
     info->precision = ctx->backend->precision();
+    return ESPCN_OK;
+}
+
+espcn_status espcn_get_memory_info(const espcn_context *ctx, espcn_memory_info *info) {
+    if (!ctx || !info)
+        return fail(espcn::Logger(),
+                    Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx and info must not be NULL"));
+    info->working_bytes = ctx->working_bytes;
+    info->state_bytes = ctx->backend->state_bytes();
     return ESPCN_OK;
 }
 

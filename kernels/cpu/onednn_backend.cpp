@@ -143,6 +143,14 @@ Result<size_t> OnednnBackend::tile_working_bytes(int width, int rows) {
     return shape.total();
 }
 
+size_t OnednnBackend::state_bytes() const {
+    size_t bytes = 0;
+    for (const AlignedBuffer &w : weight_buffers_) bytes += w.size();
+    for (const Layer &L : layers_)
+        bytes += (L.bias ? L.bias.get_desc().get_size() : 0) + L.prelu_slope.size() * sizeof(float);
+    return bytes;
+}
+
 Status OnednnBackend::build(int width, int height) {
     Shape shape;
     ESPCN_RETURN_IF_ERROR(describe(width, height, shape));

@@ -28,6 +28,7 @@ public:
     espcn_backend kind() const override { return ESPCN_BACKEND_ONEDNN; }
     bool runs_row_tiles() const override { return true; }
     Result<size_t> tile_working_bytes(int width, int rows) override;
+    size_t state_bytes() const override;
     Status process_tile(const espcn_plane &in, const espcn_plane &out, const RowTile &tile,
                         const CancelCheck &cancel) override;
 

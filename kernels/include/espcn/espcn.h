@@ -235,6 +235,22 @@ ESPCN_API espcn_status espcn_get_model_info(const espcn_context *ctx,
 /* The model alone: backend and precision are reported as AUTO. */
 ESPCN_API espcn_status espcn_model_get_info(const espcn_model *model, espcn_model_info *info);
 
+/* What a context holds in host memory, as its backend accounts for it. */
+typedef struct espcn_memory_info {
+    /* Per-frame working memory planned for the last plane size processed
+     * (activations and scratch of one band of rows, or of every thread's
+     * strips): what memory_budget bounds; 0 before the first plane. */
+    size_t working_bytes;
+    /* Held for the context's lifetime beyond that: the weights in the
+     * backend's own layout (packed, reordered, padded) and its tables. Not
+     * counted: process-wide state shared by all contexts, such as oneDNN's
+     * cache of compiled kernels. */
+    size_t state_bytes;
+} espcn_memory_info;
+
+/* Same thread rules as espcn_process_plane(). */
+ESPCN_API espcn_status espcn_get_memory_info(const espcn_context *ctx, espcn_memory_info *info);
+
 typedef enum espcn_resample_filter {
     ESPCN_RESAMPLE_BICUBIC = 0,  /* Keys, a = -0.5 */
     ESPCN_RESAMPLE_BILINEAR = 1,
