@@ -196,68 +196,129 @@ void DirectRow(const DirectRowArgs &a) { WithActivation<DirectRowT>(a.epilogue.a
 
 // --- dot-product convolution for few output channels ------------------------
 
-// P pixels × N outputs (N ≤ kMaxDotOutputs): for each kernel row, the window's
-// k · in_pixel_stride floats are one contiguous run (taps then channels), so
-// each input vector is loaded once and multiplied by the N outputs' weight
-// vectors; P · N accumulators, summed across lanes at the end.
-template <Activation A, int P, int N>
-HWY_INLINE void DotBlock(const DirectRowArgs &a, int x, float *out, ptrdiff_t out_stride) {
+// The sums of this kernel run along the channels, so their order would depend
+// on the vector width; it is fixed instead, the same on every target, so that
+// every instruction set gives the same bits (the planner may pick any): input
+// channel i of a tap adds into logical lane i mod 16 — one vector on AVX-512,
+// two on AVX2, four on NEON — in the order (ky, kx, channel block); then the
+// 16 lanes fold to 8 (lane j + lane j + 8) and the 8 sum as
+// ((f0 + f1) + (f2 + f3)) + ((f4 + f5) + (f6 + f7)).
+constexpr int kDotLanes = 16;
+static_assert(kLanes <= kDotLanes, "a vector wider than the dot kernel's logical lanes");
+constexpr int kDotParts = kDotLanes / kLanes;  // vectors per logical vector
+// Pixels × outputs per block: accumulators P · N · parts, plus N weights and
+// one input, within the register file.
+constexpr int kDotPixels = kDotParts == 1 ? 4 : kDotParts == 2 ? 3 : 1;
+constexpr int kDotGroup = kDotParts == 1 ? kMaxDotOutputs : kDotParts <= 4 ? 2 : 1;
+
+// f[8] → ((f0 + f1) + (f2 + f3)) + ((f4 + f5) + (f6 + f7)), for 4 outputs at
+// once (f: [4][8], sums: 4). On x86 three horizontal adds give that tree.
+HWY_INLINE void DotTree4(const float *f, float *sums) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+    const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(_mm256_loadu_ps(f), _mm256_loadu_ps(f + 8)),
+                                    _mm256_hadd_ps(_mm256_loadu_ps(f + 16), _mm256_loadu_ps(f + 24)));
+    _mm_storeu_ps(sums, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+#else
+    for (int o = 0; o < 4; ++o) {
+        const float *g = f + 8 * o;
+        sums[o] = ((g[0] + g[1]) + (g[2] + g[3])) + ((g[4] + g[5]) + (g[6] + g[7]));
+    }
+#endif
+}
+
+// The logical vector acc[0 .. kDotParts) folded to 8 floats: lane j + lane j + 8.
+HWY_INLINE void DotFold(const Vf *acc, float *f) {
     const D d;
-    Vf acc[P][N];
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+    static_assert(kDotParts == 1);
+    const hn::Half<D> dh;
+    (void)d;
+    hn::StoreU(hn::Add(hn::LowerHalf(dh, acc[0]), hn::UpperHalf(dh, acc[0])), dh, f);
+#else
+    if constexpr (kDotParts == 2) {
+        hn::StoreU(hn::Add(acc[0], acc[1]), d, f);
+    } else {
+        HWY_ALIGN float l[kDotLanes];
+        for (int v = 0; v < kDotParts; ++v) hn::Store(acc[v], d, l + v * kLanes);
+        for (int j = 0; j < 8; ++j) f[j] = l[j] + l[j + 8];
+    }
+#endif
+}
+
+// P pixels × outputs [o0, o0 + N) into folded[p][o][8].
+template <int P, int N>
+HWY_INLINE void DotSums(const DirectRowArgs &a, int x, int o0, float (*folded)[kMaxDotOutputs][8]) {
+    const D d;
+    Vf acc[P][N][kDotParts];
     for (int p = 0; p < P; ++p)
-        for (int o = 0; o < N; ++o) acc[p][o] = hn::Zero(d);
-    const ptrdiff_t cs = a.in_pixel_stride;
+        for (int o = 0; o < N; ++o)
+            for (int v = 0; v < kDotParts; ++v) acc[p][o][v] = hn::Zero(d);
+    const ptrdiff_t cs = a.in_pixel_stride;  // a multiple of kLanes
     const int k = a.kernel;
-    const int run = static_cast<int>(k * cs);  // floats per kernel row, a multiple of kLanes
-    const size_t per_output = static_cast<size_t>(k) * run;
+    const size_t run = static_cast<size_t>(k) * cs;  // floats per kernel row
+    const size_t per_output = k * run;
+    const float *w0 = a.weights + o0 * per_output;
     for (int ky = 0; ky < k; ++ky) {
         const float *row = a.rows[ky] + x * cs;
-        const float *w = a.weights + static_cast<size_t>(ky) * run;
-        for (int j = 0; j < run; j += kLanes) {
-            Vf wv[N];
-            for (int o = 0; o < N; ++o) wv[o] = hn::LoadU(d, w + o * per_output + j);
-            for (int p = 0; p < P; ++p) {
-                const Vf in = hn::LoadU(d, row + p * cs + j);
-                for (int o = 0; o < N; ++o) acc[p][o] = hn::MulAdd(in, wv[o], acc[p][o]);
+        const float *wrow = w0 + ky * run;
+        for (int kx = 0; kx < k; ++kx) {
+            const ptrdiff_t tap = kx * cs;
+            for (ptrdiff_t c0 = 0; c0 < cs; c0 += kDotLanes) {
+                for (int v = 0; v < kDotParts; ++v) {
+                    const ptrdiff_t c = tap + c0 + v * kLanes;
+                    // A pixel stride that is not a multiple of 16 (AVX2: 8,
+                    // 24, …) ends in a partial block: its missing parts would
+                    // add zeros on a wider target.
+                    if (kDotParts > 1 && c0 + v * kLanes >= cs) break;
+                    Vf wv[N];
+                    for (int o = 0; o < N; ++o) wv[o] = hn::LoadU(d, wrow + o * per_output + c);
+                    for (int p = 0; p < P; ++p) {
+                        const Vf in = hn::LoadU(d, row + p * cs + c);
+                        for (int o = 0; o < N; ++o) acc[p][o][v] = hn::MulAdd(in, wv[o], acc[p][o][v]);
+                    }
+                }
             }
         }
     }
-    for (int p = 0; p < P; ++p) {
-        HWY_ALIGN float sums[kLanes] = {};
-        for (int o = 0; o < N; ++o) sums[o] = hn::GetLane(hn::SumOfLanes(d, acc[p][o])) + a.epilogue.bias[o];
-        // Lanes N.. are the output's padding channels: bias 0, written as 0.
-        const Vf v = hn::Load(d, sums);
-        const float *slope = A == Activation::prelu ? a.epilogue.slope : nullptr;
-        const Vf act = Activate<A>(d, v, slope);
-        hn::StoreU(hn::IfThenElseZero(hn::FirstN(d, static_cast<size_t>(N)), act), d, out + p * out_stride);
-    }
+    for (int p = 0; p < P; ++p)
+        for (int o = 0; o < N; ++o) DotFold(acc[p][o], folded[p][o0 + o]);
 }
 
-template <Activation A, int N>
-void DotRowN(const DirectRowArgs &a) {
-    constexpr int P = 3;
-    const ptrdiff_t os = a.out_pixel_stride;
-    int x = 0;
-    for (; x + P <= a.width; x += P) DotBlock<A, P, N>(a, x, a.out + x * os, os);
-    for (; x < a.width; ++x) DotBlock<A, 1, N>(a, x, a.out + x * os, os);
+template <Activation A, int P>
+HWY_INLINE void DotBlock(const DirectRowArgs &a, int x, float *out, ptrdiff_t out_stride) {
+    const D d;
+    const int n = a.out_channels;
+    HWY_ALIGN float folded[P][kMaxDotOutputs][8] = {};
+    for (int o0 = 0; o0 < n; o0 += kDotGroup) {
+        const int g = std::min(kDotGroup, n - o0);
+        if constexpr (kDotGroup >= 4) {
+            if (g == 4) { DotSums<P, 4>(a, x, o0, folded); continue; }
+            if (g == 3) { DotSums<P, 3>(a, x, o0, folded); continue; }
+        }
+        if constexpr (kDotGroup >= 2) {
+            if (g == 2) { DotSums<P, 2>(a, x, o0, folded); continue; }
+        }
+        DotSums<P, 1>(a, x, o0, folded);
+    }
+    const float *slope = A == Activation::prelu ? a.epilogue.slope : nullptr;
+    for (int p = 0; p < P; ++p) {
+        HWY_ALIGN float sums[kLanes < kMaxDotOutputs ? kMaxDotOutputs : kLanes] = {};
+        DotTree4(&folded[p][0][0], sums);
+        for (int o = 0; o < n; ++o) sums[o] += a.epilogue.bias[o];
+        // Lanes n.. are the output's padding channels: written as 0.
+        const Vf act = Activate<A>(d, hn::Load(d, sums), slope);
+        hn::StoreU(hn::IfThenElseZero(hn::FirstN(d, static_cast<size_t>(n)), act), d, out + p * out_stride);
+    }
 }
 
 struct DotRowT {
     template <Activation A>
     static void run(const DirectRowArgs &a) {
-        // n ≤ min(kMaxDotOutputs, lanes) (dot_row_applies): on a narrower
-        // target (the 1-lane scalar baseline) only n = 1 can arrive, and the
-        // wider forms are not even instantiated (their sums would not fit).
-        const int n = a.out_channels;
-        if constexpr (kLanes >= kMaxDotOutputs) {
-            if (n == 1) DotRowN<A, 1>(a);
-            else if (n == 2) DotRowN<A, 2>(a);
-            else if (n == 3) DotRowN<A, 3>(a);
-            else DotRowN<A, 4>(a);
-        } else {
-            (void)n;
-            DotRowN<A, 1>(a);
-        }
+        // n ≤ min(kMaxDotOutputs, lanes) (dot_row_applies).
+        const ptrdiff_t os = a.out_pixel_stride;
+        int x = 0;
+        for (; x + kDotPixels <= a.width; x += kDotPixels) DotBlock<A, kDotPixels>(a, x, a.out + x * os, os);
+        for (; x < a.width; ++x) DotBlock<A, 1>(a, x, a.out + x * os, os);
     }
 };
 
