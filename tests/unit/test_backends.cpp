@@ -61,7 +61,8 @@ std::unique_ptr<Backend> make(const BackendUnderTest &b, std::shared_ptr<const N
     BackendConfig cfg;
     cfg.threads = threads;
     cfg.max_cpu_isa = b.isa;
-    if (b.table) return std::make_unique<FastBackend>(std::move(net), cfg, b.table);
+    if (b.table)
+        return std::make_unique<FastBackend>(std::move(net), cfg, std::vector<const fast::KernelTable *>{b.table});
     auto r = b.kind == ESPCN_BACKEND_ONEDNN     ? make_onednn_backend(net, cfg)
              : b.kind == ESPCN_BACKEND_CPU_FAST ? make_cpu_fast_backend(net, cfg)
                                                 : make_reference_backend(net, cfg);

@@ -179,11 +179,15 @@ inline bool dot_row_applies(int out_channels, int in_channels, ptrdiff_t in_pixe
 std::vector<float> pack_dot_weights(const ConvLayer &c, int in_pixel_stride);
 
 // Weights of a conv layer packed for direct_row: per group, [ky][kx][i][group
-// vectors · lanes], zero-padded channels.
-std::vector<float> pack_direct_weights(const ConvLayer &c, int lanes, int max_group_vectors);
+// vectors · lanes], zero-padded channels: the output channels padded to a
+// multiple of lanes, or to padded_out if that is more.
+std::vector<float> pack_direct_weights(const ConvLayer &c, int lanes, int max_group_vectors,
+                                       int padded_out = 0);
 
 // Winograd-domain weights U = G g Gᵀ (computed in double), packed for
-// winograd_gemm: [position][group][i][group vectors · lanes].
-std::vector<float> pack_winograd_weights(const ConvLayer &c, int lanes, int max_group_vectors);
+// winograd_gemm: [position][group][i][group vectors · lanes]; output channels
+// padded as pack_direct_weights pads them.
+std::vector<float> pack_winograd_weights(const ConvLayer &c, int lanes, int max_group_vectors,
+                                         int padded_out = 0);
 
 }  // namespace espcn::fast

@@ -1,0 +1,88 @@
+// The cpu-fast planner: which kernel table runs each layer is measured on the
+// frames themselves, as FFTW's planner or oneDNN's primitive cache measure
+// once per shape, instead of being guessed from the CPU's name. Every
+// candidate computes the same bits, so measuring costs only time:
+//
+//  1. one frame with the candidates taking turns, call by call, on every
+//     layer, each call timed (ns per output column-row); per layer the
+//     candidate with the lowest median wins: the "mixed" plan;
+//  2. whole frames of the mixed plan and of each candidate alone (a layer's
+//     best table is not always the best neighbour: clocks, caches), taking
+//     turns, kFramesPerPlan each; the plan with the fastest frame is kept.
+//
+// Cost: the first 1 + kFramesPerPlan · (candidates + 1) frames of a (model,
+// size) run at their candidates' speeds instead of the best one's — with two
+// instruction sets, 10 frames; on a CPU where the slower set is 30% slower,
+// about 2 frames' time over the first 100 (bench/results: measured). The
+// plan is kept per process (a graph ffmpeg rebuilds on a size change finds
+// it) and, with $ESPCN_TUNE_CACHE naming a file, on disk, keyed by CPU,
+// model, size, threads and memory budget; a line that is not an entry, or
+// an entry from another CPU, is ignored with a warning.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../../core/logger.hpp"
+#include "../../core/network.hpp"
+
+namespace espcn {
+
+// Everything a plan depends on.
+struct TuneKey {
+    uint64_t model = 0;    // fingerprint_network()
+    int width = 0, height = 0;
+    int threads = 0;
+    size_t budget = 0;     // bytes per worker
+    std::string tables;    // candidate tables, e.g. "avx512,avx2"
+    int layers = 0;
+};
+
+// A 64-bit FNV-1a over what the network computes (shapes, weights, biases,
+// activations, scale, range, residual).
+uint64_t fingerprint_network(const Network &net);
+
+// What this CPU is, for the disk cache: vendor, brand string and model
+// numbers (x86), or the architecture.
+std::string cpu_signature();
+
+class FastTuner {
+public:
+    static constexpr int kFramesPerPlan = 3;
+
+    struct Choice {
+        bool rotate = false;      // phase 1: candidates take turns within the frame
+        std::vector<int> tables;  // per layer, the candidate index (when !rotate)
+    };
+
+    // Starts over for `key` with `candidates` tables per layer. Finds a plan
+    // in the process's or the disk's cache, or plans to measure one; with
+    // one candidate, or `measure` false, uses candidate 0 everywhere.
+    void reset(const TuneKey &key, int candidates, bool measure, const Logger &log);
+    bool done() const { return phase_ == Phase::done; }
+    // What the next frame runs.
+    Choice next() const;
+    // After a frame: its wall time, and in phase 1 the median time per
+    // column-row of each [layer][candidate] (a negative value: no sample).
+    void record(double seconds, const std::vector<std::vector<double>> &layer_rates);
+    // The plan and how it was found, for logs ("" before it is found).
+    const std::string &description() const { return description_; }
+
+private:
+    enum class Phase { idle, layers, plans, done };
+    void finish(std::vector<int> tables, const std::string &how);
+
+    Logger log_;
+    TuneKey key_;
+    int candidates_ = 1;
+    Phase phase_ = Phase::idle;
+    std::vector<std::vector<int>> plans_;     // phase 2: mixed, then each candidate alone
+    std::vector<std::vector<double>> times_;  // per plan, frame seconds
+    std::vector<std::vector<double>> rates_;  // phase 1's medians, for the log
+    int frame_ = 0;
+    std::vector<int> best_;
+    std::string description_;
+};
+
+}  // namespace espcn
