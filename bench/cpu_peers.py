@@ -43,10 +43,11 @@ What it does, in order:
     reference backend; at every timed size, every runtime against espcn
     cpu-fast fp32. 8-bit codes; peers' float outputs are encoded as espcn
     encodes (clamp, ·255, +0.5, floor). fp32 runtimes may differ by at most 1
-    code; runtimes computing in bf16 by at most 8 codes and 0.5 code on
-    average (OpenVINO's bf16 was measured at most 3 codes from fp32). A check
-    that fails stops the run at once: nothing more is timed, no result file is
-    written, the exit status is 1.
+    code; runtimes computing in bf16 by at most 8 codes and 1 code on
+    average, bounds that catch a wrong graph, not bf16's rounding (OpenVINO
+    bf16 on the six default models: max 2-3 codes, mean 0.14-0.37; bf16
+    quality is for the PSNR tests). A check that fails stops the run at
+    once: nothing more is timed, no result file is written, exit status 1.
  6. Times all runtimes in rounds: each round runs every runtime for at least
     --min-time seconds, in turn (the order rotated by one each round), so that
     all of them see the same background load; the figure is the median over
@@ -98,7 +99,7 @@ LOAD_AT_START = "ESPCN_CPU_PEERS_LOAD_AT_START"  # read before the venv, passed 
 EXIT_LOADED = 3
 # Output checks, in 8-bit codes (see the docstring).
 FP32_MAX_DIFF = 1
-BF16_MAX_DIFF, BF16_MEAN_DIFF = 8, 0.5
+BF16_MAX_DIFF, BF16_MEAN_DIFF = 8, 1.0
 
 
 # --- the virtual environment -------------------------------------------------
