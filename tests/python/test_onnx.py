@@ -19,7 +19,9 @@
 2. Export: every shipped weights/*.safetensors -> onnx_export -> ONNX Runtime,
    vs espcn-cli on the same file (lrnet-x* with their residual); and ->
    onnx_import again gives the same network document (residual included),
-   format version and bit-identical tensors.
+   format version and bit-identical tensors. Files with a residual also in
+   to_onnx's residual_form="lr" (the Add before DepthToSpace that
+   bench/cpu_peers.py gives the peers) vs espcn-cli.
 3. Graphs the format cannot express fail with exit status 1 and a message
    naming the node and op (or attribute): Resize, a residual Add, a grouped or
    strided Conv, a 3-channel input, the Reshape/Transpose pixel shuffle of
@@ -523,6 +525,22 @@ def main() -> int:
                     check(np.array_equal(np.float32(t2.values), np.float32(t.values)), f"{name}: values differ")
                 return detail + "; round trip: same network, identical tensors"
             case(f"export {model.name} (ONNX Runtime vs espcn-cli, then import)", export_run)
+            if read_model(str(model))[0].get("residual") not in (None, "none"):
+                def export_lr_residual(model=model):
+                    from onnx_export import to_onnx
+                    import onnx
+                    net, tensors = read_model(str(model))
+                    hr_file, lr_file = work / (model.stem + "-hr.onnx"), work / (model.stem + "-lr.onnx")
+                    onnx.save(to_onnx(net, tensors), hr_file)
+                    onnx.save(to_onnx(net, tensors, residual_form="lr"), lr_file)
+                    plane = random_plane16(8)
+                    hr, lr = run_ort(hr_file, plane), run_ort(lr_file, plane)
+                    check(hr.shape == lr.shape, f"shape {lr.shape} vs the HR form's {hr.shape}")
+                    equal = float(np.mean(hr == lr)) * 100
+                    return (compare(run_cli(args.cli, model, plane, work, net["scale"]), lr)
+                            + f"; {equal:.2f}% of floats equal to the HR form's")
+                case(f"export {model.name} with the LR-form residual (ONNX Runtime vs espcn-cli)",
+                     export_lr_residual)
 
         for label, path, words in unsupported_graphs(work):
             def reject(path=path, words=words):
