@@ -542,10 +542,13 @@ void FastBackend::run_winograd(Worker &w, int layer, int y, int candidate) const
     const int k_vectors = ceil_div(L.conv->in_channels, lanes);
     const ptrdiff_t k_stride = SI.pixel_stride;
     const ptrdiff_t n_stride = SO.pixel_stride;
-    // Tile-major: each tile's 36 positions are contiguous, so the transforms
-    // stream through memory and only the GEMM strides across tiles.
+    // V tile-major: each tile's 36 positions are contiguous, so the input
+    // transform streams through memory and the GEMM strides across tiles.
     const fast::WinogradLayout v_layout{fast::kWinoPositions * k_stride, k_stride};
-    const fast::WinogradLayout m_layout{fast::kWinoPositions * n_stride, n_stride};
+    // M position-major (a position's tiles contiguous): the GEMM's stores of
+    // a block go to one run of memory (AVX-512, 16 maps: 9.3 ns per
+    // column-row instead of 12.2 tile-major); the output transform reads it.
+    const fast::WinogradLayout m_layout{n_stride, layout_->max_tile_batch * n_stride};
     for (int t0 = 0; t0 < tiles; t0 += tile_batch) {
         const int n = std::min(tile_batch, tiles - t0);
         const float *rows[fast::kWinoTile];

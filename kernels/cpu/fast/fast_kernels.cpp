@@ -126,8 +126,12 @@ HWY_INLINE void EpilogueStore(D d, const Epilogue &e, int vec0, Vf (&acc)[G], fl
 
 // --- direct convolution ------------------------------------------------------
 
-// P output pixels × G output vectors, starting at pixel x of the row.
-template <Activation A, int P, int G>
+// P output pixels × G output vectors, starting at pixel x of the row. CS:
+// the input pixel stride when known at compile time (0: a.in_pixel_stride):
+// then the P broadcasts address one register plus constants, instead of P
+// offsets that do not fit the general registers (GCC 12 kept them on the
+// stack and reloaded one per FMA).
+template <Activation A, int P, int G, int CS>
 HWY_INLINE void DirectBlock(const DirectRowArgs &a, const float *w, int vec0, int x, float *out,
                             ptrdiff_t out_stride) {
     const D d;
@@ -138,7 +142,7 @@ HWY_INLINE void DirectBlock(const DirectRowArgs &a, const float *w, int vec0, in
         ESPCN_UNROLL
         for (int p = 0; p < P; ++p) acc[p][v] = b;
     }
-    const ptrdiff_t cs = a.in_pixel_stride;
+    const ptrdiff_t cs = CS ? CS : a.in_pixel_stride;
     const int k = a.kernel, cin = a.in_channels;
     // One tap-channel step: P broadcasts, G weight loads, P·G FMAs.
     auto step = [&](const float *px, ptrdiff_t i) {
@@ -168,40 +172,49 @@ HWY_INLINE void DirectBlock(const DirectRowArgs &a, const float *w, int vec0, in
     for (int p = 0; p < P; ++p) EpilogueStore<A, G>(d, a.epilogue, vec0, acc[p], out + p * out_stride);
 }
 
-template <Activation A, int G>
+template <Activation A, int G, int CS>
 void DirectGroup(const DirectRowArgs &a, const float *w, int vec0) {
     constexpr int P = BlockRows<G>();
     const ptrdiff_t os = a.out_pixel_stride;
     int x = 0;
     for (; x + P <= a.width; x += P)
-        DirectBlock<A, P, G>(a, w, vec0, x, a.out + x * os + vec0 * kLanes, os);
+        DirectBlock<A, P, G, CS>(a, w, vec0, x, a.out + x * os + vec0 * kLanes, os);
     if (x < a.width) {
         // The tail: compute a whole block into a scratch (the input rows
         // have columns to spare) and keep only the valid pixels.
         HWY_ALIGN float tmp[P * G * kLanes];
-        DirectBlock<A, P, G>(a, w, vec0, x, tmp, G * kLanes);
+        DirectBlock<A, P, G, CS>(a, w, vec0, x, tmp, G * kLanes);
         for (int p = 0; x + p < a.width; ++p)
             std::memcpy(a.out + (x + p) * os + vec0 * kLanes, tmp + p * G * kLanes,
                         sizeof(float) * G * kLanes);
     }
 }
 
+template <Activation A, int CS>
+HWY_INLINE void DirectGroups(const DirectRowArgs &a) {
+    const float *w = a.weights;
+    const size_t taps = static_cast<size_t>(a.kernel) * a.kernel * a.in_channels;
+    for (int vec0 = 0; vec0 < a.out_vectors;) {
+        const int g = std::min(kMaxGroupVectors, a.out_vectors - vec0);
+        if (g == 1) DirectGroup<A, 1, CS>(a, w, vec0);
+        else if (g == 2) DirectGroup<A, 2, CS>(a, w, vec0);
+        else if constexpr (kMaxGroupVectors == 4) {
+            if (g == 3) DirectGroup<A, 3, CS>(a, w, vec0);
+            else DirectGroup<A, 4, CS>(a, w, vec0);
+        }
+        w += taps * static_cast<size_t>(g) * kLanes;
+        vec0 += g;
+    }
+}
+
 struct DirectRowT {
     template <Activation A>
     static void run(const DirectRowArgs &a) {
-        const float *w = a.weights;
-        const size_t taps = static_cast<size_t>(a.kernel) * a.kernel * a.in_channels;
-        for (int vec0 = 0; vec0 < a.out_vectors;) {
-            const int g = std::min(kMaxGroupVectors, a.out_vectors - vec0);
-            if (g == 1) DirectGroup<A, 1>(a, w, vec0);
-            else if (g == 2) DirectGroup<A, 2>(a, w, vec0);
-            else if constexpr (kMaxGroupVectors == 4) {
-                if (g == 3) DirectGroup<A, 3>(a, w, vec0);
-                else DirectGroup<A, 4>(a, w, vec0);
-            }
-            w += taps * static_cast<size_t>(g) * kLanes;
-            vec0 += g;
-        }
+        // The input plane (1 channel) and LRNet's 16-map activations get
+        // their stride as a constant.
+        if (a.in_pixel_stride == 1) DirectGroups<A, 1>(a);
+        else if (a.in_pixel_stride == 16) DirectGroups<A, 16>(a);
+        else DirectGroups<A, 0>(a);
     }
 };
 
@@ -395,10 +408,14 @@ void WinogradInput(const WinogradInputArgs &a) {
     }
 }
 
-// R tiles × G output vectors over K input channels of one position.
-template <int R, int G>
-HWY_INLINE void GemmBlock(const float *v, ptrdiff_t v_tile_stride, int K, const float *u, float *m,
-                          ptrdiff_t m_tile_stride) {
+// R tiles × G output vectors over K input channels of one position. TS: the
+// tile strides of V and M when known at compile time (0: the arguments; see
+// DirectBlock's CS).
+template <int R, int G, int VTS, int MTS>
+HWY_INLINE void GemmBlock(const float *v, ptrdiff_t v_tile_stride_arg, int K, const float *u, float *m,
+                          ptrdiff_t m_tile_stride_arg) {
+    const ptrdiff_t v_tile_stride = VTS ? VTS : v_tile_stride_arg;
+    const ptrdiff_t m_tile_stride = MTS ? MTS : m_tile_stride_arg;
     const D d;
     Vf acc[R][G];
     ESPCN_UNROLL
@@ -423,33 +440,57 @@ HWY_INLINE void GemmBlock(const float *v, ptrdiff_t v_tile_stride, int K, const 
         for (int g = 0; g < G; ++g) hn::StoreU(acc[r][g], d, m + r * m_tile_stride + g * kLanes);
 }
 
-template <int G>
+template <int G, int VTS, int MTS>
 void GemmGroup(const WinogradGemmArgs &a, const float *u, int vec0, int pos) {
     constexpr int R = BlockRows<G>();
     const float *v = a.v + pos * a.v_layout.pos_stride;
     float *m = a.m + pos * a.m_layout.pos_stride + vec0 * kLanes;
-    // The buffers hold a multiple of every R tiles: the rounded-up tail
-    // computes tiles nobody reads, on whatever the buffer holds.
-    for (int t = 0; t < a.tiles; t += R)
-        GemmBlock<R, G>(v + t * a.v_layout.tile_stride, a.v_layout.tile_stride, a.in_channels, u,
-                        m + t * a.m_layout.tile_stride, a.m_layout.tile_stride);
+    const ptrdiff_t vts = a.v_layout.tile_stride, mts = a.m_layout.tile_stride;
+    int t = 0;
+    for (; t + R <= a.tiles; t += R)
+        GemmBlock<R, G, VTS, MTS>(v + t * vts, vts, a.in_channels, u, m + t * mts, mts);
+    // The tail in blocks of a quarter of R, rounded up: the buffers hold a
+    // multiple of R tiles, and the extra tiles (on whatever the buffer
+    // holds) are never read.
+    const int rest = a.tiles - t;
+    if (rest <= 0) return;
+    const float *vt = v + t * vts;
+    float *mt = m + t * mts;
+    if constexpr (R % 4 == 0) {
+        constexpr int Q = R / 4;
+        if (rest <= Q) GemmBlock<Q, G, VTS, MTS>(vt, vts, a.in_channels, u, mt, mts);
+        else if (rest <= 2 * Q) GemmBlock<2 * Q, G, VTS, MTS>(vt, vts, a.in_channels, u, mt, mts);
+        else if (rest <= 3 * Q) GemmBlock<3 * Q, G, VTS, MTS>(vt, vts, a.in_channels, u, mt, mts);
+        else GemmBlock<R, G, VTS, MTS>(vt, vts, a.in_channels, u, mt, mts);
+    } else {
+        GemmBlock<R, G, VTS, MTS>(vt, vts, a.in_channels, u, mt, mts);
+    }
 }
 
-void WinogradGemm(const WinogradGemmArgs &a) {
+template <int VTS, int MTS>
+void WinogradGemmT(const WinogradGemmArgs &a) {
     const float *u = a.u;
     for (int pos = 0; pos < kWinoPositions; ++pos) {
         for (int vec0 = 0; vec0 < a.out_vectors;) {
             const int g = std::min(kMaxGroupVectors, a.out_vectors - vec0);
-            if (g == 1) GemmGroup<1>(a, u, vec0, pos);
-            else if (g == 2) GemmGroup<2>(a, u, vec0, pos);
+            if (g == 1) GemmGroup<1, VTS, MTS>(a, u, vec0, pos);
+            else if (g == 2) GemmGroup<2, VTS, MTS>(a, u, vec0, pos);
             else if constexpr (kMaxGroupVectors == 4) {
-                if (g == 3) GemmGroup<3>(a, u, vec0, pos);
-                else GemmGroup<4>(a, u, vec0, pos);
+                if (g == 3) GemmGroup<3, VTS, MTS>(a, u, vec0, pos);
+                else GemmGroup<4, VTS, MTS>(a, u, vec0, pos);
             }
             u += static_cast<size_t>(a.in_channels) * g * kLanes;
             vec0 += g;
         }
     }
+}
+
+void WinogradGemm(const WinogradGemmArgs &a) {
+    // 16 channels in and out (LRNet; FSRCNN's 12, padded) in the backend's
+    // layout (V tile-major, M position-major): the tile strides as constants.
+    constexpr ptrdiff_t k16 = kWinoPositions * 16;
+    if (a.v_layout.tile_stride == k16 && a.m_layout.tile_stride == 16) WinogradGemmT<k16, 16>(a);
+    else WinogradGemmT<0, 0>(a);
 }
 
 // Aᵀ m for one 6-vector → 4.
