@@ -258,9 +258,14 @@ def time_rounds(runners: dict, rounds: int, min_time: float, meter: CpuMeter):
     rotated by one each round."""
     fps = {n: [] for n in runners}
     others, loads = [], []
-    for fn in runners.values():  # warm-up (first-call allocations, plan choice)
-        fn()
-        fn()
+    for fn in runners.values():
+        # Warm-up: first-call allocations, plan choice (espcn cpu-fast measures
+        # its candidates on its first ~10 frames of a size: fast_tuner.hpp).
+        start = time.perf_counter()
+        for frame in range(64):
+            fn()
+            if frame >= 12 and time.perf_counter() - start >= 0.5:
+                break
     names = list(runners)
     for k in range(rounds):
         loads.append(load_averages()[0])

@@ -44,8 +44,10 @@ inline Status cancelled() {
     return Status(ESPCN_ERROR_CANCELLED, "cancelled by the caller's cancel callback");
 }
 
-// Instruction sets of the cpu-fast backend, best last.
-enum class CpuIsa { baseline = 0, avx2 = 1, avx512 = 2 };
+// Instruction-set families of the cpu-fast backend's kernel tables, for
+// caps ($ESPCN_CPU_ISA) and names; best last within an architecture (x86:
+// sse4 < avx2 < avx512; aarch64: neon). baseline is Highway's portable code.
+enum class CpuIsa { baseline = 0, sse4 = 1, neon = 2, avx2 = 3, avx512 = 4 };
 
 struct BackendConfig {
     int threads = 0;  // 0: all cores

@@ -51,12 +51,11 @@ Result<CpuIsa> isa_from_environment() {
     const char *env = std::getenv("ESPCN_CPU_ISA");
     if (!env || !*env) return CpuIsa::avx512;
     const std::string_view v(env, strnlen(env, kMaxCpuIsaNameLength + 1));
-    if (v == "avx512") return CpuIsa::avx512;
-    if (v == "avx2") return CpuIsa::avx2;
-    if (v == "baseline") return CpuIsa::baseline;
+    for (const CpuIsa isa : {CpuIsa::avx512, CpuIsa::avx2, CpuIsa::sse4, CpuIsa::neon, CpuIsa::baseline})
+        if (v == fast::isa_name(isa)) return isa;
     return Status(ESPCN_ERROR_INVALID_ARGUMENT,
                   concat("ESPCN_CPU_ISA='", std::string(v.substr(0, kMaxCpuIsaNameLength)),
-                         "' is not one of avx512, avx2, baseline"));
+                         "' is not one of avx512, avx2, sse4, neon, baseline"));
 }
 
 // $ESPCN_CPU_TUNE=0: no measuring; every layer on the best table.
@@ -94,6 +93,7 @@ struct FastBackend::Worker {
     // per [layer][candidate] the time of each call per column-row computed
     // (capacity reserved by configure(): nothing is allocated while running).
     std::vector<int> calls;
+    std::vector<double> column_rows;  // per layer, computed in the frame
     std::vector<std::vector<std::vector<float>>> rates;
 
     const float *row(int stage, int y, int ring_rows) const {
@@ -413,13 +413,14 @@ Status FastBackend::configure(int width, int height) {
         w->read_spans.resize(lay.stages.size());  // no allocation inside the parallel region
         w->computed_spans.resize(lay.stages.size());
         w->calls.assign(static_cast<size_t>(nl), 0);
+        w->column_rows.assign(static_cast<size_t>(nl), 0.0);
         w->rates.assign(static_cast<size_t>(nl), std::vector<std::vector<float>>(static_cast<size_t>(candidates)));
         for (auto &per_layer : w->rates)
             for (auto &samples : per_layer) samples.reserve(kRateSamples);
         workers_.push_back(std::move(w));
     }
     std::string names;
-    for (const KernelTable *t : lay.tables) names += concat(names.empty() ? "" : ",", fast::isa_name(t->isa));
+    for (const KernelTable *t : lay.tables) names += concat(names.empty() ? "" : ",", t->name);
     TuneKey key;
     key.model = fingerprint_network(*net_);
     key.width = width;
@@ -430,7 +431,7 @@ Status FastBackend::configure(int width, int height) {
     key.layers = nl;
     if (!forced_.empty()) {
         tuner_.reset(key, 1, false, log_);
-        rotating_ = false;
+        rotating_ = timing_ = false;
         chosen_.assign(static_cast<size_t>(nl), 0);
         for (size_t l = 0; l < chosen_.size() && l < forced_.size(); ++l)
             chosen_[l] = std::clamp(forced_[l], 0, candidates - 1);
@@ -448,10 +449,12 @@ Status FastBackend::configure(int width, int height) {
 
 void FastBackend::apply(const FastTuner::Choice &c) {
     rotating_ = c.rotate;
+    timing_ = !tuner_.done();
     if (!c.rotate) chosen_ = c.tables;
-    if (rotating_)
+    if (timing_)
         for (auto &w : workers_) {
             std::fill(w->calls.begin(), w->calls.end(), 0);
+            std::fill(w->column_rows.begin(), w->column_rows.end(), 0.0);
             for (auto &per_layer : w->rates)
                 for (auto &samples : per_layer) samples.clear();
         }
@@ -604,23 +607,26 @@ void FastBackend::produce(Worker &w, int stage, int until, const espcn_plane &in
         const Layer &L = layout_->layers[static_cast<size_t>(layer)];
         // The input rows this step reads: [y − pad, y + chunk + pad).
         produce(w, stage - 1, y + L.chunk_rows + L.pad, in);
-        if (!rotating_) {
+        if (!timing_) {
             const int c = chosen_[static_cast<size_t>(layer)];
             if (L.winograd) run_winograd(w, layer, y, c);
             else run_direct(w, layer, y, c);
         } else {
-            // A tuning frame: the candidates take turns, each call timed per
-            // column-row it computes (they all give the same bits).
+            // A tuning frame: each call timed per column-row it computes
+            // (short calls: a preempted one is an outlier the median drops);
+            // in the first, the candidates take turns (the same bits).
             const int candidates = static_cast<int>(L.kernels.size());
-            const int c = w.calls[static_cast<size_t>(layer)]++ % candidates;
+            const int c = rotating_ ? w.calls[static_cast<size_t>(layer)]++ % candidates
+                                    : chosen_[static_cast<size_t>(layer)];
             const auto t0 = std::chrono::steady_clock::now();
             if (L.winograd) run_winograd(w, layer, y, c);
             else run_direct(w, layer, y, c);
             const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
-            const int cols = s.col_end - s.col_begin;
+            const double column_rows = static_cast<double>(s.col_end - s.col_begin) * L.chunk_rows;
+            w.column_rows[static_cast<size_t>(layer)] += column_rows;
             std::vector<float> &samples = w.rates[static_cast<size_t>(layer)][static_cast<size_t>(c)];
-            if (cols > 0 && samples.size() < samples.capacity())
-                samples.push_back(static_cast<float>(ns / (static_cast<double>(cols) * L.chunk_rows)));
+            if (column_rows > 0 && samples.size() < samples.capacity())
+                samples.push_back(static_cast<float>(ns / column_rows));
         }
         s.next_row += L.chunk_rows;
     }
@@ -740,22 +746,23 @@ Status FastBackend::process(const espcn_plane &in, const espcn_plane &out) {
     ESPCN_RETURN_IF_ERROR(ran);
     if (stop.load()) return cancelled();
     if (!tuner_.done()) {
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        std::vector<std::vector<double>> rates;
-        if (rotating_) {
-            // Per layer and candidate, the median over every worker's calls.
-            rates.assign(layout_->layers.size(), std::vector<double>(layout_->tables.size(), -1.0));
-            std::vector<float> all;
-            for (size_t l = 0; l < rates.size(); ++l)
-                for (size_t c = 0; c < rates[l].size(); ++c) {
-                    all.clear();
-                    for (const auto &w : workers_) all.insert(all.end(), w->rates[l][c].begin(), w->rates[l][c].end());
-                    if (all.empty()) continue;
-                    std::nth_element(all.begin(), all.begin() + static_cast<ptrdiff_t>(all.size() / 2), all.end());
-                    rates[l][c] = all[all.size() / 2];
-                }
+        FastTuner::FrameTimes times;
+        times.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        // Per layer and candidate, the median over every worker's calls.
+        times.rates.assign(layout_->layers.size(), std::vector<double>(layout_->tables.size(), -1.0));
+        times.column_rows.assign(layout_->layers.size(), 0.0);
+        std::vector<float> all;
+        for (size_t l = 0; l < times.rates.size(); ++l) {
+            for (const auto &w : workers_) times.column_rows[l] += w->column_rows[l];
+            for (size_t c = 0; c < times.rates[l].size(); ++c) {
+                all.clear();
+                for (const auto &w : workers_) all.insert(all.end(), w->rates[l][c].begin(), w->rates[l][c].end());
+                if (all.empty()) continue;
+                std::nth_element(all.begin(), all.begin() + static_cast<ptrdiff_t>(all.size() / 2), all.end());
+                times.rates[l][c] = all[all.size() / 2];
+            }
         }
-        tuner_.record(seconds, rates);
+        tuner_.record(times);
         apply(tuner_.next());
         if (tuner_.done())
             log_.info(concat("cpu-fast: ", in.width, "x", in.height, ": ", tuner_.description()));
@@ -784,10 +791,7 @@ Result<std::unique_ptr<Backend>> make_cpu_fast_backend(std::shared_ptr<const Net
                         " is larger than 63");
     // The candidates: every table this CPU runs, at most max_isa; the
     // portable baseline only where there is no vector unit.
-    std::vector<const KernelTable *> tables;
-    for (const KernelTable *t : fast::supported_kernel_tables())
-        if (static_cast<int>(t->isa) <= static_cast<int>(max_isa) && t->vector_unit) tables.push_back(t);
-    if (tables.empty()) tables.push_back(fast::best_kernel_table(max_isa));
+    const std::vector<const KernelTable *> tables = fast::candidate_kernel_tables(max_isa);
     auto backend = std::make_unique<FastBackend>(std::move(net), cfg, tables);
     // One narrow item: one worker's buffers.
     const size_t worst = backend->frame_memory(kMinStripWidth, 1)->bytes;
@@ -796,7 +800,8 @@ Result<std::unique_ptr<Backend>> make_cpu_fast_backend(std::shared_ptr<const Net
                     "-column strips (limit ", kMaxWorkerBytes >> 20, " MiB)");
     std::string names;
     for (const KernelTable *t : tables)
-        names += concat(names.empty() ? "" : ", ", t->target_name, " (", t->lanes, " floats)");
+        names += concat(names.empty() ? "" : ", ", t->name, " (", t->lanes, " floats, ", t->block_rows,
+                        " accumulators)");
     cfg.log.debug(concat("cpu-fast: candidate kernels ", names));
     return std::unique_ptr<Backend>(std::move(backend));
 }

@@ -172,7 +172,8 @@ private:
     std::vector<int> forced_;   // per layer, or empty: tuned
     std::vector<int> chosen_;   // per layer: candidate index
     int chosen_strip_ = 0;      // 0: the budget rule's
-    bool rotating_ = false;     // this frame: candidates take turns per call, timed
+    bool timing_ = false;       // this frame: every call timed (the tuner measures)
+    bool rotating_ = false;     // and the candidates take turns per call
     FastTuner tuner_;
     Plan plan_;
     std::vector<std::unique_ptr<Worker>> workers_;

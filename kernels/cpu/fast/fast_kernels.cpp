@@ -15,6 +15,7 @@
 #include <hwy/highway.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "cpu/fast/fast_kernels.hpp"
@@ -46,13 +47,21 @@ constexpr int kLanes = static_cast<int>(hn::MaxLanes(D()));
 // the weights and the broadcast input.
 // Registers: P·G accumulators + G weights + 1 broadcast must fit, or the
 // compiler spills an accumulator and every k step waits on a store-reload.
-#if (HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3) || HWY_ARCH_ARM || defined(ESPCN_FAST_WIDE_BLOCKS)
-constexpr int kAccumulators = 24;  // 32 vector registers: up to 6 × 4
-constexpr int kMaxGroupVectors = 4;
+#if (HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3) || HWY_ARCH_ARM
+constexpr int kDefaultAccumulators = 24;  // 32 vector registers: up to 6 × 4
 #else
-constexpr int kAccumulators = 12;  // 16 vector registers: 6 × 2 or 12 × 1
-constexpr int kMaxGroupVectors = 2;
+constexpr int kDefaultAccumulators = 12;  // 16 vector registers: 6 × 2 or 12 × 1
 #endif
+// A variant compile may choose otherwise (fast_kernels_blocking.cpp: 12
+// everywhere, the planner's candidate; the wide-blocks test build: 24).
+#if defined(ESPCN_FAST_WIDE_BLOCKS)
+constexpr int kAccumulators = 24;
+#elif defined(ESPCN_FAST_NARROW_BLOCKS)
+constexpr int kAccumulators = 12;
+#else
+constexpr int kAccumulators = kDefaultAccumulators;
+#endif
+constexpr int kMaxGroupVectors = kAccumulators == 24 ? 4 : 2;
 
 template <int G>
 constexpr int BlockRows() {
@@ -602,18 +611,25 @@ KernelTable MakeTable() {
     KernelTable t;
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
     t.isa = Isa::avx512;
-#elif HWY_TARGET == HWY_AVX2
+#elif HWY_ARCH_X86 && HWY_TARGET == HWY_AVX2
     t.isa = Isa::avx2;
+#elif HWY_ARCH_X86 && HWY_TARGET == HWY_SSE4
+    t.isa = Isa::sse4;
+#elif HWY_ARCH_ARM && HWY_TARGET == HWY_NEON
+    t.isa = Isa::neon;
 #else
-    t.isa = Isa::baseline;
+    t.isa = Isa::baseline;  // Highway's portable code (SCALAR with 1.0.3, EMU128 later)
 #endif
+    t.target = HWY_TARGET;
     t.target_name = hwy::TargetName(HWY_TARGET);
-    // x86-64's baseline is Highway's portable code (HWY_SCALAR with Debian 12's
-    // Highway 1.0.3, HWY_EMU128 with later ones); aarch64's is NEON.
-    t.vector_unit = t.isa != Isa::baseline ||
-                    (HWY_ARCH_ARM && HWY_TARGET != HWY_EMU128 && HWY_TARGET != HWY_SCALAR);
+    static char name[32];
+    std::snprintf(name, sizeof name, "%sx%d", t.target_name, kAccumulators);
+    t.name = name;
+    t.vector_unit = t.isa != Isa::baseline;
+    t.fused_multiply_add = HWY_NATIVE_FMA;
     t.lanes = kLanes;
     t.block_rows = kAccumulators;
+    t.variant_blocking = kAccumulators != kDefaultAccumulators;
     t.max_group_vectors = kMaxGroupVectors;
     t.direct_row = &DirectRow;
     t.dot_row = &DotRow;
@@ -637,9 +653,33 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace espcn::ESPCN_FAST_KERNELS_NAMESPACE {
 
+// Highway's dispatch table: an entry per target compiled (null where a
+// target is not), so the tables come from the library's target list, not
+// from one written here.
+HWY_EXPORT(Table);
+
+std::vector<const KernelTable *> compiled_kernel_tables() {
+    constexpr size_t n = sizeof(HWY_DISPATCH_TABLE(Table)) / sizeof(HWY_DISPATCH_TABLE(Table)[0]);
+    std::vector<const KernelTable *> tables;
+    // With several targets, entry 0 is Highway's initialising trampoline.
+    for (size_t i = n > 1 ? 1 : 0; i < n; ++i) {
+        if (!HWY_DISPATCH_TABLE(Table)[i]) continue;
+        const KernelTable *t = HWY_DISPATCH_TABLE(Table)[i]();
+        if (std::find(tables.begin(), tables.end(), t) != tables.end()) continue;
+#if defined(ESPCN_FAST_NARROW_BLOCKS)
+        if (!t->variant_blocking) continue;  // the same as the default compile's
+#endif
+        tables.push_back(t);
+    }
+    return tables;
+}
+
+#if !defined(ESPCN_FAST_NARROW_BLOCKS)
 const char *isa_name(Isa isa) {
     switch (isa) {
     case Isa::baseline: return "baseline";
+    case Isa::sse4: return "sse4";
+    case Isa::neon: return "neon";
     case Isa::avx2: return "avx2";
     case Isa::avx512: return "avx512";
     }
@@ -647,20 +687,19 @@ const char *isa_name(Isa isa) {
 }
 
 std::vector<const KernelTable *> supported_kernel_tables() {
-    // Unused where no block below is compiled (aarch64: NEON is the baseline).
-    [[maybe_unused]] const int64_t cpu = hwy::SupportedTargets();
+    std::vector<const KernelTable *> all = compiled_kernel_tables();
+#if !defined(ESPCN_FAST_WIDE_BLOCKS)
+    for (const KernelTable *t : ::espcn::fast_blocking::compiled_kernel_tables()) all.push_back(t);
+#endif
+    const int64_t cpu = hwy::SupportedTargets();
     std::vector<const KernelTable *> tables;
-    // Only targets this file was compiled for can be named here; each block
-    // exists when HWY_TARGETS contains it.
-#if HWY_TARGETS & HWY_AVX3
-    if (cpu & HWY_AVX3) tables.push_back(N_AVX3::Table());
-#endif
-#if HWY_TARGETS & HWY_AVX2
-    if (cpu & HWY_AVX2) tables.push_back(N_AVX2::Table());
-#endif
-    // The compiler's baseline target always runs (it may be one of the above).
-    const KernelTable *baseline = HWY_STATIC_DISPATCH(Table)();
-    if (std::find(tables.begin(), tables.end(), baseline) == tables.end()) tables.push_back(baseline);
+    for (const KernelTable *t : all)
+        if ((cpu & t->target) || t->isa == Isa::baseline) tables.push_back(t);
+    std::stable_sort(tables.begin(), tables.end(), [](const KernelTable *a, const KernelTable *b) {
+        if (a->isa != b->isa) return static_cast<int>(a->isa) > static_cast<int>(b->isa);
+        if (a->lanes != b->lanes) return a->lanes > b->lanes;
+        return a->block_rows > b->block_rows;
+    });
     return tables;
 }
 
@@ -669,6 +708,18 @@ const KernelTable *best_kernel_table(Isa max_isa) {
         if (static_cast<int>(t->isa) <= static_cast<int>(max_isa)) return t;
     return HWY_STATIC_DISPATCH(Table)();
 }
+
+std::vector<const KernelTable *> candidate_kernel_tables(Isa max_isa) {
+    const KernelTable *best = best_kernel_table(max_isa);
+    std::vector<const KernelTable *> tables;
+    for (const KernelTable *t : supported_kernel_tables())
+        if (static_cast<int>(t->isa) <= static_cast<int>(max_isa) &&
+            t->fused_multiply_add == best->fused_multiply_add &&
+            (t->vector_unit || !best->vector_unit))
+            tables.push_back(t);
+    return tables;
+}
+#endif  // !ESPCN_FAST_NARROW_BLOCKS
 
 }  // namespace espcn::ESPCN_FAST_KERNELS_NAMESPACE
 #endif  // HWY_ONCE

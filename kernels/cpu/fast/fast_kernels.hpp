@@ -133,16 +133,22 @@ struct EncodeRowArgs {
 
 struct KernelTable {
     Isa isa = Isa::baseline;
+    int64_t target = 0;            // Highway's target bit (HWY_AVX3, ...)
     const char *target_name = "";  // Highway's name of the target
+    const char *name = "";         // target and blocking, e.g. "AVX3x24": unique per table
     int lanes = 1;                 // floats per vector
-    // Real vector instructions (AVX-512, AVX2, aarch64's NEON), not Highway's
-    // portable emulation: the backend `auto` prefers (cpu_fast_preferred()).
+    // Real vector instructions (AVX-512, AVX2, SSE4, aarch64's NEON), not
+    // Highway's portable emulation: the backend `auto` prefers (cpu_fast_preferred()).
     bool vector_unit = false;
+    // a · b + c rounded once (FMA): tables compute the same bits only when
+    // they agree on this (SSE4 and the x86 baseline round twice).
+    bool fused_multiply_add = false;
     // Accumulator vectors per micro-kernel: a block is block_rows / G pixels
     // (or tiles) × G output vectors. Input rows need block_rows columns to
     // spare on the right; Winograd tile strides are multiples of block_rows.
     int block_rows = 1;
     int max_group_vectors = 4;     // output vectors per micro-kernel
+    bool variant_blocking = false;  // not the target's default blocking
 
     void (*direct_row)(const DirectRowArgs &) = nullptr;
     // Requires dot_row_applies(); see kMaxDotOutputs.
@@ -155,12 +161,24 @@ struct KernelTable {
     void (*activate)(Activation, const float *slope, float *x, size_t n) = nullptr;
 };
 
-// Every table compiled in and runnable on this CPU, best first.
+// Every table compiled in (each target of Highway's dispatch table for this
+// file, and the variant blockings of fast_kernels_blocking.cpp) and
+// runnable on this CPU, best first: widest vectors, then most accumulators.
 std::vector<const KernelTable *> supported_kernel_tables();
 
 // The best supported table at or below `max_isa`; never null (the baseline
 // always runs).
 const KernelTable *best_kernel_table(Isa max_isa);
+
+// The planner's candidates at or below `max_isa`: the supported tables that
+// compute the same bits as the best of them (same fused-multiply-add
+// rounding), best first; the portable baseline only when nothing else runs.
+std::vector<const KernelTable *> candidate_kernel_tables(Isa max_isa);
+
+// This compile's tables (one per Highway target compiled), from Highway's
+// own dispatch table; variant blockings list only the tables that differ
+// from the default blocking of their target.
+std::vector<const KernelTable *> compiled_kernel_tables();
 
 // Output channel vectors are split into groups of at most max_group_vectors
 // (micro-kernel width); packing and kernels agree on this split.
@@ -191,3 +209,10 @@ std::vector<float> pack_winograd_weights(const ConvLayer &c, int lanes, int max_
                                          int padded_out = 0);
 
 }  // namespace espcn::fast
+
+namespace espcn::fast_blocking {
+// The kernels compiled again with 12 accumulators per micro-kernel on the
+// targets whose default is 24 (AVX-512, NEON): smaller Winograd batches that
+// stay in the L1 cache (fast_kernels_blocking.cpp).
+std::vector<const fast::KernelTable *> compiled_kernel_tables();
+}  // namespace espcn::fast_blocking

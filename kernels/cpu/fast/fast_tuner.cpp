@@ -22,6 +22,8 @@ namespace espcn {
 namespace {
 
 constexpr const char *kCacheMagic = "espcn-tune-1";
+constexpr double kLayerMargin = 0.03;  // a layer's later candidate must be 3% faster
+constexpr double kPlanMargin = 0.01;   // a plan must beat the first candidate alone by 1%
 
 struct Fnv {
     uint64_t h = 14695981039346656037ull;
@@ -244,7 +246,8 @@ FastTuner::Choice FastTuner::next() const {
     return c;
 }
 
-void FastTuner::record(double seconds, const std::vector<std::vector<double>> &layer_rates) {
+void FastTuner::record(const FrameTimes &t) {
+    const std::vector<std::vector<double>> &layer_rates = t.rates;
     if (phase_ == Phase::layers) {
         rates_ = layer_rates;
         std::string table;
@@ -253,19 +256,24 @@ void FastTuner::record(double seconds, const std::vector<std::vector<double>> &l
             for (const double r : layer_rates[l]) table += concat(" ", static_cast<int>(r * 100) / 100.0);
         }
         log_.debug(concat("cpu-fast tuning, ns per column-row of each candidate (", key_.tables, "): ", table));
+        // Per layer, a later candidate replaces an earlier one only when
+        // kLayerMargin faster: noise does not flip near-equal layers away
+        // from the best-first order.
         std::vector<int> mixed(static_cast<size_t>(key_.layers), 0);
         for (size_t l = 0; l < mixed.size() && l < layer_rates.size(); ++l) {
             double best = -1;
             for (int c = 0; c < candidates_ && c < static_cast<int>(layer_rates[l].size()); ++c) {
                 const double r = layer_rates[l][static_cast<size_t>(c)];
-                if (r >= 0 && (best < 0 || r < best)) {
+                if (r >= 0 && (best < 0 || r < best * (1 - kLayerMargin))) {
                     best = r;
                     mixed[l] = c;
                 }
             }
         }
-        plans_.push_back(mixed);
-        for (int c = 0; c < candidates_; ++c) {
+        // Plan 0, the reference: the first (best-first) candidate alone.
+        plans_.push_back(std::vector<int>(static_cast<size_t>(key_.layers), 0));
+        if (mixed != plans_.front()) plans_.push_back(mixed);
+        for (int c = 1; c < candidates_; ++c) {
             std::vector<int> alone(static_cast<size_t>(key_.layers), c);
             if (std::find(plans_.begin(), plans_.end(), alone) == plans_.end()) plans_.push_back(alone);
         }
@@ -276,17 +284,25 @@ void FastTuner::record(double seconds, const std::vector<std::vector<double>> &l
         return;
     }
     if (phase_ != Phase::plans) return;
-    times_[static_cast<size_t>(frame_) % plans_.size()].push_back(seconds);
+    const std::vector<int> &plan = plans_[static_cast<size_t>(frame_) % plans_.size()];
+    double frame_cost = 0;
+    for (size_t l = 0; l < plan.size() && l < t.rates.size() && l < t.column_rows.size(); ++l)
+        frame_cost += std::max(0.0, t.rates[l][static_cast<size_t>(plan[l])]) * t.column_rows[l];
+    times_[static_cast<size_t>(frame_) % plans_.size()].push_back(frame_cost);
     if (++frame_ < kFramesPerPlan * static_cast<int>(plans_.size())) return;
-    // The fastest frame of each plan: on a deterministic workload the
-    // minimum is the estimate least disturbed by other processes.
+    // The fastest frame of each plan (on a deterministic workload the
+    // minimum is the estimate least disturbed by other processes); another
+    // plan replaces plan 0 only when kPlanMargin faster.
     size_t best = 0;
-    std::string how = "fastest frame of";
+    double best_time = *std::min_element(times_[0].begin(), times_[0].end());
+    std::string how = "cheapest frame of";
     for (size_t p = 0; p < plans_.size(); ++p) {
-        const double t = *std::min_element(times_[p].begin(), times_[p].end());
-        if (t < *std::min_element(times_[best].begin(), times_[best].end())) best = p;
-        how += concat(p ? ", " : " ", p == 0 ? "mixed " : "alone ", plan_text(plans_[p]), " ",
-                      static_cast<int>(t * 1e5) / 100.0, " ms");
+        const double cost = *std::min_element(times_[p].begin(), times_[p].end());
+        if (p > 0 && cost < best_time * (1 - (best == 0 ? kPlanMargin : 0.0))) {
+            best = p;
+            best_time = cost;
+        }
+        how += concat(p ? ", " : " ", plan_text(plans_[p]), " ", static_cast<int>(cost / 1e4) / 100.0, " CPU-ms");
     }
     finish(plans_[best], how);
 }

@@ -6,9 +6,15 @@
 //  1. one frame with the candidates taking turns, call by call, on every
 //     layer, each call timed (ns per output column-row); per layer the
 //     candidate with the lowest median wins: the "mixed" plan;
-//  2. whole frames of the mixed plan and of each candidate alone (a layer's
-//     best table is not always the best neighbour: clocks, caches), taking
-//     turns, kFramesPerPlan each; the plan with the fastest frame is kept.
+//  2. whole frames of the first candidate alone, the mixed plan and each
+//     other candidate alone (a layer's best table is not always the best
+//     neighbour: clocks, caches), taking turns, kFramesPerPlan each, every
+//     call timed again; a plan's cost is the sum over layers of its median
+//     time per column-row times the column-rows (CPU time without the
+//     preemptions a frame's wall time would include on a busy machine);
+//     the plan with the lowest cost in any of its frames is kept, the first
+//     candidate alone unless another is 1% cheaper (a mixed layer must have
+//     been 3% faster: noise does not move a plan off the best-first order).
 //
 // Cost: the first 1 + kFramesPerPlan · (candidates + 1) frames of a (model,
 // size) run at their candidates' speeds instead of the best one's — with two
@@ -63,9 +69,15 @@ public:
     bool done() const { return phase_ == Phase::done; }
     // What the next frame runs.
     Choice next() const;
-    // After a frame: its wall time, and in phase 1 the median time per
-    // column-row of each [layer][candidate] (a negative value: no sample).
-    void record(double seconds, const std::vector<std::vector<double>> &layer_rates);
+    // What a tuning frame measured.
+    struct FrameTimes {
+        double seconds = 0;  // wall time, for the log
+        // Median time per column-row of each [layer][candidate]'s calls
+        // (negative: no call), and the column-rows each layer computed.
+        std::vector<std::vector<double>> rates;
+        std::vector<double> column_rows;
+    };
+    void record(const FrameTimes &t);
     // The plan and how it was found, for logs ("" before it is found).
     const std::string &description() const { return description_; }
 
@@ -78,7 +90,7 @@ private:
     int candidates_ = 1;
     Phase phase_ = Phase::idle;
     std::vector<std::vector<int>> plans_;     // phase 2: mixed, then each candidate alone
-    std::vector<std::vector<double>> times_;  // per plan, frame seconds
+    std::vector<std::vector<double>> times_;  // per plan, each frame's cost (CPU ns)
     std::vector<std::vector<double>> rates_;  // phase 1's medians, for the log
     int frame_ = 0;
     std::vector<int> best_;
