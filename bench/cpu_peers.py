@@ -35,10 +35,12 @@ What it does, in order:
     the precision its convolutions actually ran in are read back and printed,
     and ONNX Runtime's session options.
  4. espcn runs per --espcn-precision (fp32, bf16; a precision this build
-    refuses is reported and skipped): cpu-fast as it chooses, cpu-fast capped
-    at each instruction set the CPU has (ESPCN_CPU_ISA=avx512, =avx2: the
-    "best single forced ISA" the default is compared with), and onednn for
-    context.
+    refuses is reported and skipped): cpu-fast as it chooses (its planner
+    measures its candidates on the first frames), cpu-fast forced to each
+    instruction set the CPU has (ESPCN_CPU_ISA=avx512, =avx2 with
+    ESPCN_CPU_TUNE=0: that set's best kernels on every layer, unmeasured;
+    the "best single forced ISA" the default is compared with), and onednn
+    for context.
  5. Checks the outputs first: on a crop, every runtime against espcn's
     reference backend; at every timed size, every runtime against espcn
     cpu-fast fp32. 8-bit codes; peers' float outputs are encoded as espcn

@@ -110,17 +110,22 @@ class Espcn:
         p.log_callback = self._log
         p.log_level = 3  # debug: the cpu-fast backend names its kernels
         p.precision = PRECISIONS[precision]
-        saved = os.environ.get("ESPCN_CPU_ISA")
-        if isa:
-            os.environ["ESPCN_CPU_ISA"] = isa
-        else:
-            os.environ.pop("ESPCN_CPU_ISA", None)
+        # A forced ISA: that instruction set's best kernels on every layer,
+        # not measured (ESPCN_CPU_TUNE=0), as cpu-fast ran before its planner.
+        forced = {"ESPCN_CPU_ISA": isa, "ESPCN_CPU_TUNE": "0" if isa else None}
+        saved = {k: os.environ.get(k) for k in forced}
+        for k, v in forced.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
         ctx = ctypes.c_void_p()
         status = lib.espcn_create(ctypes.byref(p), ctypes.byref(ctx))
-        if saved is None:
-            os.environ.pop("ESPCN_CPU_ISA", None)
-        else:
-            os.environ["ESPCN_CPU_ISA"] = saved
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
         if status != 0:
             raise RuntimeError(f"espcn_create({backend}, precision {precision}): "
                                f"{lib.espcn_last_error().decode()}")

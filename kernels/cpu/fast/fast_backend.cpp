@@ -201,6 +201,7 @@ FastBackend::FastBackend(std::shared_ptr<const Network> net, const BackendConfig
     if (!narrow.empty() && narrow.size() < tables.size()) layouts_.push_back(make_layout(*net_, narrow));
     layout_ = &layouts_.front();
     chosen_.assign(net_->convs.size(), 0);
+    measure_ = tuning_enabled();
 }
 
 FastBackend::~FastBackend() = default;
@@ -361,15 +362,10 @@ const FastBackend::Layout &FastBackend::layout_for(int width, int height) const 
     return layouts_.back();
 }
 
-Status FastBackend::configure(int width, int height) {
-    if (plan_.width == width && plan_.height == height && !workers_.empty()) return Status::ok();
+Status FastBackend::allocate_workers(int width, int height, int strip_width) {
     workers_.clear();
-    const Layout &lay = layout_for(width, height);
-    if (&lay != layout_) {
-        layout_ = &lay;
-        chosen_.assign(layout_->layers.size(), 0);
-    }
-    plan_ = make_plan(lay, width, height, tiling_.strip_width);
+    const Layout &lay = *layout_;
+    plan_ = make_plan(lay, width, height, strip_width);
     const int nl = static_cast<int>(lay.layers.size());
     const int candidates = static_cast<int>(lay.tables.size());
     for (int t = 0; t < plan_.workers; ++t) {
@@ -419,6 +415,22 @@ Status FastBackend::configure(int width, int height) {
             for (auto &samples : per_layer) samples.reserve(kRateSamples);
         workers_.push_back(std::move(w));
     }
+    log_.debug(concat("cpu-fast: ", width, "x", height, " in ", plan_.items.size(), " items of ",
+                      plan_.strip_width, " columns x ", plan_.band_rows, " rows, ",
+                      plan_.worker_floats * sizeof(float) / 1024, " KiB per thread, ", plan_.workers,
+                      " thread(s)"));
+    return Status::ok();
+}
+
+Status FastBackend::configure(int width, int height) {
+    if (plan_.width == width && plan_.height == height && !workers_.empty()) return Status::ok();
+    const Layout &lay = layout_for(width, height);
+    if (&lay != layout_) {
+        layout_ = &lay;
+        chosen_.assign(layout_->layers.size(), 0);
+    }
+    const int nl = static_cast<int>(lay.layers.size());
+    const int candidates = static_cast<int>(lay.tables.size());
     std::string names;
     for (const KernelTable *t : lay.tables) names += concat(names.empty() ? "" : ",", t->name);
     TuneKey key;
@@ -429,28 +441,38 @@ Status FastBackend::configure(int width, int height) {
     key.budget = worker_budget_;
     key.tables = names;
     key.layers = nl;
+    // A wider strip (one per thread) halves the halo columns each layer
+    // recomputes but leaves no items to balance a slowed thread: the tuner
+    // measures it, where it fits the budget and differs from the rule's.
+    key.wide_strip = wide_strip(lay, width, height);
     if (!forced_.empty()) {
         tuner_.reset(key, 1, false, log_);
         rotating_ = timing_ = false;
         chosen_.assign(static_cast<size_t>(nl), 0);
         for (size_t l = 0; l < chosen_.size() && l < forced_.size(); ++l)
             chosen_[l] = std::clamp(forced_[l], 0, candidates - 1);
+        chosen_strip_ = 0;
     } else {
-        tuner_.reset(key, candidates, tuning_enabled(), log_);
-        apply(tuner_.next());
+        tuner_.reset(key, candidates, measure_, log_);
+        chosen_strip_ = tuner_.next().strip_width;
+    }
+    ESPCN_RETURN_IF_ERROR(allocate_workers(width, height, tiling_.strip_width ? tiling_.strip_width : chosen_strip_));
+    if (forced_.empty()) {
+        ESPCN_RETURN_IF_ERROR(apply(tuner_.next()));
         if (tuner_.done()) log_.info(concat("cpu-fast: ", width, "x", height, ": ", tuner_.description()));
     }
-    log_.debug(concat("cpu-fast (", names, "): ", width, "x", height, " in ", plan_.items.size(),
-                      " items of ", plan_.strip_width, " columns x ", plan_.band_rows, " rows, ",
-                      plan_.worker_floats * sizeof(float) / 1024, " KiB per thread, ", plan_.workers,
-                      " thread(s)"));
+    log_.debug(concat("cpu-fast candidates ", names));
     return Status::ok();
 }
 
-void FastBackend::apply(const FastTuner::Choice &c) {
+Status FastBackend::apply(const FastTuner::Choice &c) {
     rotating_ = c.rotate;
     timing_ = !tuner_.done();
     if (!c.rotate) chosen_ = c.tables;
+    if (tiling_.strip_width <= 0 && c.strip_width != chosen_strip_) {
+        chosen_strip_ = c.strip_width;
+        ESPCN_RETURN_IF_ERROR(allocate_workers(plan_.width, plan_.height, chosen_strip_));
+    }
     if (timing_)
         for (auto &w : workers_) {
             std::fill(w->calls.begin(), w->calls.end(), 0);
@@ -458,10 +480,27 @@ void FastBackend::apply(const FastTuner::Choice &c) {
             for (auto &per_layer : w->rates)
                 for (auto &samples : per_layer) samples.clear();
         }
+    return Status::ok();
+}
+
+int FastBackend::wide_strip(const Layout &lay, int width, int height) const {
+    if (tiling_.strip_width > 0) return 0;
+    const int wide = round_up(ceil_div(width, threads_), fast::kWinoOut);
+    if (wide >= width || wide <= make_plan(lay, width, height, 0).strip_width ||
+        make_plan(lay, width, height, wide).worker_floats * sizeof(float) > worker_budget_)
+        return 0;
+    return wide;
 }
 
 std::optional<FrameMemory> FastBackend::frame_memory(int width, int height) const {
-    const Plan p = make_plan(layout_for(width, height), width, height, tiling_.strip_width);
+    // The rule's plan, or the wide strips the tuner may choose (the larger).
+    const Layout &lay = layout_for(width, height);
+    Plan p = make_plan(lay, width, height, tiling_.strip_width);
+    if (const int wide = wide_strip(lay, width, height)) {
+        const Plan w = make_plan(lay, width, height, wide);
+        if (w.worker_floats * static_cast<size_t>(w.workers) > p.worker_floats * static_cast<size_t>(p.workers))
+            p = w;
+    }
     return FrameMemory{p.worker_floats * sizeof(float) * static_cast<size_t>(p.workers), true, p.workers};
 }
 
@@ -763,7 +802,7 @@ Status FastBackend::process(const espcn_plane &in, const espcn_plane &out) {
             }
         }
         tuner_.record(times);
-        apply(tuner_.next());
+        ESPCN_RETURN_IF_ERROR(apply(tuner_.next()));
         if (tuner_.done())
             log_.info(concat("cpu-fast: ", in.width, "x", in.height, ": ", tuner_.description()));
     }

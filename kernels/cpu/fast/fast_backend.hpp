@@ -142,6 +142,9 @@ private:
     Plan make_plan(const Layout &lay, int width, int height, int strip_width) const;
     // The first layout whose plan fits the budget (or the last one).
     const Layout &layout_for(int width, int height) const;
+    // One strip per thread, the tuner's other strip width, where it differs
+    // from the rule's and fits the budget; else 0.
+    int wide_strip(const Layout &lay, int width, int height) const;
     [[nodiscard]] Status configure(int width, int height);
     // Stops early (setting `stop`) when `asks_cancel` and the cancel callback
     // says so, or when another worker did.
@@ -154,8 +157,11 @@ private:
     void run_direct(Worker &w, int layer, int y, int candidate) const;
     void run_winograd(Worker &w, int layer, int y, int candidate) const;
     void encode_row(Worker &w, int y, const Item &item, const espcn_plane &in, const espcn_plane &out) const;
+    // Plans work items of strip_width columns (0: the rule's) and allocates
+    // the buffers of the workers that get items.
+    [[nodiscard]] Status allocate_workers(int width, int height, int strip_width);
     // Applies the tuner's choice for the next frame.
-    void apply(const FastTuner::Choice &c);
+    [[nodiscard]] Status apply(const FastTuner::Choice &c);
 
     std::shared_ptr<const Network> net_;
     Logger log_;
@@ -170,6 +176,7 @@ private:
     const Layout *layout_ = nullptr;  // in use
     FastTiling tiling_;
     std::vector<int> forced_;   // per layer, or empty: tuned
+    bool measure_ = true;       // $ESPCN_CPU_TUNE at creation: 0 turns measuring off
     std::vector<int> chosen_;   // per layer: candidate index
     int chosen_strip_ = 0;      // 0: the budget rule's
     bool timing_ = false;       // this frame: every call timed (the tuner measures)

@@ -24,6 +24,7 @@ namespace {
 constexpr const char *kCacheMagic = "espcn-tune-1";
 constexpr double kLayerMargin = 0.03;  // a layer's later candidate must be 3% faster
 constexpr double kPlanMargin = 0.01;   // a plan must beat the first candidate alone by 1%
+constexpr double kStripMargin = 0.02;  // one strip per thread must be 2% faster than the rule's
 
 struct Fnv {
     uint64_t h = 14695981039346656037ull;
@@ -59,7 +60,7 @@ std::string key_text(const TuneKey &k) {
         return f.h;
     }()) << " model=" << hex64(k.model) << " size=" << k.width << "x" << k.height
       << " threads=" << k.threads << " budget=" << k.budget << " tables=" << k.tables
-      << " layers=" << k.layers;
+      << " layers=" << k.layers << " wide=" << k.wide_strip;
     return s.str();
 }
 
@@ -74,18 +75,30 @@ std::string plan_text(const std::vector<int> &tables) {
 
 // The process's plans, by key_text.
 std::mutex g_mutex;
-std::map<std::string, std::vector<int>> g_plans;
+struct CachedPlan {
+    std::vector<int> tables;
+    int strip_width = 0;
+};
+std::map<std::string, CachedPlan> g_plans;
 std::set<std::string> g_loaded_files;  // disk caches read into g_plans
 
-// "espcn-tune-1 cpu=… model=… … plan=0,1,1": the key's fields, then the plan.
-bool parse_line(const std::string &line, std::string &key, std::vector<int> &plan) {
+// "espcn-tune-1 cpu=… model=… … plan=0,1,1 strip=320": the key's fields,
+// then the plan.
+bool parse_line(const std::string &line, std::string &key, CachedPlan &cached) {
     const std::string magic = std::string(kCacheMagic) + " ";
     if (line.compare(0, magic.size(), magic) != 0) return false;
     const size_t at = line.rfind(" plan=");
-    if (at == std::string::npos || at < magic.size()) return false;
+    const size_t strip_at = line.rfind(" strip=");
+    if (at == std::string::npos || at < magic.size() || strip_at == std::string::npos || strip_at < at)
+        return false;
     key = line.substr(magic.size(), at - magic.size());
     if (key.compare(0, 4, "cpu=") != 0) return false;
-    const std::string list = line.substr(at + 6);
+    const std::string strip = line.substr(strip_at + 7);
+    if (strip.empty() || strip.size() > 6 || strip.find_first_not_of("0123456789") != std::string::npos)
+        return false;
+    cached.strip_width = std::atoi(strip.c_str());
+    std::vector<int> &plan = cached.tables;
+    const std::string list = line.substr(at + 6, strip_at - at - 6);
     plan.clear();
     size_t i = 0;
     while (i < list.size()) {
@@ -107,7 +120,7 @@ void load_disk_cache(const std::string &path, const Logger &log) {
     if (!f) return;  // not written yet
     const std::string cpu = key_text(TuneKey{}).substr(0, 4 + 16);
     std::string line, key;
-    std::vector<int> plan;
+    CachedPlan plan;
     int bad = 0, foreign = 0, line_number = 0, first_bad = 0;
     while (std::getline(f, line) && line_number < 100000) {
         ++line_number;
@@ -130,7 +143,7 @@ void load_disk_cache(const std::string &path, const Logger &log) {
                            " entr(ies) were measured on another CPU; ignored (this CPU is measured anew)"));
 }
 
-void append_disk_cache(const std::string &path, const std::string &key, const std::vector<int> &plan,
+void append_disk_cache(const std::string &path, const std::string &key, const CachedPlan &plan,
                        const Logger &log) {
     // One short line per write with O_APPEND semantics: concurrent writers
     // (several ffmpeg processes) do not interleave within a line.
@@ -140,7 +153,8 @@ void append_disk_cache(const std::string &path, const std::string &key, const st
                            "); the plan is kept for this process only"));
         return;
     }
-    const std::string line = concat(kCacheMagic, " ", key, " plan=", plan_text(plan), "\n");
+    const std::string line =
+        concat(kCacheMagic, " ", key, " plan=", plan_text(plan.tables), " strip=", plan.strip_width, "\n");
     std::fwrite(line.data(), 1, line.size(), f);
     std::fclose(f);
 }
@@ -208,11 +222,13 @@ void FastTuner::reset(const TuneKey &key, int candidates, bool measure, const Lo
     rates_.clear();
     frame_ = 0;
     description_.clear();
-    if (candidates_ == 1 || !measure) {
+    best_strip_ = 0;
+    strip_seconds_[0].clear();
+    strip_seconds_[1].clear();
+    best_.assign(static_cast<size_t>(key.layers), 0);
+    if (!measure) {
         phase_ = Phase::done;
-        best_.assign(static_cast<size_t>(key.layers), 0);
-        description_ = concat("every layer on ", key.tables.substr(0, key.tables.find(',')),
-                              candidates_ == 1 ? " (the only candidate)" : " (not measured)");
+        description_ = concat("every layer on ", key.tables.substr(0, key.tables.find(',')), " (not measured)");
         return;
     }
     const std::string text = key_text(key);
@@ -221,15 +237,23 @@ void FastTuner::reset(const TuneKey &key, int candidates, bool measure, const Lo
         std::lock_guard<std::mutex> lock(g_mutex);
         if (path && *path) load_disk_cache(path, log);
         const auto it = g_plans.find(text);
-        if (it != g_plans.end() && static_cast<int>(it->second.size()) == key.layers &&
-            std::all_of(it->second.begin(), it->second.end(),
-                        [&](int t) { return t >= 0 && t < candidates_; })) {
-            best_ = it->second;
+        if (it != g_plans.end() && static_cast<int>(it->second.tables.size()) == key.layers &&
+            std::all_of(it->second.tables.begin(), it->second.tables.end(),
+                        [&](int t) { return t >= 0 && t < candidates_; }) &&
+            (it->second.strip_width == 0 || it->second.strip_width == key.wide_strip)) {
+            best_ = it->second.tables;
+            best_strip_ = it->second.strip_width;
             phase_ = Phase::done;
             description_ = concat("plan ", plan_text(best_), " of tables ", key.tables,
+                                  best_strip_ ? concat(", strips of ", best_strip_) : std::string(),
                                   " from the cache (", path && *path ? path : "this process", ")");
             return;
         }
+    }
+    if (candidates_ == 1) {
+        plans_how_ = "the only candidate table";
+        start_strips();
+        return;
     }
     phase_ = Phase::layers;
 }
@@ -238,9 +262,16 @@ FastTuner::Choice FastTuner::next() const {
     Choice c;
     switch (phase_) {
     case Phase::idle:
-    case Phase::done: c.tables = best_; break;
+    case Phase::done:
+        c.tables = best_;
+        c.strip_width = best_strip_;
+        break;
     case Phase::layers: c.rotate = true; break;
     case Phase::plans: c.tables = plans_[static_cast<size_t>(frame_) % plans_.size()]; break;
+    case Phase::strips:
+        c.tables = best_;
+        c.strip_width = frame_ % 2 ? key_.wide_strip : 0;
+        break;
     }
     if (c.tables.empty() && !c.rotate) c.tables.assign(static_cast<size_t>(key_.layers), 0);
     return c;
@@ -280,7 +311,21 @@ void FastTuner::record(const FrameTimes &t) {
         times_.assign(plans_.size(), {});
         frame_ = 0;
         phase_ = plans_.size() > 1 ? Phase::plans : Phase::done;
-        if (phase_ == Phase::done) finish(mixed, "per-layer medians; one distinct plan");
+        if (phase_ == Phase::done) {
+            best_ = mixed;
+            plans_how_ = "per-layer medians; one distinct plan";
+            start_strips();
+        }
+        return;
+    }
+    if (phase_ == Phase::strips) {
+        strip_seconds_[frame_ % 2].push_back(t.seconds);
+        if (++frame_ < 2 * kFramesPerPlan) return;
+        const double rule = *std::min_element(strip_seconds_[0].begin(), strip_seconds_[0].end());
+        const double wide = *std::min_element(strip_seconds_[1].begin(), strip_seconds_[1].end());
+        best_strip_ = wide < rule * (1 - kStripMargin) ? key_.wide_strip : 0;
+        finish(concat(plans_how_, "; strips of the rule ", static_cast<int>(rule * 1e5) / 100.0, " ms, of ",
+                      key_.wide_strip, " columns ", static_cast<int>(wide * 1e5) / 100.0, " ms (fastest frames)"));
         return;
     }
     if (phase_ != Phase::plans) return;
@@ -304,18 +349,31 @@ void FastTuner::record(const FrameTimes &t) {
         }
         how += concat(p ? ", " : " ", plan_text(plans_[p]), " ", static_cast<int>(cost / 1e4) / 100.0, " CPU-ms");
     }
-    finish(plans_[best], how);
+    best_ = plans_[best];
+    plans_how_ = how;
+    start_strips();
 }
 
-void FastTuner::finish(std::vector<int> tables, const std::string &how) {
-    best_ = std::move(tables);
+void FastTuner::start_strips() {
+    if (key_.wide_strip <= 0) {
+        finish(plans_how_);
+        return;
+    }
+    phase_ = Phase::strips;
+    frame_ = 0;
+}
+
+void FastTuner::finish(const std::string &how) {
     phase_ = Phase::done;
-    description_ = concat("plan ", plan_text(best_), " of tables ", key_.tables, " (", how, ")");
+    description_ = concat("plan ", plan_text(best_), " of tables ", key_.tables,
+                          best_strip_ ? concat(", strips of ", best_strip_, " columns") : std::string(), " (",
+                          how, ")");
     const std::string text = key_text(key_);
+    const CachedPlan cached{best_, best_strip_};
     std::lock_guard<std::mutex> lock(g_mutex);
-    g_plans[text] = best_;
+    g_plans[text] = cached;
     const char *path = std::getenv("ESPCN_TUNE_CACHE");
-    if (path && *path) append_disk_cache(path, text, best_, log_);
+    if (path && *path) append_disk_cache(path, text, cached, log_);
 }
 
 }  // namespace espcn

@@ -14,7 +14,12 @@
 //     preemptions a frame's wall time would include on a busy machine);
 //     the plan with the lowest cost in any of its frames is kept, the first
 //     candidate alone unless another is 1% cheaper (a mixed layer must have
-//     been 3% faster: noise does not move a plan off the best-first order).
+//     been 3% faster: noise does not move a plan off the best-first order);
+//  3. where one strip per thread differs from the rule's strips (640x360 on
+//     2 threads: 320 columns instead of 160), kFramesPerPlan frames each,
+//     by wall time (fewer halo columns, but no items left to balance a
+//     slowed thread: only the wall time shows both); the wide strips are
+//     kept only if 2% faster.
 //
 // Cost: the first 1 + kFramesPerPlan · (candidates + 1) frames of a (model,
 // size) run at their candidates' speeds instead of the best one's — with two
@@ -41,8 +46,9 @@ struct TuneKey {
     int width = 0, height = 0;
     int threads = 0;
     size_t budget = 0;     // bytes per worker
-    std::string tables;    // candidate tables, e.g. "avx512,avx2"
+    std::string tables;    // candidate tables, e.g. "AVX3x24,AVX3x12,AVX2x12"
     int layers = 0;
+    int wide_strip = 0;    // the strip width tried besides the rule's (0: none)
 };
 
 // A 64-bit FNV-1a over what the network computes (shapes, weights, biases,
@@ -60,6 +66,7 @@ public:
     struct Choice {
         bool rotate = false;      // phase 1: candidates take turns within the frame
         std::vector<int> tables;  // per layer, the candidate index (when !rotate)
+        int strip_width = 0;      // 0: the backend's rule
     };
 
     // Starts over for `key` with `candidates` tables per layer. Finds a plan
@@ -82,8 +89,9 @@ public:
     const std::string &description() const { return description_; }
 
 private:
-    enum class Phase { idle, layers, plans, done };
-    void finish(std::vector<int> tables, const std::string &how);
+    enum class Phase { idle, layers, plans, strips, done };
+    void start_strips();
+    void finish(const std::string &how);
 
     Logger log_;
     TuneKey key_;
@@ -94,6 +102,9 @@ private:
     std::vector<std::vector<double>> rates_;  // phase 1's medians, for the log
     int frame_ = 0;
     std::vector<int> best_;
+    int best_strip_ = 0;
+    std::vector<double> strip_seconds_[2];  // phase 3: the rule's strips, the wide ones
+    std::string plans_how_;
     std::string description_;
 };
 
