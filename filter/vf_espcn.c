@@ -697,13 +697,15 @@ static const AVOption espcn_options[] = {
       OFFSET(memory_budget), AV_OPT_TYPE_INT64, { .i64 = 0 }, 0, INT64_MAX, FLAGS },
     { "precision", "arithmetic of the network",
       OFFSET(precision), AV_OPT_TYPE_INT, { .i64 = ESPCN_PRECISION_AUTO },
-      ESPCN_PRECISION_AUTO, ESPCN_PRECISION_FP16, FLAGS, .unit = "precision" },
+      ESPCN_PRECISION_AUTO, ESPCN_PRECISION_BF16, FLAGS, .unit = "precision" },
         { "auto", "fp16 on GPUs with tensor cores, else fp32", 0, AV_OPT_TYPE_CONST,
           { .i64 = ESPCN_PRECISION_AUTO }, 0, 0, FLAGS, .unit = "precision" },
         { "fp32", "fp32 everywhere",                           0, AV_OPT_TYPE_CONST,
           { .i64 = ESPCN_PRECISION_FP32 }, 0, 0, FLAGS, .unit = "precision" },
         { "fp16", "fp16 tensors, fp32 accumulation (cuda)",    0, AV_OPT_TYPE_CONST,
           { .i64 = ESPCN_PRECISION_FP16 }, 0, 0, FLAGS, .unit = "precision" },
+        { "bf16", "bfloat16 weights and activations, fp32 sums (cpu)", 0, AV_OPT_TYPE_CONST,
+          { .i64 = ESPCN_PRECISION_BF16 }, 0, 0, FLAGS, .unit = "precision" },
     { NULL }
 };
 

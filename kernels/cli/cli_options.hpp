@@ -36,7 +36,7 @@ struct CliOptions {
 
 // "auto", "reference", "onednn" or "cuda" (also used by espcn-eval).
 [[nodiscard]] Status parse_backend(std::string_view text, espcn_backend &out);
-// "auto", "fp32" or "fp16" (also used by espcn-eval).
+// "auto", "fp32", "fp16" or "bf16" (also used by espcn-eval).
 [[nodiscard]] Status parse_precision(std::string_view text, espcn_precision &out);
 
 const char *cli_usage();

@@ -201,7 +201,7 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
     }
 
     const int precision = raw_enum(p.precision);
-    ESPCN_RETURN_IF(precision < ESPCN_PRECISION_AUTO || precision > ESPCN_PRECISION_FP16,
+    ESPCN_RETURN_IF(precision < ESPCN_PRECISION_AUTO || precision > ESPCN_PRECISION_BF16,
                     ESPCN_ERROR_INVALID_ARGUMENT, "unknown precision ", precision);
     espcn::BackendConfig cfg;
     cfg.threads = p.threads;
@@ -221,9 +221,16 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
                          requested == ESPCN_BACKEND_CPU_FAST),
                     ESPCN_ERROR_UNSUPPORTED, "precision fp16 needs the cuda backend; the ",
                     espcn_backend_name(static_cast<espcn_backend>(requested)),
-                    " backend computes in fp32");
+                    " backend computes in fp32",
+                    requested == ESPCN_BACKEND_CPU_FAST ? " or bf16" : "");
+    ESPCN_RETURN_IF(cfg.precision == ESPCN_PRECISION_BF16 && requested != ESPCN_BACKEND_AUTO &&
+                        requested != ESPCN_BACKEND_CPU_FAST,
+                    ESPCN_ERROR_UNSUPPORTED, "precision bf16 runs on the cpu-fast backend; the ",
+                    espcn_backend_name(static_cast<espcn_backend>(requested)), " backend computes in ",
+                    requested == ESPCN_BACKEND_CUDA ? "fp32 or fp16" : "fp32");
     auto make_cpu_backend = [&]() -> espcn::Result<std::unique_ptr<espcn::Backend>> {
-        if (espcn::cpu_fast_preferred()) {
+        // bf16 is cpu-fast's alone (on any CPU: its portable kernels too).
+        if (espcn::cpu_fast_preferred() || cfg.precision == ESPCN_PRECISION_BF16) {
             auto fast = espcn::make_cpu_fast_backend(shared_net, cfg);
             // A network it does not take (absurd sizes) goes to oneDNN; a bad
             // ESPCN_CPU_ISA is the user's error and is reported.
@@ -250,6 +257,10 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
         backend = espcn::make_cpu_fast_backend(shared_net, cfg);
         break;
     case ESPCN_BACKEND_AUTO:
+        if (cfg.precision == ESPCN_PRECISION_BF16) {  // no GPU kernels in bf16
+            backend = make_cpu_backend();
+            break;
+        }
         backend = espcn::make_cuda_backend(shared_net, cfg);
         if (!backend.is_ok()) {
             // The one warning of a fallback: what failed, and what runs instead.
@@ -534,6 +545,7 @@ const char *espcn_precision_name(espcn_precision p) {
     case ESPCN_PRECISION_AUTO: return "auto";
     case ESPCN_PRECISION_FP32: return "fp32";
     case ESPCN_PRECISION_FP16: return "fp16";
+    case ESPCN_PRECISION_BF16: return "bf16";
     }
     return "unknown";
 }

@@ -11,6 +11,7 @@
 #include <omp.h>
 
 #include "../../core/model_loader.hpp"
+#include "flush_denormals.hpp"
 
 namespace espcn {
 
@@ -110,9 +111,16 @@ struct FastBackend::Worker {
 };
 
 FastBackend::Layout FastBackend::make_layout(const Network &net,
-                                             std::vector<const fast::KernelTable *> tables) {
+                                             std::vector<const fast::KernelTable *> tables, bool bf16) {
     Layout lay;
     lay.tables = std::move(tables);
+    lay.bf16 = bf16;
+    if (bf16) {
+        // The weights rounded to bfloat16 once, packed from these copies.
+        lay.bf16_convs = net.convs;
+        for (ConvLayer &c : lay.bf16_convs)
+            for (float &w : c.weight) w = fast::round_to_bf16(w);
+    }
     for (const KernelTable *t : lay.tables) {
         lay.stride_lanes = std::max(lay.stride_lanes, t->lanes);
         // Columns to spare right of every ring row: a direct block may run up
@@ -125,15 +133,18 @@ FastBackend::Layout FastBackend::make_layout(const Network &net,
     lay.stages.resize(static_cast<size_t>(nl) + 1);
     lay.stages[0].pixel_stride = net.in_channels;
     for (int l = 0; l < nl; ++l) {
-        const ConvLayer &c = net.convs[static_cast<size_t>(l)];
+        const ConvLayer &c = bf16 ? lay.bf16_convs[static_cast<size_t>(l)] : net.convs[static_cast<size_t>(l)];
         Layer L;
         L.conv = &c;
         L.pad = c.pad();
         // Winograd needs its input channels vectorised (not the raw plane).
+        // bf16 runs every layer direct: its rounded transforms would cost
+        // more precision than the bound allows (and vdpbf16ps's pairs are
+        // along the channels).
         const int in_stride = lay.stages[static_cast<size_t>(l)].pixel_stride;
-        L.winograd = c.kernel == 3 && in_stride % lanes == 0;
+        L.winograd = !bf16 && c.kernel == 3 && in_stride % lanes == 0;
         // A few output maps (the last layer's r²) on activations: dot products.
-        L.dot = !L.winograd && fast::dot_row_applies(c.out_channels, c.in_channels, in_stride, lanes);
+        L.dot = !bf16 && !L.winograd && fast::dot_row_applies(c.out_channels, c.in_channels, in_stride, lanes);
         L.chunk_rows = L.winograd ? fast::kWinoOut : 1;
         // Channels padded to the widest candidate's vector: every candidate
         // reads and writes the same layout (its own lanes divide it).
@@ -191,14 +202,15 @@ FastBackend::FastBackend(std::shared_ptr<const Network> net, const BackendConfig
       threads_(pool_->threads()), cancel_(cfg.cancel),
       worker_budget_(cfg.memory_budget ? std::min(kWorkerBudgetBytes, cfg.memory_budget / static_cast<size_t>(threads_))
                                        : kWorkerBudgetBytes) {
-    layouts_.push_back(make_layout(*net_, tables));
+    bf16_ = cfg.precision == ESPCN_PRECISION_BF16;
+    layouts_.push_back(make_layout(*net_, tables, bf16_));
     // A budget the full layout does not fit may fit the narrower tables'
     // (8-float strides and 12-column margins instead of 16 and 24): the same
     // bits, a little slower, rather than a refusal where an AVX2 CPU runs.
     std::vector<const KernelTable *> narrow;
     for (const KernelTable *t : tables)
         if (t->lanes <= 8 && t->block_rows <= 12) narrow.push_back(t);
-    if (!narrow.empty() && narrow.size() < tables.size()) layouts_.push_back(make_layout(*net_, narrow));
+    if (!narrow.empty() && narrow.size() < tables.size()) layouts_.push_back(make_layout(*net_, narrow, bf16_));
     layout_ = &layouts_.front();
     chosen_.assign(net_->convs.size(), 0);
     measure_ = tuning_enabled();
@@ -439,7 +451,7 @@ Status FastBackend::configure(int width, int height) {
     key.height = height;
     key.threads = threads_;
     key.budget = worker_budget_;
-    key.tables = names;
+    key.tables = names + (lay.bf16 ? "+bf16" : "");
     key.layers = nl;
     // A wider strip (one per thread) halves the halo columns each layer
     // recomputes but leaves no items to balance a slowed thread: the tuner
@@ -506,8 +518,12 @@ std::optional<FrameMemory> FastBackend::frame_memory(int width, int height) cons
 
 void FastBackend::decode_row(Worker &w, int y, const espcn_plane &in) const {
     Worker::StageState &s = w.st[0];
-    decode_samples(in, y, s.col_begin, s.col_end - s.col_begin,
-                   w.slot(0, y, layout_->stages[0].ring_rows) + (s.col_begin - s.origin));
+    float *dst = w.slot(0, y, layout_->stages[0].ring_rows) + (s.col_begin - s.origin);
+    const int n = s.col_end - s.col_begin;
+    decode_samples(in, y, s.col_begin, n, dst);
+    // bf16: the network's input too (the residual decodes again, in fp32).
+    if (layout_->bf16)
+        for (int x = 0; x < n; ++x) dst[x] = fast::round_to_bf16(dst[x]);
 }
 
 void FastBackend::decode_samples(const espcn_plane &in, int y, int x0, int n, float *dst) const {
@@ -547,7 +563,11 @@ void FastBackend::run_direct(Worker &w, int layer, int y, int candidate) const {
     a.weights = K.weights.data();
     a.out_vectors = K.out_vectors;
     a.out_channels = L.conv->out_channels;
-    a.epilogue = {L.bias.data(), L.slope.empty() ? nullptr : L.slope.data(), L.conv->activation};
+    a.bf16 = layout_->bf16;
+    // bf16: every activation a later layer reads is rounded; the last
+    // layer's sums go to the encoder in fp32.
+    a.epilogue = {L.bias.data(), L.slope.empty() ? nullptr : L.slope.data(), L.conv->activation,
+                  layout_->bf16 && layer + 1 < static_cast<int>(layout_->layers.size())};
     const Stage &SO = stages_[static_cast<size_t>(out_stage)];
     a.out = w.slot(out_stage, y, SO.ring_rows) +
             static_cast<ptrdiff_t>(so.col_begin - so.origin) * SO.pixel_stride;
@@ -779,6 +799,7 @@ Status FastBackend::process(const espcn_plane &in, const espcn_plane &out) {
     std::atomic<bool> stop{false};
     const auto t0 = std::chrono::steady_clock::now();
     Status ran = pool_->run(static_cast<int>(plan_.items.size()), [&](int item, int worker) {
+        const fast::FlushDenormals bf16_mode(layout_->bf16);
         run_item(*workers_[static_cast<size_t>(worker)], plan_.items[static_cast<size_t>(item)], in, out,
                  worker == 0, stop);
     });

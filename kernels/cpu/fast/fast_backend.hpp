@@ -52,6 +52,7 @@ public:
     ~FastBackend() override;
 
     espcn_backend kind() const override { return ESPCN_BACKEND_CPU_FAST; }
+    espcn_precision precision() const override { return bf16_ ? ESPCN_PRECISION_BF16 : ESPCN_PRECISION_FP32; }
     Status process(const espcn_plane &in, const espcn_plane &out) override;
     std::optional<FrameMemory> frame_memory(int width, int height) const override;
     size_t state_bytes() const override;
@@ -115,6 +116,8 @@ private:
         int max_tile_batch = 0;  // Winograd tiles per batch, the largest of the tables'
         std::vector<Layer> layers;
         std::vector<Stage> stages;
+        bool bf16 = false;                // ESPCN_PRECISION_BF16
+        std::vector<ConvLayer> bf16_convs;  // bf16: the weights rounded (Layer::conv points here)
     };
     // [begin, end) along one axis.
     struct Span {
@@ -132,7 +135,7 @@ private:
         int workers = 0;                // workers that get items
     };
 
-    static Layout make_layout(const Network &net, std::vector<const fast::KernelTable *> tables);
+    static Layout make_layout(const Network &net, std::vector<const fast::KernelTable *> tables, bool bf16);
     // Per stage, what must be read (the span the consumer reads, unclamped)
     // and computed (that span clipped to [0, limit)), for an item [begin, end).
     static void stage_spans(const Layout &lay, int begin, int end, int limit, std::vector<Span> &read,
@@ -177,6 +180,7 @@ private:
     FastTiling tiling_;
     std::vector<int> forced_;   // per layer, or empty: tuned
     bool measure_ = true;       // $ESPCN_CPU_TUNE at creation: 0 turns measuring off
+    bool bf16_ = false;         // ESPCN_PRECISION_BF16
     std::vector<int> chosen_;   // per layer: candidate index
     int chosen_strip_ = 0;      // 0: the budget rule's
     bool timing_ = false;       // this frame: every call timed (the tuner measures)

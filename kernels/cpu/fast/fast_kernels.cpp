@@ -122,6 +122,19 @@ HWY_INLINE void WithActivation(Activation a, Args &&...args) {
     }
 }
 
+// x rounded to the nearest bfloat16 (ties to even), kept as a float;
+// denormals flush to a signed zero, as AVX512-BF16's conversions do. The
+// same bits as round_to_bf16() (fast_kernels.hpp).
+HWY_INLINE Vf RoundToBf16(D d, Vf x) {
+    const hn::RebindToUnsigned<D> du;
+    auto u = hn::BitCast(du, x);
+    const auto denormal = hn::Eq(hn::And(u, hn::Set(du, 0x7F800000u)), hn::Zero(du));
+    u = hn::IfThenElse(denormal, hn::And(u, hn::Set(du, 0x80000000u)), u);
+    const auto lsb = hn::And(hn::ShiftRight<16>(u), hn::Set(du, 1u));
+    u = hn::And(hn::Add(u, hn::Add(hn::Set(du, 0x7FFFu), lsb)), hn::Set(du, 0xFFFF0000u));
+    return hn::BitCast(d, u);
+}
+
 // Bias already in acc; activation of G vectors for channel vectors [vec0, vec0 + G).
 template <Activation A, int G>
 HWY_INLINE void EpilogueStore(D d, const Epilogue &e, int vec0, Vf (&acc)[G], float *out) {
@@ -129,7 +142,9 @@ HWY_INLINE void EpilogueStore(D d, const Epilogue &e, int vec0, Vf (&acc)[G], fl
     for (int v = 0; v < G; ++v) {
         const size_t c = static_cast<size_t>(vec0 + v) * kLanes;
         const float *slope = A == Activation::prelu ? e.slope + c : nullptr;
-        hn::StoreU(Activate<A>(d, acc[v], slope), d, out + v * kLanes);
+        Vf y = Activate<A>(d, acc[v], slope);
+        if (e.round_bf16) y = RoundToBf16(d, y);
+        hn::StoreU(y, d, out + v * kLanes);
     }
 }
 
@@ -140,7 +155,9 @@ HWY_INLINE void EpilogueStore(D d, const Epilogue &e, int vec0, Vf (&acc)[G], fl
 // then the P broadcasts address one register plus constants, instead of P
 // offsets that do not fit the general registers (GCC 12 kept them on the
 // stack and reloaded one per FMA).
-template <Activation A, int P, int G, int CS>
+// BF16: the channels in pairs, the odd one first (vdpbf16ps's order; see
+// ESPCN_PRECISION_BF16), on values already rounded to bfloat16.
+template <Activation A, int P, int G, int CS, bool BF16>
 HWY_INLINE void DirectBlock(const DirectRowArgs &a, const float *w, int vec0, int x, float *out,
                             ptrdiff_t out_stride) {
     const D d;
@@ -153,12 +170,12 @@ HWY_INLINE void DirectBlock(const DirectRowArgs &a, const float *w, int vec0, in
     }
     const ptrdiff_t cs = CS ? CS : a.in_pixel_stride;
     const int k = a.kernel, cin = a.in_channels;
-    // One tap-channel step: P broadcasts, G weight loads, P·G FMAs.
-    auto step = [&](const float *px, ptrdiff_t i) {
+    // One tap-channel step (channel i of the pixels at px, its weights at
+    // wi): P broadcasts, G weight loads, P·G FMAs.
+    auto step_at = [&](const float *px, ptrdiff_t i, const float *wi) {
         Vf wv[G];
         ESPCN_UNROLL
-        for (int v = 0; v < G; ++v) wv[v] = hn::LoadU(d, w + v * kLanes);
-        w += G * kLanes;
+        for (int v = 0; v < G; ++v) wv[v] = hn::LoadU(d, wi + v * kLanes);
         ESPCN_UNROLL
         for (int p = 0; p < P; ++p) {
             const Vf in = hn::Set(d, px[p * cs + i]);
@@ -166,9 +183,25 @@ HWY_INLINE void DirectBlock(const DirectRowArgs &a, const float *w, int vec0, in
             for (int v = 0; v < G; ++v) acc[p][v] = hn::MulAdd(in, wv[v], acc[p][v]);
         }
     };
+    auto step = [&](const float *px, ptrdiff_t i) {
+        step_at(px, i, w);
+        w += G * kLanes;
+    };
+    constexpr ptrdiff_t kStep = G * kLanes;
     for (int ky = 0; ky < k; ++ky) {
         const float *row = a.rows[ky] + x * cs;
-        if (cs == cin) {
+        if constexpr (BF16) {
+            for (int kx = 0; kx < k; ++kx) {
+                const float *px = row + kx * cs;
+                int i = 0;
+                for (; i + 1 < cin; i += 2) {
+                    step_at(px, i + 1, w + (i + 1) * kStep);
+                    step_at(px, i, w + i * kStep);
+                }
+                if (i < cin) step_at(px, i, w + i * kStep);
+                w += cin * kStep;
+            }
+        } else if (cs == cin) {
             // Unpadded pixels (the 1-channel input plane): the taps of a
             // kernel row and their channels are one contiguous run.
             for (int j = 0; j < k * cin; ++j) step(row, j);
@@ -181,35 +214,35 @@ HWY_INLINE void DirectBlock(const DirectRowArgs &a, const float *w, int vec0, in
     for (int p = 0; p < P; ++p) EpilogueStore<A, G>(d, a.epilogue, vec0, acc[p], out + p * out_stride);
 }
 
-template <Activation A, int G, int CS>
+template <Activation A, int G, int CS, bool BF16>
 void DirectGroup(const DirectRowArgs &a, const float *w, int vec0) {
     constexpr int P = BlockRows<G>();
     const ptrdiff_t os = a.out_pixel_stride;
     int x = 0;
     for (; x + P <= a.width; x += P)
-        DirectBlock<A, P, G, CS>(a, w, vec0, x, a.out + x * os + vec0 * kLanes, os);
+        DirectBlock<A, P, G, CS, BF16>(a, w, vec0, x, a.out + x * os + vec0 * kLanes, os);
     if (x < a.width) {
         // The tail: compute a whole block into a scratch (the input rows
         // have columns to spare) and keep only the valid pixels.
         HWY_ALIGN float tmp[P * G * kLanes];
-        DirectBlock<A, P, G, CS>(a, w, vec0, x, tmp, G * kLanes);
+        DirectBlock<A, P, G, CS, BF16>(a, w, vec0, x, tmp, G * kLanes);
         for (int p = 0; x + p < a.width; ++p)
             std::memcpy(a.out + (x + p) * os + vec0 * kLanes, tmp + p * G * kLanes,
                         sizeof(float) * G * kLanes);
     }
 }
 
-template <Activation A, int CS>
+template <Activation A, int CS, bool BF16>
 HWY_INLINE void DirectGroups(const DirectRowArgs &a) {
     const float *w = a.weights;
     const size_t taps = static_cast<size_t>(a.kernel) * a.kernel * a.in_channels;
     for (int vec0 = 0; vec0 < a.out_vectors;) {
         const int g = std::min(kMaxGroupVectors, a.out_vectors - vec0);
-        if (g == 1) DirectGroup<A, 1, CS>(a, w, vec0);
-        else if (g == 2) DirectGroup<A, 2, CS>(a, w, vec0);
+        if (g == 1) DirectGroup<A, 1, CS, BF16>(a, w, vec0);
+        else if (g == 2) DirectGroup<A, 2, CS, BF16>(a, w, vec0);
         else if constexpr (kMaxGroupVectors == 4) {
-            if (g == 3) DirectGroup<A, 3, CS>(a, w, vec0);
-            else DirectGroup<A, 4, CS>(a, w, vec0);
+            if (g == 3) DirectGroup<A, 3, CS, BF16>(a, w, vec0);
+            else DirectGroup<A, 4, CS, BF16>(a, w, vec0);
         }
         w += taps * static_cast<size_t>(g) * kLanes;
         vec0 += g;
@@ -221,9 +254,17 @@ struct DirectRowT {
     static void run(const DirectRowArgs &a) {
         // The input plane (1 channel) and LRNet's 16-map activations get
         // their stride as a constant.
-        if (a.in_pixel_stride == 1) DirectGroups<A, 1>(a);
-        else if (a.in_pixel_stride == 16) DirectGroups<A, 16>(a);
-        else DirectGroups<A, 0>(a);
+        if (a.bf16) {
+            if (a.in_pixel_stride == 1) DirectGroups<A, 1, true>(a);
+            else if (a.in_pixel_stride == 16) DirectGroups<A, 16, true>(a);
+            else DirectGroups<A, 0, true>(a);
+        } else if (a.in_pixel_stride == 1) {
+            DirectGroups<A, 1, false>(a);
+        } else if (a.in_pixel_stride == 16) {
+            DirectGroups<A, 16, false>(a);
+        } else {
+            DirectGroups<A, 0, false>(a);
+        }
     }
 };
 

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,19 @@ struct Epilogue {
     const float *bias = nullptr;   // per padded channel
     const float *slope = nullptr;  // per padded channel, PReLU only
     Activation activation = Activation::identity;
+    bool round_bf16 = false;       // store the activations rounded to bfloat16
 };
+
+// x rounded to the nearest bfloat16 (ties to even; denormals flush to a
+// signed zero, as AVX512-BF16's conversions do), kept as a float.
+inline float round_to_bf16(float x) {
+    uint32_t u;
+    std::memcpy(&u, &x, sizeof u);
+    if ((u & 0x7F800000u) == 0) u &= 0x80000000u;
+    u = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+    std::memcpy(&x, &u, sizeof x);
+    return x;
+}
 
 // Direct convolution of one output row (any kernel size, any input stride).
 struct DirectRowArgs {
@@ -45,6 +58,9 @@ struct DirectRowArgs {
     const float *weights = nullptr;  // packed by pack_direct_weights
     int out_vectors = 0;             // padded output channels / lanes
     int out_channels = 0;            // dot_row: the real output channels
+    // direct_row: the channels in pairs, odd first (ESPCN_PRECISION_BF16),
+    // on inputs and weights already rounded to bfloat16.
+    bool bf16 = false;
     Epilogue epilogue;
     float *out = nullptr;            // first output pixel
     ptrdiff_t out_pixel_stride = 0;

@@ -74,11 +74,18 @@ typedef enum espcn_backend {
                                     environment variable ESPCN_CPU_ISA=avx2|baseline caps it */
 } espcn_backend;
 
-/* Arithmetic of the network. The CPU backends compute in fp32 only. */
+/* Arithmetic of the network. */
 typedef enum espcn_precision {
-    ESPCN_PRECISION_AUTO = 0, /* fp16 on GPUs with tensor cores, else fp32 */
+    ESPCN_PRECISION_AUTO = 0, /* fp16 on GPUs with tensor cores, else fp32 (the CPU: see BF16) */
     ESPCN_PRECISION_FP32 = 1, /* fp32 tensors and arithmetic (no TF32) */
-    ESPCN_PRECISION_FP16 = 2  /* cuda: fp16 tensors, fp32 accumulation, tensor cores */
+    ESPCN_PRECISION_FP16 = 2, /* cuda: fp16 tensors, fp32 accumulation, tensor cores */
+    /* cpu-fast: weights and activations rounded to bfloat16 (round to nearest
+     * even, denormals flushed), products summed in fp32 two channels at a
+     * time as AVX512-BF16's vdpbf16ps does (odd channel first); decoding,
+     * the last layer's sums, the residual and encoding in fp32. The same
+     * bits on every CPU (fp32 arithmetic on bfloat16 values). Not chosen by
+     * AUTO: on the CPUs measured so far it is not faster than fp32 (docs). */
+    ESPCN_PRECISION_BF16 = 3
 } espcn_precision;
 
 typedef enum espcn_log_level {
