@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "bench_support.hpp"
-#include "core/backend.hpp"
+#include "core/backend_registry.hpp"
 #include "cuda/cuda_backend.hpp"
 
 namespace espcn::bench {

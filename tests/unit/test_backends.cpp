@@ -22,7 +22,7 @@
 #include <random>
 #include <string>
 
-#include "core/backend.hpp"
+#include "cpu/cpu_backend.hpp"
 #include "core/model_loader.hpp"
 #include "cpu/fast/fast_backend.hpp"
 #include "cpu/fast/fast_kernels.hpp"
@@ -56,7 +56,7 @@ std::vector<BackendUnderTest> backends_under_test() {
     return v;
 }
 
-std::unique_ptr<Backend> make(const BackendUnderTest &b, std::shared_ptr<const Network> net,
+std::unique_ptr<CpuBackend> make(const BackendUnderTest &b, std::shared_ptr<const Network> net,
                               int threads) {
     BackendConfig cfg;
     cfg.threads = threads;
@@ -67,7 +67,7 @@ std::unique_ptr<Backend> make(const BackendUnderTest &b, std::shared_ptr<const N
                                                 : make_reference_backend(net, cfg);
     EXPECT_TRUE(r.is_ok()) << r.status().message();
     if (!r.is_ok()) return nullptr;
-    std::unique_ptr<Backend> backend = std::move(r).value();
+    std::unique_ptr<CpuBackend> backend = std::move(r).value();
     if (b.isa) {
         // The instruction set asked for is the one that runs.
         const auto *fast = dynamic_cast<const FastBackend *>(backend.get());
@@ -76,7 +76,7 @@ std::unique_ptr<Backend> make(const BackendUnderTest &b, std::shared_ptr<const N
     return backend;
 }
 
-std::unique_ptr<Backend> make_reference(std::shared_ptr<const Network> net) {
+std::unique_ptr<CpuBackend> make_reference(std::shared_ptr<const Network> net) {
     BackendConfig cfg;
     return std::move(make_reference_backend(std::move(net), cfg)).value();
 }

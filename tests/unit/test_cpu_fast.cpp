@@ -13,7 +13,7 @@
 #include <random>
 #include <thread>
 
-#include "core/backend.hpp"
+#include "cpu/cpu_backend.hpp"
 #include "core/model_loader.hpp"
 #include "cpu/fast/fast_backend.hpp"
 #include "cpu/fast/fast_kernels.hpp"

@@ -26,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/backend.hpp"
+#include "core/backend_registry.hpp"
 #include "cpu/reference_ops.hpp"
 #include "cuda/cuda_backend.hpp"
 #include "gpu_test_skip.hpp"

@@ -13,7 +13,7 @@
 #include <cstring>
 #include <random>
 
-#include "core/backend.hpp"
+#include "cpu/cpu_backend.hpp"
 #include "core/model_loader.hpp"
 #include "core/row_tiles.hpp"
 #include "test_support.hpp"
@@ -30,7 +30,7 @@ bool same_samples(const test::TestPlane &a, const test::TestPlane &b) {
 
 // One thread mostly: the banding is what is tested, and a shared machine
 // makes OpenMP barriers slow; some cases use two.
-std::unique_ptr<Backend> make(espcn_backend kind, std::shared_ptr<const Network> net,
+std::unique_ptr<CpuBackend> make(espcn_backend kind, std::shared_ptr<const Network> net,
                               int threads = 1) {
     BackendConfig cfg;
     cfg.threads = threads;
@@ -79,7 +79,7 @@ TEST(RowTiles, PlansCoverEveryRowOnceWithExactBands) {
 
 // Runs `net` on `in` whole and in bands of every height from the smallest
 // possible to the plane's, expecting the same samples each time.
-void expect_bands_identical(Backend &b, const Network &net, const test::TestPlane &in,
+void expect_bands_identical(CpuBackend &b, const Network &net, const test::TestPlane &in,
                             int out_bits, bool bottom_up) {
     const int r = net.scale, R = net.receptive_radius();
     const int w = in.plane.width, h = in.plane.height;
@@ -94,7 +94,7 @@ void expect_bands_identical(Backend &b, const Network &net, const test::TestPlan
     for (const int max_rows : heights) {
         const RowTilePlan plan = plan_row_tiles(h, R, max_rows);
         test::TestPlane banded = test::make_plane(w * r, h * r, out_bits, nullptr, !bottom_up);
-        const Status s = run_row_tiles(b, plan, in.plane, banded.plane, CancelCheck());
+        const Status s = run_row_tiles(*b.row_tiles(), plan, in.plane, banded.plane, CancelCheck());
         ASSERT_TRUE(s.is_ok()) << s.message();
         ASSERT_TRUE(same_samples(whole, banded))
             << espcn_backend_name(b.kind()) << " " << w << "x" << h << " R " << R << ": "

@@ -26,7 +26,8 @@
 
 #include <hwy/aligned_allocator.h>
 
-#include "../../core/backend.hpp"
+#include "../../core/worker_pool.hpp"
+#include "../cpu_backend.hpp"
 #include "fast_kernels.hpp"
 
 namespace espcn {
@@ -36,7 +37,7 @@ struct FastTiling {
     int band_rows = 0;    // LR rows per work item; 0: enough items for the threads
 };
 
-class FastBackend final : public Backend {
+class FastBackend final : public CpuBackend {
 public:
     FastBackend(std::shared_ptr<const Network> net, const BackendConfig &cfg,
                 const fast::KernelTable *kernels);
