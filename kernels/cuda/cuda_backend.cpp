@@ -109,7 +109,7 @@ Result<std::unique_ptr<Backend>> CudaBackend::create(std::shared_ptr<const Netwo
     ESPCN_RETURN_IF_ERROR(n.status());
     res->network = std::move(n).value();
     for (Stream *s : {&res->upload, &res->compute, &res->download}) {
-        Result<Stream> created = Stream::create();
+        Result<Stream> created = make_stream();
         ESPCN_RETURN_IF_ERROR(created.status());
         *s = std::move(created).value();
     }
@@ -117,7 +117,7 @@ Result<std::unique_ptr<Backend>> CudaBackend::create(std::shared_ptr<const Netwo
     for (Slot &slot : res->slots)
         for (Event *e : {&slot.uploaded, &slot.computed, &slot.downloaded}) events.push_back(e);
     for (Event *e : events) {
-        Result<Event> created = Event::create();
+        Result<Event> created = make_event();
         ESPCN_RETURN_IF_ERROR(created.status());
         *e = std::move(created).value();
     }
@@ -195,26 +195,10 @@ Status CudaBackend::prepare_slot(Slot &slot, std::span<const PlaneTask> tasks) {
         out_bytes += align_up(row_bytes(t.out, t.components) * t.out.height);
     }
     // The slot is idle (its last frame was received): grow its buffers freely.
-    auto grow_pinned = [](PinnedBuffer &b, size_t bytes) -> Status {
-        if (b.size() >= bytes) return Status::ok();
-        b = PinnedBuffer();
-        Result<PinnedBuffer> n = PinnedBuffer::allocate(bytes);
-        ESPCN_RETURN_IF_ERROR(n.status());
-        b = std::move(n).value();
-        return Status::ok();
-    };
-    auto grow_device = [](DeviceBuffer &b, size_t bytes) -> Status {
-        if (b.size() >= bytes) return Status::ok();
-        b = DeviceBuffer();
-        Result<DeviceBuffer> n = DeviceBuffer::allocate(bytes);
-        ESPCN_RETURN_IF_ERROR(n.status());
-        b = std::move(n).value();
-        return Status::ok();
-    };
-    ESPCN_RETURN_IF_ERROR(grow_pinned(slot.host_in, in_bytes));
-    ESPCN_RETURN_IF_ERROR(grow_pinned(slot.host_out, out_bytes));
-    ESPCN_RETURN_IF_ERROR(grow_device(slot.device_in, in_bytes));
-    ESPCN_RETURN_IF_ERROR(grow_device(slot.device_out, out_bytes));
+    ESPCN_RETURN_IF_ERROR(slot.host_in.reserve(in_bytes));
+    ESPCN_RETURN_IF_ERROR(slot.host_out.reserve(out_bytes));
+    ESPCN_RETURN_IF_ERROR(slot.device_in.reserve(in_bytes));
+    ESPCN_RETURN_IF_ERROR(slot.device_out.reserve(out_bytes));
     slot.device_tasks.clear();
     slot.user_out.clear();
     slot.in_bytes = in_bytes;

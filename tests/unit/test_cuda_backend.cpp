@@ -106,7 +106,7 @@ double decoded(uint32_t v, int bits) { return static_cast<double>(v) / ((1u << b
 TEST(CudaBackend, EveryLayerMatchesTheCpuReferenceInFp32) {
     SKIP_WITHOUT_GPU();
     std::mt19937 rng(41);
-    Result<cuda::Stream> stream = cuda::Stream::create();
+    Result<cuda::Stream> stream = cuda::make_stream();
     ASSERT_TRUE(stream.is_ok()) << stream.status().message();
     for (int r = 2; r <= 4; ++r)
         for (const ShuffleOrder order : {kShuffleCRD, kShuffleDCR})
@@ -122,7 +122,7 @@ TEST(CudaBackend, EveryLayerMatchesTheCpuReferenceInFp32) {
                 // configure() may leave its zeroing of the input pending on
                 // our non-blocking stream, which the legacy-stream copy below
                 // would not wait for.
-                ASSERT_TRUE(stream.value().synchronize().is_ok());
+                ASSERT_TRUE(cuda::synchronize(stream.value().get()).is_ok());
 
                 // Input: normalised samples in channel 0 of the padded tensor.
                 std::uniform_real_distribution<float> d(0.0f, 1.0f);
@@ -143,7 +143,7 @@ TEST(CudaBackend, EveryLayerMatchesTheCpuReferenceInFp32) {
                     ref_out.assign(static_cast<size_t>(c.out_channels) * w * h, 0.0f);
                     reference_conv(c, ref_in.data(), w, h, ref_out.data());
                     ASSERT_TRUE(cuda_net.enqueue_convs(static_cast<int>(k) + 1, true, stream.value().get()).is_ok());
-                    ASSERT_TRUE(stream.value().synchronize().is_ok());
+                    ASSERT_TRUE(cuda::synchronize(stream.value().get()).is_ok());
                     const cuda::TensorView o = cuda_net.layer_output(static_cast<int>(k));
                     std::vector<float> got(static_cast<size_t>(w) * h * o.pixel_stride);
                     ASSERT_EQ(cudaMemcpy(got.data(), o.data, got.size() * 4, cudaMemcpyDeviceToHost),
@@ -359,13 +359,13 @@ TEST(CudaBackend, DeviceFramesOnTheCallersStreamEqualHostFrames) {
         tasks[i].out = copy_to_device(f.tasks[i].out, tasks[i].components, dout.back(), false);
     }
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);  // the uploads have landed
-    Result<cuda::Stream> stream = cuda::Stream::create();
+    Result<cuda::Stream> stream = cuda::make_stream();
     ASSERT_TRUE(stream.is_ok());
     EXPECT_EQ(espcn_cuda_enqueue_frame(gpu.ctx, tasks.data(), static_cast<int>(tasks.size()), nullptr),
               ESPCN_ERROR_INVALID_ARGUMENT);  // the legacy default stream is refused
     ASSERT_EQ(espcn_cuda_enqueue_frame(gpu.ctx, tasks.data(), static_cast<int>(tasks.size()), stream.value().get()),
               ESPCN_OK) << espcn_last_error();
-    ASSERT_TRUE(stream.value().synchronize().is_ok());
+    ASSERT_TRUE(cuda::synchronize(stream.value().get()).is_ok());
     for (size_t i = 0; i < tasks.size(); ++i) {
         const espcn_plane &h = f.tasks[i].out;
         const size_t row = static_cast<size_t>(h.width) * tasks[i].components * (h.bit_depth > 8 ? 2 : 1);
@@ -444,7 +444,7 @@ TEST(CudaBackend, DestroyWaitsForWorkOnTheCallersStream) {
     std::mt19937 rng(47);
     const auto model = test::espcn_paper_model(2, 11).bytes();
     test::TestPlane in = test::make_plane(64, 36, 8, &rng);
-    Result<cuda::Stream> stream = cuda::Stream::create();
+    Result<cuda::Stream> stream = cuda::make_stream();
     ASSERT_TRUE(stream.is_ok());
     Result<cuda::DeviceBuffer> din = cuda::DeviceBuffer::allocate(64 * 36), dout = cuda::DeviceBuffer::allocate(128 * 72);
     ASSERT_TRUE(din.is_ok() && dout.is_ok());
@@ -471,7 +471,7 @@ TEST(CudaBackend, DestroyWaitsForWorkOnTheCallersStream) {
     espcn_destroy(&gpu.ctx);  // the frame is still queued behind the host function
     const double waited_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     EXPECT_GE(waited_ms, 100.0) << "espcn_destroy returned before the caller's stream reached our work";
-    ASSERT_TRUE(stream.value().synchronize().is_ok());
+    ASSERT_TRUE(cuda::synchronize(stream.value().get()).is_ok());
     std::vector<uint8_t> got(128 * 72);
     ASSERT_EQ(cudaMemcpy(got.data(), dout.value().get(), got.size(), cudaMemcpyDeviceToHost), cudaSuccess);
     for (int y = 0; y < 72; ++y)
