@@ -15,6 +15,7 @@ OPTIONS = {
     "--weights-dir": "the repository's weights/ folder",
     "--fixture": "tests/data/deconv_fixture/fixture.json",
     "--torch-python": "a python that imports torch (empty: none)",
+    "--train-python": "a python that imports torch, numpy and PIL (weights/train/train.py)",
     "--ffmpeg": "an ffmpeg with the espcn filter",
     "--ffprobe": "its ffprobe",
     "--csv": "a bench/results CSV",

@@ -26,47 +26,7 @@ done
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/espcn_test_cli.XXXXXX") || exit 1
 trap 'rm -rf "$WORK"' EXIT
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-fail() {
-    failed=$((failed + 1))
-    echo "FAIL: $*" >&2
-}
-
-# run EXPECTED_RC NAME CMD...: runs CMD with stdout/stderr in $WORK/NAME.out
-# and $WORK/NAME.err; checks the exit status and that no signal ended it.
-run() {
-    local expected=$1 name=$2
-    shift 2
-    "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
-    local rc=$?
-    LAST_OUT=$WORK/$name.out
-    LAST_ERR=$WORK/$name.err
-    if [ "$rc" -ge 128 ]; then
-        fail "$name: killed by signal $((rc - 128)) (exit status $rc): $*"
-        sed 's/^/    /' "$LAST_ERR" >&2
-        return 1
-    fi
-    if [ "$rc" -ne "$expected" ]; then
-        fail "$name: exit status $rc, expected $expected: $*"
-        sed 's/^/    stdout: /' "$LAST_OUT" >&2
-        sed 's/^/    stderr: /' "$LAST_ERR" >&2
-        return 1
-    fi
-    ok
-    return 0
-}
-
-# expect_in FILE PATTERN WHAT: an extended regex must match a line of FILE.
-expect_in() {
-    if grep -Eq -- "$2" "$1"; then
-        ok
-    else
-        fail "$3: no line matching /$2/ in:"
-        sed 's/^/    /' "$1" >&2
-    fi
-}
+source "$(dirname "$0")/../lib.sh"  # ok, fail, run, expect_in, finish
 
 # png_info FILE: prints "WIDTH HEIGHT BITDEPTH COLORTYPE" from the IHDR chunk.
 png_info() {
@@ -284,5 +244,4 @@ if run 2 make_bad_scale "$MAKE" --arch espcn --scale 9 -o "$WORK/m.safetensors";
 fi
 run 2 make_bad_arch "$MAKE" --arch vdsr --scale 2 -o "$WORK/m.safetensors"
 
-echo "test_cli: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish test_cli

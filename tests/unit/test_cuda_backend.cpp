@@ -41,12 +41,7 @@ namespace {
         if (!usable_.is_ok()) ESPCN_GPU_SKIP("no usable GPU: " << usable_.message());     \
     } while (0)
 
-struct Context {
-    espcn_context *ctx = nullptr;
-    Context() = default;
-    Context(const Context &) = delete;
-    ~Context() { espcn_destroy(&ctx); }
-};
+using test::Context;
 
 // The algorithm lines a context's cuDNN network logs ("cuda: layer k at WxH:
 // algorithm N (NAME), math M, ...", up to "workspace"), in order.
@@ -66,10 +61,7 @@ void collect_algorithms(void *opaque, espcn_log_level, const char *message) {
 espcn_status create(const std::vector<uint8_t> &model, espcn_backend backend,
                     espcn_precision precision, Context &c, int device = 0,
                     AlgorithmLog *algorithms = nullptr) {
-    espcn_params p = ESPCN_PARAMS_DEFAULT_INIT;
-    p.model_data = model.data();
-    p.model_size = model.size();
-    p.backend = backend;
+    espcn_params p = test::params_of(model, backend);
     p.precision = precision;
     p.device = device;
     p.threads = 2;
@@ -86,18 +78,12 @@ espcn_status create(const std::vector<uint8_t> &model, espcn_backend backend,
 std::vector<std::vector<uint8_t>> models_of_scale(int r) {
     std::vector<std::vector<uint8_t>> m;
     m.push_back(test::espcn_paper_model(r, 100 + r).bytes());
-    test::ModelBuilder f(r, 200 + r);
-    // FSRCNN's 9x9 deconvolution with the padding of tests/unit/test_backends.cpp.
-    f.conv(1, 16, 5).prelu(16).conv(16, 8, 1).prelu(8).conv(8, 8, 3).prelu(1).conv(8, 16, 1).prelu(16)
-        .deconv(16, 1, 9, r == 2 ? 4 : 3, r == 3 ? 0 : 1);
-    m.push_back(f.bytes());
-    // An LRNet-like network (weights/train/models.py) with the global residual
-    // fused into the shuffle kernel (FORMAT.md "residual": "nearest").
-    test::ModelBuilder g(r, 300 + r);
-    g.conv(1, 16, 5).prelu(16).conv(16, 16, 3).prelu(16).conv(16, r * r, 5).pixel_shuffle();
-    nlohmann::json net = g.network();
-    net["residual"] = "nearest";
-    m.push_back(g.bytes_with(net, "2"));
+    // A small FSRCNN (d = 16, s = 8, one 3x3 layer with a shared PReLU slope)
+    // with its 9x9 deconvolution.
+    m.push_back(test::fsrcnn_model(r, 200 + r, 16, 8, 1, /*shared_slope=*/true).bytes());
+    // A small LRNet (one middle layer) with the global residual fused into the
+    // shuffle kernel (FORMAT.md "residual": "nearest").
+    m.push_back(test::with_nearest_residual(test::lrnet_model(r, 300 + r, 1)));
     return m;
 }
 
