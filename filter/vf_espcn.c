@@ -676,7 +676,7 @@ static const AVOption espcn_options[] = {
       ESPCN_FILTER_BACKEND_AUTO, ESPCN_FILTER_BACKEND_CUDA, FLAGS, .unit = "backend" },
         { "auto", "the GPU if usable, else the CPU", 0, AV_OPT_TYPE_CONST,
           { .i64 = ESPCN_FILTER_BACKEND_AUTO }, 0, 0, FLAGS, .unit = "backend" },
-        { "cpu",  "oneDNN on the CPU",               0, AV_OPT_TYPE_CONST,
+        { "cpu",  "the CPU: cpu-fast (AVX2, AVX-512, NEON), else oneDNN", 0, AV_OPT_TYPE_CONST,
           { .i64 = ESPCN_FILTER_BACKEND_CPU },  0, 0, FLAGS, .unit = "backend" },
         { "cuda", "an NVIDIA GPU; fail if unusable", 0, AV_OPT_TYPE_CONST,
           { .i64 = ESPCN_FILTER_BACKEND_CUDA }, 0, 0, FLAGS, .unit = "backend" },

@@ -4,20 +4,25 @@
 
 #include <charconv>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace espcn {
 
 Status parse_backend(std::string_view text, espcn_backend &out) {
-    if (text == "auto") out = ESPCN_BACKEND_AUTO;
-    else if (text == "reference") out = ESPCN_BACKEND_REFERENCE;
-    else if (text == "onednn") out = ESPCN_BACKEND_ONEDNN;
-    else if (text == "cuda") out = ESPCN_BACKEND_CUDA;
-    else if (text == "cpu-fast") out = ESPCN_BACKEND_CPU_FAST;
-    else
-        return Status(ESPCN_ERROR_INVALID_ARGUMENT,
-                      concat("--backend: '", text, "' is not auto, reference, onednn, cpu-fast or cuda"));
-    return Status::ok();
+    // The library's own names (its backend table), in enum order.
+    std::string names;
+    for (int b = ESPCN_BACKEND_AUTO;; ++b) {
+        const char *name = espcn_backend_name(static_cast<espcn_backend>(b));
+        if (std::string_view(name) == "unknown") break;
+        if (text == name) {
+            out = static_cast<espcn_backend>(b);
+            return Status::ok();
+        }
+        names += (names.empty() ? "" : ", ") + std::string(name);
+    }
+    return Status(ESPCN_ERROR_INVALID_ARGUMENT,
+                  concat("--backend: '", text, "' is not one of ", names));
 }
 
 Status parse_precision(std::string_view text, espcn_precision &out) {

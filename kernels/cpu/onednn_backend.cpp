@@ -259,11 +259,11 @@ Status OnednnBackend::process_tile(const espcn_plane &in, const espcn_plane &out
     return Status::ok();
 }
 
-bool onednn_available() { return true; }
+Status onednn_usable() { return Status::ok(); }
 
-Result<std::unique_ptr<Backend>> make_onednn_backend(std::shared_ptr<const Network> net,
-                                                     const BackendConfig &cfg) {
-    std::unique_ptr<Backend> b;
+Result<std::unique_ptr<CpuBackend>> make_onednn_backend(std::shared_ptr<const Network> net,
+                                                        const BackendConfig &cfg) {
+    std::unique_ptr<CpuBackend> b;
     const Status s = guarded("creating the CPU engine", [&] {
         b = std::make_unique<OnednnBackend>(std::move(net), cfg);
         return Status::ok();

@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """A resumed training run ends with the same weights as an uninterrupted one, bit for bit.
 
-    test_train_resume.py [--python PYTHON]
+    pytest test_train_resume.py [--train-python PYTHON]
 
 Trains tiny configurations (an LRNet with collapsible blocks, indexed multi-process sampler,
 L1 -> MSE switch; and an ESPCN with the original stream sampler) on generated images twice:
@@ -10,24 +9,23 @@ second half with a different number of loader workers, which must not matter). C
 final last.pt (model and optimizer state, exactly), the exported model files (bytes) and
 log.csv (every column but the wall clock).
 
-The training python: --python, else $ESPCN_TRAIN_PYTHON, else the repository's
-.venv-torch2/bin/train-python (scripts/train_venv.sh), else this interpreter. Exits 77
-(ctest: skipped) when none of them imports torch, numpy and PIL.
+The training python: --train-python, else $ESPCN_TRAIN_PYTHON, else the repository's
+.venv-torch2/bin/train-python (scripts/train_venv.sh), else this interpreter. Skips (exit 77,
+ctest: skipped) when none of them imports torch, numpy and PIL.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import os
 import subprocess
 import sys
-import tempfile
+
+import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 TRAIN = os.path.join(REPO, "weights", "train", "train.py")
-SKIP = 77
 
 COMMON = {
     "seed": 3, "range": [0.0, 1.0],
@@ -119,42 +117,37 @@ def log_rows(path: str) -> list[list[str]]:
     return [r[:col] + r[col + 1:] for r in rows]
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--python", default=None)
-    a = ap.parse_args()
-    python = find_python(a.python)
-    if python is None:
-        print("SKIP: no python with torch, numpy and PIL (scripts/train_venv.sh, or Debian's python3-torch)")
-        return SKIP
-    failures = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        data = os.path.join(tmp, "data")
-        make_images(os.path.join(data, "img"), python)
-        for name, cfg in CONFIGS.items():
-            config = os.path.join(tmp, f"{name}.json")
-            with open(config, "w") as f:
-                json.dump(cfg, f)
-            whole, parts = os.path.join(tmp, f"{name}-whole"), os.path.join(tmp, f"{name}-resumed")
-            train(python, config, data, whole)
-            train(python, config, data, parts, "--stop-after", "4")
-            train(python, config, data, parts, "--resume", "--workers", "0")
-            try:
-                msg = compare_checkpoints(python, os.path.join(whole, "last.pt"), os.path.join(parts, "last.pt"))
-                fa = os.path.join(whole, f"{cfg['name']}.safetensors")
-                fb = os.path.join(parts, f"{cfg['name']}.safetensors")
-                with open(fa, "rb") as f1, open(fb, "rb") as f2:
-                    assert f1.read() == f2.read(), f"exported files differ: {fa} {fb}"
-                la, lb = log_rows(os.path.join(whole, "log.csv")), log_rows(os.path.join(parts, "log.csv"))
-                assert la == lb, f"log.csv differs:\n{la}\n{lb}"
-                print(f"ok   {name}: resumed = uninterrupted (last.pt {msg}; model file and "
-                      f"{len(la) - 1} log rows identical)")
-            except AssertionError as e:
-                failures += 1
-                print(f"FAIL {name}: {e}")
-    print(f"{len(CONFIGS) - failures} passed, {failures} failed")
-    return 1 if failures else 0
+@pytest.fixture(scope="module")
+def python(option):
+    found = find_python(option("--train-python", required=False))
+    if found is None:
+        pytest.skip("no python with torch, numpy and PIL (scripts/train_venv.sh, or Debian's python3-torch)")
+    return found
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+@pytest.fixture(scope="module")
+def data(python, tmp_path_factory):
+    folder = str(tmp_path_factory.mktemp("data"))
+    make_images(os.path.join(folder, "img"), python)
+    return folder
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_resumed_run_equals_an_uninterrupted_one(python, data, tmp_path, name):
+    cfg = CONFIGS[name]
+    tmp = str(tmp_path)
+    config = os.path.join(tmp, f"{name}.json")
+    with open(config, "w") as f:
+        json.dump(cfg, f)
+    whole, parts = os.path.join(tmp, f"{name}-whole"), os.path.join(tmp, f"{name}-resumed")
+    train(python, config, data, whole)
+    train(python, config, data, parts, "--stop-after", "4")
+    train(python, config, data, parts, "--resume", "--workers", "0")
+    msg = compare_checkpoints(python, os.path.join(whole, "last.pt"), os.path.join(parts, "last.pt"))
+    fa = os.path.join(whole, f"{cfg['name']}.safetensors")
+    fb = os.path.join(parts, f"{cfg['name']}.safetensors")
+    with open(fa, "rb") as f1, open(fb, "rb") as f2:
+        assert f1.read() == f2.read(), f"exported files differ: {fa} {fb}"
+    la, lb = log_rows(os.path.join(whole, "log.csv")), log_rows(os.path.join(parts, "log.csv"))
+    assert la == lb, f"log.csv differs:\n{la}\n{lb}"
+    print(f"resumed = uninterrupted (last.pt {msg}; model file and {len(la) - 1} log rows identical)")

@@ -14,7 +14,7 @@
 #include <string>
 #include <thread>
 
-#include "core/backend.hpp"
+#include "cpu/cpu_backend.hpp"
 #include "core/model_loader.hpp"
 #include "cpu/fast/fast_backend.hpp"
 #include "cpu/fast/fast_kernels.hpp"
@@ -23,13 +23,7 @@
 namespace espcn {
 namespace {
 
-std::shared_ptr<const Network> load(const test::ModelBuilder &b) {
-    Result<SafetensorsFile> file = SafetensorsFile::parse(b.bytes());
-    EXPECT_TRUE(file.is_ok());
-    Result<Network> loaded = load_network(file.value(), Logger());
-    EXPECT_TRUE(loaded.is_ok()) << loaded.status().message();
-    return std::make_shared<const Network>(std::move(loaded).value());
-}
+using test::load;
 
 std::unique_ptr<FastBackend> make_fast(std::shared_ptr<const Network> net, int threads,
                                        std::optional<CpuIsa> isa) {

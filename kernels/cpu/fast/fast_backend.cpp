@@ -834,8 +834,8 @@ bool cpu_fast_preferred() {
     return fast::best_kernel_table(CpuIsa::avx512)->vector_unit;
 }
 
-Result<std::unique_ptr<Backend>> make_cpu_fast_backend(std::shared_ptr<const Network> net,
-                                                       const BackendConfig &cfg) {
+Result<std::unique_ptr<CpuBackend>> make_cpu_fast_backend(std::shared_ptr<const Network> net,
+                                                          const BackendConfig &cfg) {
     CpuIsa max_isa;
     if (cfg.max_cpu_isa) {
         max_isa = *cfg.max_cpu_isa;
@@ -863,7 +863,7 @@ Result<std::unique_ptr<Backend>> make_cpu_fast_backend(std::shared_ptr<const Net
         names += concat(names.empty() ? "" : ", ", t->name, " (", t->lanes, " floats, ", t->block_rows,
                         " accumulators)");
     cfg.log.debug(concat("cpu-fast: candidate kernels ", names));
-    return std::unique_ptr<Backend>(std::move(backend));
+    return std::unique_ptr<CpuBackend>(std::move(backend));
 }
 
 }  // namespace espcn

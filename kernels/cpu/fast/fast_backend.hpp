@@ -32,7 +32,8 @@
 
 #include <hwy/aligned_allocator.h>
 
-#include "../../core/backend.hpp"
+#include "../../core/worker_pool.hpp"
+#include "../cpu_backend.hpp"
 #include "fast_kernels.hpp"
 #include "fast_tuner.hpp"
 
@@ -43,7 +44,7 @@ struct FastTiling {
     int band_rows = 0;    // LR rows per work item; 0: enough items for the threads
 };
 
-class FastBackend final : public Backend {
+class FastBackend final : public CpuBackend {
 public:
     // `tables`: the candidate kernel tables, best first, not empty; a layout
     // (pixel strides, margins) that every one of them can run is used.

@@ -65,7 +65,7 @@ typedef struct espcn_model espcn_model;
 
 typedef enum espcn_backend {
     ESPCN_BACKEND_AUTO = 0,      /* the fastest available: cuda, then cpu-fast (on CPUs with
-                                    AVX2 or AVX-512), then onednn, then reference */
+                                    AVX2, AVX-512 or NEON), then onednn, then reference */
     ESPCN_BACKEND_REFERENCE = 1, /* plain C++ loops: the oracle, slow */
     ESPCN_BACKEND_ONEDNN = 2,    /* CPU, oneDNN convolutions */
     ESPCN_BACKEND_CUDA = 3,      /* NVIDIA GPU: cuDNN + our kernels (CUDA builds only) */

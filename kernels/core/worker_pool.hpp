@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "../core/status.hpp"
+#include "status.hpp"
 
 namespace espcn {
 
