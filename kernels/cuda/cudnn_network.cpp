@@ -332,10 +332,12 @@ Status CudnnNetwork::enqueue_plane(const espcn_plane &in, const espcn_plane &out
     s.activation = layers_[last].activation;
     s.range = net_->range;
     if (net_->residual == Residual::nearest) {
-        // plane_to_tensor wrote the decoded input there; the convolutions only read it
-        s.residual = input.data;
-        s.residual_pixel_stride = input.pixel_stride;
-        s.residual_row_stride = static_cast<ptrdiff_t>(input.pixel_stride) * in.width;
+        // The input plane, decoded again in fp32 by the kernel: the fp16
+        // tensor's copy of it is rounded to 11 bits.
+        s.residual = in.data;
+        s.residual_stride = in.stride;
+        s.residual_bit_depth = in.bit_depth;
+        s.residual_shift = in.shift;
     }
     s.dst = out.data;
     s.dst_stride = out.stride;
