@@ -125,9 +125,23 @@ Status check_resample_planes(const espcn_context &ctx, const espcn_plane *in, co
     return Status::ok();
 }
 
-// Checks every task of a frame and converts it for the backend.
+// A plane in device memory with 9..16-bit samples is read and written as
+// 16-bit words there: an odd address or stride is a misaligned access, which
+// on the GPU is a sticky error that ends the whole CUDA context (FFmpeg's own,
+// for CUDA frames). Host planes are staged through aligned buffers.
+Status check_device_alignment(const espcn_plane &p, const char *what) {
+    if (p.bit_depth <= 8) return Status::ok();
+    const auto address = reinterpret_cast<uintptr_t>(p.data);
+    ESPCN_RETURN_IF(address % 2 != 0 || p.stride % 2 != 0, ESPCN_ERROR_INVALID_ARGUMENT, what,
+                    " plane in device memory has ", p.bit_depth, "-bit samples (16-bit words) at ",
+                    p.data, " with stride ", p.stride, ": both must be even (2-byte aligned)");
+    return Status::ok();
+}
+
+// Checks every task of a frame and converts it for the backend. in_device:
+// the planes are in device memory (espcn_cuda_enqueue_frame).
 Status check_tasks(const espcn_context &ctx, const espcn_plane_task *tasks, int n,
-                   std::vector<espcn::PlaneTask> &out) {
+                   std::vector<espcn::PlaneTask> &out, bool in_device = false) {
     ESPCN_RETURN_IF(!tasks || n < 1 || n > 8, ESPCN_ERROR_INVALID_ARGUMENT,
                     "a frame needs 1 to 8 plane tasks (got ", n, tasks ? "" : ", tasks NULL", ")");
     out.clear();
@@ -136,6 +150,8 @@ Status check_tasks(const espcn_context &ctx, const espcn_plane_task *tasks, int 
         const int filter = raw_enum(t.filter);
         Status s = t.resample ? check_resample_planes(ctx, &t.in, &t.out, t.components, filter)
                               : check_network_planes(ctx, &t.in, &t.out);
+        if (s.is_ok() && in_device) s = check_device_alignment(t.in, "input");
+        if (s.is_ok() && in_device) s = check_device_alignment(t.out, "output");
         if (!s.is_ok()) return std::move(s).with_context(espcn::concat("task ", i, ": "));
         espcn::PlaneTask p;
         p.in = t.in;
@@ -315,7 +331,7 @@ espcn_status espcn_cuda_enqueue_frame(espcn_context *ctx, const espcn_plane_task
                                       int num_tasks, void *cuda_stream) {
     if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
     return guarded(ctx->settings.log, [&]() -> Status {
-        ESPCN_RETURN_IF_ERROR(check_tasks(*ctx, tasks, num_tasks, ctx->tasks));
+        ESPCN_RETURN_IF_ERROR(check_tasks(*ctx, tasks, num_tasks, ctx->tasks, /*in_device=*/true));
         espcn::DeviceFrames *device = ctx->backend->device_frames();
         ESPCN_RETURN_IF(!device, ESPCN_ERROR_UNSUPPORTED, "frames in GPU memory need the cuda backend");
         return device->enqueue_device_frame(ctx->tasks, cuda_stream);

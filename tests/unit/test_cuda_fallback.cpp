@@ -242,5 +242,49 @@ TEST(FrameApiOnCpu, RejectsBadTasksAndDeviceFrames) {
     espcn_destroy(&ctx);
 }
 
+// Device planes of 9..16 bits are 16-bit words on the GPU: an odd address or
+// stride would be a misaligned access there, a sticky error that ends the
+// CUDA context (FFmpeg's own, for CUDA frames). Refused as an invalid
+// argument before anything reaches a backend (so a CPU context says it too),
+// naming the plane; 8-bit planes and host frames may be odd.
+TEST(FrameApiOnCpu, MisalignedDevicePlanesOfMoreThan8BitsAreRefused) {
+    const auto m = model_bytes();
+    Messages log;
+    espcn_params p = params_for(m, ESPCN_BACKEND_REFERENCE, &log);
+    espcn_context *ctx = nullptr;
+    ASSERT_EQ(espcn_create(&p, &ctx), ESPCN_OK) << espcn_last_error();
+    std::mt19937 rng(6);
+    int dummy_stream = 0;
+    struct Case {
+        int task;
+        bool input, odd_address;
+        const char *want;
+    };
+    for (const Case c : {Case{0, true, true, "task 0: input plane in device memory has 10-bit"},
+                         Case{0, false, false, "task 0: output plane in device memory has 10-bit"},
+                         Case{2, true, false, "task 2: input plane in device memory has 10-bit"}}) {
+        Frame f = make_frame(rng, 8, 6, 10);
+        std::vector<espcn_plane_task> t = tasks_of(f);
+        espcn_plane &pl = c.input ? t[c.task].in : t[c.task].out;
+        if (c.odd_address) pl.data = static_cast<uint8_t *>(pl.data) + 1;
+        else pl.stride += 1;
+        EXPECT_EQ(espcn_cuda_enqueue_frame(ctx, t.data(), 3, &dummy_stream), ESPCN_ERROR_INVALID_ARGUMENT);
+        const std::string e = espcn_last_error();
+        EXPECT_NE(e.find(c.want), std::string::npos) << e;
+        EXPECT_NE(e.find("2-byte aligned"), std::string::npos) << e;
+    }
+    // Aligned 10-bit and odd 8-bit device planes pass the checks (and reach
+    // the capability check: this is a CPU context).
+    Frame f10 = make_frame(rng, 8, 6, 10);
+    std::vector<espcn_plane_task> t = tasks_of(f10);
+    EXPECT_EQ(espcn_cuda_enqueue_frame(ctx, t.data(), 3, &dummy_stream), ESPCN_ERROR_UNSUPPORTED);
+    Frame f8 = make_frame(rng, 8, 6, 8);
+    t = tasks_of(f8);
+    t[1].in.data = static_cast<uint8_t *>(t[1].in.data) + 1;
+    t[1].in.stride += 1;
+    EXPECT_EQ(espcn_cuda_enqueue_frame(ctx, t.data(), 3, &dummy_stream), ESPCN_ERROR_UNSUPPORTED);
+    espcn_destroy(&ctx);
+}
+
 }  // namespace
 }  // namespace espcn
