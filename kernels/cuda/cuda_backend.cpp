@@ -1,8 +1,11 @@
 #include "cuda_backend.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "plane_upscale.cuh"
 
@@ -22,12 +25,6 @@ Result<std::unique_ptr<Backend>> make_cuda_backend(std::shared_ptr<const Network
 namespace cuda {
 
 namespace {
-
-// Device buffers of a frame hold its planes packed, each at an aligned offset.
-constexpr size_t kPlaneAlignment = 256;
-constexpr size_t kMaxTasks = 8;
-
-size_t align_up(size_t v) { return (v + kPlaneAlignment - 1) / kPlaneAlignment * kPlaneAlignment; }
 
 size_t row_bytes(const espcn_plane &p, int components) {
     return static_cast<size_t>(p.width) * components * (p.bit_depth > 8 ? 2 : 1);
@@ -55,8 +52,8 @@ Result<std::unique_ptr<Backend>> CudaBackend::create(std::shared_ptr<const Netwo
     ESPCN_RETURN_IF(net->in_channels != 1 || net->out_channels != 1, ESPCN_ERROR_UNSUPPORTED,
                     "the cuda backend runs single-plane networks; '", net->name, "' maps ",
                     net->in_channels, " to ", net->out_channels, " channels");
-    std::unique_ptr<CudaBackend> b(
-        new CudaBackend(cfg.device, cfg.use_current_context, cfg.log, cfg.cancel));
+    std::unique_ptr<CudaBackend> b(new CudaBackend(cfg.device, cfg.use_current_context, cfg.log, cfg.cancel,
+                                                   cfg.memory_budget ? cfg.memory_budget : SIZE_MAX));
     int count = 0;
     ESPCN_CUDA_RETURN_IF_ERROR(cudaGetDeviceCount(&count));  // says why when there is no driver
     if (!cfg.use_current_context) ESPCN_RETURN_IF_ERROR(probe_device(cfg.device));
@@ -125,7 +122,11 @@ Result<std::unique_ptr<Backend>> CudaBackend::create(std::shared_ptr<const Netwo
     cfg.log.info(concat("cuda: device ", b->device_, " (", prop.name, ", sm_", prop.major,
                         prop.minor, "), cuDNN ", api.value()->version, ", ",
                         type == TensorType::f16 ? "fp16 tensors, fp32 accumulation" : "fp32",
-                        b->use_current_context_ ? ", in the caller's CUDA context" : ""));
+                        b->use_current_context_ ? ", in the caller's CUDA context" : "",
+                        b->budget_ == SIZE_MAX ? std::string(", no memory budget")
+                                               : concat(", memory budget ", b->budget_,
+                                                        " bytes (device activations and workspace, "
+                                                        "pinned and device staging)")));
     return std::unique_ptr<Backend>(std::move(b));
 }
 
@@ -153,12 +154,118 @@ Status CudaBackend::enter(const ContextScope &scope) const {
     return Status::ok();
 }
 
+MemoryUse CudaBackend::memory_use() const {
+    MemoryUse m;
+    if (!res_) return m;
+    for (const Slot &slot : res_->slots) m.working_bytes += slot.staging_held();
+    m.working_bytes += res_->network->held_bytes();
+    m.state_bytes = res_->network->state_bytes();
+    return m;
+}
+
+bool CudaBackend::in_flight(const Slot &slot) const {
+    const int i = static_cast<int>(&slot - res_->slots.data());
+    return (i - head_ + kFrameQueueDepth) % kFrameQueueDepth < in_flight_;
+}
+
+Result<size_t> CudaBackend::plan_bands(std::span<const PlaneTask> tasks, size_t network_budget) {
+    ESPCN_RETURN_IF(tasks.size() > kMaxTasks, ESPCN_ERROR_INVALID_ARGUMENT, "a frame has at most ", kMaxTasks,
+                    " planes");
+    const NetworkFootprint &f = res_->network->footprint();
+    size_t activations = 0;
+    for (size_t i = 0; i < tasks.size(); ++i) {
+        if (tasks[i].resample) continue;
+        Result<RowTilePlan> plan = plan_device_bands(f, tasks[i].in.width, tasks[i].in.height, network_budget);
+        ESPCN_RETURN_IF_ERROR(plan.status());
+        bands_[i] = plan.value();
+        activations = std::max(activations, activation_bytes(f, tasks[i].in.width, bands_[i].rows));
+        if (bands_[i].count > 1)
+            log_.debug(concat("cuda: a ", tasks[i].in.width, "x", tasks[i].in.height, " plane runs in ",
+                              bands_[i].count, " bands of ", bands_[i].rows, " rows (",
+                              band_bytes(f, tasks[i].in.width, bands_[i].rows),
+                              " bytes of device memory for its network)"));
+    }
+    return activations;
+}
+
+Status CudaBackend::finish(Slot &slot) {
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaEventSynchronize(slot.downloaded.get()));
+    for (size_t i = 0; i < slot.device_tasks.size(); ++i) {
+        const PlaneTask &d = slot.device_tasks[i];
+        const uint8_t *dev = static_cast<const uint8_t *>(d.out.data);
+        espcn_plane staged = d.out;
+        staged.data = static_cast<uint8_t *>(slot.host_out.get()) +
+                      (dev - static_cast<const uint8_t *>(slot.device_out.get()));
+        copy_rows(staged, slot.user_out[i], d.components);
+    }
+    return Status::ok();
+}
+
+Status CudaBackend::make_room(Slot *slot, const StagedFrame &layout, size_t activations) {
+    if (budget_ == SIZE_MAX) return Status::ok();
+    const CudnnNetwork &net = *res_->network;
+    // Buffers only grow: what each will hold is the larger of what it holds
+    // and what this frame needs of it.
+    auto slot_after = [&](const Slot &s) {
+        return std::max(s.host_in.size(), layout.in_bytes) + std::max(s.host_out.size(), layout.out_bytes) +
+               std::max(s.device_in.size(), layout.in_bytes) + std::max(s.device_out.size(), layout.out_bytes);
+    };
+    auto network_after = [&] {
+        return std::max(net.held_activation_bytes(), activations) +
+               std::max(net.held_workspace_bytes(), workspace_allowance(activations));
+    };
+    auto total = [&] {
+        size_t n = network_after();
+        for (const Slot &s : res_->slots) n += &s == slot ? slot_after(s) : s.staging_held();
+        return n;
+    };
+    while (total() > budget_) {
+        if (slot && slot->staging_held() && slot_after(*slot) > layout.staging_bytes()) {  // oversized
+            slot->release_staging();
+            continue;
+        }
+        Slot *idle = nullptr;
+        for (Slot &s : res_->slots)
+            if (&s != slot && !in_flight(s) && s.staging_held()) idle = &s;
+        if (idle) {
+            idle->release_staging();
+            continue;
+        }
+        if (net.held_bytes() && network_after() > activations + workspace_allowance(activations)) {
+            // Sized for a larger shape: give it back (waits for its last work).
+            ESPCN_RETURN_IF_ERROR(res_->network->release_buffers());
+            continue;
+        }
+        // Fewer frames fit staged at once than the queue holds: the oldest
+        // in flight finishes now (its outputs go to the caller's planes) and
+        // gives its staging back.
+        Slot *oldest = nullptr;
+        for (int k = 0; k < in_flight_ && !oldest; ++k) {
+            Slot &s = res_->slots[(head_ + k) % kFrameQueueDepth];
+            if (!s.finished && s.staging_held()) oldest = &s;
+        }
+        ESPCN_RETURN_IF(!oldest, ESPCN_ERROR_OUT_OF_MEMORY, "cuda, device memory: ", total(),
+                        " bytes for this frame and what stays held do not fit the memory budget of ", budget_,
+                        " bytes");
+        oldest->result = finish(*oldest);
+        oldest->finished = true;
+        oldest->release_staging();
+    }
+    return Status::ok();
+}
+
 Status CudaBackend::enqueue_tasks(std::span<const PlaneTask> tasks, cudaStream_t stream) {
     // The shared activations may still be in use by a frame on another stream.
     ESPCN_CUDA_RETURN_IF_ERROR(cudaStreamWaitEvent(stream, res_->network_done.get(), 0));
-    for (const PlaneTask &t : tasks) {
+    for (size_t i = 0; i < tasks.size(); ++i) {
+        const PlaneTask &t = tasks[i];
         if (!t.resample) {
-            ESPCN_RETURN_IF_ERROR(res_->network->enqueue_plane(t.in, t.out, stream));
+            const Status s = res_->network->enqueue_plane(t.in, t.out, bands_[i], stream, cancel_);
+            if (!s.is_ok()) {
+                // What was enqueued before the failure still orders later frames.
+                (void)cudaEventRecord(res_->network_done.get(), stream);
+                return s;
+            }
             continue;
         }
         PlaneUpscaleParams p;
@@ -181,36 +288,27 @@ Status CudaBackend::enqueue_tasks(std::span<const PlaneTask> tasks, cudaStream_t
     return Status::ok();
 }
 
-Status CudaBackend::prepare_slot(Slot &slot, std::span<const PlaneTask> tasks) {
-    // Offsets of each plane in the packed buffers (the C API allows 8 tasks).
-    ESPCN_RETURN_IF(tasks.size() > kMaxTasks, ESPCN_ERROR_INVALID_ARGUMENT, "a frame has at most ",
-                    kMaxTasks, " planes");
-    size_t in_bytes = 0, out_bytes = 0;
-    std::array<size_t, kMaxTasks> in_at{}, out_at{};
-    for (size_t i = 0; i < tasks.size(); ++i) {
-        const PlaneTask &t = tasks[i];
-        in_at[i] = in_bytes;
-        out_at[i] = out_bytes;
-        in_bytes += align_up(row_bytes(t.in, t.components) * t.in.height);
-        out_bytes += align_up(row_bytes(t.out, t.components) * t.out.height);
-    }
+Status CudaBackend::prepare_slot(Slot &slot, std::span<const PlaneTask> tasks, const StagedFrame &layout) {
     // The slot is idle (its last frame was received): grow its buffers freely.
-    ESPCN_RETURN_IF_ERROR(slot.host_in.reserve(in_bytes));
-    ESPCN_RETURN_IF_ERROR(slot.host_out.reserve(out_bytes));
-    ESPCN_RETURN_IF_ERROR(slot.device_in.reserve(in_bytes));
-    ESPCN_RETURN_IF_ERROR(slot.device_out.reserve(out_bytes));
+    ESPCN_RETURN_IF_ERROR(slot.host_in.reserve(layout.in_bytes));
+    ESPCN_RETURN_IF_ERROR(slot.host_out.reserve(layout.out_bytes));
+    ESPCN_RETURN_IF_ERROR(slot.device_in.reserve(layout.in_bytes));
+    ESPCN_RETURN_IF_ERROR(slot.device_out.reserve(layout.out_bytes));
     slot.device_tasks.clear();
     slot.user_out.clear();
-    slot.in_bytes = in_bytes;
+    slot.in_bytes = layout.in_bytes;
+    slot.finished = false;
+    slot.result = Status::ok();
     for (size_t i = 0; i < tasks.size(); ++i) {
         const PlaneTask &t = tasks[i];
         PlaneTask d = t;
-        d.in = packed_at(t.in, t.components, static_cast<uint8_t *>(slot.device_in.get()) + in_at[i]);
-        d.out = packed_at(t.out, t.components, static_cast<uint8_t *>(slot.device_out.get()) + out_at[i]);
+        d.in = packed_at(t.in, t.components, static_cast<uint8_t *>(slot.device_in.get()) + layout.in_at[i]);
+        d.out = packed_at(t.out, t.components, static_cast<uint8_t *>(slot.device_out.get()) + layout.out_at[i]);
         slot.device_tasks.push_back(d);
         slot.user_out.push_back(t.out);
         // Stage the input now: the caller may reuse its buffer when we return.
-        copy_rows(t.in, packed_at(t.in, t.components, static_cast<uint8_t *>(slot.host_in.get()) + in_at[i]),
+        copy_rows(t.in,
+                  packed_at(t.in, t.components, static_cast<uint8_t *>(slot.host_in.get()) + layout.in_at[i]),
                   t.components);
     }
     return Status::ok();
@@ -240,10 +338,27 @@ Status CudaBackend::enqueue_slot(Slot &slot) {
 Status CudaBackend::submit_frame(std::span<const PlaneTask> tasks) {
     ESPCN_RETURN_IF(in_flight_ == kFrameQueueDepth, ESPCN_ERROR_INVALID_ARGUMENT, kFrameQueueDepth,
                     " frames are in flight; receive one before submitting another");
+    ESPCN_RETURN_IF(tasks.size() > kMaxTasks, ESPCN_ERROR_INVALID_ARGUMENT, "a frame has at most ", kMaxTasks,
+                    " planes");
     ContextScope scope(*driver_, context_);
     ESPCN_RETURN_IF_ERROR(enter(scope));
     Slot &slot = res_->slots[(head_ + in_flight_) % kFrameQueueDepth];
-    ESPCN_RETURN_IF_ERROR(prepare_slot(slot, tasks));
+    // Memory first, before anything is allocated or enqueued: the frame's
+    // staging, then the network's bands in what the budget leaves.
+    const StagedFrame layout = stage_layout(tasks);
+    const size_t staging = layout.staging_bytes();
+    ESPCN_RETURN_IF(budget_ != SIZE_MAX && staging > budget_, ESPCN_ERROR_OUT_OF_MEMORY,
+                    "cuda, device memory: the frame needs ", staging,
+                    " bytes to stage its planes (in pinned host memory and on the device), over the "
+                    "memory budget of ", budget_, " bytes; raise the budget (memory_budget)");
+    Result<size_t> activations = plan_bands(tasks, budget_ == SIZE_MAX ? SIZE_MAX : budget_ - staging);
+    if (!activations.is_ok() && activations.status().code() == ESPCN_ERROR_OUT_OF_MEMORY)
+        return Status(ESPCN_ERROR_OUT_OF_MEMORY,
+                      concat(activations.status().message(), " (the budget of ", budget_, " bytes less ",
+                             staging, " bytes staging the frame's planes)"));
+    ESPCN_RETURN_IF_ERROR(activations.status());
+    ESPCN_RETURN_IF_ERROR(make_room(&slot, layout, activations.value()));
+    ESPCN_RETURN_IF_ERROR(prepare_slot(slot, tasks, layout));
     Status s = enqueue_slot(slot);
     if (!s.is_ok()) {
         // Part of the frame may be queued: let it drain before the slot's
@@ -263,16 +378,11 @@ Status CudaBackend::receive_frame() {
     Slot &slot = res_->slots[head_];
     head_ = (head_ + 1) % kFrameQueueDepth;
     --in_flight_;
-    ESPCN_CUDA_RETURN_IF_ERROR(cudaEventSynchronize(slot.downloaded.get()));
-    for (size_t i = 0; i < slot.device_tasks.size(); ++i) {
-        const PlaneTask &d = slot.device_tasks[i];
-        const uint8_t *dev = static_cast<const uint8_t *>(d.out.data);
-        espcn_plane staged = d.out;
-        staged.data = static_cast<uint8_t *>(slot.host_out.get()) +
-                      (dev - static_cast<const uint8_t *>(slot.device_out.get()));
-        copy_rows(staged, slot.user_out[i], d.components);
+    if (slot.finished) {  // made room for a later frame: already in the caller's planes
+        slot.finished = false;
+        return std::exchange(slot.result, Status::ok());
     }
-    return Status::ok();
+    return finish(slot);
 }
 
 Status CudaBackend::process(const espcn_plane &in, const espcn_plane &out) {
@@ -289,8 +399,14 @@ Status CudaBackend::process(const espcn_plane &in, const espcn_plane &out) {
 Status CudaBackend::enqueue_device_frame(std::span<const PlaneTask> tasks, void *stream) {
     ESPCN_RETURN_IF(!stream, ESPCN_ERROR_INVALID_ARGUMENT,
                     "cuda_stream is NULL (the legacy default stream); pass the stream to run on");
+    ESPCN_RETURN_IF(tasks.size() > kMaxTasks, ESPCN_ERROR_INVALID_ARGUMENT, "a frame has at most ", kMaxTasks,
+                    " planes");
     ContextScope scope(*driver_, context_);
     ESPCN_RETURN_IF_ERROR(enter(scope));
+    // Nothing to stage: the budget is the network's (and what idle slots hold).
+    Result<size_t> activations = plan_bands(tasks, budget_);
+    ESPCN_RETURN_IF_ERROR(activations.status());
+    ESPCN_RETURN_IF_ERROR(make_room(nullptr, StagedFrame{}, activations.value()));
     return enqueue_tasks(tasks, static_cast<cudaStream_t>(stream));
 }
 
