@@ -244,6 +244,19 @@ void FastBackend::force_tables(std::vector<int> per_layer) {
 
 std::vector<int> FastBackend::layer_tables() const { return chosen_; }
 
+std::string FastBackend::details() const {
+    std::string s = "kernels ";
+    for (const KernelTable *t : layout_->tables)
+        s += concat(t == layout_->tables.front() ? "" : ", ", t->name, " (", t->lanes, " floats, ",
+                    t->block_rows, " accumulators)");
+    s += concat("; ", bf16_ ? "bf16" : "fp32", "; ", threads_, " thread(s)");
+    if (plan_.width > 0)
+        s += concat("; ", plan_.width, "x", plan_.height, ": ",
+                    tuner_.done() ? tuner_.description() : std::string("measuring its candidates on its first frames"),
+                    "; ", plan_.items.size(), " work items of ", plan_.strip_width, " columns");
+    return s;
+}
+
 std::string FastBackend::plan_description() const { return tuner_.description(); }
 
 size_t FastBackend::state_bytes() const {
