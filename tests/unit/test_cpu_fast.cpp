@@ -164,7 +164,7 @@ TEST(CpuFast, ReportsStreamingWorkingMemory) {
 // logical lanes in a fixed tree on every target). Checked byte for byte on
 // LRNet's three shapes (dot, 9 and 16 output maps), FSRCNN's (56-map layers:
 // pixel stride 56 for AVX2 alone, 64 beside AVX-512), the paper's ESPCN
-// (tanh) and a sigmoid network, at 8 and 16 bits: each table alone, all
+// (tanh) and a sigmoid network, at 8 and 16 bits and in bf16: each table alone, all
 // candidates of one backend forced one by one and mixed layer by layer, the
 // tuning frames (candidates taking turns call by call), and the narrower
 // layout a small budget falls back to. Highway's portable baseline (no FMA)
@@ -191,7 +191,9 @@ TEST(CpuFast, EveryCandidateGivesTheSameBytes) {
     for (const test::ModelBuilder &m : models) {
         auto net = load(m);
         const int r = net->scale, nl = static_cast<int>(net->convs.size());
-        for (const int bits : {8, 16}) {
+        for (const int variant : {0, 1, 2}) {  // fp32 8-bit, fp32 16-bit, bf16 8-bit
+            const int bits = variant == 1 ? 16 : 8;
+            const bool bf16 = variant == 2;
             std::mt19937 rng(static_cast<uint32_t>(bits + nl));
             const int w = 150, h = 37;  // a strip edge and a partial Winograd tile
             test::TestPlane in = test::make_plane(w, h, bits, &rng);
@@ -203,12 +205,13 @@ TEST(CpuFast, EveryCandidateGivesTheSameBytes) {
             };
             BackendConfig cfg;
             cfg.threads = 2;
+            cfg.precision = bf16 ? ESPCN_PRECISION_BF16 : ESPCN_PRECISION_FP32;
             FastBackend first(net, cfg, {tables.front()});
             const test::TestPlane expected = run(first, "first table");
             auto same = [&](const test::TestPlane &got, const std::string &what) {
                 const test::PlaneDiff d = test::compare_planes(expected, got);
-                EXPECT_EQ(d.max, 0u) << what << ", x" << r << ", " << nl << " layers, " << bits
-                                        << "-bit: " << d.differing << " samples differ";
+                EXPECT_EQ(d.max, 0u) << what << ", x" << r << ", " << nl << " layers, " << bits << "-bit"
+                                     << (bf16 ? " bf16" : "") << ": " << d.differing << " samples differ";
                 ++compared;
             };
             for (const fast::KernelTable *t : tables) {
