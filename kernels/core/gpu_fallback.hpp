@@ -27,6 +27,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "backend.hpp"
 
@@ -52,6 +53,7 @@ public:
     Status submit_frame(std::span<const PlaneTask> tasks) override;
     Status receive_frame() override;
     MemoryUse memory_use() const override { return active().memory_use(); }
+    std::string details() const override { return active().details(); }
     DeviceFrames *device_frames() override { return cpu_ ? nullptr : gpu_->device_frames(); }
 
     bool on_cpu() const { return cpu_ != nullptr; }

@@ -331,6 +331,7 @@ public:
         return s;
     }
     MemoryUse memory_use() const override { return {}; }
+    std::string details() const override { return "stand-in GPU"; }
 
 private:
     std::unique_ptr<Backend> cpu_;
@@ -397,6 +398,7 @@ TEST_F(AutoWithAGpuThatFailsAFrame, TheFirstFrameMovesToTheCpuWithOneWarning) {
     std::unique_ptr<Backend> b = make();
     ASSERT_TRUE(b);
     EXPECT_EQ(b->kind(), ESPCN_BACKEND_CUDA);
+    EXPECT_EQ(b->details(), "stand-in GPU");
     EXPECT_EQ(warnings(), 0);
     std::mt19937 rng(8);
     for (int frame = 0; frame < 3; ++frame) {
@@ -413,6 +415,8 @@ TEST_F(AutoWithAGpuThatFailsAFrame, TheFirstFrameMovesToTheCpuWithOneWarning) {
     EXPECT_EQ(b->kind(), ESPCN_BACKEND_REFERENCE);
     EXPECT_EQ(b->precision(), ESPCN_PRECISION_FP32);
     EXPECT_EQ(b->device_frames(), nullptr) << "device frames cannot follow to the CPU";
+    EXPECT_EQ(b->details(), make_reference_frames(net_, cfg_).value()->details())
+        << "espcn_backend_details() describes the CPU backend now running";
     EXPECT_EQ(StandInGpu::alive, 0) << "the GPU backend (its device memory) is released";
 }
 
