@@ -17,6 +17,9 @@
 #   RUNPATH ($ORIGIN/../lib), so nothing is set in the environment. A chroot
 #   that holds only the assumed image's libraries and the folder then loads
 #   every binary (ld.so --list) and starts the tools, or --prepare fails.
+#   Then it packs bin/ lib/ share/ into build/gpu-check/bundle.tar.xz (51 MiB
+#   unpacked, ~8 MiB packed: each tool links the engine statically), which
+#   --run unpacks into its temporary folder (tar -J, else python3's tarfile).
 #   Last it measures what the device tool would send (the checkout's tracked
 #   and untracked-not-ignored files plus the folder, carried) against the
 #   tool's 64 MiB limit, prints it, and fails over it.
@@ -55,6 +58,7 @@ ffbuild=$root/build/ffmpeg-7.1-gpu
 # The device tool sends the checkout (tracked + untracked-not-ignored files)
 # and the carried folder; both together must fit its limit.
 transfer_limit=$((64 * 1048576))
+packed=bundle.tar.xz  # --prepare's bin/ lib/ share/, packed to fit the transfer
 source "$root/scripts/lib/gpu_check_lib.sh"
 
 usage() { sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//;p}' "$0"; }
@@ -151,13 +155,21 @@ prepare() {
         echo "size: $mib MiB"
         (cd "$bundle" && find . -type f -printf '%8s  %p\n' | sort -k2)
     } >"$bundle/MANIFEST.txt"
+    # Packed: the tools each link the engine statically (7 MB each, mostly
+    # cpu-fast's kernel tables), 51 MiB unpacked; xz makes it ~8 MiB, and
+    # --run unpacks it into its temporary folder in under a second.
+    echo "== packing $bundle/$packed (--run unpacks it)"
+    tar -C "$bundle" -cf - bin lib share | xz -T1 -6 >"$bundle/$packed.tmp"
+    rm -rf "$bundle/bin" "$bundle/lib" "$bundle/share"
+    mv "$bundle/$packed.tmp" "$bundle/$packed"
+    echo "packed: $packed, $(awk -v b="$(stat -c %s "$bundle/$packed")" 'BEGIN { printf "%.1f", b / 1048576 }') MiB" >>"$bundle/MANIFEST.txt"
     echo "== what the device tool would send (its limit: 64 MiB for the tree and the carried paths together)"
     local transfer fits=0
     transfer=$(transfer_check "$root" "$transfer_limit" build/gpu-check) || fits=1
     echo "   $transfer"
     echo "$transfer" >>"$bundle/MANIFEST.txt"
     [ $fits -eq 0 ] || die "over the device tool's 64 MiB transfer limit: $transfer"
-    echo "== ready: $bundle ($mib MiB, $((SECONDS - t0)) s); on the GPU machine: scripts/gpu_check.sh --run"
+    echo "== ready: $bundle ($mib MiB unpacked, in $packed; $((SECONDS - t0)) s); on the GPU machine: scripts/gpu_check.sh --run"
 }
 
 # A root holding only the assumed image's libraries (taken from this
@@ -548,6 +560,17 @@ run() {
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT
     mkdir -p "$work/logs" "$work/answers"
+    if [ ! -d "$bundle/bin" ]; then  # as --prepare leaves it: packed
+        [ -f "$bundle/$packed" ] || die "$bundle has neither bin/ nor $packed: run scripts/gpu_check.sh --prepare again"
+        mkdir "$work/bundle"
+        tar -C "$work/bundle" -xJf "$bundle/$packed" 2>/dev/null ||
+            python3 -c 'import sys, tarfile; t = tarfile.open(sys.argv[1]); t.extractall(sys.argv[2], **({"filter": "tar"} if hasattr(tarfile, "data_filter") else {}))' \
+                "$bundle/$packed" "$work/bundle" ||
+            die "cannot unpack $bundle/$packed (neither tar -J nor python3's tarfile)"
+        cp "$bundle/MANIFEST.txt" "$work/bundle/"
+        bundle=$work/bundle
+        echo "gpu_check: unpacked $packed into $bundle"
+    fi
     export ESPCN_GPU_REQUIRED=1 PYTHONUNBUFFERED=1
     export bundle root work image_libs
     export -f elf_files gtest_no_skip answer cpu_row sanitize sanitizer_verdict \

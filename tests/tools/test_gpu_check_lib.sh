@@ -78,12 +78,18 @@ for t in ffmpeg ffprobe espcn-cli espcn-make-model espcn-bench espcn-compare tes
 done
 chmod +x "$tmp/bin/nvidia-smi" "$tmp/bundle/bin/"*
 printf 'commit: stand-in\nsize: 0 MiB\nnvcc: none\ntransfer: stand-in\n' >"$tmp/bundle/MANIFEST.txt"
+# Packed as --prepare leaves it (bundle.tar.xz): --run must unpack it.
+mkdir -p "$tmp/bundle/share/espcn"
+tar -C "$tmp/bundle" -cJf "$tmp/bundle/bundle.tar.xz" bin lib share && rm -rf "$tmp/bundle/bin" "$tmp/bundle/lib" "$tmp/bundle/share"
 start=$SECONDS
 out=$(cd "$root" && PATH="$tmp/bin:$PATH" ESPCN_GPU_CHECK_BUNDLE="$tmp/bundle" "$script" --run --results "$tmp/results" 2>&1)
 rc=$?
 took=$((SECONDS - start))
 echo "$out" | tail -n 40
 [ $rc -eq 1 ] || fail "--run with stand-ins: exit $rc, expected 1"
+grep -q 'unpacked bundle.tar.xz' <<<"$out" || fail "--run did not unpack the packed bundle"
+tar -xzOf "$tmp/results/logs.tar.gz" | grep -q 'stand-in espcn-bench: no GPU here' ||
+    fail "the steps did not run the unpacked bundle's tools"
 [ $took -le 120 ] || fail "--run with stand-ins took $took s"
 res=$tmp/results/gpu-check-results.txt
 [ -s "$res" ] || fail "no results file"
