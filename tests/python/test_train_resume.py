@@ -4,7 +4,10 @@
     test_train_resume.py [--python PYTHON]
 
 Trains tiny configurations (an LRNet with collapsible blocks, indexed multi-process sampler,
-L1 -> MSE switch; and an ESPCN with the original stream sampler) on generated images twice:
+L1 -> MSE switch; an ESPCN with the original stream sampler; and, where an ffmpeg with libx264
+is found, the LRNet on compressed LR (weights/train/degrade.py: x264 single frames and clips,
+JPEG, noise, the clean-validation selection rule), its encodings cached and reused by the
+second run) on generated images twice:
 straight through, and stopped half way (--stop-after) then continued with --resume (the
 second half with a different number of loader workers, which must not matter). Compares the
 final last.pt (model and optimizer state, exactly), the exported model files (bytes) and
@@ -45,6 +48,11 @@ CONFIGS = {
     "espcn": dict(COMMON, name="tiny-espcn", arch="espcn", scale=3, init="torch",
                   model={"c1": 4, "c2": 4}, sampler="stream", loss="mse"),
 }
+DEGRADE = dict(CONFIGS["lrnet"], name="tiny-lrnet-video",
+               degrade={"seed": 5, "variants": {"clean": 1, "x264": 3, "jpeg": 1},
+                        "x264": {"crf": [20, 40], "clip_prob": 0.5, "clip_frames": 3, "clip_motion": 2},
+                        "noise": {"prob": 0.5}, "val": [["x264", 30], ["jpeg", 50]]},
+               select={"clean_max_drop": 1.0})
 
 
 def find_python(given: str | None) -> str | None:
@@ -131,14 +139,23 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "data")
         make_images(os.path.join(data, "img"), python)
-        for name, cfg in CONFIGS.items():
+        configs = dict(CONFIGS)
+        probe = subprocess.run([python, "-c", "import sys; sys.path.insert(0, sys.argv[1]); import degrade; "
+                                "print(degrade.find_ffmpeg() or '')", os.path.dirname(TRAIN)],
+                               capture_output=True, text=True)
+        if probe.returncode == 0 and probe.stdout.strip():
+            configs["lrnet-degrade"] = DEGRADE
+        else:
+            print("note: no ffmpeg with libx264: the compressed-LR configuration is not run")
+        cache = ["--cache", os.path.join(tmp, "cache")]
+        for name, cfg in configs.items():
             config = os.path.join(tmp, f"{name}.json")
             with open(config, "w") as f:
                 json.dump(cfg, f)
             whole, parts = os.path.join(tmp, f"{name}-whole"), os.path.join(tmp, f"{name}-resumed")
-            train(python, config, data, whole)
-            train(python, config, data, parts, "--stop-after", "4")
-            train(python, config, data, parts, "--resume", "--workers", "0")
+            train(python, config, data, whole, *cache)
+            train(python, config, data, parts, "--stop-after", "4", *cache)
+            train(python, config, data, parts, "--resume", "--workers", "0", *cache)
             try:
                 msg = compare_checkpoints(python, os.path.join(whole, "last.pt"), os.path.join(parts, "last.pt"))
                 fa = os.path.join(whole, f"{cfg['name']}.safetensors")
@@ -152,7 +169,7 @@ def main() -> int:
             except AssertionError as e:
                 failures += 1
                 print(f"FAIL {name}: {e}")
-    print(f"{len(CONFIGS) - failures} passed, {failures} failed")
+    print(f"{len(configs) - failures} passed, {failures} failed")
     return 1 if failures else 0
 
 
