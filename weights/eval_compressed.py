@@ -115,7 +115,8 @@ def read_pgm(path: str) -> np.ndarray:
 def run_eval(eval_bin: str, model: str, data: str, lr_dir: str | None, threads: int, tmp: str,
              save: str | None = None, sets=SETS) -> list[dict]:
     out = os.path.join(tmp, "rows.csv")
-    cmd = [eval_bin, "-m", model, "--threads", str(threads), "--csv", out]
+    label = os.path.basename(model)[: -len(".safetensors")]
+    cmd = [eval_bin, "-m", model, "--threads", str(threads), "--csv", out, "--label", label]
     if lr_dir:
         cmd += ["--lr-dir", lr_dir]
     if save:

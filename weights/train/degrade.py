@@ -65,6 +65,8 @@ DEFAULT_CACHE = os.path.join(REPO, "build", "train-cache")
 DEFAULTS = {
     "seed": 0,
     "variants": {"clean": 2, "x264": 6, "jpeg": 2},   # per image and scale
+    "extra_clean": 0,         # training samples the clean LR this many more times per image
+                              # (a weight, not cached: the cache is the same for any value)
     "x264": {"crf": [18, 40], "preset": "medium", "clip_prob": 0.5, "clip_frames": 5,
              "clip_motion": 3},                      # clip: pan up to +-motion HR px per frame
     "jpeg": {"quality": [30, 95]},
@@ -77,22 +79,38 @@ DEFAULTS = {
 
 # ----------------------------------------------------------------------------- encoder
 
+_MUXER: dict[str, str] = {}
+
+
+def container(ffmpeg: str) -> str:
+    """The muxer the x264 stream travels in: raw H.264 where this ffmpeg has the muxer, else
+    Matroska (the project's lean build has no h264 muxer). The coded bits are the same."""
+    if ffmpeg not in _MUXER:
+        out = subprocess.run([ffmpeg, "-hide_banner", "-muxers"], capture_output=True, text=True).stdout
+        names = {w for line in out.splitlines() for w in line.split()[1:2]}
+        _MUXER[ffmpeg] = "h264" if "h264" in names else "matroska"
+    return _MUXER[ffmpeg]
+
+
 def has_libx264(ffmpeg: str) -> bool:
+    """True when a 16x16 frame goes through libx264 and back with this ffmpeg."""
     try:
-        out = subprocess.run([ffmpeg, "-hide_banner", "-encoders"], capture_output=True,
-                             text=True, timeout=60).stdout
-    except (OSError, subprocess.SubprocessError):
+        fr = Frame(np.full((16, 16), 100, np.uint8), np.full((16, 16), 128, np.uint8),
+                   np.full((16, 16), 128, np.uint8))
+        x264_roundtrip([[fr]], [28], ffmpeg)
+        return True
+    except (OSError, subprocess.SubprocessError, RuntimeError):
         return False
-    return any(line.split()[1:2] == ["libx264"] for line in out.splitlines() if line.strip())
 
 
 def find_ffmpeg(explicit: str | None = None) -> str | None:
-    """An ffmpeg with libx264: `explicit`, $ESPCN_FFMPEG, the project's build
-    (build/ffmpeg-7.1/ffmpeg, scripts/build_ffmpeg.sh), then `ffmpeg` on PATH and
-    /usr/bin/ffmpeg (Debian's has libx264). None if none has it."""
+    """An ffmpeg that encodes with libx264 and decodes H.264: `explicit`, $ESPCN_FFMPEG, then
+    /usr/bin/ffmpeg (Debian's), `ffmpeg` on PATH, the project's build (build/ffmpeg-7.1/ffmpeg,
+    scripts/build_ffmpeg.sh). None if none does. The training cache is keyed by the encoder,
+    so the order matters for reuse, not for correctness."""
     candidates = [explicit] if explicit else [
-        os.environ.get("ESPCN_FFMPEG"), os.path.join(REPO, "build", "ffmpeg-7.1", "ffmpeg"),
-        shutil.which("ffmpeg"), "/usr/bin/ffmpeg"]
+        os.environ.get("ESPCN_FFMPEG"), "/usr/bin/ffmpeg", shutil.which("ffmpeg"),
+        os.path.join(REPO, "build", "ffmpeg-7.1", "ffmpeg")]
     for c in candidates:
         if c and os.path.isfile(c) and os.access(c, os.X_OK) and has_libx264(c):
             return c
@@ -190,12 +208,12 @@ def x264_roundtrip(clips: list[list[Frame]], crfs: list[int], ffmpeg: str, prese
                     "-i", os.path.join(d, f"{k}.yuv")]
         for k, crf in enumerate(crfs):
             enc += ["-map", f"{k}:v", "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
-                    "-threads", "1", "-pix_fmt", "yuv420p", "-f", "h264", "-y",
+                    "-threads", "1", "-pix_fmt", "yuv420p", "-f", container(ffmpeg), "-y",
                     os.path.join(d, f"{k}.h264")]
         subprocess.run(enc, check=True, capture_output=True)
         dec = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "1"]
         for k in range(len(clips)):
-            dec += ["-f", "h264", "-i", os.path.join(d, f"{k}.h264")]
+            dec += ["-i", os.path.join(d, f"{k}.h264")]
         for k in range(len(clips)):
             dec += ["-map", f"{k}:v", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-y",
                     os.path.join(d, f"{k}.out.yuv")]
@@ -337,8 +355,11 @@ def encoder_identity(ffmpeg: str) -> str:
     return f"{ffmpeg_version(ffmpeg)}; {core}"
 
 
+NOT_CACHED = ("extra_clean",)  # settings that weigh the cached data, not make it
+
+
 def cache_dir(d: dict, kind: str, lr_mode: str, identity: str, root: str) -> str:
-    keep = {k: v for k, v in d.items() if (k == "val") == (kind == "val")}
+    keep = {k: v for k, v in d.items() if (k == "val") == (kind == "val") and k not in NOT_CACHED}
     key = json.dumps({"format": FORMAT, "kind": kind, "settings": keep, "lr_mode": lr_mode,
                       "encoder": identity}, sort_keys=True)
     return os.path.join(root, f"{kind}-{hashlib.sha256(key.encode()).hexdigest()[:16]}")

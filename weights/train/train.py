@@ -83,7 +83,9 @@ DEFAULTS = {
                   "weight_decay": 0.0},
     "last_layer_lr_scale": 1.0,   # lr multiplier of the last conv / the deconvolution
     "schedule": {"type": "cosine", "min_lr": 1e-5, "warmup": 0},
-    "loss": "mse",            # mse | l1
+    "loss": "mse",            # mse | l1 | logmse (mean over the patches of log10(MSE + 1e-4):
+                              # each patch's PSNR counts alike, so the most degraded inputs
+                              # of a mixed batch do not dominate it)
     "loss_final": None,       # e.g. "mse": switch to this loss at iteration loss_final_from
     "loss_final_from": None,  # an iteration, or a fraction (< 1) of "iterations"
     "checkpoint_every": None, # save last.pt (model, optimizer, RNG, iteration) this often;
@@ -177,9 +179,10 @@ def set_value_range(path: str, lo: float, hi: float) -> None:
 
 def config_digest(cfg: dict) -> str:
     """What a checkpoint must agree with to be resumed: the configuration that shapes the
-    trajectory (not the thread count or the device, which a resume may change)."""
+    trajectory (not the thread count or the device, which a resume may change, nor "select",
+    which only decides which validated state becomes best.pt)."""
     keep = {k: v for k, v in cfg.items()
-            if k not in ("threads", "workers", "monitor", "init_from_sha256", "degrade_encoder")}
+            if k not in ("threads", "workers", "monitor", "init_from_sha256", "degrade_encoder", "select")}
     return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()
 
 
@@ -282,8 +285,10 @@ def main(argv=None) -> int:
         print(f"degrade: encoder {cfg['degrade_encoder']}; x264 settings (but crf): "
               f"{degrade.manifest_settings(val_dir)}", flush=True)
         clean_val_pairs = val_pairs
+        clean_train = train_pairs
         train_pairs = [q for v in degrade.load(train_paths, r, train_dir,
                                                {p: q.hr for p, q in zip(train_paths, train_pairs)}) for q in v]
+        train_pairs += clean_train * int(dset["extra_clean"])
         val_pairs = [q for v in degrade.load(val_paths, r, val_dir,
                                              {p: q.hr for p, q in zip(val_paths, val_pairs)}) for q in v]
     sampler = sr_data.PatchSampler(train_pairs, r, int(cfg["patch"]), cfg["seed"], bool(cfg["augment"]))
@@ -323,7 +328,9 @@ def main(argv=None) -> int:
         raise ValueError("only the adam optimizer is implemented")
     opt = torch.optim.Adam(groups, lr=oc["lr"], betas=tuple(oc["betas"]), eps=oc["eps"],
                            weight_decay=oc["weight_decay"])
-    loss_fns = {"mse": F.mse_loss, "l1": F.l1_loss}
+    def logmse(out, target):
+        return torch.log10(((out - target) ** 2).mean(dim=(1, 2, 3)) + 1e-4).mean()
+    loss_fns = {"mse": F.mse_loss, "l1": F.l1_loss, "logmse": logmse}
 
     start, best_psnr, best_it, elapsed0 = 0, -1.0, -1, 0.0
     clean_ref = None  # the starting model's clean validation PSNR ("select")
@@ -468,6 +475,15 @@ def main(argv=None) -> int:
 
     # ---- export the best model and evaluate it
     model = model.to("cpu")
+    select_note = None
+    if best_state is None:
+        # no validation met "select" (the clean PSNR never stayed within clean_max_drop):
+        # the last state is exported, and the summary says so
+        select_note = (f"no checkpoint kept clean validation within {max_drop} dB of the start "
+                       f"({clean_ref:.3f} dB): the last state is exported")
+        print("select: " + select_note, flush=True)
+        best_state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
+        best_it = cfg["iterations"]
     model.load_state_dict(best_state)
     for mod in model.modules():
         mod.__dict__.pop("_subpixel_cache", None)
@@ -502,7 +518,7 @@ def main(argv=None) -> int:
         "parameters": models.deployed_parameters(model), "macs_per_lr_pixel": models.macs_per_lr_pixel(model),
         "best_val_psnr_y": best_psnr, "best_iteration": best_it,
         "val_bicubic_psnr_y": val_bicubic, "val_images": [p.name for p in val_pairs],
-        "val_clean_start_psnr_y": clean_ref,
+        "val_clean_start_psnr_y": clean_ref, "select_note": select_note,
         "iterations": cfg["iterations"], "train_wall_s": round(train_s, 1),
         "iterations_per_s": round((cfg["iterations"] - start) / max(1e-9, train_s - elapsed0), 3),
         "tests": tests, "torch": torch.__version__, "numpy": np.__version__,
