@@ -67,6 +67,8 @@ DEFAULTS = {
     "variants": {"clean": 2, "x264": 6, "jpeg": 2},   # per image and scale
     "extra_clean": 0,         # training samples the clean LR this many more times per image
                               # (a weight, not cached: the cache is the same for any value)
+    "cached_clean": True,     # False: the cached clean variants are left out of training
+                              # (not cached either: a second stage on compressed LR only)
     "x264": {"crf": [18, 40], "preset": "medium", "clip_prob": 0.5, "clip_frames": 5,
              "clip_motion": 3},                      # clip: pan up to +-motion HR px per frame
     "jpeg": {"quality": [30, 95]},
@@ -355,7 +357,7 @@ def encoder_identity(ffmpeg: str) -> str:
     return f"{ffmpeg_version(ffmpeg)}; {core}"
 
 
-NOT_CACHED = ("extra_clean",)  # settings that weigh the cached data, not make it
+NOT_CACHED = ("extra_clean", "cached_clean")  # settings that weigh the cached data, not make it
 
 
 def cache_dir(d: dict, kind: str, lr_mode: str, identity: str, root: str) -> str:

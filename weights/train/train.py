@@ -287,7 +287,8 @@ def main(argv=None) -> int:
         clean_val_pairs = val_pairs
         clean_train = train_pairs
         train_pairs = [q for v in degrade.load(train_paths, r, train_dir,
-                                               {p: q.hr for p, q in zip(train_paths, train_pairs)}) for q in v]
+                                               {p: q.hr for p, q in zip(train_paths, train_pairs)}) for q in v
+                       if dset["cached_clean"] or not q.name.endswith(":clean")]
         train_pairs += clean_train * int(dset["extra_clean"])
         val_pairs = [q for v in degrade.load(val_paths, r, val_dir,
                                              {p: q.hr for p, q in zip(val_paths, val_pairs)}) for q in v]
