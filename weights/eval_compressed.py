@@ -185,6 +185,52 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(out) + "\n"
 
 
+def acceptance(rows: list[dict], defaults: dict) -> str:
+    """Issue #23's acceptance per scale, for the models weights/DEFAULTS names: the video model
+    ("video-x<r>") against bicubic and the clean default ("x<r>")."""
+    mean = {(r["condition"], r["dataset"], r["method"], int(r["scale"])): r
+            for r in rows if r["image"] == "mean"}
+    out = ["| scale | video model | CRF 28: vs bicubic (≥ +0.5) | vs clean default (≥ +0.3) | "
+           "CRF 33: vs bicubic (≥ +0.2) | clean LR: vs clean default (≥ −0.4) | "
+           "least per-image gain over bicubic, CRF 23 / 28 / 33 (> 0) |",
+           "|---|---|---|---|---|---|---|"]
+    for r in (2, 3, 4):
+        v = defaults.get(f"video-x{r}", "")[: -len(".safetensors")]
+        c = defaults.get(f"x{r}", "")[: -len(".safetensors")]
+        if (("clean", "Set5", v, r)) not in mean:
+            continue
+
+        def cell(cond, ref, need):
+            parts = []
+            for s in SETS:
+                a = float(mean[(cond, s, v, r)]["psnr_y"])
+                b = (float(mean[(cond, s, v, r)]["bicubic_psnr_y"]) if ref == "bicubic"
+                     else float(mean[(cond, s, c, r)]["psnr_y"]))
+                d = a - b
+                parts.append(f"{d:+.2f}" + ("" if d >= need else " ✗"))
+            return " / ".join(parts)
+        least = []
+        for crf in CRFS:
+            g = [(float(x["psnr_y"]) - float(x["bicubic_psnr_y"]), x["image"]) for x in rows
+                 if x["condition"] == f"x264-crf{crf}" and x["method"] == v and int(x["scale"]) == r
+                 and x["image"] != "mean"]
+            if g:
+                d, img = min(g)
+                least.append(f"{d:+.3f} ({img})" + ("" if d > 0 else " ✗"))
+        out.append(f"| x{r} | {v} | {cell('x264-crf28', 'bicubic', 0.5)} | {cell('x264-crf28', c, 0.3)} | "
+                   f"{cell('x264-crf33', 'bicubic', 0.2)} | {cell('clean', c, -0.4)} | {' / '.join(least)} |")
+    return "\n".join(out) + "\n"
+
+
+def read_defaults(path: str) -> dict:
+    out = {}
+    for line in open(path):
+        m = re.match(r"^((?:video-)?x\d) +(\S+)$", line.strip())
+        if m:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
 # ----------------------------------------------------------------------------- flicker
 
 def flicker(eval_bin: str, models: list[str], data: str, ffmpeg: str, image: str, crfs,
@@ -234,6 +280,23 @@ def flicker(eval_bin: str, models: list[str], data: str, ffmpeg: str, image: str
     return rows
 
 
+def flicker_markdown(rows: list[dict]) -> str:
+    """Flicker per scale and CRF: each method's value and its ratio to bicubic's."""
+    methods = []
+    for x in rows:
+        if x["method"] not in methods:
+            methods.append(x["method"])
+    methods = ["bicubic"] + [m for m in methods if m not in ("bicubic", "lr-input")] + ["lr-input"]
+    out = ["| scale | CRF | " + " | ".join(methods) + " |", "|---" * (len(methods) + 2) + "|"]
+    for key in sorted({(x["scale"], x["crf"]) for x in rows}):
+        v = {x["method"]: x["flicker"] for x in rows if (x["scale"], x["crf"]) == key}
+        b = v["bicubic"]
+        cells = [f"{v[m]:.4f}" + ("" if m == "bicubic" else f" ({v[m] / b:.2f}×)") if m in v else "—"
+                 for m in methods]
+        out.append(f"| x{key[0]} | {key[1]} | " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
 def pan_mad(outs: list[np.ndarray], r: int) -> float:
     m = 4 * r
     diffs = []
@@ -277,6 +340,11 @@ def main(argv=None) -> int:
         crfs = a.crf if a.crf is not None else list(CRFS)
         rows = flicker(a.eval, models, a.data, ffmpeg, a.flicker_image, crfs, a.frames, a.threads)
         fields = ["scale", "image", "crf", "frames", "method", "flicker", "mean_psnr_y"]
+        table = flicker_markdown(rows)
+        print(table)
+        if a.markdown:
+            with open(a.markdown, "w") as f:
+                f.write(table)
     else:
         crfs = a.crf if a.crf is not None else list(CRFS)
         jpegs = a.jpeg if a.jpeg is not None else list(JPEGS)
@@ -289,6 +357,9 @@ def main(argv=None) -> int:
                   "psnr_y", "ssim_y", "bicubic_psnr_y", "bicubic_ssim_y"]
         table = markdown(rows)
         print(table)
+        if os.path.exists(os.path.join(HERE, "DEFAULTS")):
+            table += "\n" + acceptance(rows, read_defaults(os.path.join(HERE, "DEFAULTS")))
+            print(table.split("\n\n")[-1])
         if a.markdown:
             with open(a.markdown, "w") as f:
                 f.write(table)

@@ -155,6 +155,13 @@ def checksum_block(models_md: str) -> dict[str, str]:
     return out
 
 
+def parse_stem(stem: str) -> tuple[str, str, str]:
+    """<arch>-x<r>[-<kind>] (kind: "video", models for compressed input) -> (arch, r, kind)."""
+    m = re.match(r"^([a-z0-9]+)-x(\d+)(?:-(video))?$", stem)
+    assert m, f"{stem}: not <arch>-x<r>[-video]"
+    return m.group(1), m.group(2), m.group(3) or ""
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cli", required=True)
@@ -178,7 +185,7 @@ def main() -> int:
         assert info.returncode == 0, info.stderr
         fields = dict(re.findall(r"^([a-zA-Z ]+):\s+(.*)$", info.stdout, re.M))
         stem = name[: -len(".safetensors")]
-        arch, r = stem.split("-x")
+        arch, r, _ = parse_stem(stem)
         assert fields["model"] == stem, (name, fields)
         assert fields["scale"] == f"x{r}", (name, fields)
         assert fields["upsampler"].startswith("deconv" if arch == "fsrcnn" else "pixel_shuffle"), fields
@@ -228,7 +235,7 @@ def main() -> int:
         never_worse = {}
         for name in sorted(listed):
             stem = name[: -len(".safetensors")]
-            arch, r = stem.split("-x")
+            arch, r, _ = parse_stem(stem)
             r = int(r)
             table = os.path.join(tmp, stem + ".csv")
             p = subprocess.run([a.eval, "-m", os.path.join(a.weights_dir, name), "--threads", "2",
@@ -246,13 +253,21 @@ def main() -> int:
     # The defaults: one per scale, each the best of its scale by Set5 PSNR among the models
     # that beat bicubic on every generated image (what a user gets without choosing must not
     # lose to bicubic anywhere we looked).
-    defaults = {}
+    defaults, video = {}, {}
     for line in open(os.path.join(a.weights_dir, "DEFAULTS")):
-        if re.match(r"^x\d+ ", line):
+        if re.match(r"^(video-)?x\d+ ", line):
             scale, name = line.split()
-            assert scale not in defaults, f"DEFAULTS: {scale} twice"
-            defaults[scale] = name
+            table = video if scale.startswith("video-") else defaults
+            scale = scale[len("video-"):] if table is video else scale
+            assert scale not in table, f"DEFAULTS: {line.split()[0]} twice"
+            table[scale] = name
     assert sorted(defaults) == ["x2", "x3", "x4"], defaults
+    # The models for compressed video (issue #23; `espcn=content=video`): one per scale, a
+    # "-video" model of that scale (their compressed-input checks: test_video_models.py).
+    assert sorted(video) == ["x2", "x3", "x4"], video
+    for scale, name in video.items():
+        assert name in listed and name.endswith(f"-{scale}-video.safetensors"), ("video-" + scale, name)
+        checks += 1
     for scale, name in defaults.items():
         assert name in listed and name.endswith(f"-{scale}.safetensors"), (scale, name)
         assert never_worse[name], f"default {name} is worse than bicubic on a generated image"

@@ -67,7 +67,8 @@ def main() -> int:
             # <config>_long, _long2: continuations (init_from another run's checkpoint), after their start
             for run, label in ((f"{arch}_x{r}", f"{arch}-x{r}"), (f"{arch}_x{r}_long", f"{arch}-x{r} continued"),
                                (f"{arch}_x{r}_long2", f"{arch}-x{r} continued again"),
-                               (f"{arch}_x{r}_video", f"{arch}-x{r}-video (compressed LR)")):
+                               (f"{arch}_x{r}_video", f"{arch}-x{r}-video (compressed LR)"),
+                               (f"{arch}_x{r}_video_long", f"{arch}-x{r}-video continued")):
                 p = os.path.join(a.runs, run, "summary.json")
                 if not os.path.exists(p):
                     continue
