@@ -4,9 +4,14 @@ one interleaved run.
 
   python3 bench/cpu_peers.py [--build build/release] [--models lrnet-x2,lrnet-x3,lrnet-x4,espcn-x2,fsrcnn-x3,fsrcnn-x4]
                              [--sizes 640x360,1920x1080] [--threads 2] [--rounds 5]
-                             [--min-time 1.0] [--out bench/results]
+                             [--min-time 1.0] [--espcn-precision fp32,bf16]
+                             [--peer-settings matched,defaults] [--allow-load] [--out bench/results]
 
 What it does, in order:
+ 0. Refuses to run (exit status 3, nothing measured) when the 1-minute load
+    average exceeds --max-load (0.5) per logical CPU: the run would time the
+    other jobs. --allow-load runs anyway and marks the output and every CSV
+    row. The figure is read before anything of this script loads the machine.
  1. Creates (once) a virtual environment with pinned ONNX Runtime, OpenVINO,
     onnx and numpy from PyPI (--venv, default build/cpu-peers-venv) and re-runs
     itself inside it.
@@ -14,48 +19,89 @@ What it does, in order:
     writes it as ONNX with weights/onnx_export.py, its input fixed at
     1×1×H×W: Conv, Tanh/Relu/Sigmoid/PRelu, DepthToSpace (CRD/DCR), the
     global nearest residual (Resize + Add), and ConvTranspose for FSRCNN-style
-    files, exactly as PyTorch's exporter writes nn.ConvTranspose2d. For those
-    files the peers also get the LR form espcn itself runs (the deconvolution
-    rewritten as an LR conv + DepthToSpace CRD by weights/deconv_conversion.py,
-    Shi et al. 2016), and a peer's figure is the faster of its two graphs.
- 3. Checks the outputs first: on a crop, every runtime against espcn's
-    reference backend (8-bit, at most 1 code apart); at every timed size,
-    every runtime against espcn cpu-fast. Peers' float outputs are encoded as
-    espcn encodes (clamp, ·255, +0.5, floor). Any larger difference stops the
-    run before timing.
- 4. Times all runtimes in rounds: each round runs every runtime for at least
-    --min-time seconds, in turn, so that all of them see the same background
-    load; the figure is the median over rounds (min and max are printed too).
-    Peers are timed on the inference call alone with the float input already
-    prepared (that favours them); espcn end to end on 8-bit planes
-    (espcn_process_plane through ctypes: decode, network, shuffle, encode).
- 5. Prints fps, GFLOP/s (2 · MACs per LR pixel · pixels / time, the direct
-    convolution's count for every runtime) and ratios, with CPU model, ISA,
-    versions and `uptime`, and writes the same under --out as
-    <date>-cpu-peers-<cpu>.txt and .csv.
+    files, exactly as PyTorch's exporter writes nn.ConvTranspose2d. The peers
+    also get the forms espcn itself runs, as further graphs: for a
+    deconvolution the "LR form" (rewritten as an LR conv + DepthToSpace CRD by
+    weights/deconv_conversion.py, Shi et al. 2016); for a global residual the
+    "LR residual" (the input added to the last conv's r² maps, broadcast,
+    before DepthToSpace: the same sum of the same two floats per output
+    sample). A peer's figure is the fastest of its graphs; every graph is
+    printed.
+ 3. Each peer runs at two settings (cpu_peers_runtimes.py says exactly what
+    each is): "matched" (fp32, as espcn: OpenVINO INFERENCE_PRECISION_HINT=f32)
+    and "defaults" (the runtime's own defaults but for the thread count; on
+    CPUs with AVX512-BF16 or AMX OpenVINO then computes in bf16). OpenVINO's
+    resolved properties (threads, precision hint, execution mode, streams) and
+    the precision its convolutions actually ran in are read back and printed,
+    and ONNX Runtime's session options.
+ 4. espcn runs per --espcn-precision (fp32, bf16; a precision this build
+    refuses is reported and skipped): cpu-fast as it chooses (its planner
+    measures its candidates on the first frames), cpu-fast forced to each
+    instruction set the CPU has (ESPCN_CPU_ISA=avx512, =avx2 with
+    ESPCN_CPU_TUNE=0: that set's best kernels on every layer, unmeasured;
+    the "best single forced ISA" the default is compared with), and onednn
+    for context.
+ 5. Checks the outputs first: on a crop, every runtime against espcn's
+    reference backend; at every timed size, every runtime against espcn
+    cpu-fast fp32. 8-bit codes; peers' float outputs are encoded as espcn
+    encodes (clamp, ·255, +0.5, floor). fp32 runtimes may differ by at most 1
+    code; runtimes computing in bf16 by at most 8 codes and 1 code on
+    average, bounds that catch a wrong graph, not bf16's rounding (OpenVINO
+    bf16 on the six default models: max 2-3 codes, mean 0.14-0.37; bf16
+    quality is for the PSNR tests). A check that fails stops the run at
+    once: nothing more is timed, no result file is written, exit status 1.
+ 6. Times all runtimes in rounds: each round runs every runtime for at least
+    --min-time seconds, in turn (the order rotated by one each round), so that
+    all of them see the same background load; the figure is the median over
+    rounds (min and max are printed too). What one timed call is
+    (cpu_peers_runtimes.py in full): espcn, espcn_process_plane() through
+    ctypes on 8-bit planes, end to end (decode, network, shuffle, residual,
+    encode into a preallocated plane); ONNX Runtime,
+    run_with_iobinding() with input and output bound to preallocated float32
+    arrays (no copy); OpenVINO, infer(share_inputs=True, share_outputs=True)
+    on one request whose input and output tensors share preallocated float32
+    arrays. The peers' float input is prepared once, outside the loop, and
+    their output is not encoded: that favours them. Between rounds it
+    measures the CPU time the rest of the machine took during the round
+    (/proc/stat busy and steal time minus this process's own): a round where
+    that exceeds --max-load per logical CPU is marked as taken under load
+    (the load average, also printed per round, cannot tell: it counts this
+    run's own threads).
+ 7. Prints fps, GFLOP/s (2 · MACs per LR pixel · pixels / time, the direct
+    convolution's count for every runtime) and ratios: espcn fp32 against the
+    fastest peer row that computed in fp32 (either setting), espcn bf16
+    against the fastest peer at its defaults (whatever it computed in), and
+    espcn's default against its best single forced ISA; with the command
+    line, date, CPU model, ISA flags, versions and load averages; and writes
+    the same under --out as <date>-cpu-peers-<cpu>.txt and .csv (every row
+    with every column).
 
-espcn runs as: cpu-fast with the best instruction set of this CPU; cpu-fast
-capped at AVX2 (ESPCN_CPU_ISA=avx2, the forced-AVX2 path); and onednn, for
-context. On a machine without AVX-512 the first two are the same kernels.
+Exit status: 0 done; 1 a failed check or a setup error (message on stderr);
+3 refused because the machine is loaded.
 """
 from __future__ import annotations
 
 import argparse
-import ctypes
+import csv
 import datetime
 import os
 import platform
 import re
+import shlex
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Pinned so a result can be reproduced; --packages overrides.
 PEER_PACKAGES = ["onnxruntime==1.32.0", "openvino==2026.4.1", "onnx==1.23.2", "numpy<3"]
 IN_VENV = "ESPCN_CPU_PEERS_IN_VENV"
+LOAD_AT_START = "ESPCN_CPU_PEERS_LOAD_AT_START"  # read before the venv, passed to the re-run
+EXIT_LOADED = 3
+# Output checks, in 8-bit codes (see the docstring).
+FP32_MAX_DIFF = 1
+BF16_MAX_DIFF, BF16_MEAN_DIFF = 8, 1.0
 
 
 # --- the virtual environment -------------------------------------------------
@@ -87,8 +133,10 @@ def ensure_venv(venv: str, packages: list[str]) -> None:
 
 sys.path.insert(0, os.path.join(ROOT, "weights"))
 from deconv_conversion import deconv_lr_radius, lr_form  # noqa: E402
-from espcn_format import read_model  # noqa: E402
+from espcn_format import read_model, residual_of  # noqa: E402
 from onnx_export import to_onnx  # noqa: E402  (imports the onnx package only when called)
+
+from cpu_peers_runtimes import PEERS, SETTINGS, Espcn, load_libespcn  # noqa: E402
 
 
 def macs_per_lr_pixel(net, tensors) -> float:
@@ -107,120 +155,66 @@ def macs_per_lr_pixel(net, tensors) -> float:
     return macs
 
 
-# --- libespcn through ctypes -------------------------------------------------
-
-class EspcnPlane(ctypes.Structure):
-    _fields_ = [("data", ctypes.c_void_p), ("stride", ctypes.c_ssize_t), ("width", ctypes.c_int),
-                ("height", ctypes.c_int), ("bit_depth", ctypes.c_int), ("shift", ctypes.c_int)]
-
-
-LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p)
-
-
-class EspcnParams(ctypes.Structure):
-    # espcn.h's espcn_params, in order; the trailing zero bytes stand for any
-    # field a newer header appends (zero is every field's default).
-    _fields_ = [("model_path", ctypes.c_char_p), ("model_data", ctypes.c_void_p),
-                ("model_size", ctypes.c_size_t), ("backend", ctypes.c_int), ("threads", ctypes.c_int),
-                ("device", ctypes.c_int), ("log_callback", LOG_FN), ("log_opaque", ctypes.c_void_p),
-                ("log_level", ctypes.c_int), ("precision", ctypes.c_int),
-                ("cuda_use_current_context", ctypes.c_int), ("_reserved", ctypes.c_char * 256)]
+def peer_graphs(net, tensors) -> dict:
+    """{name suffix: (network, tensors, residual_form)}: the file's graph and the LR forms
+    espcn runs (module docstring, step 2)."""
+    forms = {"": (net, tensors)}
+    if any(s["type"] == "deconv" for s in net["layers"]):
+        forms["LR form"] = lr_form(net, tensors)
+    graphs = {}
+    for name, (n, t) in forms.items():
+        graphs[f" ({name})" if name else ""] = (n, t, "hr")
+        layers = n["layers"]
+        if residual_of(n) and layers and layers[-1]["type"] == "pixel_shuffle":
+            graphs[f" ({name + ', ' if name else ''}LR residual)"] = (n, t, "lr")
+    return graphs
 
 
-BACKENDS = {"reference": 1, "onednn": 2, "cpu-fast": 4}
+# --- the machine and its load --------------------------------------------------
+
+def cpu_description():
+    model, flags = "unknown", set()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name") and model == "unknown":
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    isa = sorted(f for f in flags if re.fullmatch(r"avx\w*|fma|amx\w*", f))
+    return model, isa, os.cpu_count() or 1
 
 
-class Espcn:
-    """One libespcn context, processing 8-bit planes."""
-
-    def __init__(self, lib, model: str, backend: str, threads: int, isa: str | None):
-        self.lib = lib
-        self.messages = []
-        self._log = LOG_FN(lambda _o, _lvl, msg: self.messages.append(msg.decode()))
-        p = EspcnParams()
-        p.model_path = model.encode()
-        p.backend = BACKENDS[backend]
-        p.threads = threads
-        p.log_callback = self._log
-        p.log_level = 3  # debug: the cpu-fast backend names its kernels
-        saved = os.environ.get("ESPCN_CPU_ISA")
-        if isa:
-            os.environ["ESPCN_CPU_ISA"] = isa
-        else:
-            os.environ.pop("ESPCN_CPU_ISA", None)
-        ctx = ctypes.c_void_p()
-        status = lib.espcn_create(ctypes.byref(p), ctypes.byref(ctx))
-        if saved is None:
-            os.environ.pop("ESPCN_CPU_ISA", None)
-        else:
-            os.environ["ESPCN_CPU_ISA"] = saved
-        if status != 0:
-            raise RuntimeError(f"espcn_create({backend}): {lib.espcn_last_error().decode()}")
-        self.ctx = ctx
-        self.kernels = next((m for m in self.messages if m.startswith("cpu-fast: ") and "kernels" in m), "")
-
-    def run(self, lr, hr) -> None:
-        src = EspcnPlane(lr.ctypes.data, lr.strides[0], lr.shape[1], lr.shape[0], 8, 0)
-        dst = EspcnPlane(hr.ctypes.data, hr.strides[0], hr.shape[1], hr.shape[0], 8, 0)
-        if self.lib.espcn_process_plane(self.ctx, ctypes.byref(src), ctypes.byref(dst)) != 0:
-            raise RuntimeError(self.lib.espcn_last_error().decode())
-
-    def close(self) -> None:
-        if self.ctx:
-            self.lib.espcn_destroy(ctypes.byref(self.ctx))
+def load_averages() -> tuple[float, float, float]:
+    return os.getloadavg()
 
 
-def load_libespcn(build: str):
-    path = os.path.join(build, "lib", "libespcn.so")
-    if not os.path.exists(path):
-        raise SystemExit(f"cpu_peers: {path} not found; build first (cmake --build {build})")
-    lib = ctypes.CDLL(path)
-    lib.espcn_create.argtypes = [ctypes.POINTER(EspcnParams), ctypes.POINTER(ctypes.c_void_p)]
-    lib.espcn_process_plane.argtypes = [ctypes.c_void_p, ctypes.POINTER(EspcnPlane), ctypes.POINTER(EspcnPlane)]
-    lib.espcn_destroy.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
-    lib.espcn_last_error.restype = ctypes.c_char_p
-    lib.espcn_version.restype = ctypes.c_char_p
-    return lib, path
+def uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return open("/proc/loadavg").read().strip()
 
 
-# --- the peers -----------------------------------------------------------------
+class CpuMeter:
+    """CPU time the rest of the machine takes: /proc/stat's busy time (user, nice,
+    system, irq, softirq, steal) minus this process's own (all its threads: espcn's
+    workers, ONNX Runtime's and OpenVINO's pools, spinning included)."""
 
-class OrtPeer:
-    def __init__(self, model_bytes: bytes, threads: int):
-        import onnxruntime as ort
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = threads
-        so.inter_op_num_threads = 1
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(model_bytes, so, providers=["CPUExecutionProvider"])
-        self.name = self.session.get_inputs()[0].name
+    def __init__(self):
+        self.hz = os.sysconf("SC_CLK_TCK")
 
-    def run(self, x):
-        return self.session.run(None, {self.name: x})[0]
+    def snapshot(self):
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+        busy = (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / self.hz
+        t = os.times()
+        return time.monotonic(), busy, t.user + t.system
 
-
-class OpenVinoPeer:
-    def __init__(self, model_bytes: bytes, threads: int):
-        import openvino as ov
-        core = ov.Core()
-        with tempfile.NamedTemporaryFile(suffix=".onnx", delete=False) as f:
-            f.write(model_bytes)
-            path = f.name
-        try:
-            model = core.read_model(path)
-        finally:
-            os.unlink(path)
-        # fp32 as espcn (OpenVINO would pick bf16 on CPUs that have it), one
-        # stream of `threads` threads, latency mode: one frame at a time.
-        self.compiled = core.compile_model(model, "CPU", {
-            "INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
-            "INFERENCE_PRECISION_HINT": "f32"})
-        self.request = self.compiled.create_infer_request()
-
-    def run(self, x):
-        self.request.infer({0: x})
-        return self.request.get_output_tensor(0).data
+    @staticmethod
+    def others(a, b) -> float:
+        """Logical CPUs' worth of time others used between snapshots a and b."""
+        wall = b[0] - a[0]
+        return max(0.0, ((b[1] - a[1]) - (b[2] - a[2])) / wall) if wall > 0 else 0.0
 
 
 # --- measurement ---------------------------------------------------------------
@@ -244,19 +238,42 @@ def encode(y, lo: float, hi: float):
 
 
 def compare(a, b):
+    """(max difference, % identical, mean difference) in codes."""
     import numpy as np
     d = np.abs(a.astype(np.int16) - b.astype(np.int16))
-    return int(d.max()), float((d == 0).mean() * 100)
+    return int(d.max()), float((d == 0).mean() * 100), float(d.mean())
 
 
-def time_rounds(runners: dict, rounds: int, min_time: float):
-    """{name: [fps per round]}: every runner for >= min_time per round, in turn."""
+def within(result, reduced: bool) -> bool:
+    d, _, mean = result
+    return d <= BF16_MAX_DIFF and mean <= BF16_MEAN_DIFF if reduced else d <= FP32_MAX_DIFF
+
+
+def check_text(result) -> str:
+    d, p, mean = result
+    return f"max {d} ({p:.2f}% identical, mean {mean:.3f})"
+
+
+def time_rounds(runners: dict, rounds: int, min_time: float, meter: CpuMeter):
+    """({name: [fps per round]}, [others' CPUs per round], [1-minute load average at each
+    round's start]): every runner for >= min_time per round, in turn, the starting runner
+    rotated by one each round."""
     fps = {n: [] for n in runners}
-    for fn in runners.values():  # warm-up (first-call allocations, plan choice)
-        fn()
-        fn()
-    for _ in range(rounds):
-        for name, fn in runners.items():
+    others, loads = [], []
+    for fn in runners.values():
+        # Warm-up: first-call allocations, plan choice (espcn cpu-fast measures
+        # its candidates on its first ~10 frames of a size: fast_tuner.hpp).
+        start = time.perf_counter()
+        for frame in range(64):
+            fn()
+            if frame >= 12 and time.perf_counter() - start >= 0.5:
+                break
+    names = list(runners)
+    for k in range(rounds):
+        loads.append(load_averages()[0])
+        start_round = meter.snapshot()
+        for name in names[k % len(names):] + names[:k % len(names)]:
+            fn = runners[name]
             frames, start = 0, time.perf_counter()
             while True:
                 fn()
@@ -265,27 +282,8 @@ def time_rounds(runners: dict, rounds: int, min_time: float):
                 if elapsed >= min_time and frames >= 2:
                     break
             fps[name].append(frames / elapsed)
-    return fps
-
-
-def cpu_description():
-    model, flags = "unknown", set()
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name") and model == "unknown":
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
-    isa = [f for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
-                       "amx_bf16") if f in flags]
-    return model, isa, os.cpu_count()
-
-
-def uptime() -> str:
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return open("/proc/loadavg").read().strip()
+        others.append(meter.others(start_round, meter.snapshot()))
+    return fps, others, loads
 
 
 def git_revision() -> str:
@@ -299,18 +297,46 @@ def git_revision() -> str:
         return "unknown"
 
 
-def main() -> int:
+class Runner:
+    """One timed row: an espcn context (backend, ISA cap) or a peer (graph, setting), and
+    the precision it computes in."""
+
+    def __init__(self, name, engine, obj, precision, backend="", isa="", graph="", setting=""):
+        self.name, self.engine, self.obj, self.precision = name, engine, obj, precision
+        self.backend, self.isa, self.graph, self.setting = backend, isa, graph, setting
+
+    @property
+    def reduced(self) -> bool:
+        return self.precision != "fp32"
+
+    @property
+    def is_peer(self) -> bool:
+        return self.engine != "espcn"
+
+
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "release"),
                     help="a build directory holding lib/libespcn.so (default build/release)")
     ap.add_argument("--models", default="lrnet-x2,lrnet-x3,lrnet-x4,espcn-x2,fsrcnn-x3,fsrcnn-x4",
                     help="names in weights/ or paths (default: the shipped defaults, weights/DEFAULTS, "
-                         "then the paper models espcn-x2 and fsrcnn-x3)")
+                         "then the paper models espcn-x2, fsrcnn-x3 and fsrcnn-x4)")
     ap.add_argument("--sizes", default="640x360,1920x1080", help="LR input sizes WxH")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--min-time", type=float, default=1.0, help="seconds per runtime per round")
+    ap.add_argument("--espcn-precision", default="fp32,bf16",
+                    help="espcn precisions to run, comma-separated (fp32, bf16; fp32 is always run: "
+                         "the checks compare with it)")
+    ap.add_argument("--peer-settings", default=",".join(SETTINGS),
+                    help="matched (fp32, espcn's settings), defaults (the runtime's, threads aside)")
+    ap.add_argument("--max-load", type=float, default=0.5,
+                    help="refuse to run when the 1-minute load average exceeds this per logical CPU, and "
+                         "mark rounds where other processes used more (default 0.5; a negative value "
+                         "refuses every run, for tests)")
+    ap.add_argument("--allow-load", action="store_true",
+                    help="run on a loaded machine anyway (the output and CSV say so)")
     ap.add_argument("--check-size", default="240x136", help="crop checked against the reference backend")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"),
                     help="folder for the raw results ('' = do not write)")
@@ -318,6 +344,42 @@ def main() -> int:
     ap.add_argument("--venv", default=os.path.join(ROOT, "build", "cpu-peers-venv"))
     ap.add_argument("--packages", default=",".join(PEER_PACKAGES), help="pip requirements, comma-separated")
     args = ap.parse_args()
+    args.espcn_precision = ["fp32"] + [p for p in args.espcn_precision.split(",") if p and p != "fp32"]
+    for p in args.espcn_precision:
+        if p not in ("fp32", "bf16"):
+            ap.error(f"--espcn-precision: {p!r} is neither fp32 nor bf16")
+    args.peer_settings = [s for s in args.peer_settings.split(",") if s]
+    for s in args.peer_settings:
+        if s not in SETTINGS:
+            ap.error(f"--peer-settings: {s!r} is not one of {', '.join(SETTINGS)}")
+    if not args.peer_settings:
+        ap.error("--peer-settings: none given")
+    return args
+
+
+def load_gate(args, cores: int) -> tuple[tuple[float, float, float], str]:
+    """The load averages at start and the mark the results carry ('' on a quiet machine);
+    exits with EXIT_LOADED when the machine is loaded and --allow-load is not given."""
+    saved = os.environ.get(LOAD_AT_START)
+    loads = tuple(float(v) for v in saved.split(",")) if saved else load_averages()
+    os.environ[LOAD_AT_START] = ",".join(f"{v:.2f}" for v in loads)
+    limit = args.max_load * cores
+    if loads[0] <= limit:
+        return loads, ""
+    what = (f"the 1-minute load average is {loads[0]:.2f} on {cores} logical CPUs, over "
+            f"{args.max_load} per CPU ({limit:.2f})")
+    if not args.allow_load:
+        print(f"cpu_peers: {what}: other jobs are running and would be timed with the runtimes. "
+              "Run on a quiet machine, or pass --allow-load to run anyway (the results are then marked).",
+              file=sys.stderr)
+        sys.exit(EXIT_LOADED)
+    return loads, f"LOADED: {what}; run with --allow-load"
+
+
+def main() -> int:
+    args = parse_args()
+    cpu, isa, cores = cpu_description()
+    loads, load_mark = load_gate(args, cores)
     ensure_venv(args.venv, args.packages.split(","))
 
     import numpy as np
@@ -328,7 +390,9 @@ def main() -> int:
     lib, lib_path = load_libespcn(os.path.abspath(args.build))
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     check_w, check_h = (int(v) for v in args.check_size.split("x"))
-    cpu, isa, cores = cpu_description()
+    forced_isas = [i for i in ("avx512", "avx2") if {"avx512": "avx512f", "avx2": "avx2"}[i] in isa]
+    round_limit = args.max_load * cores
+    meter = CpuMeter()
     started = datetime.datetime.now().astimezone()
     lines = []
 
@@ -336,18 +400,31 @@ def main() -> int:
         print(text, flush=True)
         lines.append(text)
 
-    say(f"# bench/cpu_peers.py {started:%Y-%m-%d %H:%M:%S %Z}  ({' '.join(sys.argv[1:]) or 'defaults'})")
-    say(f"# cpu: {cpu}, {cores} logical CPUs, ISA: {' '.join(isa)}")
+    command = shlex.join(["python3", os.path.relpath(os.path.abspath(__file__), ROOT), *sys.argv[1:]])
+    say(f"# bench/cpu_peers.py {started:%Y-%m-%d %H:%M:%S %Z}")
+    say(f"# command: {command}")
+    say(f"# cpu: {cpu}, {cores} logical CPUs, ISA: {' '.join(isa) or 'none of avx2/avx512/amx'}; "
+        f"{platform.platform()}")
     say(f"# espcn {lib.espcn_version().decode()} ({lib_path}, git {git_revision()}); onnxruntime "
         f"{onnxruntime.__version__}; openvino {openvino.get_version()}; onnx {onnx.__version__}; "
         f"numpy {np.__version__}; python {platform.python_version()}")
     say(f"# threads {args.threads}; {args.rounds} interleaved rounds of >= {args.min_time} s per runtime; "
         "figures are medians over rounds [min-max]")
-    say(f"# uptime before: {uptime()}")
-    csv_rows = [["model", "size", "runtime", "fps_median", "fps_min", "fps_max", "gflops", "check_max_diff",
-                 "check_identical_pct"]]
+    say(f"# load average at start (1, 5, 15 min): {loads[0]:.2f} {loads[1]:.2f} {loads[2]:.2f} "
+        f"(limit {args.max_load} per CPU = {round_limit:.2f}); uptime: {uptime()}")
+    if load_mark:
+        say(f"# {load_mark}")
+    say(f"# espcn precisions: {', '.join(args.espcn_precision)}; forced ISAs: "
+        f"{', '.join(f'ESPCN_CPU_ISA={i}' for i in forced_isas) or 'none'}"
+        + ("" if "avx512" in forced_isas else " (no AVX-512 on this CPU: ESPCN_CPU_ISA=avx512 not run)"))
+    say(f"# peer settings: {', '.join(args.peer_settings)}; checks: fp32 within {FP32_MAX_DIFF} code, "
+        f"bf16 within {BF16_MAX_DIFF} codes and {BF16_MEAN_DIFF} on average")
+    columns = ["model", "size", "runtime", "engine", "backend", "graph", "setting", "precision", "isa_cap",
+               "threads", "fps_median", "fps_min", "fps_max", "fps_rounds", "gflops", "vs_fastest_peer_fp32",
+               "vs_fastest_peer_defaults", "check_max_diff", "check_identical_pct", "check_mean_diff",
+               "rounds", "rounds_under_load", "others_cpus_rounds", "load_at_start", "load_mark"]
+    csv_rows = [columns]
     summary = []
-    failed = False
     for model_name in args.models.split(","):
         path = model_name if os.sep in model_name else os.path.join(ROOT, "weights", model_name + ".safetensors")
         try:
@@ -359,111 +436,210 @@ def main() -> int:
         macs = macs_per_lr_pixel(net, tensors)
         has_deconv = any(s["type"] == "deconv" for s in net["layers"])
         say(f"\n## {os.path.basename(path)}: x{r}, {macs:.0f} MACs per LR pixel"
-            + (", deconvolution upsampler" if has_deconv else ""))
+            + (", deconvolution upsampler" if has_deconv else "")
+            + (", global nearest residual" if residual_of(net) else ""))
 
-        espcn = {"espcn cpu-fast": Espcn(lib, path, "cpu-fast", args.threads, None),
-                 "espcn cpu-fast ESPCN_CPU_ISA=avx2": Espcn(lib, path, "cpu-fast", args.threads, "avx2"),
-                 "espcn onednn": Espcn(lib, path, "onednn", args.threads, None)}
-        for name, e in espcn.items():
-            if e.kernels:
-                say(f"#   {name}: {e.kernels}")
-        reference = Espcn(lib, path, "reference", 1, None)
-        # The peers' graphs: the file's network and, for a deconvolution, also the
-        # LR form espcn runs (the deconv as an LR conv + DepthToSpace CRD).
-        graphs = {"": (net, tensors)}
-        if has_deconv:
-            graphs[" (LR form)"] = lr_form(net, tensors)
+        # espcn's rows: per precision, cpu-fast as it chooses, capped at each ISA, onednn.
+        espcn = []
+        for prec in args.espcn_precision:
+            def make(backend, isa_cap=None, prec=prec):
+                e = Espcn(lib, path, backend, args.threads, isa_cap, prec)
+                if e.precision != prec:
+                    e.close()
+                    raise RuntimeError(f"the context computes in {e.precision}")
+                return e
+            try:
+                default = make("cpu-fast")
+            except RuntimeError as e:
+                if prec == "fp32":
+                    raise SystemExit(f"cpu_peers: espcn cpu-fast fp32: {e}") from None
+                say(f"# espcn {prec}: not available in this build ({e})")
+                continue
+            espcn.append(Runner(f"espcn cpu-fast {prec}", "espcn", default, prec, "cpu-fast"))
+            for backend, cap in [("cpu-fast", cap) for cap in forced_isas] + [("onednn", None)]:
+                name = f"espcn {backend} {prec}" + (f" ESPCN_CPU_ISA={cap}" if cap else "")
+                try:
+                    espcn.append(Runner(name, "espcn", make(backend, cap), prec, backend, isa=cap or ""))
+                except RuntimeError as e:
+                    say(f"# {name}: not available in this build ({e})")
+        for e in espcn:
+            if e.obj.kernels:
+                say(f"#   {e.name}: {e.obj.kernels}")
 
-        def peers_for(h, w):
-            made = {}
-            for suffix, (graph_net, graph_tensors) in graphs.items():
-                model_bytes = to_onnx(graph_net, graph_tensors, input_size=(w, h),
-                                      batch_size=1).SerializeToString()
-                made["onnxruntime" + suffix] = OrtPeer(model_bytes, args.threads)
-                made["openvino" + suffix] = OpenVinoPeer(model_bytes, args.threads)
+        def close_all():
+            for e in espcn:
+                e.obj.close()
+
+        graphs = peer_graphs(net, tensors)
+
+        def peers_for(h, w, x, describe):
+            made = []
+            for suffix, (graph_net, graph_tensors, form) in graphs.items():
+                # The input size fixed: some runtimes plan faster for one shape.
+                graph = to_onnx(graph_net, graph_tensors, input_size=(w, h), batch_size=1, residual_form=form)
+                out_shape = [d.dim_value for d in graph.graph.output[0].type.tensor_type.shape.dim]
+                model_bytes = graph.SerializeToString()
+                for setting in args.peer_settings:
+                    for engine, cls in PEERS.items():
+                        peer = cls(model_bytes, args.threads, setting, x, out_shape)
+                        label = "fp32" if setting == "matched" else "defaults"
+                        made.append(Runner(f"{engine} {label}{suffix}", engine, peer, peer.precision,
+                                           graph=suffix.strip(" ()"), setting=setting))
+                        if describe:
+                            say(f"#   {made[-1].name}: {peer.settings}")
             return made
 
+        def float_input(lr):
+            return np.ascontiguousarray(
+                (np.float32(lo) + np.float32(hi - lo) * (lr.astype(np.float32) / np.float32(255)))[None, None])
+
+        def stop(what):
+            say(f"# FAILED: {what}; the run stops here (exit status 1), no result file is written")
+            close_all()
+            return 1
+
         # 1. Every runtime against the reference backend on a crop.
+        reference = Espcn(lib, path, "reference", 1, None, "fp32")
         lr = test_frame(check_w, check_h)
-        x = (np.float32(lo) + np.float32(hi - lo) * (lr.astype(np.float32) / np.float32(255)))[None, None]
+        x = float_input(lr)
         want = np.zeros((check_h * r, check_w * r), np.uint8)
         reference.run(lr, want)
-        check = {}
-        for name, e in espcn.items():
-            got = np.zeros_like(want)
-            e.run(lr, got)
-            check[name] = compare(want, got)
-        for name, peer in peers_for(check_h, check_w).items():
-            check[name] = compare(want, encode(peer.run(x)[0, 0], lo, hi))
-        say(f"# check vs the reference backend, {check_w}x{check_h}: " +
-            "; ".join(f"{n} max {d} ({p:.2f}% identical)" for n, (d, p) in check.items()))
-        bad = [n for n, (d, _) in check.items() if d > 1]
-        if bad:
-            say(f"# FAILED: {', '.join(bad)} differ from the reference by more than 1 code")
-            failed = True
-            continue
         reference.close()
+        check = {}
+        for e in espcn:
+            got = np.zeros_like(want)
+            e.obj.run(lr, got)
+            check[e.name] = (compare(want, got), e.reduced)
+        for p in peers_for(check_h, check_w, x, describe=False):
+            check[p.name] = (compare(want, encode(p.obj.run()[0, 0], lo, hi)), p.reduced)
+        say(f"# check vs the reference backend, {check_w}x{check_h}: " +
+            "; ".join(f"{n} {check_text(c)}" for n, (c, _) in check.items()))
+        bad = [n for n, (c, reduced) in check.items() if not within(c, reduced)]
+        if bad:
+            return stop(f"{', '.join(bad)} differ from the reference backend by more than allowed")
 
         for w, h in sizes:
             lr = test_frame(w, h)
-            x = np.ascontiguousarray(
-                (np.float32(lo) + np.float32(hi - lo) * (lr.astype(np.float32) / np.float32(255)))[None, None])
-            peers = peers_for(h, w)
-            # 2. At the timed size, every runtime against espcn cpu-fast.
-            outs = {n: np.zeros((h * r, w * r), np.uint8) for n in espcn}
-            for n, e in espcn.items():
-                e.run(lr, outs[n])
-            base = outs["espcn cpu-fast"]
-            size_check = {n: compare(base, o) for n, o in outs.items() if n != "espcn cpu-fast"}
-            for n, peer in peers.items():
-                size_check[n] = compare(base, encode(peer.run(x)[0, 0], lo, hi))
-            say(f"\n### {w}x{h} -> {w * r}x{h * r}; check vs espcn cpu-fast: " +
-                "; ".join(f"{n} max {d} ({p:.2f}%)" for n, (d, p) in size_check.items()))
-            if any(d > 1 for d, _ in size_check.values()):
-                say("# FAILED: outputs differ by more than 1 code; not timed")
-                failed = True
-                continue
+            x = float_input(lr)
+            say(f"\n### {w}x{h} -> {w * r}x{h * r}")
+            peers = peers_for(h, w, x, describe=True)
+            # 2. At the timed size, every runtime against espcn cpu-fast fp32.
+            outs = {e.name: np.zeros((h * r, w * r), np.uint8) for e in espcn}
+            for e in espcn:
+                e.obj.run(lr, outs[e.name])
+            base = outs["espcn cpu-fast fp32"]
+            size_check = {e.name: (compare(base, outs[e.name]), e.reduced) for e in espcn[1:]}
+            for p in peers:
+                size_check[p.name] = (compare(base, encode(p.obj.run()[0, 0], lo, hi)), p.reduced)
+            say("# check vs espcn cpu-fast fp32: " +
+                "; ".join(f"{n} {check_text(c)}" for n, (c, _) in size_check.items()))
+            bad = [n for n, (c, reduced) in size_check.items() if not within(c, reduced)]
+            if bad:
+                return stop(f"at {w}x{h}, {', '.join(bad)} differ from espcn cpu-fast fp32 by more than allowed")
             # 3. Interleaved timing.
             runners = {}
-            for n, e in espcn.items():
-                hr = outs[n]
-                runners[n] = (lambda e=e, hr=hr: e.run(lr, hr))
-            for n, peer in peers.items():
-                runners[n] = (lambda peer=peer: peer.run(x))
-            fps = time_rounds(runners, args.rounds, args.min_time)
+            for e in espcn:
+                hr = outs[e.name]
+                runners[e.name] = (lambda e=e, hr=hr: e.obj.run(lr, hr))
+            for p in peers:
+                runners[p.name] = p.obj.run
+            rows = espcn + peers
+            fps, others, round_loads = time_rounds(runners, args.rounds, args.min_time, meter)
+            loaded_rounds = [k for k, o in enumerate(others) if o > round_limit]
             flop = 2.0 * macs * w * h
             med = {n: statistics.median(v) for n, v in fps.items()}
-            peer_names = [n for n in med if not n.startswith("espcn")]
-            best_peer = max(peer_names, key=lambda n: med[n])
-            say(f"{'runtime':40s} {'fps':>8s} {'[min-max]':>17s} {'GFLOP/s':>8s} {'÷ best peer':>11s}")
-            for n in runners:
-                lo_f, hi_f = min(fps[n]), max(fps[n])
-                say(f"{n:40s} {med[n]:8.2f} {f'[{lo_f:.2f}-{hi_f:.2f}]':>17s} {flop * med[n] / 1e9:8.1f} "
-                    f"{med[n] / med[best_peer]:11.2f}")
-                d, p = size_check.get(n, (0, 100.0))
-                csv_rows.append([os.path.basename(path), f"{w}x{h}", n, f"{med[n]:.3f}", f"{lo_f:.3f}",
-                                 f"{hi_f:.3f}", f"{flop * med[n] / 1e9:.2f}", str(d), f"{p:.3f}"])
-            ratio = med["espcn cpu-fast"] / med[best_peer]
-            ratio_avx2 = med["espcn cpu-fast ESPCN_CPU_ISA=avx2"] / med[best_peer]
-            summary.append((os.path.basename(path), f"{w}x{h}", best_peer, ratio, ratio_avx2))
-            say(f"# espcn cpu-fast ÷ fastest peer ({best_peer}): {ratio:.2f}x (forced AVX2: {ratio_avx2:.2f}x)")
-        for e in espcn.values():
-            e.close()
 
-    say(f"\n# uptime after: {uptime()}")
-    say("\n## summary: espcn cpu-fast fps ÷ the fastest of ONNX Runtime and OpenVINO (goal >= 1.5)")
-    for m, s, peer, ratio, ratio_avx2 in summary:
-        say(f"{m:28s} {s:>10s}  {ratio:5.2f}x  (forced AVX2 {ratio_avx2:5.2f}x; fastest peer: {peer})")
+            def fastest(candidates):
+                return max(candidates, key=lambda q: med[q.name]) if candidates else None
+            # fp32 is compared with every peer row that computed in fp32 (ONNX Runtime at its
+            # defaults too), bf16 with every peer at its defaults, whatever it computed in.
+            peer_fp32 = fastest([p for p in peers if p.precision == "fp32"])
+            peer_defaults = fastest([p for p in peers if p.setting == "defaults"])
+            say(f"{'runtime':52s} {'fps':>8s} {'[min-max]':>17s} {'GFLOP/s':>8s} {'÷ peer fp32':>11s} "
+                f"{'÷ peer dflt':>11s}  precision")
+            for q in rows:
+                lo_f, hi_f = min(fps[q.name]), max(fps[q.name])
+                vs32 = med[q.name] / med[peer_fp32.name] if peer_fp32 else None
+                vsdef = med[q.name] / med[peer_defaults.name] if peer_defaults else None
+                say(f"{q.name:52s} {med[q.name]:8.2f} {f'[{lo_f:.2f}-{hi_f:.2f}]':>17s} "
+                    f"{flop * med[q.name] / 1e9:8.1f} {_num(vs32, 11, 2)} {_num(vsdef, 11, 2)}  {q.precision}")
+                c = size_check.get(q.name, ((0, 100.0, 0.0), False))[0]
+                csv_rows.append([os.path.basename(path), f"{w}x{h}", q.name, q.engine, q.backend, q.graph,
+                                 q.setting, q.precision, q.isa, str(args.threads), f"{med[q.name]:.3f}",
+                                 f"{lo_f:.3f}", f"{hi_f:.3f}", ";".join(f"{v:.3f}" for v in fps[q.name]),
+                                 f"{flop * med[q.name] / 1e9:.2f}", "" if vs32 is None else f"{vs32:.3f}",
+                                 "" if vsdef is None else f"{vsdef:.3f}", str(c[0]),
+                                 f"{c[1]:.3f}", f"{c[2]:.4f}", str(args.rounds), str(len(loaded_rounds)),
+                                 ";".join(f"{o:.2f}" for o in others), f"{loads[0]:.2f}",
+                                 "; ".join(m for m in ("loaded at start (--allow-load)" if load_mark else "",
+                                                       f"{len(loaded_rounds)} rounds under load"
+                                                       if loaded_rounds else "") if m)])
+            say("# rounds: other processes used " + " ".join(
+                f"{o:.2f}{'*' if k in loaded_rounds else ''}" for k, o in enumerate(others))
+                + f" CPUs (* over {round_limit:.2f}: taken under load)"
+                + (f"; {len(loaded_rounds)} of {len(others)} rounds UNDER LOAD" if loaded_rounds else ""))
+            say("# rounds: 1-minute load average at each start " + " ".join(f"{v:.2f}" for v in round_loads)
+                + f" (this run's own {args.threads} threads included)")
+            case = {"model": os.path.basename(path), "size": f"{w}x{h}", "under_load": len(loaded_rounds)}
+            for prec in args.espcn_precision:
+                default = next((e for e in espcn if e.name == f"espcn cpu-fast {prec}"), None)
+                peer = peer_fp32 if prec == "fp32" else peer_defaults
+                against = "fastest peer at fp32" if prec == "fp32" else "fastest peer at its defaults"
+                if default is None:
+                    say(f"# {prec}: espcn {prec} not available in this build")
+                    continue
+                if peer is not None:
+                    case[f"{prec}_ratio"] = med[default.name] / med[peer.name]
+                    case[f"{prec}_peer"] = f"{peer.name} [{peer.precision}]"
+                    say(f"# {prec}: {default.name} ÷ {against} ({peer.name}, {peer.precision}): "
+                        f"{case[f'{prec}_ratio']:.2f}x")
+                forced = [e for e in espcn if e.precision == prec and e.isa]
+                if forced:
+                    best = max(forced, key=lambda e: med[e.name])
+                    case[f"{prec}_vs_isa"] = med[default.name] / med[best.name]
+                    case[f"{prec}_isa"] = best.isa
+                    say(f"# {prec}: best single forced ISA ESPCN_CPU_ISA={best.isa} ({med[best.name]:.2f} fps); "
+                        f"{default.name} (as it chooses) ÷ it: {case[f'{prec}_vs_isa']:.3f} (goal >= 0.97)")
+            base_default = next(e for e in espcn if e.name == "espcn cpu-fast fp32")
+            if peer_defaults is not None:
+                say(f"# for reference: espcn cpu-fast fp32 ÷ fastest peer at its defaults "
+                    f"({peer_defaults.name}, {peer_defaults.precision}): "
+                    f"{med[base_default.name] / med[peer_defaults.name]:.2f}x")
+            summary.append(case)
+            del peers, runners, rows
+        close_all()
+
+    say(f"\n# load average at end (1, 5, 15 min): {' '.join(f'{v:.2f}' for v in load_averages())}; "
+        f"uptime: {uptime()}")
+    say("\n## summary: espcn cpu-fast ÷ the fastest peer (fp32: at fp32; bf16: at its defaults), and "
+        "÷ espcn's best single forced ISA (goals: fp32 >= 1.5, bf16 >= 1.2, ÷ best ISA >= 0.97)")
+    if load_mark:
+        say(f"# {load_mark}")
+    for c in summary:
+        parts = []
+        for prec in args.espcn_precision:
+            if f"{prec}_ratio" in c or f"{prec}_vs_isa" in c:
+                parts.append(f"{prec} {_num(c.get(f'{prec}_ratio'), 5, 2)}x (vs {c.get(f'{prec}_peer', '-')}); "
+                             f"÷ best ISA ({c.get(f'{prec}_isa', '-')}) {_num(c.get(f'{prec}_vs_isa'), 5, 3)}")
+            else:
+                parts.append(f"{prec} not available")
+        say(f"{c['model']:24s} {c['size']:>10s}  " + " | ".join(parts)
+            + (f"  [{c['under_load']} rounds under load]" if c["under_load"] else ""))
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         slug = re.sub(r"[^a-z0-9]+", "-", cpu.lower()).strip("-")
         stem = os.path.join(args.out, f"{started:%Y-%m-%d}-cpu-peers-{slug}{'-' + args.tag if args.tag else ''}")
         with open(stem + ".txt", "w") as f:
             f.write("\n".join(lines) + "\n")
-        with open(stem + ".csv", "w") as f:
-            f.write("\n".join(",".join(row) for row in csv_rows) + "\n")
+        with open(stem + ".csv", "w", newline="") as f:
+            csv.writer(f, lineterminator="\n").writerows(csv_rows)
         print(f"# wrote {stem}.txt and .csv")
-    return 1 if failed else 0
+    return 0
+
+
+def _num(value, width: int, digits: int) -> str:
+    """A figure, or '-' where there is none (e.g. no peer ran at that setting)."""
+    return f"{value:{width}.{digits}f}" if value is not None else f"{'-':>{width}s}"
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "bench_support.hpp"
-#include "core/backend.hpp"
+#include "core/backend_registry.hpp"
 #include "cuda/cuda_backend.hpp"
 
 namespace espcn::bench {
@@ -156,7 +156,7 @@ int run_cuda_bench(const Options &opts) {
                 opts.device, prop.name, prop.major, prop.minor, prop.multiProcessorCount,
                 prop.totalGlobalMem / double(1 << 30), driver, runtime, api.value()->version,
                 api.value()->library.c_str());
-    Result<cuda::Stream> stream = cuda::Stream::create();
+    Result<cuda::Stream> stream = cuda::make_stream();
     if (!stream.is_ok()) return 1;
     const cudaStream_t st = stream.value().get();
     Result<Ceilings> roof = measure_ceilings(st, opts.min_time_s);

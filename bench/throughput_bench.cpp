@@ -1,5 +1,5 @@
 // espcn-bench's default mode: end-to-end throughput of the plane path
-// (Backend::process: 8-bit decode, convolutions, shuffle + encode) per input
+// (CpuBackend::process: 8-bit decode, convolutions, shuffle + encode) per input
 // size x scale x backend. For oneDNN the bare convolutions are timed too, on
 // the same configured backend, so e2e/conv shows what everything around the
 // convolutions costs.
@@ -10,7 +10,7 @@
 #include <optional>
 
 #include "bench_support.hpp"
-#include "core/backend.hpp"
+#include "cpu/cpu_backend.hpp"
 #include "cpu/fast/fast_backend.hpp"
 #include "cpu/onednn_backend.hpp"
 
@@ -50,7 +50,7 @@ private:
 
 // The reference backend runs at ~1 GFLOP/s, so a frame takes seconds: one
 // frame is the measurement (no warm-up; its first-call allocations are noise).
-Status time_one_reference_frame(Backend &backend, const Plane8 &in, const Plane8 &out,
+Status time_one_reference_frame(CpuBackend &backend, const Plane8 &in, const Plane8 &out,
                                 LoopTiming &timing) {
     return time_loop([&] { return backend.process(in.plane(), out.plane()); }, 0.0, 1, timing);
 }
@@ -118,7 +118,7 @@ int run_throughput_bench(const Options &opts) {
                     "); timing does not depend on weight values\n",
                     kWeightSeed);
     }
-    std::printf("# end-to-end = Backend::process on an 8-bit plane (decode + convs + shuffle/encode);"
+    std::printf("# end-to-end = CpuBackend::process on an 8-bit plane (decode + convs + shuffle/encode);"
                 " conv = OnednnBackend::run_convolutions alone, timed alternately with it\n");
     std::printf("# GFLOP/s = 2 * MACs per LR pixel * W * H / time; oneDNN: %d thread(s), one"
                 " warm-up frame, then >= %.2f s and >= %d frame(s)\n",
@@ -168,7 +168,7 @@ int run_throughput_bench(const Options &opts) {
                     csv.row({"reference", std::to_string(size.width), std::to_string(size.height),
                              std::to_string(scale), "1", "", "", "", "", "", ""});
                 } else {
-                    Result<std::unique_ptr<Backend>> made = make_reference_backend(net, BackendConfig{});
+                    Result<std::unique_ptr<CpuBackend>> made = make_reference_backend(net, BackendConfig{});
                     LoopTiming t;
                     Status s = made.status();
                     if (s.is_ok()) s = time_one_reference_frame(*made.value(), in, out, t);
@@ -193,7 +193,7 @@ int run_throughput_bench(const Options &opts) {
             if (opts.run_onednn) {
                 BackendConfig cfg;
                 cfg.threads = opts.threads;
-                Result<std::unique_ptr<Backend>> made = make_onednn_backend(net, cfg);
+                Result<std::unique_ptr<CpuBackend>> made = make_onednn_backend(net, cfg);
                 Status s = made.status();
                 auto *onednn = s.is_ok() ? dynamic_cast<OnednnBackend *>(made.value().get()) : nullptr;
                 if (s.is_ok() && !onednn)
@@ -231,7 +231,7 @@ int run_throughput_bench(const Options &opts) {
                 if (variant == "cpu-fast-avx512") cfg.max_cpu_isa = CpuIsa::avx512;
                 if (variant == "cpu-fast-avx2") cfg.max_cpu_isa = CpuIsa::avx2;
                 if (variant == "cpu-fast-baseline") cfg.max_cpu_isa = CpuIsa::baseline;
-                Result<std::unique_ptr<Backend>> made = make_cpu_fast_backend(net, cfg);
+                Result<std::unique_ptr<CpuBackend>> made = make_cpu_fast_backend(net, cfg);
                 Status s = made.status();
                 auto *fast = s.is_ok() ? dynamic_cast<FastBackend *>(made.value().get()) : nullptr;
                 if (fast) fast->set_tiling({opts.fast_strip_width, opts.fast_band_rows});

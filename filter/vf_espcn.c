@@ -694,7 +694,7 @@ static const AVOption espcn_options[] = {
       ESPCN_FILTER_BACKEND_AUTO, ESPCN_FILTER_BACKEND_CUDA, FLAGS, .unit = "backend" },
         { "auto", "the GPU if usable, else the CPU", 0, AV_OPT_TYPE_CONST,
           { .i64 = ESPCN_FILTER_BACKEND_AUTO }, 0, 0, FLAGS, .unit = "backend" },
-        { "cpu",  "oneDNN on the CPU",               0, AV_OPT_TYPE_CONST,
+        { "cpu",  "the CPU: cpu-fast (AVX2, AVX-512, NEON), else oneDNN", 0, AV_OPT_TYPE_CONST,
           { .i64 = ESPCN_FILTER_BACKEND_CPU },  0, 0, FLAGS, .unit = "backend" },
         { "cuda", "an NVIDIA GPU; fail if unusable", 0, AV_OPT_TYPE_CONST,
           { .i64 = ESPCN_FILTER_BACKEND_CUDA }, 0, 0, FLAGS, .unit = "backend" },
@@ -715,13 +715,15 @@ static const AVOption espcn_options[] = {
       OFFSET(memory_budget), AV_OPT_TYPE_INT64, { .i64 = 0 }, 0, INT64_MAX, FLAGS },
     { "precision", "arithmetic of the network",
       OFFSET(precision), AV_OPT_TYPE_INT, { .i64 = ESPCN_PRECISION_AUTO },
-      ESPCN_PRECISION_AUTO, ESPCN_PRECISION_FP16, FLAGS, .unit = "precision" },
+      ESPCN_PRECISION_AUTO, ESPCN_PRECISION_BF16, FLAGS, .unit = "precision" },
         { "auto", "fp16 on GPUs with tensor cores, else fp32", 0, AV_OPT_TYPE_CONST,
           { .i64 = ESPCN_PRECISION_AUTO }, 0, 0, FLAGS, .unit = "precision" },
         { "fp32", "fp32 everywhere",                           0, AV_OPT_TYPE_CONST,
           { .i64 = ESPCN_PRECISION_FP32 }, 0, 0, FLAGS, .unit = "precision" },
         { "fp16", "fp16 tensors, fp32 accumulation (cuda)",    0, AV_OPT_TYPE_CONST,
           { .i64 = ESPCN_PRECISION_FP16 }, 0, 0, FLAGS, .unit = "precision" },
+        { "bf16", "bfloat16 weights and activations, fp32 sums (cpu)", 0, AV_OPT_TYPE_CONST,
+          { .i64 = ESPCN_PRECISION_BF16 }, 0, 0, FLAGS, .unit = "precision" },
     { NULL }
 };
 

@@ -23,11 +23,15 @@
 #
 # Environment: FFMPEG_SOURCE_DIR (a local FFmpeg tree to use instead of the
 # Debian source; copied, never modified), ESPCN_FILTER_DIR (where vf_espcn.c
-# and espcn_compat.h come from; default filter/), ESPCN_FFMPEG_REFRESH=1 (ask
-# the Debian suite again for its current FFmpeg version).
+# and espcn_compat.h come from, and espcn.texi if it has one; default filter/),
+# ESPCN_FFMPEG_REFRESH=1 (ask the Debian suite again for its current FFmpeg
+# version).
 #
 # Writes: build/ffmpeg-src/<series>/ (tarball and the patched tree),
-# build/ffmpeg-<series>/ (out-of-tree build; ffmpeg and ffprobe). Runs again
+# build/ffmpeg-<series>/ (out-of-tree build; ffmpeg and ffprobe). The patches
+# are plumbing only; the filter's source and its documentation (espcn.texi,
+# the one source of it, as doc/filters.texi's @section espcn) are put into the
+# tree from filter/ on every run. Runs again
 # incrementally: nothing is fetched, unpacked or configured again unless its
 # inputs changed; an edited filter source only recompiles that file.
 set -euo pipefail
@@ -160,6 +164,26 @@ for f in vf_espcn.c espcn_compat.h; do
     cmp -s "$filter_dir/$f" "$tree/libavfilter/$f" || cp "$filter_dir/$f" "$tree/libavfilter/$f"
 done
 echo "   filter source: $filter_dir/{vf_espcn.c,espcn_compat.h}"
+# Its documentation: espcn.texi (its @c header left out) as the section before
+# @section estdif, replacing an earlier insertion; written only when it changes.
+texi=$filter_dir/espcn.texi
+[ -f "$texi" ] || texi=$root/filter/espcn.texi
+awk -v texi="$texi" '
+    /^@section espcn$/ { skip = 1; next }
+    /^@section estdif$/ && !done {
+        while ((getline line < texi) > 0) if (line !~ /^@c( |$)/) print line
+        done = 1; skip = 0
+    }
+    skip { next }
+    { print }
+    END { if (!done) exit 3 }' "$tree/doc/filters.texi" >"$tree/doc/filters.texi.espcn" ||
+    die "no @section estdif in $tree/doc/filters.texi to put the espcn section before"
+if cmp -s "$tree/doc/filters.texi.espcn" "$tree/doc/filters.texi"; then
+    rm -f "$tree/doc/filters.texi.espcn"
+else
+    mv "$tree/doc/filters.texi.espcn" "$tree/doc/filters.texi"
+fi
+echo "   filter documentation: ${texi#"$root"/} in doc/filters.texi"
 
 # --- 4. NVIDIA's headers for CUDA frames ----------------------------------------
 cuda_cfg=()

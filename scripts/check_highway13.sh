@@ -14,8 +14,9 @@ inc="$work/root/usr/include"
 version=$(awk '/^#define HWY_MAJOR/{a=$3} /^#define HWY_MINOR/{b=$3} END{print a "." b}' "$inc/hwy/base.h")
 echo "== Highway $version headers from $suite's libhwy-dev"
 # The same disabled targets as kernels/CMakeLists.txt for Highway >= 1.1.
-disabled="HWY_SSSE3|HWY_SSE4|HWY_AVX3_DL|HWY_SVE|HWY_SVE2|HWY_SVE_256|HWY_SVE2_128|HWY_RVV|HWY_AVX3_ZEN4|HWY_AVX3_SPR"
-for src in kernels/cpu/fast/fast_kernels.cpp kernels/cpu/fast/fast_backend.cpp kernels/cpu/fast/fast_weights.cpp; do
+disabled="HWY_SSSE3|HWY_AVX3_DL|HWY_SVE|HWY_SVE2|HWY_SVE_256|HWY_SVE2_128|HWY_RVV|HWY_AVX3_ZEN4|HWY_AVX3_SPR"
+for src in kernels/cpu/fast/fast_kernels.cpp kernels/cpu/fast/fast_kernels_blocking.cpp kernels/cpu/fast/fast_backend.cpp \
+           kernels/cpu/fast/fast_tuner.cpp kernels/cpu/fast/fast_weights.cpp; do
     g++ -std=c++20 -c -o /dev/null -O1 -fopenmp -Wall -Wextra -Wpedantic -Wshadow -Werror \
         "-DHWY_DISABLED_TARGETS=($disabled)" -isystem "$inc" -Ikernels/include -Ikernels "$src"
     echo "   $src: ok"

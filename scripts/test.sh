@@ -24,6 +24,20 @@ source scripts/lib/deps.sh
 espcn_install_deps
 jobs=$(espcn_jobs)
 
+# The commit-msg hook (scripts/hooks/commit-msg: warns, never refuses, above
+# 72 characters), where this is a git checkout with no commit-msg hook and no
+# core.hooksPath of its own: a wrapper that runs the file of the checkout
+# being committed in (so it never goes stale). Nothing happens without git.
+if hooks=$(git rev-parse --git-path hooks 2>/dev/null) && [ -z "$(git config core.hooksPath)" ] &&
+        [ ! -e "$hooks/commit-msg" ] && mkdir -p "$hooks"; then
+    printf '%s\n' '#!/bin/sh' \
+        "# Installed by espcn's scripts/test.sh: the checkout's scripts/hooks/commit-msg." \
+        'hook="$(git rev-parse --show-toplevel)/scripts/hooks/commit-msg"' \
+        '[ -x "$hook" ] && exec "$hook" "$@"' 'exit 0' >"$hooks/commit-msg"
+    chmod +x "$hooks/commit-msg"
+    echo "== commit-msg hook installed: $hooks/commit-msg runs scripts/hooks/commit-msg"
+fi
+
 echo "== Python venv of the ONNX converters and the Ray tool (build/venv-cluster)"
 cluster_python=$(scripts/python_env.sh | tail -n 1)
 

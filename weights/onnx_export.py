@@ -21,7 +21,13 @@ symbolic unless to_onnx's batch_size fixes it (bench/cpu_peers.py: 1).
                     mode nearest, coordinate_transformation_mode asymmetric,
                     nearest_mode floor)): pixel replication, as PyTorch exports
                     F.interpolate(mode="nearest"); the same float sum the engine
-                    makes before it encodes
+                    makes before it encodes. to_onnx(..., residual_form="lr")
+                    writes the exactly equal LR form instead (the network's
+                    last layer a pixel shuffle): Add(the last conv's output,
+                    lr) broadcast over its C*r*r maps, then DepthToSpace: every
+                    output sample is the same float sum of the same two
+                    numbers (bench/cpu_peers.py gives it to the peers as a
+                    second graph)
 F16 weights are widened to float32 (exactly). Opset 17 (IR version 8) is read
 by ONNX Runtime >= 1.11 and OpenVINO >= 2022.1.
 
@@ -77,18 +83,39 @@ def _add_nearest_residual(onnx, nodes: list, inits: list, network_out: str, scal
                                        name="residual_add"))
 
 
+def _add_lr_residual(onnx, nodes: list, shuffle_index: int) -> None:
+    """Moves the nearest residual before the final DepthToSpace: Add(its input, lr), the
+    [N, 1, H, W] input broadcast over the C*r*r maps. DepthToSpace only moves samples, and
+    every map of a shuffle group lands on the HR pixels that replicate one LR pixel, so the
+    sum at each output sample has the same two operands as the HR form's."""
+    shuffle = nodes[shuffle_index]
+    nodes.insert(shuffle_index, onnx.helper.make_node("Add", [shuffle.input[0], "lr"], ["residual_sum_lr"],
+                                                      name="residual_add_lr"))
+    shuffle.input[0] = "residual_sum_lr"
+
+
 def to_onnx(network: dict, tensors: dict[str, Tensor], opset: int = DEFAULT_OPSET,
-            input_size: tuple[int, int] | None = None, batch_size: int | None = None):
+            input_size: tuple[int, int] | None = None, batch_size: int | None = None,
+            residual_form: str = "hr"):
     """The ONNX ModelProto of a model read with espcn_format.read_model. input_size (W, H)
-    and batch_size fix the input's shape; by default it is [N, 1, H, W], all symbolic."""
+    and batch_size fix the input's shape; by default it is [N, 1, H, W], all symbolic.
+    residual_form: "hr" (Resize + Add after the upsampler) or "lr" (Add before the final
+    DepthToSpace; ValueError unless the last layer is a pixel shuffle); no effect without
+    a residual."""
     onnx = _onnx()
     helper = onnx.helper
     if opset not in IR_VERSION_FOR_OPSET:
         raise ValueError(f"opset {opset} is not one of {sorted(IR_VERSION_FOR_OPSET)}")
+    if residual_form not in ("hr", "lr"):
+        raise ValueError(f"residual_form {residual_form!r} is neither hr nor lr")
     scale = int(network["scale"])
     residual = residual_of(network)
     if residual not in (None, "nearest"):
         raise ValueError(f"residual {residual!r}: no ONNX form (none or nearest)")
+    if residual and residual_form == "lr":
+        last = network["layers"][-1] if network["layers"] else {}
+        if last.get("type") != "pixel_shuffle" or int(last.get("scale", scale)) != scale:
+            raise ValueError("residual_form lr: the last layer is not a pixel shuffle by the scale")
     nodes, inits = [], []
     current = "lr"
     channels = 1
@@ -142,7 +169,9 @@ def to_onnx(network: dict, tensors: dict[str, Tensor], opset: int = DEFAULT_OPSE
         current = out
     if not nodes:
         raise ValueError("the network has no layers")
-    if residual == "nearest":
+    if residual == "nearest" and residual_form == "lr":
+        _add_lr_residual(onnx, nodes, len(nodes) - 1)
+    elif residual == "nearest":
         _add_nearest_residual(onnx, nodes, inits, current, scale)
     nodes[-1].output[0] = "sr"
 

@@ -4,29 +4,35 @@
 
 #include <charconv>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace espcn {
 
 Status parse_backend(std::string_view text, espcn_backend &out) {
-    if (text == "auto") out = ESPCN_BACKEND_AUTO;
-    else if (text == "reference") out = ESPCN_BACKEND_REFERENCE;
-    else if (text == "onednn") out = ESPCN_BACKEND_ONEDNN;
-    else if (text == "cuda") out = ESPCN_BACKEND_CUDA;
-    else if (text == "cpu-fast") out = ESPCN_BACKEND_CPU_FAST;
-    else
-        return Status(ESPCN_ERROR_INVALID_ARGUMENT,
-                      concat("--backend: '", text, "' is not auto, reference, onednn, cpu-fast or cuda"));
-    return Status::ok();
+    // The library's own names (its backend table), in enum order.
+    std::string names;
+    for (int b = ESPCN_BACKEND_AUTO;; ++b) {
+        const char *name = espcn_backend_name(static_cast<espcn_backend>(b));
+        if (std::string_view(name) == "unknown") break;
+        if (text == name) {
+            out = static_cast<espcn_backend>(b);
+            return Status::ok();
+        }
+        names += (names.empty() ? "" : ", ") + std::string(name);
+    }
+    return Status(ESPCN_ERROR_INVALID_ARGUMENT,
+                  concat("--backend: '", text, "' is not one of ", names));
 }
 
 Status parse_precision(std::string_view text, espcn_precision &out) {
     if (text == "auto") out = ESPCN_PRECISION_AUTO;
     else if (text == "fp32") out = ESPCN_PRECISION_FP32;
     else if (text == "fp16") out = ESPCN_PRECISION_FP16;
+    else if (text == "bf16") out = ESPCN_PRECISION_BF16;
     else
         return Status(ESPCN_ERROR_INVALID_ARGUMENT,
-                      concat("--precision: '", text, "' is not auto, fp32 or fp16"));
+                      concat("--precision: '", text, "' is not auto, fp32, fp16 or bf16"));
     return Status::ok();
 }
 
@@ -64,7 +70,8 @@ const char *cli_usage() {
            "  -i, --input FILE      the image to upscale\n"
            "  -o, --output FILE     where to write the result\n"
            "      --backend B       auto (default), reference, onednn, cpu-fast or cuda\n"
-           "      --precision P     auto (default: fp16 on GPUs with tensor cores), fp32 or fp16\n"
+           "      --precision P     auto (default: fp16 on GPUs with tensor cores, else fp32),\n"
+           "                        fp32, fp16 (cuda) or bf16 (cpu-fast)\n"
            "      --threads N       CPU threads (default 0: all cores)\n"
            "      --bits N          output bit depth, 8..16; PNG holds 8 or 16 (default:\n"
            "                        the input's, or 16 for PNG from a 9..15-bit input)\n"

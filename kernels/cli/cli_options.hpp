@@ -34,9 +34,10 @@ struct CliOptions {
     std::optional<RawPlaneFormat> raw_in;
 };
 
-// "auto", "reference", "onednn" or "cuda" (also used by espcn-eval).
+// A name espcn_backend_name() gives: "auto", "reference", "onednn", "cuda",
+// "cpu-fast" (also used by espcn-eval).
 [[nodiscard]] Status parse_backend(std::string_view text, espcn_backend &out);
-// "auto", "fp32" or "fp16" (also used by espcn-eval).
+// "auto", "fp32", "fp16" or "bf16" (also used by espcn-eval).
 [[nodiscard]] Status parse_precision(std::string_view text, espcn_precision &out);
 
 const char *cli_usage();

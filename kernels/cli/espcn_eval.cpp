@@ -49,7 +49,7 @@ const char *usage() {
            "                     needs --scale)\n"
            "  -s, --scale R      2, 3 or 4 (default: the model's scale)\n"
            "      --backend B    auto (default), reference, onednn, cpu-fast or cuda\n"
-           "      --precision P  auto (default), fp32 or fp16 (cuda only)\n"
+           "      --precision P  auto (default), fp32, fp16 (cuda) or bf16 (cpu-fast)\n"
            "      --threads N    CPU threads (default 0: all cores)\n"
            "      --memory-budget B  engine working memory per frame (bytes, or k/m/g suffix;\n"
            "                     default 512m)\n"

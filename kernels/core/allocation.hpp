@@ -9,6 +9,7 @@
 #include <new>
 #include <vector>
 
+#include "owned.hpp"
 #include "status.hpp"
 
 namespace espcn {
@@ -30,37 +31,21 @@ template <typename T>
     return Status::ok();
 }
 
-// A 64-byte aligned, uninitialised byte buffer (SIMD loads, oneDNN handles).
-// Grows only; move-only.
-class AlignedBuffer {
-public:
-    static constexpr size_t kAlignment = 64;
+// 64-byte aligned blocks (SIMD loads, oneDNN handles), for SizedBuffer.
+inline constexpr size_t kBlockAlignment = 64;
 
-    [[nodiscard]] Status reserve(size_t bytes, const char *what) {
-        if (bytes <= size_) return Status::ok();
-        const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-        if (rounded < bytes) return out_of_memory(bytes, what);
-        data_.reset();  // free the old block before asking for the larger one
-        size_ = 0;
-        void *p = std::aligned_alloc(kAlignment, rounded);
-        if (!p) return out_of_memory(bytes, what);
-        data_.reset(static_cast<std::byte *>(p));
-        size_ = rounded;
-        return Status::ok();
-    }
-    void release() {
-        data_.reset();
-        size_ = 0;
-    }
-    void *data() const { return data_.get(); }
-    size_t size() const { return size_; }
+inline Status allocate_aligned(void **out, size_t &bytes, const char *what) {
+    const size_t rounded = (bytes + kBlockAlignment - 1) / kBlockAlignment * kBlockAlignment;
+    if (rounded < bytes) return out_of_memory(bytes, what);
+    *out = std::aligned_alloc(kBlockAlignment, rounded);
+    if (!*out) return out_of_memory(bytes, what);
+    bytes = rounded;
+    return Status::ok();
+}
 
-private:
-    struct Free {
-        void operator()(std::byte *p) const { std::free(p); }
-    };
-    std::unique_ptr<std::byte, Free> data_;
-    size_t size_ = 0;
-};
+inline void free_aligned(void *p) { std::free(p); }
+
+// A 64-byte aligned, uninitialised byte buffer that only grows; move-only.
+using AlignedBuffer = SizedBuffer<allocate_aligned, free_aligned>;
 
 }  // namespace espcn

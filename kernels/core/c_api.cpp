@@ -1,20 +1,18 @@
-// The C API: argument checking, backend choice, and the wall that keeps every
-// C++ exception inside the library.
-#include <climits>
+// The C API: argument checking, the context's settings, and the wall that
+// keeps every C++ exception inside the library. The work is the backend's
+// (backend.hpp); which backend, the table's (backend_registry.hpp).
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <new>
 #include <string>
 
-#include <omp.h>
-
-#include "../cpu/plane_resample.hpp"
 #include "backend.hpp"
+#include "backend_registry.hpp"
 #include "espcn/espcn.h"
 #include "model_dir.hpp"
 #include "model_loader.hpp"
-#include "row_tiles.hpp"
+#include "plane_resample.hpp"
 
 // A loaded, validated network; contexts share it (and keep it alive).
 struct espcn_model {
@@ -23,21 +21,10 @@ struct espcn_model {
 
 struct espcn_context {
     std::shared_ptr<const espcn::Network> net;
+    espcn::BackendConfig settings;  // resolved once from espcn_params
     std::unique_ptr<espcn::Backend> backend;
-    espcn::PlaneResampler resampler;  // for the planes that bypass the network
-    std::shared_ptr<espcn::WorkerPool> pool;  // the CPU threads of cpu-fast and the resampler
-    int threads = 1;
-    espcn::Logger log;
-    int cpu_frames_in_flight = 0;  // backends without a frame queue: 0 or 1
     std::vector<espcn::PlaneTask> tasks;  // a frame's checked tasks; capacity reused per frame
-    size_t memory_budget = ESPCN_DEFAULT_MEMORY_BUDGET;
-    espcn::CancelCheck cancel;
-    bool responsive = false;  // a cancel callback: bands also capped by work
-    espcn::RowTilePlan plan;  // for plan_width × plan.height planes
-    int plan_width = 0;
-    // The last plane size a streaming backend's working memory was checked
-    // against the budget for (the check builds its plan: not once per frame).
-    int streaming_checked_width = 0, streaming_checked_height = 0;
+    mutable std::string details;          // espcn_backend_details()'s last answer
 };
 
 namespace {
@@ -181,6 +168,21 @@ espcn::Result<std::shared_ptr<const espcn::Network>> load_model(const espcn_para
     return std::make_shared<const espcn::Network>(std::move(net).value());
 }
 
+// Everything the context's backend and calls need from params, resolved once
+// (checked by create() before).
+espcn::BackendConfig resolve_settings(const espcn_params &p, espcn_precision precision,
+                                      const espcn::Logger &log) {
+    espcn::BackendConfig cfg;
+    cfg.threads = p.threads;  // 0: all cores, resolved below
+    cfg.device = p.device;
+    cfg.precision = precision;
+    cfg.use_current_context = p.cuda_use_current_context != 0;
+    cfg.log = log;
+    cfg.memory_budget = p.memory_budget ? p.memory_budget : ESPCN_DEFAULT_MEMORY_BUDGET;
+    cfg.cancel = espcn::CancelCheck(p.cancel_callback, p.cancel_opaque);
+    return espcn::with_host_resources(std::move(cfg));
+}
+
 Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **out) {
     ESPCN_RETURN_IF((p.model_path != nullptr) + (p.model_data != nullptr) + (p.model != nullptr) != 1,
                     ESPCN_ERROR_INVALID_ARGUMENT,
@@ -200,76 +202,22 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
     }
 
     const int precision = raw_enum(p.precision);
-    ESPCN_RETURN_IF(precision < ESPCN_PRECISION_AUTO || precision > ESPCN_PRECISION_FP16,
+    ESPCN_RETURN_IF(precision < ESPCN_PRECISION_AUTO || precision > ESPCN_PRECISION_BF16,
                     ESPCN_ERROR_INVALID_ARGUMENT, "unknown precision ", precision);
-    espcn::BackendConfig cfg;
-    cfg.threads = p.threads;
-    cfg.device = p.device;
-    cfg.precision = static_cast<espcn_precision>(precision);
-    cfg.use_current_context = p.cuda_use_current_context != 0;
-    cfg.log = log;
-    cfg.memory_budget = p.memory_budget ? p.memory_budget : ESPCN_DEFAULT_MEMORY_BUDGET;
-    cfg.cancel = espcn::CancelCheck(p.cancel_callback, p.cancel_opaque);
-    cfg.pool = std::make_shared<espcn::WorkerPool>(p.threads > 0 ? p.threads : omp_get_num_procs());
-    espcn::Result<std::unique_ptr<espcn::Backend>> backend = espcn::Status(ESPCN_ERROR_INTERNAL, "");
     const int requested = raw_enum(p.backend);
-    ESPCN_RETURN_IF(requested < ESPCN_BACKEND_AUTO || requested > ESPCN_BACKEND_CPU_FAST,
+    ESPCN_RETURN_IF(requested != ESPCN_BACKEND_AUTO &&
+                        !espcn::find_backend(static_cast<espcn_backend>(requested)),
                     ESPCN_ERROR_INVALID_ARGUMENT, "unknown backend ", requested);
-    ESPCN_RETURN_IF(cfg.precision == ESPCN_PRECISION_FP16 &&
-                        (requested == ESPCN_BACKEND_REFERENCE || requested == ESPCN_BACKEND_ONEDNN ||
-                         requested == ESPCN_BACKEND_CPU_FAST),
-                    ESPCN_ERROR_UNSUPPORTED, "precision fp16 needs the cuda backend; the ",
-                    espcn_backend_name(static_cast<espcn_backend>(requested)),
-                    " backend computes in fp32");
-    auto make_cpu_backend = [&]() -> espcn::Result<std::unique_ptr<espcn::Backend>> {
-        if (espcn::cpu_fast_preferred()) {
-            auto fast = espcn::make_cpu_fast_backend(shared_net, cfg);
-            // A network it does not take (absurd sizes) goes to oneDNN; a bad
-            // ESPCN_CPU_ISA is the user's error and is reported.
-            if (fast.is_ok() || fast.status().code() != ESPCN_ERROR_UNSUPPORTED) return fast;
-            log.info(fast.status().message());
-        }
-        if (espcn::onednn_available()) return espcn::make_onednn_backend(shared_net, cfg);
-        log.warning("no fast CPU backend in this build; using the slow reference backend");
-        return espcn::make_reference_backend(shared_net, cfg);
-    };
-    switch (static_cast<espcn_backend>(requested)) {
-    case ESPCN_BACKEND_CUDA:
-        backend = espcn::make_cuda_backend(shared_net, cfg);
-        if (!backend.is_ok())
-            return std::move(backend.status()).with_context("the cuda backend cannot start: ");
-        break;
-    case ESPCN_BACKEND_REFERENCE:
-        backend = espcn::make_reference_backend(shared_net, cfg);
-        break;
-    case ESPCN_BACKEND_ONEDNN:
-        backend = espcn::make_onednn_backend(shared_net, cfg);
-        break;
-    case ESPCN_BACKEND_CPU_FAST:
-        backend = espcn::make_cpu_fast_backend(shared_net, cfg);
-        break;
-    case ESPCN_BACKEND_AUTO:
-        backend = espcn::make_cuda_backend(shared_net, cfg);
-        if (!backend.is_ok()) {
-            // The one warning of a fallback: what failed, and what runs instead.
-            log.warning(espcn::concat("GPU not used (", backend.status().message(),
-                                      "); running on the CPU in fp32"));
-            cfg.precision = ESPCN_PRECISION_FP32;
-            backend = make_cpu_backend();
-        }
-        break;
-    }
+    const espcn::BackendConfig settings =
+        resolve_settings(p, static_cast<espcn_precision>(precision), log);
+    espcn::Result<std::unique_ptr<espcn::Backend>> backend =
+        espcn::make_backend(static_cast<espcn_backend>(requested), shared_net, settings);
     ESPCN_RETURN_IF_ERROR(backend.status());
 
     auto ctx = std::make_unique<espcn_context>();
     ctx->net = std::move(shared_net);
+    ctx->settings = settings;
     ctx->backend = std::move(backend).value();
-    ctx->log = log;
-    ctx->threads = p.threads > 0 ? p.threads : omp_get_num_procs();
-    ctx->memory_budget = p.memory_budget ? p.memory_budget : ESPCN_DEFAULT_MEMORY_BUDGET;
-    ctx->cancel = espcn::CancelCheck(p.cancel_callback, p.cancel_opaque);
-    ctx->responsive = p.cancel_callback != nullptr;
-    ctx->pool = cfg.pool;
     log.info(espcn::concat("model '", ctx->net->name, "': x", ctx->net->scale, ", ",
                            ctx->net->convs.size(), " LR convs, ",
                            ctx->net->macs_per_lr_pixel(), " MACs per input pixel, backend ",
@@ -277,42 +225,6 @@ Status create(const espcn_params &p, const espcn::Logger &log, espcn_context **o
                            espcn_precision_name(ctx->backend->precision()), ")"));
     *out = ctx.release();
     return Status::ok();
-}
-
-// One plane through the network: in row tiles within the memory budget where
-// the backend runs them, else whole.
-Status run_network(espcn_context &ctx, const espcn_plane &in, const espcn_plane &out) {
-    if (ctx.cancel.requested()) return espcn::cancelled();
-    espcn::Backend &b = *ctx.backend;
-    if (!b.runs_row_tiles()) {
-        // A backend that streams or bounds its memory itself: its working
-        // memory (when it knows it) must still fit the budget.
-        if (ctx.streaming_checked_width != in.width || ctx.streaming_checked_height != in.height) {
-            const std::optional<espcn::FrameMemory> need = b.frame_memory(in.width, in.height);
-            ESPCN_RETURN_IF(need && need->bytes > ctx.memory_budget, ESPCN_ERROR_OUT_OF_MEMORY, "a ",
-                            in.width, "x", in.height, " plane needs ", need->bytes,
-                            " bytes of working memory in the ", espcn_backend_name(b.kind()),
-                            " backend's narrowest work items, over the memory budget of ",
-                            ctx.memory_budget, " bytes; raise the budget (memory_budget)");
-            ctx.streaming_checked_width = in.width;
-            ctx.streaming_checked_height = in.height;
-        }
-        return b.process(in, out);
-    }
-    if (ctx.plan_width != in.width || ctx.plan.height != in.height || ctx.plan.count == 0) {
-        ctx.plan_width = 0;
-        espcn::Result<espcn::RowTilePlan> plan = espcn::plan_for_budget(
-            b, in.width, in.height, ctx.net->receptive_radius(), ctx.memory_budget,
-            ctx.responsive ? espcn::responsive_row_cap(*ctx.net, in.width) : INT_MAX);
-        ESPCN_RETURN_IF_ERROR(plan.status());
-        ctx.plan = plan.value();
-        ctx.plan_width = in.width;
-        ctx.log.debug(espcn::concat("a ", in.width, "x", in.height, " plane runs in ", ctx.plan.count,
-                                    " band(s) of ", ctx.plan.rows, " rows: ",
-                                    ctx.plan.working_bytes, " bytes of working memory (budget ",
-                                    ctx.memory_budget, ")"));
-    }
-    return espcn::run_row_tiles(b, ctx.plan, in, out, ctx.cancel);
 }
 
 void describe_network(const espcn::Network &n, espcn_model_info *info) {
@@ -361,74 +273,53 @@ void espcn_destroy(espcn_context **ctx) {
 espcn_status espcn_process_plane(espcn_context *ctx, const espcn_plane *in,
                                  const espcn_plane *out) {
     if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
-    return guarded(ctx->log, [&]() -> Status {
+    return guarded(ctx->settings.log, [&]() -> Status {
         ESPCN_RETURN_IF_ERROR(check_network_planes(*ctx, in, out));
-        return run_network(*ctx, *in, *out);
+        return ctx->backend->process(*in, *out);
     });
 }
 
 espcn_status espcn_upscale_plane(espcn_context *ctx, const espcn_plane *in, const espcn_plane *out,
                                  int components, espcn_resample_filter filter) {
     if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
-    return guarded(ctx->log, [&]() -> Status {
+    return guarded(ctx->settings.log, [&]() -> Status {
         const int kind = raw_enum(filter);
         ESPCN_RETURN_IF_ERROR(check_resample_planes(*ctx, in, out, components, kind));
-        return ctx->resampler.upscale(*in, *out, components, ctx->net->scale,
-                                      static_cast<espcn::ResampleKind>(kind), *ctx->pool);
+        return ctx->settings.resampler->upscale(*in, *out, components, ctx->net->scale,
+                                                static_cast<espcn::ResampleKind>(kind),
+                                                *ctx->settings.pool);
     });
 }
 
 int espcn_frame_queue_depth(const espcn_context *ctx) {
-    if (!ctx) return 0;
-    const int depth = ctx->backend->frame_queue_depth();
-    return depth > 0 ? depth : 1;
+    return ctx ? ctx->backend->frame_queue_depth() : 0;
 }
 
 int espcn_frames_in_flight(const espcn_context *ctx) {
-    if (!ctx) return 0;
-    return ctx->backend->frame_queue_depth() > 0 ? ctx->backend->frames_in_flight()
-                                                 : ctx->cpu_frames_in_flight;
+    return ctx ? ctx->backend->frames_in_flight() : 0;
 }
 
 espcn_status espcn_submit_frame(espcn_context *ctx, const espcn_plane_task *tasks, int num_tasks) {
     if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
-    return guarded(ctx->log, [&]() -> Status {
-        std::vector<espcn::PlaneTask> &checked = ctx->tasks;
-        ESPCN_RETURN_IF_ERROR(check_tasks(*ctx, tasks, num_tasks, checked));
-        if (ctx->backend->frame_queue_depth() > 0) return ctx->backend->submit_frame(checked);
-        ESPCN_RETURN_IF(ctx->cpu_frames_in_flight > 0, ESPCN_ERROR_INVALID_ARGUMENT,
-                        "1 frame is in flight; receive it before submitting another");
-        for (const espcn::PlaneTask &t : checked) {
-            if (ctx->cancel.requested()) return espcn::cancelled();
-            if (t.resample)
-                ESPCN_RETURN_IF_ERROR(ctx->resampler.upscale(t.in, t.out, t.components,
-                                                             ctx->net->scale, t.kind, *ctx->pool));
-            else
-                ESPCN_RETURN_IF_ERROR(run_network(*ctx, t.in, t.out));
-        }
-        ctx->cpu_frames_in_flight = 1;
-        return Status::ok();
+    return guarded(ctx->settings.log, [&]() -> Status {
+        ESPCN_RETURN_IF_ERROR(check_tasks(*ctx, tasks, num_tasks, ctx->tasks));
+        return ctx->backend->submit_frame(ctx->tasks);
     });
 }
 
 espcn_status espcn_receive_frame(espcn_context *ctx) {
     if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
-    return guarded(ctx->log, [&]() -> Status {
-        if (ctx->backend->frame_queue_depth() > 0) return ctx->backend->receive_frame();
-        ESPCN_RETURN_IF(ctx->cpu_frames_in_flight == 0, ESPCN_ERROR_INVALID_ARGUMENT,
-                        "no frame in flight to receive");
-        ctx->cpu_frames_in_flight = 0;
-        return Status::ok();
-    });
+    return guarded(ctx->settings.log, [&]() -> Status { return ctx->backend->receive_frame(); });
 }
 
 espcn_status espcn_cuda_enqueue_frame(espcn_context *ctx, const espcn_plane_task *tasks,
                                       int num_tasks, void *cuda_stream) {
     if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
-    return guarded(ctx->log, [&]() -> Status {
-        std::vector<espcn::PlaneTask> &checked = ctx->tasks;
-        ESPCN_RETURN_IF_ERROR(check_tasks(*ctx, tasks, num_tasks, checked));
-        return ctx->backend->enqueue_device_frame(checked, cuda_stream);
+    return guarded(ctx->settings.log, [&]() -> Status {
+        ESPCN_RETURN_IF_ERROR(check_tasks(*ctx, tasks, num_tasks, ctx->tasks));
+        espcn::DeviceFrames *device = ctx->backend->device_frames();
+        ESPCN_RETURN_IF(!device, ESPCN_ERROR_UNSUPPORTED, "frames in GPU memory need the cuda backend");
+        return device->enqueue_device_frame(ctx->tasks, cuda_stream);
     });
 }
 
@@ -453,6 +344,26 @@ espcn_status espcn_get_model_info(const espcn_context *ctx, espcn_model_info *in
     info->backend = ctx->backend->kind();
     info->precision = ctx->backend->precision();
     return ESPCN_OK;
+}
+
+espcn_status espcn_get_memory_info(const espcn_context *ctx, espcn_memory_info *info) {
+    if (!ctx || !info)
+        return fail(espcn::Logger(),
+                    Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx and info must not be NULL"));
+    const espcn::MemoryUse use = ctx->backend->memory_use();
+    info->working_bytes = use.working_bytes;
+    info->state_bytes = use.state_bytes;
+    return ESPCN_OK;
+}
+
+const char *espcn_backend_details(const espcn_context *ctx) {
+    if (!ctx) return "";
+    try {
+        ctx->details = ctx->backend->details();
+    } catch (...) {
+        ctx->details.clear();
+    }
+    return ctx->details.c_str();
 }
 
 espcn_status espcn_model_get_info(const espcn_model *model, espcn_model_info *info) {
@@ -505,14 +416,9 @@ const char *espcn_status_string(espcn_status s) {
 }
 
 const char *espcn_backend_name(espcn_backend b) {
-    switch (b) {
-    case ESPCN_BACKEND_AUTO: return "auto";
-    case ESPCN_BACKEND_REFERENCE: return "reference";
-    case ESPCN_BACKEND_ONEDNN: return "onednn";
-    case ESPCN_BACKEND_CUDA: return "cuda";
-    case ESPCN_BACKEND_CPU_FAST: return "cpu-fast";
-    }
-    return "unknown";
+    if (b == ESPCN_BACKEND_AUTO) return "auto";
+    const espcn::BackendEntry *e = espcn::find_backend(b);
+    return e ? e->name : "unknown";
 }
 
 const char *espcn_precision_name(espcn_precision p) {
@@ -520,24 +426,19 @@ const char *espcn_precision_name(espcn_precision p) {
     case ESPCN_PRECISION_AUTO: return "auto";
     case ESPCN_PRECISION_FP32: return "fp32";
     case ESPCN_PRECISION_FP16: return "fp16";
+    case ESPCN_PRECISION_BF16: return "bf16";
     }
     return "unknown";
 }
 
 int espcn_backend_available(espcn_backend b) {
-    switch (b) {
-    case ESPCN_BACKEND_AUTO:
-    case ESPCN_BACKEND_REFERENCE: return 1;
-    case ESPCN_BACKEND_ONEDNN: return espcn::onednn_available() ? 1 : 0;
-    case ESPCN_BACKEND_CPU_FAST: return espcn::cpu_fast_preferred() ? 1 : 0;
-    case ESPCN_BACKEND_CUDA:
-        try {
-            return espcn::cuda_backend_usable(0).is_ok() ? 1 : 0;
-        } catch (...) {
-            return 0;
-        }
+    if (b == ESPCN_BACKEND_AUTO) return 1;
+    const espcn::BackendEntry *e = espcn::find_backend(b);
+    try {
+        return e && e->available().is_ok() ? 1 : 0;
+    } catch (...) {
+        return 0;
     }
-    return 0;
 }
 
 const char *espcn_version(void) {

@@ -8,27 +8,9 @@
 #include <cstring>
 
 #include "allocation.hpp"
+#include "owned.hpp"
 
 namespace espcn {
-
-namespace {
-
-// Closes the descriptor on every path out.
-class FileDescriptor {
-public:
-    explicit FileDescriptor(int fd) : fd_(fd) {}
-    ~FileDescriptor() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    FileDescriptor(const FileDescriptor &) = delete;
-    FileDescriptor &operator=(const FileDescriptor &) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
-
-}  // namespace
 
 const char *file_kind_name(unsigned mode) {
     switch (mode & S_IFMT) {
@@ -46,11 +28,12 @@ Result<std::vector<uint8_t>> read_regular_file(const std::string &path, size_t m
                                                const char *what, espcn_status too_large) {
     // O_NONBLOCK: opening a FIFO without a writer (or a device) must not hang;
     // such files are refused below, and regular files ignore the flag.
-    const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-    ESPCN_RETURN_IF(fd.get() < 0, ESPCN_ERROR_IO, "cannot open ", what, " '", path, "': ",
+    const UniqueFd owned = own_fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+    const int fd = fd_of(owned);
+    ESPCN_RETURN_IF(fd < 0, ESPCN_ERROR_IO, "cannot open ", what, " '", path, "': ",
                     std::strerror(errno));
     struct stat st {};
-    ESPCN_RETURN_IF(::fstat(fd.get(), &st) != 0, ESPCN_ERROR_IO, "cannot stat ", what, " '", path,
+    ESPCN_RETURN_IF(::fstat(fd, &st) != 0, ESPCN_ERROR_IO, "cannot stat ", what, " '", path,
                     "': ", std::strerror(errno));
     ESPCN_RETURN_IF(!S_ISREG(st.st_mode), ESPCN_ERROR_IO, what, " '", path, "' is ",
                     file_kind_name(st.st_mode), ", not a regular file");
@@ -62,7 +45,7 @@ Result<std::vector<uint8_t>> read_regular_file(const std::string &path, size_t m
     ESPCN_RETURN_IF_ERROR(try_resize(bytes, static_cast<size_t>(size), what));
     size_t done = 0;
     while (done < bytes.size()) {
-        const ssize_t n = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
+        const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
         if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         ESPCN_RETURN_IF(n < 0, ESPCN_ERROR_IO, "cannot read ", what, " '", path, "': ",
                         std::strerror(errno));
@@ -75,7 +58,7 @@ Result<std::vector<uint8_t>> read_regular_file(const std::string &path, size_t m
     uint8_t extra = 0;
     ssize_t more;
     do {
-        more = ::read(fd.get(), &extra, 1);
+        more = ::read(fd, &extra, 1);
     } while (more < 0 && (errno == EINTR || errno == EAGAIN));
     ESPCN_RETURN_IF(more > 0, ESPCN_ERROR_IO, what, " '", path,
                     "' grew while being read (beyond ", size, " bytes)");

@@ -58,7 +58,7 @@ int responsive_row_cap(const Network &net, int width) {
     return std::max({floor_rows, 1, static_cast<int>(std::min(rows, 1e9))});
 }
 
-Result<RowTilePlan> plan_for_budget(Backend &backend, int width, int height, int radius,
+Result<RowTilePlan> plan_for_budget(RowTiled &backend, int width, int height, int radius,
                                     size_t budget, int row_cap) {
     auto bytes_for = [&](int rows) { return backend.tile_working_bytes(width, rows); };
     const int min_rows = static_cast<int>(std::min<int64_t>(height, 2 * int64_t{radius} + 1));
@@ -102,7 +102,7 @@ Result<RowTilePlan> plan_for_budget(Backend &backend, int width, int height, int
     return p;
 }
 
-Status run_row_tiles(Backend &backend, const RowTilePlan &plan, const espcn_plane &in,
+Status run_row_tiles(RowTiled &backend, const RowTilePlan &plan, const espcn_plane &in,
                      const espcn_plane &out, const CancelCheck &cancel) {
     for (int i = 0; i < plan.count; ++i) {
         if (cancel.requested()) return cancelled();

@@ -20,6 +20,37 @@
 
 namespace espcn {
 
+// A band of rows of one plane. The network runs on input rows
+// [in_begin, in_end) as if they were the whole plane (zero padding at their
+// edges), and the tile writes the output of LR rows [out_begin, out_end) —
+// HR rows [out_begin·r, out_end·r) — which lie far enough inside the band
+// (receptive radius) or at the plane's own edge to be exact.
+struct RowTile {
+    int in_begin = 0;
+    int in_end = 0;
+    int out_begin = 0;
+    int out_end = 0;
+    int in_rows() const { return in_end - in_begin; }
+};
+
+// What a backend that runs row tiles implements (reference, onednn): the CPU
+// frame adapter (cpu/cpu_frames.hpp) plans the bands of a plane within the
+// context's memory budget and runs them through these two functions.
+class RowTiled {
+public:
+    // Host bytes process_tile() holds for tiles of `rows` input rows of
+    // `width` pixels: activations and scratch, not the weights. Must not
+    // decrease as rows grow. Errors: shapes the backend cannot build.
+    [[nodiscard]] virtual Result<size_t> tile_working_bytes(int width, int rows) = 0;
+    // One tile of `in` into `out` (both whole planes); `cancel` is asked
+    // between layers (ESPCN_ERROR_CANCELLED, output undefined).
+    [[nodiscard]] virtual Status process_tile(const espcn_plane &in, const espcn_plane &out,
+                                              const RowTile &tile, const CancelCheck &cancel) = 0;
+
+protected:
+    ~RowTiled() = default;
+};
+
 struct RowTilePlan {
     int height = 0;  // of the plane
     int radius = 0;  // R
@@ -39,7 +70,7 @@ RowTilePlan plan_row_tiles(int height, int radius, int max_rows);
 // backend's working memory (tile_working_bytes) and have at most row_cap
 // rows (but never fewer than 2R + 1), or ESPCN_ERROR_OUT_OF_MEMORY naming
 // what the smallest band needs.
-[[nodiscard]] Result<RowTilePlan> plan_for_budget(Backend &backend, int width, int height,
+[[nodiscard]] Result<RowTilePlan> plan_for_budget(RowTiled &backend, int width, int height,
                                                   int radius, size_t budget,
                                                   int row_cap = INT_MAX);
 
@@ -51,7 +82,7 @@ inline constexpr double kCancelLayerMacs = 2e9;
 int responsive_row_cap(const Network &net, int width);
 
 // Runs the plane band by band, asking `cancel` before each.
-[[nodiscard]] Status run_row_tiles(Backend &backend, const RowTilePlan &plan,
+[[nodiscard]] Status run_row_tiles(RowTiled &backend, const RowTilePlan &plan,
                                    const espcn_plane &in, const espcn_plane &out,
                                    const CancelCheck &cancel);
 

@@ -143,6 +143,14 @@ Result<size_t> OnednnBackend::tile_working_bytes(int width, int rows) {
     return shape.total();
 }
 
+size_t OnednnBackend::state_bytes() const {
+    size_t bytes = 0;
+    for (const AlignedBuffer &w : weight_buffers_) bytes += w.size();
+    for (const Layer &L : layers_)
+        bytes += (L.bias ? L.bias.get_desc().get_size() : 0) + L.prelu_slope.size() * sizeof(float);
+    return bytes;
+}
+
 Status OnednnBackend::build(int width, int height) {
     Shape shape;
     ESPCN_RETURN_IF_ERROR(describe(width, height, shape));
@@ -251,11 +259,11 @@ Status OnednnBackend::process_tile(const espcn_plane &in, const espcn_plane &out
     return Status::ok();
 }
 
-bool onednn_available() { return true; }
+Status onednn_usable() { return Status::ok(); }
 
-Result<std::unique_ptr<Backend>> make_onednn_backend(std::shared_ptr<const Network> net,
-                                                     const BackendConfig &cfg) {
-    std::unique_ptr<Backend> b;
+Result<std::unique_ptr<CpuBackend>> make_onednn_backend(std::shared_ptr<const Network> net,
+                                                        const BackendConfig &cfg) {
+    std::unique_ptr<CpuBackend> b;
     const Status s = guarded("creating the CPU engine", [&] {
         b = std::make_unique<OnednnBackend>(std::move(net), cfg);
         return Status::ok();

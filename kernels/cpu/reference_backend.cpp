@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "../core/allocation.hpp"
-#include "../core/backend.hpp"
+#include "cpu_backend.hpp"
 #include "plane_convert.hpp"
 #include "reference_ops.hpp"
 
@@ -55,14 +55,12 @@ void reference_forward(const Network &net, const float *input, int w, int h,
 
 namespace {
 
-class ReferenceBackend final : public Backend {
+class ReferenceBackend final : public RowTiledCpuBackend {
 public:
     explicit ReferenceBackend(std::shared_ptr<const Network> net) : net_(std::move(net)) {
         for (const ConvLayer &c : net_->convs) max_channels_ = std::max(max_channels_, c.out_channels);
     }
     espcn_backend kind() const override { return ESPCN_BACKEND_REFERENCE; }
-
-    bool runs_row_tiles() const override { return true; }
 
     Result<size_t> tile_working_bytes(int width, int rows) override {
         // The decoded input and two activation buffers.
@@ -109,9 +107,9 @@ private:
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> make_reference_backend(std::shared_ptr<const Network> net,
-                                                        const BackendConfig &) {
-    return std::unique_ptr<Backend>(new ReferenceBackend(std::move(net)));
+Result<std::unique_ptr<CpuBackend>> make_reference_backend(std::shared_ptr<const Network> net,
+                                                           const BackendConfig &) {
+    return std::unique_ptr<CpuBackend>(new ReferenceBackend(std::move(net)));
 }
 
 }  // namespace espcn

@@ -55,7 +55,8 @@ Result<std::unique_ptr<Backend>> CudaBackend::create(std::shared_ptr<const Netwo
     ESPCN_RETURN_IF(net->in_channels != 1 || net->out_channels != 1, ESPCN_ERROR_UNSUPPORTED,
                     "the cuda backend runs single-plane networks; '", net->name, "' maps ",
                     net->in_channels, " to ", net->out_channels, " channels");
-    std::unique_ptr<CudaBackend> b(new CudaBackend(cfg.device, cfg.use_current_context, cfg.log));
+    std::unique_ptr<CudaBackend> b(
+        new CudaBackend(cfg.device, cfg.use_current_context, cfg.log, cfg.cancel));
     int count = 0;
     ESPCN_CUDA_RETURN_IF_ERROR(cudaGetDeviceCount(&count));  // says why when there is no driver
     if (!cfg.use_current_context) ESPCN_RETURN_IF_ERROR(probe_device(cfg.device));
@@ -108,7 +109,7 @@ Result<std::unique_ptr<Backend>> CudaBackend::create(std::shared_ptr<const Netwo
     ESPCN_RETURN_IF_ERROR(n.status());
     res->network = std::move(n).value();
     for (Stream *s : {&res->upload, &res->compute, &res->download}) {
-        Result<Stream> created = Stream::create();
+        Result<Stream> created = make_stream();
         ESPCN_RETURN_IF_ERROR(created.status());
         *s = std::move(created).value();
     }
@@ -116,7 +117,7 @@ Result<std::unique_ptr<Backend>> CudaBackend::create(std::shared_ptr<const Netwo
     for (Slot &slot : res->slots)
         for (Event *e : {&slot.uploaded, &slot.computed, &slot.downloaded}) events.push_back(e);
     for (Event *e : events) {
-        Result<Event> created = Event::create();
+        Result<Event> created = make_event();
         ESPCN_RETURN_IF_ERROR(created.status());
         *e = std::move(created).value();
     }
@@ -152,7 +153,7 @@ Status CudaBackend::enter(const ContextScope &scope) const {
     return Status::ok();
 }
 
-Status CudaBackend::enqueue_tasks(const std::vector<PlaneTask> &tasks, cudaStream_t stream) {
+Status CudaBackend::enqueue_tasks(std::span<const PlaneTask> tasks, cudaStream_t stream) {
     // The shared activations may still be in use by a frame on another stream.
     ESPCN_CUDA_RETURN_IF_ERROR(cudaStreamWaitEvent(stream, res_->network_done.get(), 0));
     for (const PlaneTask &t : tasks) {
@@ -180,7 +181,7 @@ Status CudaBackend::enqueue_tasks(const std::vector<PlaneTask> &tasks, cudaStrea
     return Status::ok();
 }
 
-Status CudaBackend::prepare_slot(Slot &slot, const std::vector<PlaneTask> &tasks) {
+Status CudaBackend::prepare_slot(Slot &slot, std::span<const PlaneTask> tasks) {
     // Offsets of each plane in the packed buffers (the C API allows 8 tasks).
     ESPCN_RETURN_IF(tasks.size() > kMaxTasks, ESPCN_ERROR_INVALID_ARGUMENT, "a frame has at most ",
                     kMaxTasks, " planes");
@@ -194,26 +195,10 @@ Status CudaBackend::prepare_slot(Slot &slot, const std::vector<PlaneTask> &tasks
         out_bytes += align_up(row_bytes(t.out, t.components) * t.out.height);
     }
     // The slot is idle (its last frame was received): grow its buffers freely.
-    auto grow_pinned = [](PinnedBuffer &b, size_t bytes) -> Status {
-        if (b.size() >= bytes) return Status::ok();
-        b = PinnedBuffer();
-        Result<PinnedBuffer> n = PinnedBuffer::allocate(bytes);
-        ESPCN_RETURN_IF_ERROR(n.status());
-        b = std::move(n).value();
-        return Status::ok();
-    };
-    auto grow_device = [](DeviceBuffer &b, size_t bytes) -> Status {
-        if (b.size() >= bytes) return Status::ok();
-        b = DeviceBuffer();
-        Result<DeviceBuffer> n = DeviceBuffer::allocate(bytes);
-        ESPCN_RETURN_IF_ERROR(n.status());
-        b = std::move(n).value();
-        return Status::ok();
-    };
-    ESPCN_RETURN_IF_ERROR(grow_pinned(slot.host_in, in_bytes));
-    ESPCN_RETURN_IF_ERROR(grow_pinned(slot.host_out, out_bytes));
-    ESPCN_RETURN_IF_ERROR(grow_device(slot.device_in, in_bytes));
-    ESPCN_RETURN_IF_ERROR(grow_device(slot.device_out, out_bytes));
+    ESPCN_RETURN_IF_ERROR(slot.host_in.reserve(in_bytes));
+    ESPCN_RETURN_IF_ERROR(slot.host_out.reserve(out_bytes));
+    ESPCN_RETURN_IF_ERROR(slot.device_in.reserve(in_bytes));
+    ESPCN_RETURN_IF_ERROR(slot.device_out.reserve(out_bytes));
     slot.device_tasks.clear();
     slot.user_out.clear();
     slot.in_bytes = in_bytes;
@@ -252,7 +237,7 @@ Status CudaBackend::enqueue_slot(Slot &slot) {
     return Status::ok();
 }
 
-Status CudaBackend::submit_frame(const std::vector<PlaneTask> &tasks) {
+Status CudaBackend::submit_frame(std::span<const PlaneTask> tasks) {
     ESPCN_RETURN_IF(in_flight_ == kFrameQueueDepth, ESPCN_ERROR_INVALID_ARGUMENT, kFrameQueueDepth,
                     " frames are in flight; receive one before submitting another");
     ContextScope scope(*driver_, context_);
@@ -291,16 +276,17 @@ Status CudaBackend::receive_frame() {
 }
 
 Status CudaBackend::process(const espcn_plane &in, const espcn_plane &out) {
+    if (cancel_.requested()) return cancelled();
     ESPCN_RETURN_IF(in_flight_ > 0, ESPCN_ERROR_INVALID_ARGUMENT,
                     "espcn_process_plane while frames are in flight; receive them first");
     PlaneTask t;
     t.in = in;
     t.out = out;
-    ESPCN_RETURN_IF_ERROR(submit_frame({t}));
+    ESPCN_RETURN_IF_ERROR(submit_frame(std::span<const PlaneTask>(&t, 1)));
     return receive_frame();
 }
 
-Status CudaBackend::enqueue_device_frame(const std::vector<PlaneTask> &tasks, void *stream) {
+Status CudaBackend::enqueue_device_frame(std::span<const PlaneTask> tasks, void *stream) {
     ESPCN_RETURN_IF(!stream, ESPCN_ERROR_INVALID_ARGUMENT,
                     "cuda_stream is NULL (the legacy default stream); pass the stream to run on");
     ContextScope scope(*driver_, context_);

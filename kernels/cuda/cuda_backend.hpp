@@ -20,13 +20,14 @@
 #include <vector>
 
 #include "../core/backend.hpp"
+#include "../core/backend_registry.hpp"
 #include "cuda_context.hpp"
 #include "cuda_resources.hpp"
 #include "cudnn_network.hpp"
 
 namespace espcn::cuda {
 
-class CudaBackend final : public Backend {
+class CudaBackend final : public Backend, public DeviceFrames {
 public:
     static constexpr int kFrameQueueDepth = 3;
 
@@ -39,9 +40,13 @@ public:
     Status process(const espcn_plane &in, const espcn_plane &out) override;
     int frame_queue_depth() const override { return kFrameQueueDepth; }
     int frames_in_flight() const override { return in_flight_; }
-    Status submit_frame(const std::vector<PlaneTask> &tasks) override;
+    Status submit_frame(std::span<const PlaneTask> tasks) override;
     Status receive_frame() override;
-    Status enqueue_device_frame(const std::vector<PlaneTask> &tasks, void *stream) override;
+    DeviceFrames *device_frames() override { return this; }
+    // Host memory it accounts for: none yet (its pinned staging and device
+    // memory are not budgeted; issue 21).
+    MemoryUse memory_use() const override { return {}; }
+    Status enqueue_device_frame(std::span<const PlaneTask> tasks, void *stream) override;
 
     // For tests and the benchmark: the cuDNN network (device, not thread safe).
     CudnnNetwork &network() { return *res_->network; }
@@ -64,16 +69,18 @@ private:
         std::array<Slot, kFrameQueueDepth> slots;
     };
 
-    CudaBackend(int device, bool use_current_context, Logger log)
-        : device_(device), use_current_context_(use_current_context), log_(std::move(log)) {}
+    CudaBackend(int device, bool use_current_context, Logger log, CancelCheck cancel)
+        : device_(device), use_current_context_(use_current_context), log_(std::move(log)),
+          cancel_(cancel) {}
     [[nodiscard]] Status enter(const ContextScope &scope) const;
-    [[nodiscard]] Status enqueue_tasks(const std::vector<PlaneTask> &tasks, cudaStream_t stream);
-    [[nodiscard]] Status prepare_slot(Slot &slot, const std::vector<PlaneTask> &tasks);
+    [[nodiscard]] Status enqueue_tasks(std::span<const PlaneTask> tasks, cudaStream_t stream);
+    [[nodiscard]] Status prepare_slot(Slot &slot, std::span<const PlaneTask> tasks);
     [[nodiscard]] Status enqueue_slot(Slot &slot);
 
     int device_;
     bool use_current_context_;
     Logger log_;
+    CancelCheck cancel_;  // asked once per process() (a plane is one GPU submission)
     const DriverContextApi *driver_ = nullptr;
     CUcontext context_ = nullptr;  // where every resource below lives
     std::unique_ptr<Resources> res_;

@@ -1,15 +1,17 @@
-// Move-only owners of CUDA runtime objects (the rmm / cudnn-frontend style):
-// the destructor releases, a moved-from owner holds nothing, and creation
-// reports failure as a Status instead of throwing.
+// Owners of CUDA runtime objects, in the engine's one owner idiom
+// (core/owned.hpp: std::unique_ptr with the runtime's free function): the
+// destructor releases, a moved-from owner holds nothing, and creation reports
+// failure as a Status instead of throwing.
 //
 // Thread safety: an owner is not synchronized; use one per thread or guard it.
 #pragma once
 
 #include <cstddef>
-#include <utility>
+#include <type_traits>
 
 #include <cuda_runtime_api.h>
 
+#include "../core/owned.hpp"
 #include "cuda_check.hpp"
 
 namespace espcn::cuda {
@@ -25,144 +27,40 @@ namespace espcn::cuda {
     return Status::ok();
 }
 
-class DeviceBuffer {
-public:
-    DeviceBuffer() = default;
-    [[nodiscard]] static Result<DeviceBuffer> allocate(size_t bytes) {
-        DeviceBuffer b;
-        if (bytes) ESPCN_CUDA_RETURN_IF_ERROR(cudaMalloc(&b.ptr_, bytes));
-        b.size_ = bytes;
-        return b;
-    }
-    DeviceBuffer(DeviceBuffer &&o) noexcept
-        : ptr_(std::exchange(o.ptr_, nullptr)), size_(std::exchange(o.size_, 0)) {}
-    DeviceBuffer &operator=(DeviceBuffer &&o) noexcept {
-        if (this != &o) {
-            reset();
-            ptr_ = std::exchange(o.ptr_, nullptr);
-            size_ = std::exchange(o.size_, 0);
-        }
-        return *this;
-    }
-    DeviceBuffer(const DeviceBuffer &) = delete;
-    DeviceBuffer &operator=(const DeviceBuffer &) = delete;
-    ~DeviceBuffer() { reset(); }
+inline Status allocate_device(void **out, size_t &bytes, const char *) {
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaMalloc(out, bytes));
+    return Status::ok();
+}
+inline Status allocate_pinned(void **out, size_t &bytes, const char *) {
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaMallocHost(out, bytes));
+    return Status::ok();
+}
 
-    void *get() const { return ptr_; }
-    size_t size() const { return size_; }
-
-private:
-    void reset() {
-        if (ptr_) (void)cudaFree(ptr_);  // nothing useful to do with a failure here
-        ptr_ = nullptr;
-        size_ = 0;
-    }
-    void *ptr_ = nullptr;
-    size_t size_ = 0;
-};
-
-// Page-locked host memory: the staging buffers of asynchronous copies.
-class PinnedBuffer {
-public:
-    PinnedBuffer() = default;
-    [[nodiscard]] static Result<PinnedBuffer> allocate(size_t bytes) {
-        PinnedBuffer b;
-        if (bytes) ESPCN_CUDA_RETURN_IF_ERROR(cudaMallocHost(&b.ptr_, bytes));
-        b.size_ = bytes;
-        return b;
-    }
-    PinnedBuffer(PinnedBuffer &&o) noexcept
-        : ptr_(std::exchange(o.ptr_, nullptr)), size_(std::exchange(o.size_, 0)) {}
-    PinnedBuffer &operator=(PinnedBuffer &&o) noexcept {
-        if (this != &o) {
-            reset();
-            ptr_ = std::exchange(o.ptr_, nullptr);
-            size_ = std::exchange(o.size_, 0);
-        }
-        return *this;
-    }
-    PinnedBuffer(const PinnedBuffer &) = delete;
-    PinnedBuffer &operator=(const PinnedBuffer &) = delete;
-    ~PinnedBuffer() { reset(); }
-
-    void *get() const { return ptr_; }
-    size_t size() const { return size_; }
-
-private:
-    void reset() {
-        if (ptr_) (void)cudaFreeHost(ptr_);
-        ptr_ = nullptr;
-        size_ = 0;
-    }
-    void *ptr_ = nullptr;
-    size_t size_ = 0;
-};
+// Device memory, and page-locked host memory (the staging buffers of
+// asynchronous copies): allocate(bytes), or reserve(bytes) to grow.
+using DeviceBuffer = SizedBuffer<allocate_device, cudaFree>;
+using PinnedBuffer = SizedBuffer<allocate_pinned, cudaFreeHost>;
 
 // An event without timing: the order between streams (and a frame's "done").
-class Event {
-public:
-    Event() = default;
-    [[nodiscard]] static Result<Event> create() {
-        Event e;
-        ESPCN_CUDA_RETURN_IF_ERROR(cudaEventCreateWithFlags(&e.event_, cudaEventDisableTiming));
-        return e;
-    }
-    Event(Event &&o) noexcept : event_(std::exchange(o.event_, nullptr)) {}
-    Event &operator=(Event &&o) noexcept {
-        if (this != &o) {
-            reset();
-            event_ = std::exchange(o.event_, nullptr);
-        }
-        return *this;
-    }
-    Event(const Event &) = delete;
-    Event &operator=(const Event &) = delete;
-    ~Event() { reset(); }
-
-    cudaEvent_t get() const { return event_; }
-
-private:
-    void reset() {
-        if (event_) (void)cudaEventDestroy(event_);
-        event_ = nullptr;
-    }
-    cudaEvent_t event_ = nullptr;
-};
+using Event = Owned<std::remove_pointer_t<cudaEvent_t>, cudaEventDestroy>;
+[[nodiscard]] inline Result<Event> make_event() {
+    cudaEvent_t e = nullptr;
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    return Event(e);
+}
 
 // A non-blocking stream of our own (the engine otherwise runs on the
 // caller's stream; never on the legacy default stream).
-class Stream {
-public:
-    Stream() = default;
-    [[nodiscard]] static Result<Stream> create() {
-        Stream s;
-        ESPCN_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&s.stream_, cudaStreamNonBlocking));
-        return s;
-    }
-    Stream(Stream &&o) noexcept : stream_(std::exchange(o.stream_, nullptr)) {}
-    Stream &operator=(Stream &&o) noexcept {
-        if (this != &o) {
-            reset();
-            stream_ = std::exchange(o.stream_, nullptr);
-        }
-        return *this;
-    }
-    Stream(const Stream &) = delete;
-    Stream &operator=(const Stream &) = delete;
-    ~Stream() { reset(); }
+using Stream = Owned<std::remove_pointer_t<cudaStream_t>, cudaStreamDestroy>;
+[[nodiscard]] inline Result<Stream> make_stream() {
+    cudaStream_t s = nullptr;
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    return Stream(s);
+}
 
-    cudaStream_t get() const { return stream_; }
-    [[nodiscard]] Status synchronize() const {
-        ESPCN_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
-        return Status::ok();
-    }
-
-private:
-    void reset() {
-        if (stream_) (void)cudaStreamDestroy(stream_);
-        stream_ = nullptr;
-    }
-    cudaStream_t stream_ = nullptr;
-};
+[[nodiscard]] inline Status synchronize(cudaStream_t stream) {
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream));
+    return Status::ok();
+}
 
 }  // namespace espcn::cuda

@@ -1,5 +1,5 @@
 // The cuda backend in builds without CUDA or without cuDNN headers.
-#include "../core/backend.hpp"
+#include "../core/backend_registry.hpp"
 
 namespace espcn {
 

@@ -1,10 +1,9 @@
 // cuDNN errors as Status values (statement, cuDNN's name for the error, where),
-// and move-only owners of cuDNN objects whose destroy function comes from the
-// dlopen()ed table. Nothing here throws.
+// and owners of cuDNN objects whose destroy function comes from the dlopen()ed
+// table (core/owned.hpp's OwnedBy). Nothing here throws.
 #pragma once
 
-#include <utility>
-
+#include "../core/owned.hpp"
 #include "cudnn_loader.hpp"
 
 namespace espcn::cuda {
@@ -18,37 +17,10 @@ inline Status cudnn_status(const CudnnApi &api, cudnnStatus_t err, const char *s
                                ":", line));
 }
 
-// A cuDNN handle or descriptor and the function that destroys it.
+// A cuDNN handle or descriptor with the function that destroys it (from the
+// dlopen()ed table, so known at run time): Owner(handle, api.cudnnDestroyX).
 template <typename H>
-class CudnnOwned {
-public:
-    using Destroy = cudnnStatus_t (*)(H);
-    CudnnOwned() = default;
-    CudnnOwned(H h, Destroy destroy) : h_(h), destroy_(destroy) {}
-    CudnnOwned(CudnnOwned &&o) noexcept
-        : h_(std::exchange(o.h_, nullptr)), destroy_(std::exchange(o.destroy_, nullptr)) {}
-    CudnnOwned &operator=(CudnnOwned &&o) noexcept {
-        if (this != &o) {
-            reset();
-            h_ = std::exchange(o.h_, nullptr);
-            destroy_ = std::exchange(o.destroy_, nullptr);
-        }
-        return *this;
-    }
-    CudnnOwned(const CudnnOwned &) = delete;
-    CudnnOwned &operator=(const CudnnOwned &) = delete;
-    ~CudnnOwned() { reset(); }
-
-    H get() const { return h_; }
-
-private:
-    void reset() {
-        if (h_ && destroy_) (void)destroy_(h_);
-        h_ = nullptr;
-    }
-    H h_ = nullptr;
-    Destroy destroy_ = nullptr;
-};
+using CudnnOwned = OwnedBy<H, cudnnStatus_t (*)(H)>;
 
 using CudnnHandle = CudnnOwned<cudnnHandle_t>;
 using TensorDescriptor = CudnnOwned<cudnnTensorDescriptor_t>;

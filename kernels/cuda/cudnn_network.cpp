@@ -54,14 +54,14 @@ Result<std::unique_ptr<CudnnNetwork>> CudnnNetwork::create(std::shared_ptr<const
     cudnnHandle_t h = nullptr;
     ESPCN_CUDNN_RETURN_IF_ERROR(api, api.cudnnCreate(&h));
     n->handle_ = CudnnHandle(h, api.cudnnDestroy);
-    Result<Event> last_work = Event::create();
+    Result<Event> last_work = make_event();
     ESPCN_RETURN_IF_ERROR(last_work.status());
     n->last_work_ = std::move(last_work).value();
     // Weights go up on a stream of our own (creation has no caller's stream).
-    Result<Stream> upload = Stream::create();
+    Result<Stream> upload = make_stream();
     ESPCN_RETURN_IF_ERROR(upload.status());
     ESPCN_RETURN_IF_ERROR(n->upload_layers(upload.value().get()));
-    ESPCN_RETURN_IF_ERROR(upload.value().synchronize());
+    ESPCN_RETURN_IF_ERROR(synchronize(upload.value().get()));
     return n;
 }
 
@@ -128,26 +128,10 @@ Status CudnnNetwork::ensure_buffers(int width, int height) {
     for (const Layer &L : layers_) widest = std::max(widest, L.out_pad);
     const size_t act = pixels * widest * element_size(type_);
     const size_t in = pixels * layers_.front().in_pad * element_size(type_);
-    if (act > activation_capacity_) {
-        ping_ = DeviceBuffer();  // free before allocating: peak memory stays one copy
-        pong_ = DeviceBuffer();
-        activation_capacity_ = 0;
-        Result<DeviceBuffer> a = DeviceBuffer::allocate(act), b = DeviceBuffer::allocate(act);
-        ESPCN_RETURN_IF_ERROR(a.status());
-        ESPCN_RETURN_IF_ERROR(b.status());
-        ping_ = std::move(a).value();
-        pong_ = std::move(b).value();
-        activation_capacity_ = act;
-    }
-    if (in > input_capacity_) {
-        input_ = DeviceBuffer();
-        input_capacity_ = 0;
-        Result<DeviceBuffer> i = DeviceBuffer::allocate(in);
-        ESPCN_RETURN_IF_ERROR(i.status());
-        input_ = std::move(i).value();
-        input_capacity_ = in;
-    }
-    return Status::ok();
+    // Each frees its old block before allocating: peak memory stays one copy.
+    ESPCN_RETURN_IF_ERROR(ping_.reserve(act));
+    ESPCN_RETURN_IF_ERROR(pong_.reserve(act));
+    return input_.reserve(in);
 }
 
 Status CudnnNetwork::choose_algorithm(int k, Plan &p, int width, int height) {
@@ -248,7 +232,7 @@ Status CudnnNetwork::configure(int width, int height, cudaStream_t stream) {
     shape_ = Shape{0, 0};
     ESPCN_RETURN_IF_ERROR(ensure_buffers(width, height));
     // The input's padding channels must read zero in the new layout.
-    ESPCN_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(input_.get(), 0, input_capacity_, stream));
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(input_.get(), 0, input_.size(), stream));
     ESPCN_RETURN_IF_ERROR(record_work(stream));
     ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnSetStream(handle_.get(), stream));
     auto found = plans_.find(Shape{width, height});
@@ -259,12 +243,7 @@ Status CudnnNetwork::configure(int width, int height, cudaStream_t stream) {
     }
     size_t ws = 0;
     for (const Plan &p : found->second) ws = std::max(ws, p.workspace);
-    if (ws > workspace_.size()) {
-        workspace_ = DeviceBuffer();
-        Result<DeviceBuffer> w = DeviceBuffer::allocate(ws);
-        ESPCN_RETURN_IF_ERROR(w.status());
-        workspace_ = std::move(w).value();
-    }
+    ESPCN_RETURN_IF_ERROR(workspace_.reserve(ws));
     shape_ = Shape{width, height};
     return Status::ok();
 }

@@ -109,8 +109,6 @@ private:
     std::vector<Layer> layers_;
     std::map<Shape, std::vector<Plan>> plans_;  // the algorithm cache
     Shape shape_{0, 0};
-    size_t activation_capacity_ = 0;  // bytes of each ping-pong buffer
-    size_t input_capacity_ = 0;
     DeviceBuffer input_;              // padded channels stay zero
     DeviceBuffer ping_, pong_;
     DeviceBuffer workspace_;

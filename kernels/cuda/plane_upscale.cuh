@@ -1,7 +1,7 @@
 // Kernel: upscaling of the planes that bypass the network (chroma), bicubic,
 // bilinear or nearest, 1 or 2 interleaved components (NV12/P010 UV), with the
 // taps of core/resample_taps.hpp and the CPU's order of operations
-// (kernels/cpu/plane_resample.cpp): per output row, the four source rows are
+// (kernels/core/plane_resample.cpp): per output row, the four source rows are
 // first resampled horizontally in float, then combined vertically, rounded
 // half up and clamped. Built with --fmad=false, so results equal the CPU's.
 #pragma once

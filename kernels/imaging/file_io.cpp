@@ -12,25 +12,13 @@
 #include <new>
 #include <utility>
 
+#include "../core/owned.hpp"
+
 namespace espcn {
 
 namespace {
 
 constexpr size_t kSniffBytes = size_t{64} << 10;
-
-class Descriptor {
-public:
-    explicit Descriptor(int fd) : fd_(fd) {}
-    ~Descriptor() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Descriptor(const Descriptor &) = delete;
-    Descriptor &operator=(const Descriptor &) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
 
 // Reads until `want` bytes are in `bytes` or the file ends; false on an error
 // (errno set). EINTR is an error: a Ctrl-C must be able to stop a read from
@@ -55,10 +43,11 @@ bool read_up_to(int fd, std::vector<uint8_t> &bytes, size_t want, bool &at_eof) 
 
 Result<std::vector<uint8_t>> read_file(const std::string &path, size_t max_bytes,
                                        const FileSniffer &sniff) {
-    const Descriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    ESPCN_RETURN_IF(fd.get() < 0, ESPCN_ERROR_IO, path, ": cannot open: ", std::strerror(errno));
+    const UniqueFd owned = own_fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    const int fd = fd_of(owned);
+    ESPCN_RETURN_IF(fd < 0, ESPCN_ERROR_IO, path, ": cannot open: ", std::strerror(errno));
     struct stat st {};
-    ESPCN_RETURN_IF(::fstat(fd.get(), &st) != 0, ESPCN_ERROR_IO, path, ": cannot stat: ",
+    ESPCN_RETURN_IF(::fstat(fd, &st) != 0, ESPCN_ERROR_IO, path, ": cannot stat: ",
                     std::strerror(errno));
     ESPCN_RETURN_IF(S_ISDIR(st.st_mode), ESPCN_ERROR_IO, path, ": is a directory, not a file");
     const bool regular = S_ISREG(st.st_mode);
@@ -72,11 +61,11 @@ Result<std::vector<uint8_t>> read_file(const std::string &path, size_t max_bytes
         auto read_error = [&] {
             return Status(ESPCN_ERROR_IO, concat(path, ": read error: ", std::strerror(errno)));
         };
-        if (!read_up_to(fd.get(), bytes, std::min(max_bytes, kSniffBytes), at_eof)) return read_error();
+        if (!read_up_to(fd, bytes, std::min(max_bytes, kSniffBytes), at_eof)) return read_error();
         if (sniff) ESPCN_RETURN_IF_ERROR(sniff(bytes.data(), bytes.size(), at_eof, max_bytes));
         // One byte beyond the limit tells "exactly max_bytes" from "more".
         const size_t want = max_bytes == SIZE_MAX ? max_bytes : max_bytes + 1;
-        if (!at_eof && !read_up_to(fd.get(), bytes, want, at_eof)) return read_error();
+        if (!at_eof && !read_up_to(fd, bytes, want, at_eof)) return read_error();
         ESPCN_RETURN_IF(bytes.size() > max_bytes, ESPCN_ERROR_IO, path, ": larger than ",
                         max_bytes, " bytes");
     } catch (const std::bad_alloc &) {

@@ -59,19 +59,28 @@ Status png_failure(const PngIo &io, const char *what) {
     return Status(ESPCN_ERROR_IO, concat("PNG ", what, ": ", io.message));
 }
 
-// --- reading ---------------------------------------------------------------
+// libpng's pair of structs (png + info) for reading or writing, destroyed
+// together on every path out.
+enum class PngMode { read, write };
 
-class PngReader {
+template <PngMode Mode>
+class PngStructs {
 public:
-    explicit PngReader(PngIo *io)
-        : png_(png_create_read_struct(PNG_LIBPNG_VER_STRING, io, on_png_error, on_png_warning)) {
+    explicit PngStructs(PngIo *io)
+        : png_(Mode == PngMode::read
+                   ? png_create_read_struct(PNG_LIBPNG_VER_STRING, io, on_png_error, on_png_warning)
+                   : png_create_write_struct(PNG_LIBPNG_VER_STRING, io, on_png_error, on_png_warning)) {
         if (png_) info_ = png_create_info_struct(png_);
     }
-    ~PngReader() {
-        if (png_) png_destroy_read_struct(&png_, info_ ? &info_ : nullptr, nullptr);
+    ~PngStructs() {
+        if (!png_) return;
+        if constexpr (Mode == PngMode::read)
+            png_destroy_read_struct(&png_, info_ ? &info_ : nullptr, nullptr);
+        else
+            png_destroy_write_struct(&png_, info_ ? &info_ : nullptr);
     }
-    PngReader(const PngReader &) = delete;
-    PngReader &operator=(const PngReader &) = delete;
+    PngStructs(const PngStructs &) = delete;
+    PngStructs &operator=(const PngStructs &) = delete;
 
     bool ok() const { return png_ && info_; }
     png_structp png() const { return png_; }
@@ -81,6 +90,10 @@ private:
     png_structp png_ = nullptr;
     png_infop info_ = nullptr;
 };
+using PngReader = PngStructs<PngMode::read>;
+using PngWriter = PngStructs<PngMode::write>;
+
+// --- reading ---------------------------------------------------------------
 
 struct PngLayout {
     png_uint_32 width;
@@ -120,27 +133,6 @@ bool read_png_rows(png_structp png, png_bytepp rows) {
 }
 
 // --- writing ---------------------------------------------------------------
-
-class PngWriter {
-public:
-    explicit PngWriter(PngIo *io)
-        : png_(png_create_write_struct(PNG_LIBPNG_VER_STRING, io, on_png_error, on_png_warning)) {
-        if (png_) info_ = png_create_info_struct(png_);
-    }
-    ~PngWriter() {
-        if (png_) png_destroy_write_struct(&png_, info_ ? &info_ : nullptr);
-    }
-    PngWriter(const PngWriter &) = delete;
-    PngWriter &operator=(const PngWriter &) = delete;
-
-    bool ok() const { return png_ && info_; }
-    png_structp png() const { return png_; }
-    png_infop info() const { return info_; }
-
-private:
-    png_structp png_ = nullptr;
-    png_infop info_ = nullptr;
-};
 
 // Jump target: writes header, rows and trailer.
 bool write_png_rows(png_structp png, png_infop info, const PngLayout *layout, png_bytepp rows) {

@@ -8,7 +8,7 @@
 # "PKG@SUITE" is wanted on that suite only (the codename in /etc/os-release).
 ESPCN_APT_PACKAGES=(
     # engine, tools and tests (time: GNU time measures peak RSS in the tests)
-    cmake ninja-build make gcc g++ pkg-config python3 python3-numpy
+    cmake ninja-build make gcc g++ pkg-config python3 python3-numpy python3-pytest
     libdnnl-dev nlohmann-json3-dev libgtest-dev libpng-dev time
     # tests/fuzz: clang with libFuzzer and the sanitizer runtimes
     # (libclang-rt-dev, which clang only recommends) and clang's OpenMP

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """cluster/espcn_ray.py on a real two-node Ray cluster on this machine.
 
 A head and a worker node (`ray start`, 1 CPU each, their own temp dirs and
@@ -17,11 +16,10 @@ audio track) cut into 8 segments, upscaled x2 with lossless H.264 out.
   6. a local cluster (no --address: ray.init() on this machine), 2 CPUs.
 The cluster is always stopped at the end (our processes by pid, then `ray stop`).
 
-Usage: test_espcn_ray.py --ffmpeg PATH --ffprobe PATH  (run with build/venv-cluster's python)
+Usage: pytest test_espcn_ray.py --ffmpeg PATH --ffprobe PATH  (with build/venv-cluster's python)
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import secrets
@@ -34,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
 HERE = Path(__file__).resolve().parent
 TOOL = HERE.parent.parent / "cluster" / "espcn_ray.py"
 FRAMES, GOP, SEGMENT = 320, 40, 40
@@ -42,7 +42,7 @@ LOSSLESS = "-c:v libx264 -qp 0 -preset veryfast -threads 1"
 RUN_TIMEOUT = 240  # seconds for one run of the tool; the kill run waits for Ray to notice a dead node
 
 
-class Failure(Exception):
+class Failure(AssertionError):
     pass
 
 
@@ -199,190 +199,171 @@ def stream_md5(ffmpeg: str, path: str, spec: str) -> str:
     return p.stdout.strip()
 
 
-# --- main ---------------------------------------------------------------------------
+# --- the tests (in this order: they share one cluster and its outputs) ----------------
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--ffmpeg", required=True)
-    ap.add_argument("--ffprobe", required=True)
-    args = ap.parse_args()
-    ray_cli = str(Path(sys.executable).with_name("ray"))
-    check(os.access(ray_cli, os.X_OK), f"no ray command beside {sys.executable}")
-    t0 = time.monotonic()
-    passed = failed = 0
+class Run:
+    """The clip, the single-run reference and the cluster the tests share."""
 
-    def case(name, fn):
-        nonlocal passed, failed
-        t = time.monotonic()
-        try:
-            detail = fn()
-            passed += 1
-            log(f"ok   {name} ({time.monotonic() - t:.1f} s)" + (f": {detail}" if detail else ""))
-        except Failure as e:
-            failed += 1
-            log(f"FAIL {name}: {e}")
-        except Exception as e:  # a bug in the tool or in this test
-            failed += 1
-            log(f"FAIL {name}: unexpected {type(e).__name__}: {e}")
+    def __init__(self, ffmpeg: str, ffprobe: str, root: Path):
+        self.ffmpeg, self.ffprobe, self.root = ffmpeg, ffprobe, root
+        ray_cli = str(Path(sys.executable).with_name("ray"))
+        check(os.access(ray_cli, os.X_OK), f"no ray command beside {sys.executable}")
+        self.task_tmp = root / "task-tmp"
+        self.task_tmp.mkdir()
+        # Token authentication with a token of this run only (nothing read from or
+        # written to ~/.ray), no usage statistics, task temporary files in our folder.
+        self.env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "TMPDIR": str(self.task_tmp),
+                    "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+        self.cluster = Cluster(ray_cli, root, self.env)
 
-    root = Path(tempfile.mkdtemp(prefix="espcn-ray-test-"))
-    task_tmp = root / "task-tmp"
-    task_tmp.mkdir()
-    # Token authentication with a token of this run only (nothing read from or
-    # written to ~/.ray), no usage statistics, task temporary files in our folder.
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "TMPDIR": str(task_tmp), "RAY_AUTH_MODE": "token",
-           "RAY_AUTH_TOKEN": secrets.token_hex(32)}
-    cluster = Cluster(ray_cli, root, env)
-    try:
-        clip = str(root / "clip.mkv")
-        ffmpeg_run(args.ffmpeg, [
+    def prepare(self) -> None:
+        self.clip = str(self.root / "clip.mkv")
+        ffmpeg_run(self.ffmpeg, [
             "-f", "lavfi", "-i", f"testsrc2=size=64x48:rate=25", "-f", "lavfi",
             "-i", f"sine=frequency=440:sample_rate=48000:duration={FRAMES / 25}",
             "-frames:v", str(FRAMES), "-map", "0:v", "-map", "1:a", "-pix_fmt", "yuv420p", "-c:v", "libx264",
             "-qp", "0", "-preset", "veryfast", "-threads", "1",
             "-x264-params", f"keyint={GOP}:min-keyint={GOP}:scenecut=0:bframes=2:open-gop=0",
-            "-c:a", "pcm_s16le", clip])
+            "-c:a", "pcm_s16le", self.clip])
         vf = "espcn=scale=2:backend=cpu:precision=auto:threads=1"
-        reference = frame_hashes(args.ffmpeg, clip, vf)
-        check(len(reference) == FRAMES, f"the reference run gave {len(reference)} frames, expected {FRAMES}")
-        audio_md5 = stream_md5(args.ffmpeg, clip, "a:0")
+        self.reference = frame_hashes(self.ffmpeg, self.clip, vf)
+        check(len(self.reference) == FRAMES, f"the reference run gave {len(self.reference)} frames, expected {FRAMES}")
+        self.audio_md5 = stream_md5(self.ffmpeg, self.clip, "a:0")
         log(f"clip: {FRAMES} frames 64x48, keyframe every {GOP}; reference: one ffmpeg -vf {vf} run")
-
-        def tool(outdir: Path, extra=(), address=True, timeout=RUN_TIMEOUT, popen=False):
-            cmd = [sys.executable, str(TOOL), clip, "-o", str(outdir), "--scale", "2", "--backend", "cpu",
-                   "--encoder-args", LOSSLESS, "--segment-frames", str(SEGMENT), "--ffmpeg", args.ffmpeg,
-                   "--ffprobe", args.ffprobe, "--no-progress", *extra]
-            if address:
-                cmd += ["--address", cluster.address, "--node-ip-address", HEAD_IP]
-            if popen:
-                return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
-
-        def manifest(outdir: Path) -> dict:
-            files = list((outdir / ".espcn-ray").glob("*.json"))
-            check(len(files) == 1, f"{len(files)} manifests in {outdir}/.espcn-ray")
-            return json.loads(files[0].read_text())
-
-        def same_as_reference(out: Path) -> str:
-            got = frame_hashes(args.ffmpeg, str(out))
-            check(len(got) == FRAMES, f"{out.name}: {len(got)} frames, expected {FRAMES}")
-            bad = [i for i, (a, b) in enumerate(zip(got, reference)) if a != b]
-            check(not bad, f"{len(bad)} frames differ from the single ffmpeg run, first: frame {bad[:1]}")
-            check(stream_md5(args.ffmpeg, str(out), "a:0") == audio_md5, "the audio is not the source's")
-            return f"{FRAMES} frames identical to the single run, audio identical"
-
         log("starting the cluster: head + worker node, 1 CPU each")
-        cluster.start()
-        log(f"cluster up at {cluster.address}")
+        self.cluster.start()
+        log(f"cluster up at {self.cluster.address}")
 
-        out1 = root / "out-plain"
+    def tool(self, outdir: Path, extra=(), address=True, timeout=RUN_TIMEOUT, popen=False):
+        cmd = [sys.executable, str(TOOL), self.clip, "-o", str(outdir), "--scale", "2", "--backend", "cpu",
+               "--encoder-args", LOSSLESS, "--segment-frames", str(SEGMENT), "--ffmpeg", self.ffmpeg,
+               "--ffprobe", self.ffprobe, "--no-progress", *extra]
+        if address:
+            cmd += ["--address", self.cluster.address, "--node-ip-address", HEAD_IP]
+        if popen:
+            return subprocess.Popen(cmd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        return subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=timeout)
 
-        def plain():
-            p = tool(out1)
-            check(p.returncode == 0, f"exit {p.returncode}: {p.stderr.strip()[-2000:]}")
-            m = manifest(out1)
-            n = len(m["segments"])
-            check(n >= 6, f"{n} segments, the test needs >= 6")
-            check(m["complete"], "the manifest does not say complete")
-            leftovers = [p for p in (out1 / ".espcn-ray").iterdir() if p.is_dir()]
-            check(not leftovers, f"temporary folders left: {leftovers}")
-            return f"{n} segments; " + same_as_reference(out1 / "clip.mkv") + "; " + p.stderr.strip().splitlines()[-2]
-        case("2 nodes: output = one ffmpeg -vf espcn run", plain)
+    def same_as_reference(self, out: Path) -> str:
+        got = frame_hashes(self.ffmpeg, str(out))
+        check(len(got) == FRAMES, f"{out.name}: {len(got)} frames, expected {FRAMES}")
+        bad = [i for i, (a, b) in enumerate(zip(got, self.reference)) if a != b]
+        check(not bad, f"{len(bad)} frames differ from the single ffmpeg run, first: frame {bad[:1]}")
+        check(stream_md5(self.ffmpeg, str(out), "a:0") == self.audio_md5, "the audio is not the source's")
+        return f"{FRAMES} frames identical to the single run, audio identical"
 
-        out2 = root / "out-killed"
 
-        def killed_worker():
-            proc = tool(out2, popen=True)
-            deadline, victims, had_ffmpeg = time.monotonic() + 120, set(), False
-            while time.monotonic() < deadline and proc.poll() is None:
-                pids = node_processes(cluster.worker_tmp)
-                if any("ffmpeg" in cmdline(p) and "-progress" in cmdline(p) for p in pids):  # a segment runs
-                    victims, had_ffmpeg = cluster.kill_worker_node(), True
-                    break
-                time.sleep(0.05)
-            check(had_ffmpeg, "no segment ran on the worker node before the job ended: nothing was killed mid-run")
-            t_kill = time.monotonic()
-            try:
-                output, _ = proc.communicate(timeout=RUN_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                raise Failure(f"the job did not finish within {RUN_TIMEOUT} s of the worker node's death")
-            check(proc.returncode == 0, f"exit {proc.returncode} after the kill: {output.strip()[-2000:]}")
-            return (f"killed {len(victims)} worker-node processes mid-segment, the job finished "
-                    f"{time.monotonic() - t_kill:.1f} s later; " + same_as_reference(out2 / "clip.mkv"))
-        case("worker node killed mid-run: job completes, identical output", killed_worker)
+def manifest(outdir: Path) -> dict:
+    files = list((outdir / ".espcn-ray").glob("*.json"))
+    check(len(files) == 1, f"{len(files)} manifests in {outdir}/.espcn-ray")
+    return json.loads(files[0].read_text())
 
-        def rerun_done():
-            before = (out2 / "clip.mkv").stat().st_mtime_ns
-            p = tool(out2)
-            check(p.returncode == 0, f"exit {p.returncode}: {p.stderr.strip()[-1500:]}")
-            check("already done and verified" in p.stderr, f"no skip reported: {p.stderr.strip()[-800:]}")
-            check((out2 / "clip.mkv").stat().st_mtime_ns == before, "the output was rewritten")
-            return p.stderr.strip().splitlines()[0]
-        case("re-run of a finished job skips it (manifest)", rerun_done)
 
-        out3 = root / "out-resumed"
-
-        def resume():
-            proc = tool(out3, popen=True)
-            deadline, done = time.monotonic() + 120, 0
-            while time.monotonic() < deadline and proc.poll() is None:
-                try:
-                    done = sum(s["status"] == "done" for s in manifest(out3)["segments"])
-                except (Failure, ValueError, OSError):
-                    done = 0
-                if done >= 3:
-                    proc.kill()  # the driver dies; Ray drops its tasks
-                    break
-                time.sleep(0.05)
-            proc.communicate()
-            check(3 <= done < FRAMES // SEGMENT, f"the driver was not killed mid-run ({done} segments done)")
-            m = manifest(out3)
-            done_before = sum(s["status"] == "done" for s in m["segments"])
-            p = tool(out3)
-            check(p.returncode == 0, f"exit {p.returncode}: {p.stderr.strip()[-1500:]}")
-            first = p.stderr.strip().splitlines()[0]
-            check(f"{len(m['segments']) - done_before} to run ({done_before} done and verified before)" in first,
-                  f"the re-run did not skip the {done_before} segments done: {first}")
-            return f"{done_before} segments kept from the killed run; " + same_as_reference(out3 / "clip.mkv")
-        case("driver killed, then re-run: only the missing segments run", resume)
-
-        def no_gpu():
-            p = tool(root / "out-gpu", ["--backend", "cuda"], timeout=120)
-            check(p.returncode == 1, f"exit {p.returncode}, expected 1: {p.stderr.strip()[-800:]}")
-            msg = p.stderr.strip().splitlines()[-1]
-            check("no node of the cluster offers" in msg and "GPU" in msg, f"unclear message: {msg}")
-            return msg[:160]
-        case("--backend cuda on a CPU-only cluster: clear error", no_gpu)
-
-        leftovers = list(task_tmp.iterdir())
-
-        def no_temp_files():
-            check(not leftovers, f"task temporary files left: {[p.name for p in leftovers]}")
-        case("no task temporary files left", no_temp_files)
-
-        log("stopping the cluster")
-        cluster.stop()
-        out4 = root / "out-local"
-
-        def local():
-            p = tool(out4, ["--num-cpus", "2"], address=False)
-            check(p.returncode == 0, f"exit {p.returncode}: {p.stderr.strip()[-2000:]}")
-            return same_as_reference(out4 / "clip.mkv") + "; " + p.stderr.strip().splitlines()[-2]
-        case("local cluster (no --address), 2 CPUs", local)
-    except Failure as e:
-        failed += 1
-        log(f"FAIL setup: {e}")
+@pytest.fixture(scope="module")
+def run(option):
+    ffmpeg, ffprobe = option("--ffmpeg"), option("--ffprobe")
+    t0 = time.monotonic()
+    root = Path(tempfile.mkdtemp(prefix="espcn-ray-test-"))
+    r = Run(ffmpeg, ffprobe, root)
+    try:
+        r.prepare()
+        yield r
     finally:
-        cluster.stop()
-        left = node_processes(cluster.head_tmp) | node_processes(cluster.worker_tmp)
+        r.cluster.stop()
+        left = node_processes(r.cluster.head_tmp) | node_processes(r.cluster.worker_tmp)
         if left:
             log(f"processes still alive after ray stop: {sorted(left)}")
         shutil.rmtree(root, ignore_errors=True)
-    log(f"{time.monotonic() - t0:.0f} s")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+        log(f"{time.monotonic() - t0:.0f} s")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def test_two_nodes_output_equals_one_ffmpeg_run(run):
+    out = run.root / "out-plain"
+    p = run.tool(out)
+    check(p.returncode == 0, f"exit {p.returncode}: {p.stderr.strip()[-2000:]}")
+    m = manifest(out)
+    n = len(m["segments"])
+    check(n >= 6, f"{n} segments, the test needs >= 6")
+    check(m["complete"], "the manifest does not say complete")
+    leftovers = [p for p in (out / ".espcn-ray").iterdir() if p.is_dir()]
+    check(not leftovers, f"temporary folders left: {leftovers}")
+    log(f"{n} segments; " + run.same_as_reference(out / "clip.mkv") + "; " + p.stderr.strip().splitlines()[-2])
+
+
+def test_worker_node_killed_mid_run_job_completes_identically(run):
+    out = run.root / "out-killed"
+    proc = run.tool(out, popen=True)
+    deadline, victims, had_ffmpeg = time.monotonic() + 120, set(), False
+    while time.monotonic() < deadline and proc.poll() is None:
+        pids = node_processes(run.cluster.worker_tmp)
+        if any("ffmpeg" in cmdline(p) and "-progress" in cmdline(p) for p in pids):  # a segment runs
+            victims, had_ffmpeg = run.cluster.kill_worker_node(), True
+            break
+        time.sleep(0.05)
+    check(had_ffmpeg, "no segment ran on the worker node before the job ended: nothing was killed mid-run")
+    t_kill = time.monotonic()
+    try:
+        output, _ = proc.communicate(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise Failure(f"the job did not finish within {RUN_TIMEOUT} s of the worker node's death")
+    check(proc.returncode == 0, f"exit {proc.returncode} after the kill: {output.strip()[-2000:]}")
+    log(f"killed {len(victims)} worker-node processes mid-segment, the job finished "
+        f"{time.monotonic() - t_kill:.1f} s later; " + run.same_as_reference(out / "clip.mkv"))
+
+
+def test_rerun_of_a_finished_job_skips_it(run):
+    out = run.root / "out-killed"  # the previous test's finished job
+    before = (out / "clip.mkv").stat().st_mtime_ns
+    p = run.tool(out)
+    check(p.returncode == 0, f"exit {p.returncode}: {p.stderr.strip()[-1500:]}")
+    check("already done and verified" in p.stderr, f"no skip reported: {p.stderr.strip()[-800:]}")
+    check((out / "clip.mkv").stat().st_mtime_ns == before, "the output was rewritten")
+    log(p.stderr.strip().splitlines()[0])
+
+
+def test_driver_killed_then_rerun_runs_only_the_missing_segments(run):
+    out = run.root / "out-resumed"
+    proc = run.tool(out, popen=True)
+    deadline, done = time.monotonic() + 120, 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            done = sum(s["status"] == "done" for s in manifest(out)["segments"])
+        except (Failure, ValueError, OSError):
+            done = 0
+        if done >= 3:
+            proc.kill()  # the driver dies; Ray drops its tasks
+            break
+        time.sleep(0.05)
+    proc.communicate()
+    check(3 <= done < FRAMES // SEGMENT, f"the driver was not killed mid-run ({done} segments done)")
+    m = manifest(out)
+    done_before = sum(s["status"] == "done" for s in m["segments"])
+    p = run.tool(out)
+    check(p.returncode == 0, f"exit {p.returncode}: {p.stderr.strip()[-1500:]}")
+    first = p.stderr.strip().splitlines()[0]
+    check(f"{len(m['segments']) - done_before} to run ({done_before} done and verified before)" in first,
+          f"the re-run did not skip the {done_before} segments done: {first}")
+    log(f"{done_before} segments kept from the killed run; " + run.same_as_reference(out / "clip.mkv"))
+
+
+def test_backend_cuda_on_a_cpu_only_cluster_is_a_clear_error(run):
+    p = run.tool(run.root / "out-gpu", ["--backend", "cuda"], timeout=120)
+    check(p.returncode == 1, f"exit {p.returncode}, expected 1: {p.stderr.strip()[-800:]}")
+    msg = p.stderr.strip().splitlines()[-1]
+    check("no node of the cluster offers" in msg and "GPU" in msg, f"unclear message: {msg}")
+    log(msg[:160])
+
+
+def test_no_task_temporary_files_left(run):
+    leftovers = list(run.task_tmp.iterdir())
+    check(not leftovers, f"task temporary files left: {[p.name for p in leftovers]}")
+
+
+def test_local_cluster_without_address(run):
+    log("stopping the cluster")
+    run.cluster.stop()
+    out = run.root / "out-local"
+    p = run.tool(out, ["--num-cpus", "2"], address=False)
+    check(p.returncode == 0, f"exit {p.returncode}: {p.stderr.strip()[-2000:]}")
+    log(run.same_as_reference(out / "clip.mkv") + "; " + p.stderr.strip().splitlines()[-2])

@@ -15,10 +15,7 @@ sections=" ${ESPCN_FILTER_TEST_SECTIONS:-1 2 3 4 5 6 7} "
 section() { [[ $sections == *" $1 "* ]]; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-ff() { "$ffmpeg" -hide_banner -nostdin -y -loglevel error "$@"; }
+source "$(dirname "$0")/../lib.sh"  # ok, fail, finish, ff, run_signal_aware
 
 for r in 2 3 4; do
     "$make_model" --arch bicubic --scale $r -o "$work/bicubic-x$r.safetensors" >/dev/null
@@ -27,7 +24,6 @@ done
 "$make_model" --arch fsrcnn --scale 2 -o "$work/fsrcnn-x2.safetensors" >/dev/null
 # A usable GPU (driver, device, cuDNN) or not: the engine's own answer.
 if "$cli" -m "$work/espcn-x2.safetensors" --info --backend cuda >/dev/null 2>&1; then have_gpu=1; else have_gpu=0; fi
-source "$(dirname "$0")/lib.sh"  # run_signal_aware
 
 if section 1; then
 # 1. Every pixel format x scale: output size and format, frame count, pts.
@@ -45,7 +41,7 @@ for fmt in $formats; do
         pts=$(grep -o "pts: *[0-9]*" <<<"$log" | tr -d ' ' | tr '\n' ' ')
         if [ $rc -eq 0 ] && [ "$n" = 5 ] && [ "$sizes" = "s:$((33 * r))x$((17 * r))" ] &&
            [ "$fmts" = "fmt:$fmt" ] && [ "$pts" = "pts:0 pts:1 pts:2 pts:3 pts:4 " ]; then ok
-        else bad "format $fmt x$r: rc=$rc frames=$n $sizes $fmts pts=[$pts]"; fi
+        else fail "format $fmt x$r: rc=$rc frames=$n $sizes $fmts pts=[$pts]"; fi
     done
 done
 fi
@@ -63,7 +59,7 @@ for fmt in gray yuv420p; do
         ff -f rawvideo -pixel_format $fmt -video_size 41x23 -i "$work/in.raw" \
            -vf "espcn=scale=$r:backend=cpu:model=$work/$model.safetensors" -f rawvideo "$work/ff.raw"
         head -c $((41 * 23 * r * r)) "$work/ff.raw" >"$work/ff.y"
-        if cmp -s "$work/cli.y" "$work/ff.y"; then ok; else bad "$fmt $model: filter luma differs from espcn-cli"; fi
+        if cmp -s "$work/cli.y" "$work/ff.y"; then ok; else fail "$fmt $model: filter luma differs from espcn-cli"; fi
     done
 done
 fi
@@ -72,14 +68,14 @@ if section 3; then
 # 3. Odd and tiny sizes; an x264 -> espcn -> x264 transcode, checked with ffprobe.
 for size in 321x241 2x2 1x1; do  # color: testsrc2 has a minimum size
     if ff -f lavfi -i color=c=orange:size=$size:duration=0.2:rate=10 -vf "format=yuv420p,espcn=model=$work/espcn-x2.safetensors" \
-          -f null -; then ok; else bad "size $size"; fi
+          -f null -; then ok; else fail "size $size"; fi
 done
 ff -f lavfi -i testsrc2=size=96x64:rate=25:duration=1 -c:v libx264 -preset ultrafast -pix_fmt yuv420p "$work/src.mp4"
 if ff -i "$work/src.mp4" -vf "espcn=scale=2:model=$work/espcn-x2.safetensors" -c:v libx264 -preset ultrafast "$work/up.mp4"; then
     probe=$("$ffprobe" -v error -select_streams v:0 -count_frames \
             -show_entries stream=width,height,pix_fmt,nb_read_frames -of csv=p=0 "$work/up.mp4")
-    if [ "$probe" = "192,128,yuv420p,25" ]; then ok; else bad "transcode probe: $probe"; fi
-else bad "x264 -> espcn -> x264 transcode failed"; fi
+    if [ "$probe" = "192,128,yuv420p,25" ]; then ok; else fail "transcode probe: $probe"; fi
+else fail "x264 -> espcn -> x264 transcode failed"; fi
 fi
 
 if section 4; then
@@ -90,7 +86,7 @@ ff -f lavfi -i testsrc2=size=80x40:rate=10:duration=0.5 -c:v libx264 -preset ult
 cat "$work/a.264" "$work/b.264" >"$work/ab.264"
 sizes=$("$ffmpeg" -hide_banner -nostdin -loglevel info -f h264 -i "$work/ab.264" \
         -vf "espcn=model=$work/espcn-x2.safetensors,showinfo" -f null - 2>&1 | grep -o " s:[0-9x]*" | sort | uniq -c | awk '{print $1 $2}' | tr '\n' ' ')
-if [ "$sizes" = "5s:128x96 5s:160x80 " ]; then ok; else bad "resolution change: [$sizes]"; fi
+if [ "$sizes" = "5s:128x96 5s:160x80 " ]; then ok; else fail "resolution change: [$sizes]"; fi
 fi
 
 # 5. Bad options and inputs fail at init with a message and an error exit, never a signal.
@@ -102,7 +98,7 @@ expect_failure() {  # description, expected message fragment, filter string [ffm
     out=$(run_signal_aware "$ffmpeg" -hide_banner ${4:-} -f lavfi -i testsrc2=size=${5:-32x32}:duration=0.1 -vf "$3" -f null -)
     rc=$(tail -n 1 <<<"$out" | sed 's/^rc=//')
     if [ "$rc" -gt 0 ] && grep -q -- "$2" <<<"$out"; then ok
-    else bad "$1: rc=$rc, message '$2' not found in: $(tail -n 3 <<<"$out")"; fi
+    else fail "$1: rc=$rc, message '$2' not found in: $(tail -n 3 <<<"$out")"; fi
 }
 if section 5; then
 expect_failure "scale out of range" "scale" "espcn=scale=5:model=$work/espcn-x2.safetensors"
@@ -115,7 +111,7 @@ if [ $have_gpu -eq 0 ]; then
     out=$("$ffmpeg" -hide_banner -nostdin -loglevel warning -f lavfi -i testsrc2=size=32x32:rate=10:duration=0.5 \
           -vf "espcn=model=$work/espcn-x2.safetensors" -f null - 2>&1)
     if [ "$(grep -c 'GPU not used (.*); running on the CPU' <<<"$out")" = 1 ]; then ok
-    else bad "backend=auto without a GPU: expected one 'GPU not used' warning, got: $out"; fi
+    else fail "backend=auto without a GPU: expected one 'GPU not used' warning, got: $out"; fi
 fi
 expect_failure "fp16 on the cpu" "fp16 needs the cuda backend" "espcn=backend=cpu:precision=fp16:model=$work/espcn-x2.safetensors"
 expect_failure "unknown precision" "precision" "espcn=precision=fp8:model=$work/espcn-x2.safetensors"
@@ -126,7 +122,7 @@ fi
 if [ -n "$example" ] && section 6; then
     if "$example" "$work/src.mp4" "$work/example.mkv" "espcn=scale=2:model=$work/espcn-x2.safetensors,format=yuv420p" libx264 &&
        [ "$("$ffprobe" -v error -select_streams v:0 -count_frames -show_entries stream=width,height,nb_read_frames -of csv=p=0 "$work/example.mkv")" = "192,128,25" ]; then ok
-    else bad "espcn_transcode example"; fi
+    else fail "espcn_transcode example"; fi
 fi
 
 # 7. CUDA frames (FFmpeg built with ffnvcodec): hwupload_cuda -> espcn ->
@@ -146,7 +142,7 @@ if section 7; then
         no_cuda_frames="no usable GPU here"
     fi
     if [ -n "$no_cuda_frames" ]; then
-        if [ "${ESPCN_GPU_REQUIRED:-0}" = 1 ]; then bad "CUDA frames not checked: $no_cuda_frames (ESPCN_GPU_REQUIRED=1)"
+        if [ "${ESPCN_GPU_REQUIRED:-0}" = 1 ]; then fail "CUDA frames not checked: $no_cuda_frames (ESPCN_GPU_REQUIRED=1)"
         else echo "test_filter: CUDA frames not checked: $no_cuda_frames"; fi
     else
         export ESPCN_CUDNN_SEARCH=heuristic
@@ -158,7 +154,7 @@ if section 7; then
             ff "${hw[@]}" "${src[@]}" \
                -vf "format=$fmt,hwupload_cuda,espcn=$m,hwdownload,format=$fmt" -f rawvideo "$work/dev.$fmt"
             if [ -s "$work/host.$fmt" ] && cmp -s "$work/host.$fmt" "$work/dev.$fmt"; then ok
-            else bad "CUDA frames ($fmt): hwupload_cuda,espcn differs from the host-frame path"; fi
+            else fail "CUDA frames ($fmt): hwupload_cuda,espcn differs from the host-frame path"; fi
         done
         # Refusals on CUDA frames: a clear error, never a signal or an
         # assertion (each also runs the filter's teardown after a failed start).
@@ -171,5 +167,4 @@ if section 7; then
     fi
 fi
 
-echo "test_filter: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish test_filter

@@ -14,11 +14,7 @@ set -uo pipefail
 ffmpeg=$1 make_model=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"; [ -n "${ffpid:-}" ] && kill "$ffpid" 2>/dev/null' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-ff() { "$ffmpeg" -hide_banner -nostdin -y -loglevel error "$@"; }
-source "$(dirname "$0")/lib.sh"  # run_signal_aware
+source "$(dirname "$0")/../lib.sh"  # ok, fail, finish, ff, run_signal_aware
 
 "$make_model" --arch espcn --scale 2 --seed 1 -o "$work/a.safetensors" >/dev/null
 "$make_model" --arch espcn --scale 2 --seed 2 -o "$work/b.safetensors" >/dev/null
@@ -39,14 +35,14 @@ if ff "${src[@]}" -vf "$sc,espcn=$m" -f framemd5 "$work/ingraph.md5"; then
     sizes=$(frames "$work/ingraph.md5" | cut -d, -f5 | sort | uniq -c | awk '{print $1 "x" $2}' | tr '\n' ' ')
     # yuv420p: 128x96 -> 18432 bytes, 160x80 -> 19200
     [ "$small" -ge 1 ] && [ "$small" -le 5 ] && [ "$sizes" = "${small}x18432 $((6 - small))x19200 " ] &&
-        ok || bad "in-graph size change: frame sizes [$sizes] ($small frames of 64x48 from scale)"
+        ok || fail "in-graph size change: frame sizes [$sizes] ($small frames of 64x48 from scale)"
     ff "${src[@]}" -vf "scale=64:48,espcn=$m" -f framemd5 "$work/fixed1.md5"
     ff "${src[@]}" -vf "scale=80:40,espcn=$m" -f framemd5 "$work/fixed2.md5"
     want=$( (frames "$work/fixed1.md5" | head -n "$small"; frames "$work/fixed2.md5" | tail -n $((6 - small))) | cut -d, -f5,6)
     got=$(frames "$work/ingraph.md5" | cut -d, -f5,6)
-    [ "$got" = "$want" ] && ok || bad "in-graph size change: output differs from fixed-size graphs"
+    [ "$got" = "$want" ] && ok || fail "in-graph size change: output differs from fixed-size graphs"
 else
-    bad "in-graph size change ($sc,espcn) failed"
+    fail "in-graph size change ($sc,espcn) failed"
 fi
 
 # --- 2. the model is read once --------------------------------------------------------
@@ -66,7 +62,7 @@ run_pipeline() {  # MODEL OUTPUT [INPUT]
 cat "$work"/a??.png "$work"/b1.png "$work"/b2.png "$work"/b3.png | run_pipeline "$work/a.safetensors" "$work/keep_ref.md5"
 cat "$work"/a??.png "$work"/b1.png "$work"/b2.png "$work"/b3.png | run_pipeline "$work/b.safetensors" "$work/switch_ref.md5"
 [ "$(frames "$work/keep_ref.md5" | tail -3)" != "$(frames "$work/switch_ref.md5" | tail -3)" ] && ok ||
-    bad "the two models give the same frames: the test could not see a switch"
+    fail "the two models give the same frames: the test could not see a switch"
 for change in delete replace; do
     cp "$work/a.safetensors" "$work/live.safetensors"
     rm -f "$work/pipe" "$work/go" "$work/live.md5" && mkfifo "$work/pipe"
@@ -80,7 +76,7 @@ for change in delete replace; do
         2>"$work/live.log" &
     ffpid=$!
     for _ in $(seq 1200); do grep -q 'Parsed_showinfo.*n: *0 ' "$work/live.log" && break; sleep 0.05; done
-    grep -q 'Parsed_showinfo.*n: *0 ' "$work/live.log" && ok || bad "$change: ffmpeg processed no frame of the first size"
+    grep -q 'Parsed_showinfo.*n: *0 ' "$work/live.log" && ok || fail "$change: ffmpeg processed no frame of the first size"
     if [ $change = delete ]; then
         rm -f "$work/live.safetensors"
     else
@@ -91,13 +87,13 @@ for change in delete replace; do
     wait $ffpid
     rc=$?
     ffpid=
-    if [ $rc -eq 0 ]; then ok; else bad "$change the model mid-stream: ffmpeg exit $rc: $(tail -3 "$work/live.log")"; fi
+    if [ $rc -eq 0 ]; then ok; else fail "$change the model mid-stream: ffmpeg exit $rc: $(tail -3 "$work/live.log")"; fi
     n=$(frames "$work/live.md5" | wc -l)
-    [ "$n" = 15 ] && ok || bad "$change the model mid-stream: $n frames out, expected 15"
+    [ "$n" = 15 ] && ok || fail "$change the model mid-stream: $n frames out, expected 15"
     [ "$(frames "$work/live.md5" | cut -d, -f5,6)" = "$(frames "$work/keep_ref.md5" | cut -d, -f5,6)" ] && ok ||
-        bad "$change the model mid-stream: the frames are not the first model's"
+        fail "$change the model mid-stream: the frames are not the first model's"
     grep -q "was deleted or changed since this process read it; keeping the network read then" "$work/live.log" &&
-        ok || bad "$change: no warning that the file changed"
+        ok || fail "$change: no warning that the file changed"
 done
 
 # --- 3. a FIFO as the model ----------------------------------------------------------------
@@ -106,20 +102,20 @@ out=$(run_signal_aware timeout 20 "$ffmpeg" -hide_banner -f lavfi -i testsrc2=si
       -vf "espcn=model=$work/fifo" -f null -)
 rc=$(tail -n 1 <<<"$out" | sed 's/^rc=//')
 if [ "$rc" -gt 0 ] && [ "$rc" -ne 124 ] && grep -q "is a FIFO (named pipe), not a regular file" <<<"$out"; then ok
-else bad "model=FIFO: rc=$rc: $(tail -n 3 <<<"$out")"; fi
+else fail "model=FIFO: rc=$rc: $(tail -n 3 <<<"$out")"; fi
 
 # --- 4. memory budget ------------------------------------------------------------------------
 src=(-f lavfi -i testsrc2=size=321x241:rate=10:duration=0.2)
 ff "${src[@]}" -vf "espcn=$m" -f framemd5 "$work/budget_default.md5"
 ff "${src[@]}" -vf "espcn=$m:memory_budget=2Mi" -f framemd5 "$work/budget_small.md5"
 [ -s "$work/budget_small.md5" ] && [ "$(frames "$work/budget_small.md5")" = "$(frames "$work/budget_default.md5")" ] &&
-    ok || bad "memory_budget=2Mi: output differs from the default budget's"
+    ok || fail "memory_budget=2Mi: output differs from the default budget's"
 out=$(run_signal_aware "$ffmpeg" -hide_banner "${src[@]}" -vf "espcn=$m:memory_budget=64Ki" -f null -)
 rc=$(tail -n 1 <<<"$out" | sed 's/^rc=//')
 # (row-tile backends name their smallest band; cpu-fast, which streams rows
 # itself, its narrowest strips)
 if [ "$rc" -gt 0 ] && grep -Eq "plane needs [0-9]+ bytes of working memory (for its smallest band of rows \(9 rows: |in the cpu-fast backend's narrowest work items).* over the memory budget of 65536 bytes" <<<"$out"
-then ok; else bad "memory_budget=64Ki: rc=$rc: $(tail -n 3 <<<"$out")"; fi
+then ok; else fail "memory_budget=64Ki: rc=$rc: $(tail -n 3 <<<"$out")"; fi
 
 # One 8K frame x2 (the default model's architecture), default budget: the
 # engine holds at most 512 MiB, the frames ~250 MB (8K in, 16K out, yuv420p).
@@ -127,12 +123,11 @@ if /usr/bin/time -f '%M %e' -o "$work/8k.time" "$ffmpeg" -hide_banner -nostdin -
        -f lavfi -i color=s=7680x4320:d=1:r=1 -vf "espcn=scale=2:$m" -f null -; then
     read -r rss secs <"$work/8k.time"
     echo "measured: ffmpeg color=s=7680x4320 (1 frame) -vf espcn=scale=2: peak RSS ${rss} kB, ${secs} s"
-    [ "$rss" -lt $((3 * 1024 * 1024)) ] && ok || bad "8K x2: peak RSS $rss kB, over 3 GB"
+    [ "$rss" -lt $((3 * 1024 * 1024)) ] && ok || fail "8K x2: peak RSS $rss kB, over 3 GB"
     # 512 MiB of engine memory + frames + code: well under 1.2 GB.
-    [ "$rss" -lt $((1200 * 1024)) ] && ok || bad "8K x2: peak RSS $rss kB, over the budget's bound of 1.2 GB"
+    [ "$rss" -lt $((1200 * 1024)) ] && ok || fail "8K x2: peak RSS $rss kB, over the budget's bound of 1.2 GB"
 else
-    bad "8K x2 failed"
+    fail "8K x2 failed"
 fi
 
-echo "test_filter_lifecycle: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish test_filter_lifecycle

@@ -26,10 +26,7 @@ declare -A MARGIN_DB=([2]=1.5 [3]=1.0 [4]=0.7)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-fails=0 checks=0
-ok() { checks=$((checks + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ff() { "$ffmpeg" -hide_banner -nostdin -y -loglevel error "$@"; }
+source "$(dirname "$0")/../lib.sh"  # ok, fail, finish, ff, run_signal_aware
 
 [ -d "$models" ] || { echo "FAIL: no installed model folder $models"; exit 1; }
 mkdir -p "$work/Gen"
@@ -45,19 +42,19 @@ for r in 2 3 4; do
             --scale "$r" --filter-args threads=2 --csv "$work/filter-x$r.csv" "$work/Gen" >"$work/filter-x$r.txt" 2>&1; then
         ok
     else
-        bad "x$r: scripts/eval_ffmpeg.sh failed: $(tail -n 3 "$work/filter-x$r.txt")"; continue
+        fail "x$r: scripts/eval_ffmpeg.sh failed: $(tail -n 3 "$work/filter-x$r.txt")"; continue
     fi
     # The installed default is the model weights/DEFAULTS names, byte for byte.
     named=$(sed -n "s/^x$r  *//p" "$root/weights/DEFAULTS")
     if [ -n "$named" ] && cmp -s "$models/default-x$r.safetensors" "$models/$named"; then ok
-    else bad "x$r: $models/default-x$r.safetensors is not the installed copy of '$named' (weights/DEFAULTS)"; fi
+    else fail "x$r: $models/default-x$r.safetensors is not the installed copy of '$named' (weights/DEFAULTS)"; fi
     # The library, same model file.
     "$eval_bin" -m "$models/default-x$r.safetensors" --threads 2 --csv "$work/lib-x$r.csv" "$work/Gen" >/dev/null 2>&1 ||
-        { bad "x$r: espcn-eval on the library failed"; continue; }
+        { fail "x$r: espcn-eval on the library failed"; continue; }
     sed 's/^/    /' "$work/filter-x$r.txt"
     # columns: dataset,image,hr_width,hr_height,scale,method,psnr_y,ssim_y,bicubic_psnr_y,bicubic_ssim_y
     if diff <(cut -d, -f1-5,7- "$work/filter-x$r.csv") <(cut -d, -f1-5,7- "$work/lib-x$r.csv") >/dev/null; then ok
-    else bad "x$r: the filter's scores differ from the library's: $(diff <(cut -d, -f7 "$work/filter-x$r.csv") <(cut -d, -f7 "$work/lib-x$r.csv") | head -n 4 | tr '\n' ' ')"; fi
+    else fail "x$r: the filter's scores differ from the library's: $(diff <(cut -d, -f7 "$work/filter-x$r.csv") <(cut -d, -f7 "$work/lib-x$r.csv") | head -n 4 | tr '\n' ' ')"; fi
     verdict=$(awk -F, -v m="${MARGIN_DB[$r]}" 'NR > 1 {
                   g = $7 - $9
                   if ($2 == "mean") { mean = g } else if (g <= 0) { worst = worst " " $2 "(" g ")" } }
@@ -66,21 +63,20 @@ for r in 2 3 4; do
     if [[ $verdict == ok* ]]; then
         ok; echo "x$r: filter (default model) beats bicubic by ${verdict#ok } dB on average (margin ${MARGIN_DB[$r]} dB), on every image"
     else
-        bad "x$r: $verdict"
+        fail "x$r: $verdict"
     fi
 done
 
 # No ESPCN_MODEL_DIR: what a user's shell has after the build. The default
 # model must be found next to the libespcn ffmpeg loaded, and equal the one
 # ESPCN_MODEL_DIR names.
-source "$(dirname "$0")/lib.sh"  # run_signal_aware
 for r in 2 3 4; do
     a=$(env -u ESPCN_MODEL_DIR "$ffmpeg" -hide_banner -nostdin -loglevel error -f lavfi -i testsrc=size=48x32 \
         -frames:v 2 -vf espcn=scale=$r -f framemd5 - 2>&1 | grep -v '^#')
     b=$(ESPCN_MODEL_DIR=$models "$ffmpeg" -hide_banner -nostdin -loglevel error -f lavfi -i testsrc=size=48x32 \
         -frames:v 2 -vf espcn=scale=$r -f framemd5 - 2>&1 | grep -v '^#')
     if [ -n "$a" ] && [ "$a" = "$b" ] && ! grep -qi error <<<"$a"; then ok
-    else bad "x$r without ESPCN_MODEL_DIR: '$a' vs with it: '$b'"; fi
+    else fail "x$r without ESPCN_MODEL_DIR: '$a' vs with it: '$b'"; fi
 done
 
 # content=video (issue #23): loads default-video-x<r>.safetensors, the installed
@@ -88,7 +84,7 @@ done
 for r in 2 3 4; do
     named=$(sed -n "s/^video-x$r  *//p" "$root/weights/DEFAULTS")
     if [ -n "$named" ] && cmp -s "$models/default-video-x$r.safetensors" "$models/$named"; then ok
-    else bad "x$r: $models/default-video-x$r.safetensors is not the installed copy of '$named' (weights/DEFAULTS)"; fi
+    else fail "x$r: $models/default-video-x$r.safetensors is not the installed copy of '$named' (weights/DEFAULTS)"; fi
     a=$(ESPCN_MODEL_DIR=$models "$ffmpeg" -hide_banner -nostdin -loglevel error -f lavfi -i testsrc=size=48x32 \
         -frames:v 2 -vf espcn=scale=$r:content=video -f framemd5 - 2>&1 | grep -v '^#')
     b=$(ESPCN_MODEL_DIR=$models "$ffmpeg" -hide_banner -nostdin -loglevel error -f lavfi -i testsrc=size=48x32 \
@@ -96,7 +92,7 @@ for r in 2 3 4; do
     c=$(ESPCN_MODEL_DIR=$models "$ffmpeg" -hide_banner -nostdin -loglevel error -f lavfi -i testsrc=size=48x32 \
         -frames:v 2 -vf espcn=scale=$r -f framemd5 - 2>&1 | grep -v '^#')
     if [ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" != "$c" ] && ! grep -qi error <<<"$a"; then ok
-    else bad "x$r content=video: '$a' vs model=$named: '$b' (clean default: '$c')"; fi
+    else fail "x$r content=video: '$a' vs model=$named: '$b' (clean default: '$c')"; fi
 done
 
 # No shipped model where the filter looks: a clear error at init and an error
@@ -105,12 +101,11 @@ out=$(ESPCN_MODEL_DIR=$work/empty run_signal_aware \
       "$ffmpeg" -hide_banner -loglevel error -f lavfi -i testsrc=size=64x48 -frames:v 1 -vf espcn=scale=3 -f null -)
 rc=$(tail -n 1 <<<"$out" | sed 's/^rc=//')
 if [ "$rc" -gt 0 ] && grep -q "no shipped x3 model" <<<"$out"; then ok
-else bad "missing default model: rc=$rc, output: $out"; fi
+else fail "missing default model: rc=$rc, output: $out"; fi
 out=$(ESPCN_MODEL_DIR=$work/empty run_signal_aware \
       "$ffmpeg" -hide_banner -loglevel error -f lavfi -i testsrc=size=64x48 -frames:v 1 -vf espcn=scale=2:content=video -f null -)
 rc=$(tail -n 1 <<<"$out" | sed 's/^rc=//')
 if [ "$rc" -gt 0 ] && grep -q "no shipped x2 model for content=video" <<<"$out"; then ok
-else bad "missing video model: rc=$rc, output: $out"; fi
+else fail "missing video model: rc=$rc, output: $out"; fi
 
-echo "test_filter_quality: $checks checks passed, $fails failed"
-[ $fails -eq 0 ]
+finish test_filter_quality

@@ -37,10 +37,7 @@ command -v python3 >/dev/null || skip "no python3"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-ff() { "$ffmpeg" -hide_banner -nostdin -y -loglevel error "$@"; }
+source "$(dirname "$0")/../lib.sh"  # ok, fail, finish, ff, run_signal_aware
 echo "test_native_export: $("$ffmpeg" -hide_banner -version | head -n 1)"
 
 # Models from espcn-make-model (untrained ESPCN and FSRCNN, exact bicubic) ...
@@ -53,7 +50,7 @@ echo "test_native_export: $("$ffmpeg" -hide_banner -version | head -n 1)"
 # PReLU, relu, sigmoid after the shuffle, identity, a range other than [0, 1],
 # a bias-free conv, a deconv with a per-channel PReLU before it), plus two that
 # must be refused.
-PYTHONPATH="$root/weights" python3 - "$work" <<'EOF' || bad "writing the Python test models"
+PYTHONPATH="$root/weights" python3 - "$work" <<'EOF' || fail "writing the Python test models"
 import random, sys
 from espcn_format import ModelWriter, Tensor
 work = sys.argv[1]
@@ -115,19 +112,19 @@ check() {
     name=$(basename "$model" .safetensors)
     r=$("$cli" -m "$model" --info 2>/dev/null | sed -n 's/^scale: *x\([0-9]*\)/\1/p')
     radius=$("$cli" -m "$model" --info 2>/dev/null | sed -n 's/^receptive radius: *\([0-9]*\).*/\1/p')
-    if ! python3 "$exporter" -q "$model" "$work/$name.model"; then bad "$name: export failed"; return; fi
+    if ! python3 "$exporter" -q "$model" "$work/$name.model"; then fail "$name: export failed"; return; fi
     ff -f lavfi -i "testsrc2=size=${w}x${h}:rate=1" -vf "format=$fmt" -frames:v 1 -f rawvideo "$work/in.raw"
     head -c $((w * h)) "$work/in.raw" >"$work/in.y"
     if ! ff -f rawvideo -pixel_format "$fmt" -video_size "${w}x${h}" -i "$work/in.raw" \
             -vf "sr=dnn_backend=native:model=$work/$name.model" -f rawvideo "$work/sr.raw"; then
-        bad "$name: ffmpeg sr refused the exported model"; return
+        fail "$name: ffmpeg sr refused the exported model"; return
     fi
     head -c $((w * h * r * r)) "$work/sr.raw" >"$work/sr.y"
     if ! "$cli" -m "$model" --backend reference --raw-in "${w}x${h}" -i "$work/in.y" -o "$work/cli.y" >/dev/null; then
-        bad "$name: espcn-cli failed"; return
+        fail "$name: espcn-cli failed"; return
     fi
     if compare "$work/sr.y" "$work/cli.y" "$w" "$h" "$r" "$radius" "$name ($fmt)"; then ok
-    else bad "$name ($fmt): sr native output differs from the engine beyond rounding"; fi
+    else fail "$name ($fmt): sr native output differs from the engine beyond rounding"; fi
 }
 
 check "$work/espcn-x2.safetensors" 128 96
@@ -144,12 +141,11 @@ expect_refusal() {  # model, message fragment
     local out rc
     out=$(python3 "$exporter" "$1" "$work/refused.model" 2>&1); rc=$?
     if [ $rc -eq 1 ] && grep -q -- "$2" <<<"$out" && [ ! -e "$work/refused.model" ]; then ok
-    else bad "$(basename "$1"): expected a refusal mentioning '$2', got rc=$rc: $out"; fi
+    else fail "$(basename "$1"): expected a refusal mentioning '$2', got rc=$rc: $out"; fi
 }
 expect_refusal "$work/bad-scale1.safetensors" "SRCNN"
 expect_refusal "$work/bad-3ch.safetensors" "only luma"
 printf 'not a model' >"$work/garbage.safetensors"
 expect_refusal "$work/garbage.safetensors" "header length"
 
-echo "test_native_export: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish test_native_export

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """espcn-eval against an independent computation of the SR protocol.
 
 Generates a tiny dataset (RGB and gray images whose sizes are not multiples of
@@ -21,7 +20,6 @@ signal.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import subprocess
@@ -29,6 +27,7 @@ import sys
 import tempfile
 
 import numpy as np
+import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -116,19 +115,20 @@ def ssim(a: np.ndarray, b: np.ndarray, s: int) -> float:
 def run(cmd: list[str], expect: int | None = 0) -> subprocess.CompletedProcess:
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode < 0:
-        raise SystemExit(f"FAIL: {' '.join(cmd)} died of signal {-p.returncode}\n{p.stderr}")
+        pytest.fail(f"{' '.join(cmd)} died of signal {-p.returncode}\n{p.stderr}")
     if expect is not None and p.returncode != expect:
-        raise SystemExit(f"FAIL: {' '.join(cmd)} exited {p.returncode}, expected {expect}\n"
-                         f"{p.stdout}\n{p.stderr}")
+        pytest.fail(f"{' '.join(cmd)} exited {p.returncode}, expected {expect}\n{p.stdout}\n{p.stderr}")
     return p
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--eval", required=True, help="espcn-eval")
-    ap.add_argument("--make-model", required=True, help="espcn-make-model")
-    ap.add_argument("--weights-dir", required=True, help="weights/ (for matlab_imresize.py)")
-    a = ap.parse_args()
+class Tools:
+    def __init__(self, option):
+        self.eval, self.make_model = option("--eval"), option("--make-model")
+        self.weights_dir = option("--weights-dir")  # for matlab_imresize.py
+
+
+def test_eval_scores_as_the_protocol_says(option):
+    a = Tools(option)
     sys.path.insert(0, a.weights_dir)
     from matlab_imresize import downscale, upscale
 
@@ -254,8 +254,3 @@ def main() -> int:
             assert "espcn-eval: " in p.stderr, p.stderr
             checks += 1
     print(f"test_eval: {checks} checks passed")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The pure-Python model writer (weights/espcn_format.py) against the engine.
 
 Writes small networks with seeded random weights through ModelWriter, runs
@@ -20,18 +19,18 @@ boundary (k + 1/2)/255 may land on either side; anything more is a bug.
 Also checks that broken files written by the same writer are refused with
 exit status 1 and a message naming the problem.
 
-Standard library only. Usage: test_format_writer.py --cli PATH/espcn-cli
+Standard library and pytest. Usage: pytest test_format_writer.py --cli PATH/espcn-cli
 """
 from __future__ import annotations
 
-import argparse
 import math
 import random
 import struct
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+import pytest
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_WEIGHTS_DIR = HERE.parent.parent / "weights"
@@ -39,7 +38,7 @@ DEFAULT_WEIGHTS_DIR = HERE.parent.parent / "weights"
 W, H = 9, 7  # LR plane size: odd, not square
 
 
-class Failure(Exception):
+class Failure(AssertionError):
     pass
 
 
@@ -267,109 +266,98 @@ def expect_refused(cli: str, model: Path, needles: list[str]) -> None:
                                   f"{p.stderr.strip()}")
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cli", required=True, help="path to espcn-cli")
-    ap.add_argument("--weights-dir", default=str(DEFAULT_WEIGHTS_DIR),
-                    help="directory holding espcn_format.py")
-    args = ap.parse_args()
-    sys.path.insert(0, args.weights_dir)
-    from espcn_format import ModelWriter, Tensor  # noqa: E402
+# --- the tests ----------------------------------------------------------------------
 
-    passed, failed = 0, 0
-
-    def case(name, fn):
-        nonlocal passed, failed
-        try:
-            detail = fn()
-            passed += 1
-            print(f"ok   {name}" + (f": {detail}" if detail else ""))
-        except Failure as e:
-            failed += 1
-            print(f"FAIL {name}: {e}", file=sys.stderr)
-        except Exception as e:  # a bug in the writer or in this test
-            failed += 1
-            print(f"FAIL {name}: unexpected {type(e).__name__}: {e}", file=sys.stderr)
-
-    with tempfile.TemporaryDirectory(prefix="espcn_test_format_writer.") as tmp:
-        work = Path(tmp)
-        rng = random.Random(2024)
-        plane = bytes(rng.randrange(256) for _ in range(W * H))
-        x = [[[plane[yy * W + xx] / 255.0 for xx in range(W)] for yy in range(H)]]
-
-        # The reference backend is the one required; oneDNN is compared too
-        # when this build and machine have it.
-        backends = None
-        builders = [("shuffle", shuffle_network, 11), ("deconv", deconv_network, 23),
-                    ("residual", residual_network, 31)]
-        for label, builder, seed in builders:
-            for dtype in ("F32", "F16"):
-                mw, r, forward = builder(ModelWriter, dtype, seed)
-                model = work / f"{label}-{dtype}.safetensors"
-                mw.save(str(model))
-                if backends is None:
-                    p = run_cli(args.cli, ["-m", str(model), "--info", "--backend", "onednn"])
-                    backends = ["reference", "onednn"] if p.returncode == 0 else ["reference"]
-                    if p.returncode != 0:
-                        print(f"note: oneDNN backend unavailable: {p.stderr.strip()}")
-                want = [encode8(v) for row in forward(x)[0] for v in row]
-                for backend in backends:
-                    name = f"{label} {dtype} {backend}"
-
-                    def run_case(model=model, r=r, backend=backend, want=want):
-                        got = upscale_raw(args.cli, model, plane, r, backend, work)
-                        return compare(got, want, r)
-                    case(name, run_case)
-
-        # The --info summary of a writer-made deconv model.
-        def deconv_info():
-            mw, _, _ = deconv_network(ModelWriter, "F32", 23)
-            model = work / "info.safetensors"
-            mw.save(str(model))
-            p = run_cli(args.cli, ["-m", str(model), "--info", "--backend", "reference"])
-            check(p.returncode == 0, f"--info failed: {p.stderr}")
-            for needle in ("py-deconv-f32", "x2", "deconv"):
-                check(needle in p.stdout, f"--info output lacks {needle!r}:\n{p.stdout}")
-        case("deconv --info", deconv_info)
-
-        # A conv declaring in = 1 whose weight tensor is (4, 2, 3, 3).
-        def bad_conv_shape():
-            mw = ModelWriter(name="broken", scale=2)
-            mw.conv("conv1", Tensor([4, 2, 3, 3], [0.0] * 72), Tensor([4], [0.0] * 4))
-            mw.layers[-1]["in"] = 1  # the chain is fine, the tensor is not
-            mw.conv("conv2", Tensor([4, 4, 3, 3], [0.0] * 144), None)
-            mw.pixel_shuffle()
-            model = work / "bad-conv.safetensors"
-            mw.save(str(model))
-            expect_refused(args.cli, model, ["conv1.weight", "(4, 2, 3, 3)", "(4, 1, 3, 3)"])
-        case("conv tensor shape mismatch refused", bad_conv_shape)
-
-        # A deconv whose K - 2p + op is not r.
-        def bad_deconv_geometry():
-            mw = ModelWriter(name="broken-deconv", scale=2)
-            mw.conv("conv1", Tensor([3, 1, 3, 3], [0.1] * 27), Tensor([3], [0.0] * 3))
-            mw.deconv("deconv", Tensor([3, 1, 5, 5], [0.1] * 75), None, stride=2, padding=2,
-                      output_padding=0)
-            model = work / "bad-deconv.safetensors"
-            mw.save(str(model))
-            expect_refused(args.cli, model, ["layer 1", "deconv"])
-        case("deconv with K - 2p + op != r refused", bad_deconv_geometry)
-
-        # The writer itself refuses a tensor whose values do not fill its shape.
-        def writer_checks_value_count():
-            mw = ModelWriter(name="short", scale=2)
-            mw.conv("conv1", Tensor([4, 1, 3, 3], [0.0] * 35), None)
-            try:
-                mw.to_bytes()
-            except ValueError as e:
-                check("(4, 1, 3, 3)" in str(e), f"message does not name the shape: {e}")
-                return None
-            raise Failure("to_bytes() accepted 35 values for a (4, 1, 3, 3) tensor")
-        case("writer rejects a short tensor", writer_checks_value_count)
-
-    print(f"test_format_writer: {passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+@pytest.fixture(scope="module")
+def cli(option):
+    return option("--cli")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+@pytest.fixture(scope="module")
+def writer(option):
+    """weights/espcn_format.py (ModelWriter, Tensor)."""
+    sys.path.insert(0, option("--weights-dir", required=False) or str(DEFAULT_WEIGHTS_DIR))
+    import espcn_format
+    return espcn_format
+
+
+@pytest.fixture(scope="module")
+def plane():
+    """A seeded random 8-bit W x H plane, and the same as network input values."""
+    rng = random.Random(2024)
+    data = bytes(rng.randrange(256) for _ in range(W * H))
+    return data, [[[data[yy * W + xx] / 255.0 for xx in range(W)] for yy in range(H)]]
+
+
+@pytest.fixture(scope="module")
+def backends(cli, writer, tmp_path_factory):
+    """The reference backend is required; oneDNN is compared too when this build has it."""
+    mw, _, _ = shuffle_network(writer.ModelWriter, "F32", 1)
+    model = tmp_path_factory.mktemp("probe") / "probe.safetensors"
+    mw.save(str(model))
+    p = run_cli(cli, ["-m", str(model), "--info", "--backend", "onednn"])
+    return {"reference": None, "onednn": None if p.returncode == 0 else p.stderr.strip()}
+
+
+BUILDERS = {"shuffle": (shuffle_network, 11), "deconv": (deconv_network, 23),
+            "residual": (residual_network, 31)}
+
+
+@pytest.mark.parametrize("backend", ["reference", "onednn"])
+@pytest.mark.parametrize("dtype", ["F32", "F16"])
+@pytest.mark.parametrize("label", list(BUILDERS))
+def test_engine_matches_the_definition(cli, writer, plane, backends, tmp_path, label, dtype, backend):
+    if backends[backend] is not None:
+        pytest.skip(f"the {backend} backend is unavailable: {backends[backend]}")
+    builder, seed = BUILDERS[label]
+    mw, r, forward = builder(writer.ModelWriter, dtype, seed)
+    model = tmp_path / f"{label}-{dtype}.safetensors"
+    mw.save(str(model))
+    data, x = plane
+    want = [encode8(v) for row in forward(x)[0] for v in row]
+    print(compare(upscale_raw(cli, model, data, r, backend, tmp_path), want, r))
+
+
+def test_deconv_info(cli, writer, tmp_path):
+    """The --info summary of a writer-made deconv model."""
+    mw, _, _ = deconv_network(writer.ModelWriter, "F32", 23)
+    model = tmp_path / "info.safetensors"
+    mw.save(str(model))
+    p = run_cli(cli, ["-m", str(model), "--info", "--backend", "reference"])
+    check(p.returncode == 0, f"--info failed: {p.stderr}")
+    for needle in ("py-deconv-f32", "x2", "deconv"):
+        check(needle in p.stdout, f"--info output lacks {needle!r}:\n{p.stdout}")
+
+
+def test_conv_tensor_shape_mismatch_refused(cli, writer, tmp_path):
+    """A conv declaring in = 1 whose weight tensor is (4, 2, 3, 3)."""
+    Tensor = writer.Tensor
+    mw = writer.ModelWriter(name="broken", scale=2)
+    mw.conv("conv1", Tensor([4, 2, 3, 3], [0.0] * 72), Tensor([4], [0.0] * 4))
+    mw.layers[-1]["in"] = 1  # the chain is fine, the tensor is not
+    mw.conv("conv2", Tensor([4, 4, 3, 3], [0.0] * 144), None)
+    mw.pixel_shuffle()
+    model = tmp_path / "bad-conv.safetensors"
+    mw.save(str(model))
+    expect_refused(cli, model, ["conv1.weight", "(4, 2, 3, 3)", "(4, 1, 3, 3)"])
+
+
+def test_deconv_geometry_refused(cli, writer, tmp_path):
+    """A deconv whose K - 2p + op is not r."""
+    Tensor = writer.Tensor
+    mw = writer.ModelWriter(name="broken-deconv", scale=2)
+    mw.conv("conv1", Tensor([3, 1, 3, 3], [0.1] * 27), Tensor([3], [0.0] * 3))
+    mw.deconv("deconv", Tensor([3, 1, 5, 5], [0.1] * 75), None, stride=2, padding=2,
+              output_padding=0)
+    model = tmp_path / "bad-deconv.safetensors"
+    mw.save(str(model))
+    expect_refused(cli, model, ["layer 1", "deconv"])
+
+
+def test_writer_rejects_a_short_tensor(writer):
+    """The writer itself refuses a tensor whose values do not fill its shape."""
+    mw = writer.ModelWriter(name="short", scale=2)
+    mw.conv("conv1", writer.Tensor([4, 1, 3, 3], [0.0] * 35), None)
+    with pytest.raises(ValueError) as e:
+        mw.to_bytes()
+    check("(4, 1, 3, 3)" in str(e.value), f"message does not name the shape: {e.value}")

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """ONNX in and out (weights/onnx_import.py, weights/onnx_export.py) against the engine.
 
 1. Import: ESPCN- (Conv/Tanh/DepthToSpace CRD), FSRCNN- (PRelu per channel,
@@ -19,7 +18,9 @@
 2. Export: every shipped weights/*.safetensors -> onnx_export -> ONNX Runtime,
    vs espcn-cli on the same file (lrnet-x* with their residual); and ->
    onnx_import again gives the same network document (residual included),
-   format version and bit-identical tensors.
+   format version and bit-identical tensors. Files with a residual also in
+   to_onnx's residual_form="lr" (the Add before DepthToSpace that
+   bench/cpu_peers.py gives the peers) vs espcn-cli.
 3. Graphs the format cannot express fail with exit status 1 and a message
    naming the node and op (or attribute): Resize, a residual Add, a grouped or
    strided Conv, a 3-channel input, the Reshape/Transpose pixel shuffle of
@@ -38,18 +39,17 @@ moves a sample next to a 16-bit rounding boundary by one code, 2 codes is
 3e-5. The PyTorch half of the check is test_onnx_pytorch.py.
 
 Run with a python that has onnx, onnxruntime and numpy (build/venv-cluster,
-scripts/python_env.sh). Usage: test_onnx.py --cli PATH/espcn-cli
+scripts/python_env.sh) and pytest. Usage: pytest test_onnx.py --cli PATH/espcn-cli
 """
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
@@ -60,7 +60,7 @@ W, H = 23, 17  # LR plane: odd, not square
 TOLERANCE_CODES = 2
 
 
-class Failure(Exception):
+class Failure(AssertionError):
     pass
 
 
@@ -439,115 +439,153 @@ def unsupported_graphs(work: Path) -> list[tuple[str, Path, list[str]]]:
     return out
 
 
-# --- main -------------------------------------------------------------------------
+# --- the tests ----------------------------------------------------------------------
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cli", required=True, help="path to espcn-cli")
-    ap.add_argument("--weights-dir", default=str(DEFAULT_WEIGHTS_DIR))
-    args = ap.parse_args()
-    weights = Path(args.weights_dir)
-    importer = [sys.executable, str(weights / "onnx_import.py")]
-    exporter = [sys.executable, str(weights / "onnx_export.py")]
+@pytest.fixture(scope="module")
+def cli(option):
+    return option("--cli")
+
+
+@pytest.fixture(scope="module")
+def weights(option):
+    weights = Path(option("--weights-dir", required=False) or DEFAULT_WEIGHTS_DIR)
     sys.path.insert(0, str(weights))
-    from espcn_format import read_model  # noqa: E402
-
-    passed = failed = 0
-
-    def case(name, fn):
-        nonlocal passed, failed
-        try:
-            detail = fn()
-            passed += 1
-            print(f"ok   {name}" + (f": {detail}" if detail else ""))
-        except Failure as e:
-            failed += 1
-            print(f"FAIL {name}: {e}", file=sys.stderr)
-        except Exception as e:  # a bug in the converters or in this test
-            failed += 1
-            print(f"FAIL {name}: unexpected {type(e).__name__}: {e}", file=sys.stderr)
-
-    with tempfile.TemporaryDirectory(prefix="espcn_test_onnx.") as tmp:
-        work = Path(tmp)
-
-        def import_case(label, builder, seed, residual=False):
-            def run():
-                g, r = builder(seed)
-                src = g.save(work / f"{label}.onnx")
-                dst = work / f"{label}.safetensors"
-                p = subprocess.run(importer + [str(src), "-o", str(dst)], capture_output=True, text=True)
-                check(p.returncode == 0, f"onnx_import failed: {p.stderr.strip()}")
-                net, _ = read_model(str(dst))
-                want = ("nearest", "2") if residual else (None, "1")
-                got = (net.get("residual"), format_version(dst))
-                check(got == want, f"(residual, espcn.format) is {got}, expected {want}")
-                plane = random_plane16(seed + 100)
-                return compare(run_cli(args.cli, dst, plane, work, r), run_ort(src, plane)) + \
-                    f"; {p.stdout.strip().split(': ', 1)[-1]}"
-            case(f"import {label} (ONNX Runtime vs espcn-cli)", run)
-
-        import_case("espcn-x3-crd", espcn_graph, 31)
-        import_case("fsrcnn-x2-deconv", fsrcnn_graph, 32)
-        import_case("prelu-style-x4-dcr", prelu_style_graph, 33)
-        import_case("residual espcn-x3-crd asymmetric-floor", espcn_residual_graph, 34, residual=True)
-        import_case("residual prelu-x4-dcr defaults swapped", prelu_residual_graph, 35, residual=True)
-        import_case("residual fsrcnn-x2-deconv pytorch_half_pixel", fsrcnn_residual_graph, 36, residual=True)
-        for n, (label, r, opset, op, kw) in enumerate(RESIDUAL_FORMS):
-            import_case(f"residual {label}", lambda seed, r=r, opset=opset, op=op, kw=kw:
-                        (small_residual_graph(seed, r, opset, op, **kw), r), 40 + n, residual=True)
-
-        shipped = sorted(weights.glob("*.safetensors"))
-        check_shipped = lambda: check(len(shipped) > 0, f"no models in {weights}")  # noqa: E731
-        case("shipped models found", check_shipped)
-        for model in shipped:
-            def export_run(model=model):
-                net, tensors = read_model(str(model))
-                onnx_file = work / (model.stem + ".onnx")
-                p = subprocess.run(exporter + [str(model), "-o", str(onnx_file)], capture_output=True, text=True)
-                check(p.returncode == 0, f"onnx_export failed: {p.stderr.strip()}")
-                plane = random_plane16(7)
-                detail = compare(run_cli(args.cli, model, plane, work, net["scale"]), run_ort(onnx_file, plane))
-                back = work / (model.stem + "-back.safetensors")
-                p = subprocess.run(importer + [str(onnx_file), "-o", str(back)], capture_output=True, text=True)
-                check(p.returncode == 0, f"onnx_import of the export failed: {p.stderr.strip()}")
-                net2, tensors2 = read_model(str(back))
-                check(net2 == net, f"network differs after the round trip:\n{net}\n{net2}")
-                check(format_version(back) == format_version(model),
-                      f"espcn.format {format_version(back)!r} after the round trip, {format_version(model)!r} before")
-                for name, t in tensors.items():
-                    if name not in (x for layer in net["layers"] for x in (layer.get("weight"), layer.get("bias"))):
-                        continue
-                    t2 = tensors2[name]
-                    check(t2.shape == t.shape, f"{name}: shape {t2.shape} vs {t.shape}")
-                    # F16 files come back as F32: the values are the same numbers.
-                    check(np.array_equal(np.float32(t2.values), np.float32(t.values)), f"{name}: values differ")
-                return detail + "; round trip: same network, identical tensors"
-            case(f"export {model.name} (ONNX Runtime vs espcn-cli, then import)", export_run)
-
-        for label, path, words in unsupported_graphs(work):
-            def reject(path=path, words=words):
-                p = subprocess.run(importer + [str(path), "-o", str(work / "never.safetensors")],
-                                   capture_output=True, text=True)
-                msg = p.stderr.strip()
-                check(p.returncode == 1, f"exit status {p.returncode}, expected 1 (stderr: {msg})")
-                check("Traceback" not in msg, f"a traceback instead of a message: {msg}")
-                for w in words:
-                    check(w in msg, f"message lacks '{w}': {msg}")
-                check(not (work / "never.safetensors").exists(), "a file was written anyway")
-                return msg.split(": ", 2)[-1][:110]
-            case(f"reject {label}", reject)
-
-        def export_bad():
-            bad = work / "bad.safetensors"
-            bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\": 1}        ")
-            p = subprocess.run(exporter + [str(bad), "-o", str(work / "bad.onnx")], capture_output=True, text=True)
-            check(p.returncode == 1 and "not an espcn model" in p.stderr, f"exit {p.returncode}: {p.stderr.strip()}")
-            return p.stderr.strip()
-        case("export refuses a file that is not a model", export_bad)
-
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return weights
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+@pytest.fixture(scope="module")
+def converters(weights):
+    """(onnx_import command, onnx_export command, espcn_format.read_model)."""
+    from espcn_format import read_model
+    return ([sys.executable, str(weights / "onnx_import.py")],
+            [sys.executable, str(weights / "onnx_export.py")], read_model)
+
+
+# (label, graph builder, seed, with the global residual)
+IMPORTS = [
+    ("espcn-x3-crd", espcn_graph, 31, False),
+    ("fsrcnn-x2-deconv", fsrcnn_graph, 32, False),
+    ("prelu-style-x4-dcr", prelu_style_graph, 33, False),
+    ("residual espcn-x3-crd asymmetric-floor", espcn_residual_graph, 34, True),
+    ("residual prelu-x4-dcr defaults swapped", prelu_residual_graph, 35, True),
+    ("residual fsrcnn-x2-deconv pytorch_half_pixel", fsrcnn_residual_graph, 36, True),
+] + [(f"residual {label}", lambda seed, r=r, opset=opset, op=op, kw=kw:
+      (small_residual_graph(seed, r, opset, op, **kw), r), 40 + n, True)
+     for n, (label, r, opset, op, kw) in enumerate(RESIDUAL_FORMS)]
+
+
+@pytest.mark.parametrize("label,builder,seed,residual", IMPORTS, ids=[i[0] for i in IMPORTS])
+def test_import_matches_onnx_runtime(cli, converters, tmp_path, label, builder, seed, residual):
+    importer, _, read_model = converters
+    g, r = builder(seed)
+    src = g.save(tmp_path / "model.onnx")
+    dst = tmp_path / "model.safetensors"
+    p = subprocess.run(importer + [str(src), "-o", str(dst)], capture_output=True, text=True)
+    check(p.returncode == 0, f"onnx_import failed: {p.stderr.strip()}")
+    net, _ = read_model(str(dst))
+    want = ("nearest", "2") if residual else (None, "1")
+    got = (net.get("residual"), format_version(dst))
+    check(got == want, f"(residual, espcn.format) is {got}, expected {want}")
+    plane = random_plane16(seed + 100)
+    print(compare(run_cli(cli, dst, plane, tmp_path, r), run_ort(src, plane)) +
+          f"; {p.stdout.strip().split(': ', 1)[-1]}")
+
+
+def pytest_generate_tests(metafunc):
+    # Every shipped model, from --weights-dir (as the weights fixture reads it).
+    if "shipped" in metafunc.fixturenames:
+        weights = Path(metafunc.config.getoption("--weights-dir") or DEFAULT_WEIGHTS_DIR)
+        models = sorted(weights.glob("*.safetensors"))
+        metafunc.parametrize("shipped", models, ids=[m.name for m in models])
+
+
+def test_shipped_models_found(weights):
+    check(len(list(weights.glob("*.safetensors"))) > 0, f"no models in {weights}")
+
+
+def test_export_matches_onnx_runtime_and_imports_back(cli, converters, tmp_path, shipped):
+    importer, exporter, read_model = converters
+    net, tensors = read_model(str(shipped))
+    onnx_file = tmp_path / (shipped.stem + ".onnx")
+    p = subprocess.run(exporter + [str(shipped), "-o", str(onnx_file)], capture_output=True, text=True)
+    check(p.returncode == 0, f"onnx_export failed: {p.stderr.strip()}")
+    plane = random_plane16(7)
+    detail = compare(run_cli(cli, shipped, plane, tmp_path, net["scale"]), run_ort(onnx_file, plane))
+    back = tmp_path / (shipped.stem + "-back.safetensors")
+    p = subprocess.run(importer + [str(onnx_file), "-o", str(back)], capture_output=True, text=True)
+    check(p.returncode == 0, f"onnx_import of the export failed: {p.stderr.strip()}")
+    net2, tensors2 = read_model(str(back))
+    check(net2 == net, f"network differs after the round trip:\n{net}\n{net2}")
+    check(format_version(back) == format_version(shipped),
+          f"espcn.format {format_version(back)!r} after the round trip, {format_version(shipped)!r} before")
+    for name, t in tensors.items():
+        if name not in (x for layer in net["layers"] for x in (layer.get("weight"), layer.get("bias"))):
+            continue
+        t2 = tensors2[name]
+        check(t2.shape == t.shape, f"{name}: shape {t2.shape} vs {t.shape}")
+        # F16 files come back as F32: the values are the same numbers.
+        check(np.array_equal(np.float32(t2.values), np.float32(t.values)), f"{name}: values differ")
+    print(detail + "; round trip: same network, identical tensors")
+
+
+def test_export_lr_form_residual_matches(cli, converters, tmp_path, shipped):
+    """A residual model in to_onnx's residual_form="lr" (the Add before
+    DepthToSpace bench/cpu_peers.py gives the peers) vs espcn-cli, and its
+    floats against the HR form's."""
+    read_model = converters[2]
+    net, tensors = read_model(str(shipped))
+    if net.get("residual") in (None, "none"):
+        pytest.skip("no global residual in this model")
+    from onnx_export import to_onnx
+    import onnx
+    hr_file, lr_file = tmp_path / (shipped.stem + "-hr.onnx"), tmp_path / (shipped.stem + "-lr.onnx")
+    onnx.save(to_onnx(net, tensors), hr_file)
+    onnx.save(to_onnx(net, tensors, residual_form="lr"), lr_file)
+    plane = random_plane16(8)
+    hr, lr = run_ort(hr_file, plane), run_ort(lr_file, plane)
+    check(hr.shape == lr.shape, f"shape {lr.shape} vs the HR form's {hr.shape}")
+    equal = float(np.mean(hr == lr)) * 100
+    print(compare(run_cli(cli, shipped, plane, tmp_path, net["scale"]), lr)
+          + f"; {equal:.2f}% of floats equal to the HR form's")
+
+
+@pytest.fixture(scope="module")
+def unsupported(tmp_path_factory):
+    return {label: (path, words) for label, path, words in unsupported_graphs(tmp_path_factory.mktemp("bad"))}
+
+
+UNSUPPORTED_LABELS = [
+    "resize", "residual", "residual-align-corners", "residual-asymmetric-round",
+    "residual-wrong-scale", "residual-unequal-scales", "residual-sizes", "add-constant",
+    "residual-before-activation", "activation-after-residual", "add", "grouped-conv",
+    "strided-conv", "valid-padding", "rgb-input", "reshape-shuffle", "weight-input",
+    "no-upsampler", "conv-after-upsampler", "two-activations", "prelu-slope-per-column",
+    "not-onnx"]
+
+
+def test_every_unsupported_graph_is_tried(unsupported):
+    check(sorted(unsupported) == sorted(UNSUPPORTED_LABELS),
+          f"unsupported_graphs() gives {sorted(unsupported)}; UNSUPPORTED_LABELS lists {sorted(UNSUPPORTED_LABELS)}")
+
+
+@pytest.mark.parametrize("label", UNSUPPORTED_LABELS)
+def test_import_rejects(converters, unsupported, tmp_path, label):
+    importer = converters[0]
+    path, words = unsupported[label]
+    never = tmp_path / "never.safetensors"
+    p = subprocess.run(importer + [str(path), "-o", str(never)], capture_output=True, text=True)
+    msg = p.stderr.strip()
+    check(p.returncode == 1, f"exit status {p.returncode}, expected 1 (stderr: {msg})")
+    check("Traceback" not in msg, f"a traceback instead of a message: {msg}")
+    for w in words:
+        check(w in msg, f"message lacks '{w}': {msg}")
+    check(not never.exists(), "a file was written anyway")
+    print(msg.split(": ", 2)[-1][:110])
+
+
+def test_export_refuses_a_file_that_is_not_a_model(converters, tmp_path):
+    exporter = converters[1]
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\": 1}        ")
+    p = subprocess.run(exporter + [str(bad), "-o", str(tmp_path / "bad.onnx")], capture_output=True, text=True)
+    check(p.returncode == 1 and "not an espcn model" in p.stderr, f"exit {p.returncode}: {p.stderr.strip()}")

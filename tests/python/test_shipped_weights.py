@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The shipped weights: present, intact, what MODELS.md says, and better than bicubic.
 
 1. weights/MODELS.md's checksum block (sha256sum format) lists every shipped model; each
@@ -9,7 +8,7 @@
    these very files (same sha256), so test_deconv_fixture checks what ships.
 4. weights/eval/<model>.csv exists for every model (the committed espcn-eval results that
    MODELS.md's table is made from).
-5. With the SR test sets present (../shared/data/sr, or --data), espcn-eval on Set5 and Set14
+5. With the SR test sets present (../shared/data/sr, or $ESPCN_SR_DATA), espcn-eval on Set5 and Set14
    reproduces every committed weights/eval/<model>.csv: bicubic exactly (it is double
    precision), the model within 0.01 dB / 1e-4 SSIM (float32 convolutions round differently
    on other CPUs and backends; on the machine that wrote the files they are equal); skipped,
@@ -21,20 +20,21 @@
 7. weights/DEFAULTS names one default per scale (installed as default-x<r>.safetensors): the
    best model of that scale by Set5 mean PSNR-Y among those that beat bicubic on every
    generated image; a default that loses to bicubic on any of them fails.
+8. weights/DEFAULTS also names one model per scale for compressed video ("video-x<r>",
+   installed as default-video-x<r>.safetensors, which `espcn=content=video` loads): a shipped
+   "<arch>-x<r>-video" model of that scale (issue #23; its compressed-input checks are
+   test_video_models.py's).
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import json
 import os
 import re
 import subprocess
-import sys
-import tempfile
-
 import numpy as np
+import pytest
 
 # Stated margins (dB of mean PSNR-Y gain over bicubic on the generated set below), set
 # below what the shipped models measure (MODELS.md, "Generated content") so that a
@@ -147,7 +147,7 @@ def checksum_block(models_md: str) -> dict[str, str]:
     text = open(models_md).read()
     m = re.search(r"```sha256\n(.*?)```", text, re.S)
     if not m:
-        raise SystemExit(f"FAIL: {models_md} has no ```sha256 block")
+        pytest.fail(f"{models_md} has no ```sha256 block")
     out = {}
     for line in m.group(1).strip().splitlines():
         digest, name = line.split()
@@ -162,17 +162,38 @@ def parse_stem(stem: str) -> tuple[str, str, str]:
     return m.group(1), m.group(2), m.group(3) or ""
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cli", required=True)
-    ap.add_argument("--eval", required=True)
-    ap.add_argument("--weights-dir", required=True)
-    ap.add_argument("--fixture", required=True, help="tests/data/deconv_fixture/fixture.json")
-    ap.add_argument("--data", default=None, help="folder with Set5/ and Set14/ (default: ../shared/data/sr "
-                                                 "next to the repository)")
-    a = ap.parse_args()
-    checks = 0
-    listed = checksum_block(os.path.join(a.weights_dir, "MODELS.md"))
+@pytest.fixture(scope="module")
+def tools(option):
+    class Tools:
+        cli, eval = option("--cli"), option("--eval")
+        weights_dir, fixture = option("--weights-dir"), option("--fixture")
+    return Tools
+
+
+@pytest.fixture(scope="module")
+def listed(tools):
+    """{file: sha256} of MODELS.md's checksum block."""
+    return checksum_block(os.path.join(tools.weights_dir, "MODELS.md"))
+
+
+@pytest.fixture(scope="module")
+def set5(tools, listed):
+    """{file: Set5 mean PSNR-Y} from the committed weights/eval/<model>.csv (4)."""
+    eval_dir = os.path.join(tools.weights_dir, "eval")
+    out = {}
+    for name in listed:
+        path = os.path.join(eval_dir, name[: -len(".safetensors")] + ".csv")
+        assert os.path.exists(path), f"no espcn-eval results {path} for {name}"
+        rows = list(csv.DictReader(open(path)))
+        means = {row["dataset"]: float(row["psnr_y"]) for row in rows if row["image"] == "mean"}
+        assert set(means) == {"Set5", "Set14"}, (path, means)
+        out[name] = means["Set5"]
+    return out
+
+
+def test_models_md_lists_every_model_intact_and_loadable(tools, listed):
+    """1, 2 and 3 above."""
+    a = tools
     present = sorted(f for f in os.listdir(a.weights_dir) if f.endswith(".safetensors"))
     assert sorted(listed) == present, f"MODELS.md lists {sorted(listed)}, weights/ has {present}"
     for arch in ("espcn", "fsrcnn"):
@@ -189,98 +210,90 @@ def main() -> int:
         assert fields["model"] == stem, (name, fields)
         assert fields["scale"] == f"x{r}", (name, fields)
         assert fields["upsampler"].startswith("deconv" if arch == "fsrcnn" else "pixel_shuffle"), fields
-        checks += 1
     with open(a.fixture) as f:
         fixture = json.load(f)
     for name, m in fixture["models"].items():
         assert listed.get(name) == m["sha256"], \
             f"the deconv fixture was made from another {name}: run weights/train/make_deconv_fixture.py"
-        checks += 1
 
+
+def test_eval_results_reproduce_on_set5_and_set14(tools, listed, set5, tmp_path):
+    """5 above; skipped without the data."""
+    a = tools
+    data_root = os.environ.get("ESPCN_SR_DATA") or os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(a.weights_dir))), "shared", "data", "sr")
+    if not all(os.path.isdir(os.path.join(data_root, s)) for s in ("Set5", "Set14")):
+        pytest.skip(f"reproducing weights/eval/*.csv needs Set5 and Set14 under {data_root}")
     eval_dir = os.path.join(a.weights_dir, "eval")
-    set5 = {}
-    for name in listed:
-        path = os.path.join(eval_dir, name[: -len(".safetensors")] + ".csv")
-        assert os.path.exists(path), f"no espcn-eval results {path} for {name}"
-        rows = list(csv.DictReader(open(path)))
-        means = {row["dataset"]: float(row["psnr_y"]) for row in rows if row["image"] == "mean"}
-        assert set(means) == {"Set5", "Set14"}, (path, means)
-        set5[name] = means["Set5"]
-    data_root = a.data or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(a.weights_dir))),
-                                       "shared", "data", "sr")
-    if all(os.path.isdir(os.path.join(data_root, s)) for s in ("Set5", "Set14")):
-        with tempfile.TemporaryDirectory() as tmp:
-            for name in sorted(listed):
-                stem = name[: -len(".safetensors")]
-                out = os.path.join(tmp, stem + ".csv")
-                p = subprocess.run([a.eval, "-m", os.path.join(a.weights_dir, name), "--threads", "2", "--csv", out,
-                                    os.path.join(data_root, "Set5"), os.path.join(data_root, "Set14")],
-                                   capture_output=True, text=True)
-                assert p.returncode == 0, p.stdout + p.stderr
-                got = list(csv.DictReader(open(out)))
-                want = list(csv.DictReader(open(os.path.join(eval_dir, stem + ".csv"))))
-                assert [(g["dataset"], g["image"]) for g in got] == [(w["dataset"], w["image"]) for w in want]
-                for g, w in zip(got, want):
-                    for key, tol in (("psnr_y", 0.01), ("ssim_y", 1e-4), ("bicubic_psnr_y", 0.0001),
-                                     ("bicubic_ssim_y", 1e-6)):
-                        assert abs(float(g[key]) - float(w[key])) <= tol, \
-                            f"{stem} {g['dataset']}/{g['image']} {key}: {g[key]}, weights/eval says {w[key]}"
-                checks += 1
-    else:
-        print(f"SKIP: reproducing weights/eval/*.csv needs Set5 and Set14 under {data_root}")
+    for name in sorted(listed):
+        stem = name[: -len(".safetensors")]
+        out = str(tmp_path / (stem + ".csv"))
+        p = subprocess.run([a.eval, "-m", os.path.join(a.weights_dir, name), "--threads", "2", "--csv", out,
+                            os.path.join(data_root, "Set5"), os.path.join(data_root, "Set14")],
+                           capture_output=True, text=True)
+        assert p.returncode == 0, p.stdout + p.stderr
+        got = list(csv.DictReader(open(out)))
+        want = list(csv.DictReader(open(os.path.join(eval_dir, stem + ".csv"))))
+        assert [(g["dataset"], g["image"]) for g in got] == [(w["dataset"], w["image"]) for w in want]
+        for g, w in zip(got, want):
+            for key, tol in (("psnr_y", 0.01), ("ssim_y", 1e-4), ("bicubic_psnr_y", 0.0001),
+                             ("bicubic_ssim_y", 1e-6)):
+                assert abs(float(g[key]) - float(w[key])) <= tol, \
+                    f"{stem} {g['dataset']}/{g['image']} {key}: {g[key]}, weights/eval says {w[key]}"
 
-    with tempfile.TemporaryDirectory() as tmp:
-        data = os.path.join(tmp, "Generated")
-        names = make_dataset(data)
-        never_worse = {}
-        for name in sorted(listed):
-            stem = name[: -len(".safetensors")]
-            arch, r, _ = parse_stem(stem)
-            r = int(r)
-            table = os.path.join(tmp, stem + ".csv")
-            p = subprocess.run([a.eval, "-m", os.path.join(a.weights_dir, name), "--threads", "2",
-                                "--csv", table, data], capture_output=True, text=True)
-            assert p.returncode == 0, p.stdout + p.stderr
-            rows = {row["image"]: row for row in csv.DictReader(open(table))}
-            assert sorted(k for k in rows if k != "mean") == names
-            gain = float(rows["mean"]["psnr_y"]) - float(rows["mean"]["bicubic_psnr_y"])
-            per = {k: float(v["psnr_y"]) - float(v["bicubic_psnr_y"]) for k, v in rows.items() if k != "mean"}
-            print(f"{stem}: mean gain {gain:+.3f} dB over bicubic (margin {MARGIN_DB[arch][r]:.1f}); "
-                  + ", ".join(f"{k} {v:+.2f}" for k, v in sorted(per.items())))
-            assert gain >= MARGIN_DB[arch][r], f"{stem}: gain {gain:.3f} dB < {MARGIN_DB[arch][r]} dB"
-            never_worse[name] = min(per.values()) > 0.0
-            checks += 1
+
+def test_models_beat_bicubic_and_defaults_are_the_best(tools, listed, set5, tmp_path):
+    """6 and 7 above."""
+    a = tools
+    data = str(tmp_path / "Generated")
+    names = make_dataset(data)
+    never_worse = {}
+    for name in sorted(listed):
+        stem = name[: -len(".safetensors")]
+        arch, r, _ = parse_stem(stem)
+        r = int(r)
+        table = str(tmp_path / (stem + ".csv"))
+        p = subprocess.run([a.eval, "-m", os.path.join(a.weights_dir, name), "--threads", "2",
+                            "--csv", table, data], capture_output=True, text=True)
+        assert p.returncode == 0, p.stdout + p.stderr
+        rows = {row["image"]: row for row in csv.DictReader(open(table))}
+        assert sorted(k for k in rows if k != "mean") == names
+        gain = float(rows["mean"]["psnr_y"]) - float(rows["mean"]["bicubic_psnr_y"])
+        per = {k: float(v["psnr_y"]) - float(v["bicubic_psnr_y"]) for k, v in rows.items() if k != "mean"}
+        print(f"{stem}: mean gain {gain:+.3f} dB over bicubic (margin {MARGIN_DB[arch][r]:.1f}); "
+              + ", ".join(f"{k} {v:+.2f}" for k, v in sorted(per.items())))
+        assert gain >= MARGIN_DB[arch][r], f"{stem}: gain {gain:.3f} dB < {MARGIN_DB[arch][r]} dB"
+        never_worse[name] = min(per.values()) > 0.0
     # The defaults: one per scale, each the best of its scale by Set5 PSNR among the models
     # that beat bicubic on every generated image (what a user gets without choosing must not
     # lose to bicubic anywhere we looked).
-    defaults, video = {}, {}
+    defaults = {}
     for line in open(os.path.join(a.weights_dir, "DEFAULTS")):
-        if re.match(r"^(video-)?x\d+ ", line):
+        if re.match(r"^x\d+ ", line):
             scale, name = line.split()
-            table = video if scale.startswith("video-") else defaults
-            scale = scale[len("video-"):] if table is video else scale
-            assert scale not in table, f"DEFAULTS: {line.split()[0]} twice"
-            table[scale] = name
+            assert scale not in defaults, f"DEFAULTS: {scale} twice"
+            defaults[scale] = name
     assert sorted(defaults) == ["x2", "x3", "x4"], defaults
-    # The models for compressed video (issue #23; `espcn=content=video`): one per scale, a
-    # "-video" model of that scale (their compressed-input checks: test_video_models.py).
-    assert sorted(video) == ["x2", "x3", "x4"], video
-    for scale, name in video.items():
-        assert name in listed and name.endswith(f"-{scale}-video.safetensors"), ("video-" + scale, name)
-        checks += 1
     for scale, name in defaults.items():
         assert name in listed and name.endswith(f"-{scale}.safetensors"), (scale, name)
         assert never_worse[name], f"default {name} is worse than bicubic on a generated image"
         eligible = [n for n in listed if n.endswith(f"-{scale}.safetensors") and never_worse[n]]
         best = max(eligible, key=lambda n: set5[n])
         assert best == name, f"DEFAULTS {scale} is {name} ({set5[name]:.3f} dB) but {best} measures {set5[best]:.3f}"
-        checks += 1
     for name in sorted(listed):
         if not never_worse[name]:
             print(f"note: {name} loses to bicubic on a generated image (documented in MODELS.md); not a default")
-    print(f"test_shipped_weights: {checks} checks passed")
-    return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def test_defaults_name_a_video_model_per_scale(tools, listed):
+    """8 above."""
+    video = {}
+    for line in open(os.path.join(tools.weights_dir, "DEFAULTS")):
+        if re.match(r"^video-x\d+ ", line):
+            key, name = line.split()
+            scale = key[len("video-"):]
+            assert scale not in video, f"DEFAULTS: {key} twice"
+            video[scale] = name
+    assert sorted(video) == ["x2", "x3", "x4"], video
+    for scale, name in video.items():
+        assert name in listed and name.endswith(f"-{scale}-video.safetensors"), ("video-" + scale, name)

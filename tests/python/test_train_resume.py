@@ -1,36 +1,35 @@
-#!/usr/bin/env python3
 """A resumed training run ends with the same weights as an uninterrupted one, bit for bit.
 
-    test_train_resume.py [--python PYTHON]
+    pytest test_train_resume.py [--train-python PYTHON]
 
 Trains tiny configurations (an LRNet with collapsible blocks, indexed multi-process sampler,
 L1 -> MSE switch; an ESPCN with the original stream sampler; and, where an ffmpeg with libx264
 is found, the LRNet on compressed LR (weights/train/degrade.py: x264 single frames and clips,
 JPEG, noise, the clean-validation selection rule), its encodings cached and reused by the
-second run) on generated images twice:
+later runs) on generated images twice:
 straight through, and stopped half way (--stop-after) then continued with --resume (the
 second half with a different number of loader workers, which must not matter). Compares the
 final last.pt (model and optimizer state, exactly), the exported model files (bytes) and
 log.csv (every column but the wall clock).
 
-The training python: --python, else $ESPCN_TRAIN_PYTHON, else the repository's
-.venv-torch2/bin/train-python (scripts/train_venv.sh), else this interpreter. Exits 77
-(ctest: skipped) when none of them imports torch, numpy and PIL.
+The training python: --train-python, else $ESPCN_TRAIN_PYTHON, else the repository's
+.venv-torch2/bin/train-python (scripts/train_venv.sh), else this interpreter. Skips (exit 77,
+ctest: skipped) when none of them imports torch, numpy and PIL; the compressed-LR
+configuration skips without an ffmpeg with libx264 (degrade.find_ffmpeg()).
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import os
 import subprocess
 import sys
-import tempfile
+
+import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 TRAIN = os.path.join(REPO, "weights", "train", "train.py")
-SKIP = 77
 
 COMMON = {
     "seed": 3, "range": [0.0, 1.0],
@@ -48,11 +47,12 @@ CONFIGS = {
     "espcn": dict(COMMON, name="tiny-espcn", arch="espcn", scale=3, init="torch",
                   model={"c1": 4, "c2": 4}, sampler="stream", loss="mse"),
 }
-DEGRADE = dict(CONFIGS["lrnet"], name="tiny-lrnet-video",
-               degrade={"seed": 5, "variants": {"clean": 1, "x264": 3, "jpeg": 1},
-                        "x264": {"crf": [20, 40], "clip_prob": 0.5, "clip_frames": 3, "clip_motion": 2},
-                        "noise": {"prob": 0.5}, "val": [["x264", 30], ["jpeg", 50]]},
-               select={"clean_max_drop": 1.0})
+CONFIGS["lrnet-degrade"] = dict(
+    CONFIGS["lrnet"], name="tiny-lrnet-video",
+    degrade={"seed": 5, "variants": {"clean": 1, "x264": 3, "jpeg": 1},
+             "x264": {"crf": [20, 40], "clip_prob": 0.5, "clip_frames": 3, "clip_motion": 2},
+             "noise": {"prob": 0.5}, "val": [["x264", 30], ["jpeg", 50]]},
+    select={"clean_max_drop": 1.0})
 
 
 def find_python(given: str | None) -> str | None:
@@ -127,51 +127,52 @@ def log_rows(path: str) -> list[list[str]]:
     return [r[:col] + r[col + 1:] for r in rows]
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--python", default=None)
-    a = ap.parse_args()
-    python = find_python(a.python)
-    if python is None:
-        print("SKIP: no python with torch, numpy and PIL (scripts/train_venv.sh, or Debian's python3-torch)")
-        return SKIP
-    failures = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        data = os.path.join(tmp, "data")
-        make_images(os.path.join(data, "img"), python)
-        configs = dict(CONFIGS)
-        probe = subprocess.run([python, "-c", "import sys; sys.path.insert(0, sys.argv[1]); import degrade; "
-                                "print(degrade.find_ffmpeg() or '')", os.path.dirname(TRAIN)],
-                               capture_output=True, text=True)
-        if probe.returncode == 0 and probe.stdout.strip():
-            configs["lrnet-degrade"] = DEGRADE
-        else:
-            print("note: no ffmpeg with libx264: the compressed-LR configuration is not run")
-        cache = ["--cache", os.path.join(tmp, "cache")]
-        for name, cfg in configs.items():
-            config = os.path.join(tmp, f"{name}.json")
-            with open(config, "w") as f:
-                json.dump(cfg, f)
-            whole, parts = os.path.join(tmp, f"{name}-whole"), os.path.join(tmp, f"{name}-resumed")
-            train(python, config, data, whole, *cache)
-            train(python, config, data, parts, "--stop-after", "4", *cache)
-            train(python, config, data, parts, "--resume", "--workers", "0", *cache)
-            try:
-                msg = compare_checkpoints(python, os.path.join(whole, "last.pt"), os.path.join(parts, "last.pt"))
-                fa = os.path.join(whole, f"{cfg['name']}.safetensors")
-                fb = os.path.join(parts, f"{cfg['name']}.safetensors")
-                with open(fa, "rb") as f1, open(fb, "rb") as f2:
-                    assert f1.read() == f2.read(), f"exported files differ: {fa} {fb}"
-                la, lb = log_rows(os.path.join(whole, "log.csv")), log_rows(os.path.join(parts, "log.csv"))
-                assert la == lb, f"log.csv differs:\n{la}\n{lb}"
-                print(f"ok   {name}: resumed = uninterrupted (last.pt {msg}; model file and "
-                      f"{len(la) - 1} log rows identical)")
-            except AssertionError as e:
-                failures += 1
-                print(f"FAIL {name}: {e}")
-    print(f"{len(configs) - failures} passed, {failures} failed")
-    return 1 if failures else 0
+@pytest.fixture(scope="module")
+def python(option):
+    found = find_python(option("--train-python", required=False))
+    if found is None:
+        pytest.skip("no python with torch, numpy and PIL (scripts/train_venv.sh, or Debian's python3-torch)")
+    return found
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+@pytest.fixture(scope="module")
+def data(python, tmp_path_factory):
+    folder = str(tmp_path_factory.mktemp("data"))
+    make_images(os.path.join(folder, "img"), python)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """The degradation cache (weights/train/degrade.py's encodings), shared by every run."""
+    return str(tmp_path_factory.mktemp("cache"))
+
+
+def have_x264_ffmpeg(python: str) -> bool:
+    probe = subprocess.run([python, "-c", "import sys; sys.path.insert(0, sys.argv[1]); import degrade; "
+                            "print(degrade.find_ffmpeg() or '')", os.path.dirname(TRAIN)],
+                           capture_output=True, text=True)
+    return probe.returncode == 0 and bool(probe.stdout.strip())
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_resumed_run_equals_an_uninterrupted_one(python, data, cache, tmp_path, name):
+    cfg = CONFIGS[name]
+    if "degrade" in cfg and not have_x264_ffmpeg(python):
+        pytest.skip("no ffmpeg with libx264: the compressed-LR configuration is not run")
+    tmp = str(tmp_path)
+    config = os.path.join(tmp, f"{name}.json")
+    with open(config, "w") as f:
+        json.dump(cfg, f)
+    whole, parts = os.path.join(tmp, f"{name}-whole"), os.path.join(tmp, f"{name}-resumed")
+    train(python, config, data, whole, "--cache", cache)
+    train(python, config, data, parts, "--stop-after", "4", "--cache", cache)
+    train(python, config, data, parts, "--resume", "--workers", "0", "--cache", cache)
+    msg = compare_checkpoints(python, os.path.join(whole, "last.pt"), os.path.join(parts, "last.pt"))
+    fa = os.path.join(whole, f"{cfg['name']}.safetensors")
+    fb = os.path.join(parts, f"{cfg['name']}.safetensors")
+    with open(fa, "rb") as f1, open(fb, "rb") as f2:
+        assert f1.read() == f2.read(), f"exported files differ: {fa} {fb}"
+    la, lb = log_rows(os.path.join(whole, "log.csv")), log_rows(os.path.join(parts, "log.csv"))
+    assert la == lb, f"log.csv differs:\n{la}\n{lb}"
+    print(f"resumed = uninterrupted (last.pt {msg}; model file and {len(la) - 1} log rows identical)")

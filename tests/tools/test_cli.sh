@@ -26,47 +26,7 @@ done
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/espcn_test_cli.XXXXXX") || exit 1
 trap 'rm -rf "$WORK"' EXIT
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-fail() {
-    failed=$((failed + 1))
-    echo "FAIL: $*" >&2
-}
-
-# run EXPECTED_RC NAME CMD...: runs CMD with stdout/stderr in $WORK/NAME.out
-# and $WORK/NAME.err; checks the exit status and that no signal ended it.
-run() {
-    local expected=$1 name=$2
-    shift 2
-    "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
-    local rc=$?
-    LAST_OUT=$WORK/$name.out
-    LAST_ERR=$WORK/$name.err
-    if [ "$rc" -ge 128 ]; then
-        fail "$name: killed by signal $((rc - 128)) (exit status $rc): $*"
-        sed 's/^/    /' "$LAST_ERR" >&2
-        return 1
-    fi
-    if [ "$rc" -ne "$expected" ]; then
-        fail "$name: exit status $rc, expected $expected: $*"
-        sed 's/^/    stdout: /' "$LAST_OUT" >&2
-        sed 's/^/    stderr: /' "$LAST_ERR" >&2
-        return 1
-    fi
-    ok
-    return 0
-}
-
-# expect_in FILE PATTERN WHAT: an extended regex must match a line of FILE.
-expect_in() {
-    if grep -Eq -- "$2" "$1"; then
-        ok
-    else
-        fail "$3: no line matching /$2/ in:"
-        sed 's/^/    /' "$1" >&2
-    fi
-}
+source "$(dirname "$0")/../lib.sh"  # ok, fail, run, expect_in, finish
 
 # png_info FILE: prints "WIDTH HEIGHT BITDEPTH COLORTYPE" from the IHDR chunk.
 png_info() {
@@ -163,6 +123,11 @@ if run 0 info_cpu_fast "$CLI" -m "$WORK/espcn-x2.safetensors" --info --backend c
     expect_in "$LAST_OUT" '^backend: +cpu-fast$' "--info --backend cpu-fast"
     backends="$backends cpu-fast"
 fi
+# bf16 runs on cpu-fast, also when asked of auto (no GPU kernels in bf16).
+if run 0 info_bf16 "$CLI" -m "$WORK/espcn-x2.safetensors" --info --precision bf16; then
+    expect_in "$LAST_OUT" '^backend: +cpu-fast$' "--info --precision bf16 (backend)"
+    expect_in "$LAST_OUT" '^precision: +bf16$' "--info --precision bf16 (precision)"
+fi
 
 for backend in $backends; do
     for arch in espcn fsrcnn bicubic; do
@@ -255,6 +220,8 @@ else
 fi
 expect_failure fp16_on_cpu 'fp16 needs the cuda backend' \
     "$CLI" -m "$model" -i "$WORK/in.ppm" -o "$WORK/x.png" --backend reference --precision fp16
+expect_failure bf16_on_onednn 'bf16 needs the cpu-fast backend' \
+    "$CLI" -m "$model" -i "$WORK/in.ppm" -o "$WORK/x.png" --backend onednn --precision bf16
 expect_failure gray_to_ppm '\.ppm' \
     "$CLI" -m "$model" -i "$WORK/in.pgm" -o "$WORK/x.ppm"
 if [ -e "$WORK/x.png" ] || [ -e "$WORK/x.ppm" ]; then
@@ -268,7 +235,7 @@ if run 2 unknown_option "$CLI" -m "$model" --no-such-option; then
     expect_in "$LAST_ERR" "unknown option '--no-such-option'" "unknown option message"
 fi
 if run 2 bad_precision "$CLI" -m "$model" --info --precision fp8; then
-    expect_in "$LAST_ERR" "is not auto, fp32 or fp16" "--precision fp8 message"
+    expect_in "$LAST_ERR" "is not auto, fp32, fp16 or bf16" "--precision fp8 message"
 fi
 if run 2 bad_backend "$CLI" -m "$model" --info --backend gpu; then
     expect_in "$LAST_ERR" "--backend: 'gpu'" "bad backend message"
@@ -284,5 +251,4 @@ if run 2 make_bad_scale "$MAKE" --arch espcn --scale 9 -o "$WORK/m.safetensors";
 fi
 run 2 make_bad_arch "$MAKE" --arch vdsr --scale 2 -o "$WORK/m.safetensors"
 
-echo "test_cli: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish test_cli

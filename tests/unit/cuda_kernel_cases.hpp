@@ -30,7 +30,7 @@
 #include "core/sample_access.hpp"
 #include "core/sample_codec.hpp"
 #include "core/shuffle_index.hpp"
-#include "cpu/plane_resample.hpp"
+#include "core/plane_resample.hpp"
 #include "cuda/bias_activation.cuh"
 #include "cuda/plane_to_tensor.cuh"
 #include "cuda/plane_upscale.cuh"

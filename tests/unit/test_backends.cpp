@@ -1,10 +1,11 @@
-// Every CPU backend against the reference oracle: one table of cases run over
-// every backend this build and CPU have (onednn; cpu-fast once per instruction
-// set the CPU runs: avx512, avx2, baseline; and cpu-fast's kernels compiled
-// with AVX-512's micro-kernel blocking on this CPU's instruction sets, which
-// checks that blocking where no AVX-512 CPU is at hand), on random networks,
-// odd frame sizes, all sample depths, both shuffle orders and strided/
-// bottom-up planes.
+// Every backend against the reference oracle: one table of cases run over
+// every backend of the table (test::all_backends(): onednn, cuda in fp32, and
+// cpu-fast once per instruction set the CPU runs: avx512, avx2, baseline; and
+// cpu-fast's kernels compiled with AVX-512's micro-kernel blocking on this
+// CPU's instruction sets, which checks that blocking where no AVX-512 CPU is
+// at hand), on random networks, odd frame sizes, all sample depths, both
+// shuffle orders and strided/bottom-up planes. A backend this machine cannot
+// run is skipped with the reason (cuda without a GPU: unverified).
 //
 // Tolerance: the fast backends compute in float32 with their own summation
 // order (Winograd transforms in cpu-fast) and tanh/sigmoid approximations, the
@@ -22,8 +23,8 @@
 #include <random>
 #include <string>
 
-#include "core/backend.hpp"
-#include "core/model_loader.hpp"
+#include "core/backend_registry.hpp"
+#include "cpu/cpu_backend.hpp"
 #include "cpu/fast/fast_backend.hpp"
 #include "cpu/fast/fast_kernels.hpp"
 #include "cpu/reference_ops.hpp"
@@ -38,82 +39,70 @@ using test::PlaneDiff;
 
 struct BackendUnderTest {
     std::string name;  // a GoogleTest parameter name
-    espcn_backend kind;
+    test::BackendCase backend;
     std::optional<CpuIsa> isa;  // cpu-fast: the instruction set forced
     const fast::KernelTable *table = nullptr;  // cpu-fast: these kernels, not the ISA's own
 };
 
+void PrintTo(const BackendUnderTest &b, std::ostream *os) { *os << b.name; }
+
 std::vector<BackendUnderTest> backends_under_test() {
     std::vector<BackendUnderTest> v;
-    if (onednn_available()) v.push_back({"onednn", ESPCN_BACKEND_ONEDNN, std::nullopt});
-    for (const fast::KernelTable *t : fast::supported_kernel_tables())
-        v.push_back({std::string("cpu_fast_") + fast::isa_name(t->isa), ESPCN_BACKEND_CPU_FAST, t->isa});
-    // AVX-512's micro-kernel blocking on this CPU's instruction sets.
-    for (const fast::KernelTable *t : fast_wide::supported_kernel_tables())
-        if (t->isa != CpuIsa::avx512)
-            v.push_back({std::string("cpu_fast_") + fast::isa_name(t->isa) + "_avx512_blocking",
-                         ESPCN_BACKEND_CPU_FAST, t->isa, t});
+    for (const test::BackendCase &b : test::all_backends()) {
+        if (b.kind == ESPCN_BACKEND_REFERENCE) continue;  // the oracle
+        if (b.kind != ESPCN_BACKEND_CPU_FAST) {
+            v.push_back({b.name, b, std::nullopt});
+            continue;
+        }
+        // Each kernel table alone (the planner has nothing to choose), named
+        // by target and blocking; and cpu-fast as `auto` makes it, with every
+        // candidate, measured.
+        for (const fast::KernelTable *t : fast::supported_kernel_tables())
+            v.push_back({b.name + "_" + t->name, b, t->isa, t});
+        v.push_back({b.name + "_planned", b, std::nullopt});
+        // AVX-512's micro-kernel blocking on this CPU's instruction sets.
+        for (const fast::KernelTable *t : fast_wide::supported_kernel_tables())
+            if (t->isa != CpuIsa::avx512)
+                v.push_back({b.name + "_" + t->name + "_avx512_blocking", b, t->isa, t});
+    }
     return v;
 }
 
+// The backend under test, through the frame contract (Backend::process): the
+// CPU ones behind the CPU frame adapter, as the C API runs them.
 std::unique_ptr<Backend> make(const BackendUnderTest &b, std::shared_ptr<const Network> net,
                               int threads) {
     BackendConfig cfg;
     cfg.threads = threads;
     cfg.max_cpu_isa = b.isa;
-    if (b.table) return std::make_unique<FastBackend>(std::move(net), cfg, b.table);
-    auto r = b.kind == ESPCN_BACKEND_ONEDNN     ? make_onednn_backend(net, cfg)
-             : b.kind == ESPCN_BACKEND_CPU_FAST ? make_cpu_fast_backend(net, cfg)
-                                                : make_reference_backend(net, cfg);
+    cfg.precision = ESPCN_PRECISION_FP32;
+    if (b.table)
+        return cpu_frames(std::make_unique<FastBackend>(net, cfg, std::vector<const fast::KernelTable *>{b.table}),
+                          net, cfg);
+    auto r = make_backend(b.backend.kind, net, cfg);
     EXPECT_TRUE(r.is_ok()) << r.status().message();
     if (!r.is_ok()) return nullptr;
     std::unique_ptr<Backend> backend = std::move(r).value();
     if (b.isa) {
         // The instruction set asked for is the one that runs.
-        const auto *fast = dynamic_cast<const FastBackend *>(backend.get());
+        const auto *fast = dynamic_cast<const FastBackend *>(cpu_engine(*backend));
         EXPECT_TRUE(fast && fast->kernels().isa == *b.isa);
     }
     return backend;
 }
 
 std::unique_ptr<Backend> make_reference(std::shared_ptr<const Network> net) {
-    BackendConfig cfg;
-    return std::move(make_reference_backend(std::move(net), cfg)).value();
+    return std::move(test::make_backend_fp32(ESPCN_BACKEND_REFERENCE, std::move(net), 1)).value();
 }
 
-// Loads a model built with test::ModelBuilder.
-std::shared_ptr<const Network> load(const test::ModelBuilder &b) {
-    Result<SafetensorsFile> file = SafetensorsFile::parse(b.bytes());
-    EXPECT_TRUE(file.is_ok());
-    Result<Network> loaded = load_network(file.value(), Logger());
-    EXPECT_TRUE(loaded.is_ok()) << loaded.status().message();
-    return std::make_shared<const Network>(std::move(loaded).value());
-}
+using test::load;
 
-// FSRCNN as shipped (weights/fsrcnn-x*), random weights: 5×5 1→56, 1×1 56→12,
-// four 3×3 12→12, 1×1 12→56, PReLU after each, a 9×9 deconvolution.
-test::ModelBuilder fsrcnn_model(int scale, uint32_t seed) {
-    test::ModelBuilder b(scale, seed);
-    b.conv(1, 56, 5).prelu(56).conv(56, 12, 1).prelu(12);
-    for (int k = 0; k < 4; ++k) b.conv(12, 12, 3).prelu(12);
-    b.conv(12, 56, 1).prelu(56).deconv(56, 1, 9, scale == 2 ? 4 : 3, scale == 3 ? 0 : 1);
-    return b;
-}
+class Backends : public testing::TestWithParam<BackendUnderTest> {
+protected:
+    void SetUp() override { ESPCN_SKIP_UNUSABLE(GetParam().backend); }
+};
 
-// LRNet as shipped (weights/lrnet-x*; MODELS.md), random weights: 5×5 1→16,
-// `middle` 3×3 16→16 (8 at x2 and x3, 7 at x4), 5×5 16→r², PReLU after each
-// hidden conv (the global residual is set on the loaded network).
-test::ModelBuilder lrnet_model(int scale, uint32_t seed, int middle = 8) {
-    test::ModelBuilder b(scale, seed);
-    b.conv(1, 16, 5).prelu(16);
-    for (int k = 0; k < middle; ++k) b.conv(16, 16, 3).prelu(16);
-    b.conv(16, scale * scale, 5).pixel_shuffle();
-    return b;
-}
-
-class Backends : public testing::TestWithParam<BackendUnderTest> {};
-
-INSTANTIATE_TEST_SUITE_P(Cpu, Backends, testing::ValuesIn(backends_under_test()),
+INSTANTIATE_TEST_SUITE_P(All, Backends, testing::ValuesIn(backends_under_test()),
                          [](const testing::TestParamInfo<BackendUnderTest> &i) { return i.param.name; });
 
 struct Size {
@@ -261,19 +250,14 @@ TEST_P(Backends, ShippedArchitecturesMatchReference) {
     Case cases[] = {{"espcn x2", test::espcn_paper_model(2, 11), {131, 77}},
                     {"espcn x3", test::espcn_paper_model(3, 12), {45, 29}},
                     {"espcn x4", test::espcn_paper_model(4, 13), {30, 21}},
-                    {"fsrcnn x3", fsrcnn_model(3, 14), {67, 41}},
-                    {"fsrcnn x4", fsrcnn_model(4, 15), {38, 25}},
-                    {"lrnet x2", lrnet_model(2, 16), {97, 53}, true},
-                    {"lrnet x3", lrnet_model(3, 17), {51, 37}, true},
-                    {"lrnet x4", lrnet_model(4, 18, 7), {41, 29}, true}};
+                    {"fsrcnn x3", test::fsrcnn_model(3, 14), {67, 41}},
+                    {"fsrcnn x4", test::fsrcnn_model(4, 15), {38, 25}},
+                    {"lrnet x2", test::lrnet_model(2, 16), {97, 53}, true},
+                    {"lrnet x3", test::lrnet_model(3, 17), {51, 37}, true},
+                    {"lrnet x4", test::lrnet_model(4, 18, 7), {41, 29}, true}};
     for (Case &c : cases) {
         SCOPED_TRACE(c.what);
-        std::shared_ptr<const Network> net = load(c.model);
-        if (c.residual) {
-            Network with_residual = *net;
-            with_residual.residual = Residual::nearest;
-            net = std::make_shared<const Network>(std::move(with_residual));
-        }
+        std::shared_ptr<const Network> net = load(c.residual ? test::with_nearest_residual(c.model) : c.model.bytes());
         auto ref = make_reference(net);
         auto dut = make(GetParam(), net, 2);
         ASSERT_TRUE(dut);
@@ -292,21 +276,20 @@ TEST_P(Backends, ShippedArchitecturesMatchReference) {
 
 // The paper's network, via a model file and the C API.
 TEST_P(Backends, PaperModelThroughTheCApiAgrees) {
-    if (GetParam().table) GTEST_SKIP() << "the C API runs the instruction set's own kernels";
+    if (GetParam().table && GetParam().table->variant_blocking)
+        GTEST_SKIP() << "the C API runs the planner's candidates up to an instruction set, not one blocking";
     if (GetParam().isa) setenv("ESPCN_CPU_ISA", fast::isa_name(*GetParam().isa), 1);
     for (int scale : {2, 3, 4}) {
         const auto bytes = test::espcn_paper_model(scale, 100 + scale).bytes();
         espcn_context *ctx[2] = {nullptr, nullptr};
-        const espcn_backend kinds[2] = {ESPCN_BACKEND_REFERENCE, GetParam().kind};
+        const espcn_backend kinds[2] = {ESPCN_BACKEND_REFERENCE, GetParam().backend.kind};
         std::mt19937 rng(scale);
         test::TestPlane in = test::make_plane(21, 15, 8, &rng);
         test::TestPlane out[2] = {test::make_plane(21 * scale, 15 * scale, 8, nullptr),
                                   test::make_plane(21 * scale, 15 * scale, 8, nullptr)};
         for (int k = 0; k < 2; ++k) {
-            espcn_params p = ESPCN_PARAMS_DEFAULT_INIT;
-            p.model_data = bytes.data();
-            p.model_size = bytes.size();
-            p.backend = kinds[k];
+            espcn_params p = test::params_of(bytes, kinds[k]);
+            p.precision = ESPCN_PRECISION_FP32;
             p.threads = 2;
             ASSERT_EQ(espcn_create(&p, &ctx[k]), ESPCN_OK) << espcn_last_error();
             espcn_model_info info;

@@ -10,10 +10,7 @@
 namespace espcn {
 namespace {
 
-struct Context {
-    espcn_context *ctx = nullptr;
-    ~Context() { espcn_destroy(&ctx); }
-};
+using test::Context;
 
 std::vector<uint8_t> model_bytes(int scale = 2) {
     test::ModelBuilder b(scale, 9);
@@ -23,10 +20,7 @@ std::vector<uint8_t> model_bytes(int scale = 2) {
 
 espcn_status create(const std::vector<uint8_t> &model, espcn_backend backend, espcn_context **out,
                     espcn_log_fn log = nullptr, void *opaque = nullptr) {
-    espcn_params p = ESPCN_PARAMS_DEFAULT_INIT;
-    p.model_data = model.data();
-    p.model_size = model.size();
-    p.backend = backend;
+    espcn_params p = test::params_of(model, backend);
     p.log_callback = log;
     p.log_opaque = opaque;
     p.log_level = ESPCN_LOG_DEBUG;
@@ -211,9 +205,7 @@ TEST(CApi, DefaultParamsAreTheDocumentedDefaults) {
 // A model read once serves any number of contexts, which keep it alive.
 TEST(CApi, LoadedModelIsSharedAndOutlivesItsHandle) {
     const auto m = model_bytes(3);
-    espcn_params lp = ESPCN_PARAMS_DEFAULT_INIT;
-    lp.model_data = m.data();
-    lp.model_size = m.size();
+    espcn_params lp = test::params_of(m);
     espcn_model *model = reinterpret_cast<espcn_model *>(0x1);
     ASSERT_EQ(espcn_model_load(&lp, &model), ESPCN_OK) << espcn_last_error();
     espcn_model_info info{};
@@ -273,19 +265,23 @@ int cancel_when_done(void *opaque) {
 // The cancel callback is asked between bands and layers (cpu-fast: every few
 // rows of a work item); once it says stop, the call returns
 // ESPCN_ERROR_CANCELLED, and the next call runs normally.
-TEST(CApi, CancelCallbackStopsAPlaneBetweenBandsAndLayers) {
+// Every CPU backend (test::cpu_backends(); the cuda backend asks once per
+// plane, a GPU submission, not between layers).
+class CpuBackends : public test::BackendTest {};
+
+INSTANTIATE_TEST_SUITE_P(Cpu, CpuBackends, testing::ValuesIn(test::cpu_backends()),
+                         test::backend_case_name);
+
+TEST_P(CpuBackends, CancelCallbackStopsAPlaneBetweenBandsAndLayers) {
     const auto m = test::espcn_paper_model(2, 11).bytes();
     std::mt19937 rng(6);
     test::TestPlane in = test::make_plane(32, 160, 8, &rng);
     test::TestPlane out = test::make_plane(64, 320, 8, nullptr);
-    for (espcn_backend backend : {ESPCN_BACKEND_REFERENCE, ESPCN_BACKEND_ONEDNN, ESPCN_BACKEND_CPU_FAST}) {
-        if (!espcn_backend_available(backend)) continue;
+    const espcn_backend backend = GetParam().kind;
+    {
         for (int stop_after : {0, 1, 5}) {
             Countdown countdown{stop_after};
-            espcn_params p = ESPCN_PARAMS_DEFAULT_INIT;
-            p.model_data = m.data();
-            p.model_size = m.size();
-            p.backend = backend;
+            espcn_params p = test::params_of(m, backend);
             p.threads = 1;
             // reference/onednn: bands of a few dozen rows. cpu-fast streams
             // full-height strips whose memory does not depend on the height;

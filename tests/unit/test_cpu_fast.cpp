@@ -11,9 +11,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
 #include <thread>
 
-#include "core/backend.hpp"
+#include "cpu/cpu_backend.hpp"
 #include "core/model_loader.hpp"
 #include "cpu/fast/fast_backend.hpp"
 #include "cpu/fast/fast_kernels.hpp"
@@ -22,13 +23,7 @@
 namespace espcn {
 namespace {
 
-std::shared_ptr<const Network> load(const test::ModelBuilder &b) {
-    Result<SafetensorsFile> file = SafetensorsFile::parse(b.bytes());
-    EXPECT_TRUE(file.is_ok());
-    Result<Network> loaded = load_network(file.value(), Logger());
-    EXPECT_TRUE(loaded.is_ok()) << loaded.status().message();
-    return std::make_shared<const Network>(std::move(loaded).value());
-}
+using test::load;
 
 std::unique_ptr<FastBackend> make_fast(std::shared_ptr<const Network> net, int threads,
                                        std::optional<CpuIsa> isa) {
@@ -123,6 +118,8 @@ TEST(CpuFast, NamesTheTargetsThisCpuRuns) {
         EXPECT_GT(t->lanes, 0) << t->target_name;
         std::printf("cpu-fast target: %s (ESPCN_CPU_ISA=%s, %d float lanes)\n", t->target_name,
                     fast::isa_name(t->isa), t->lanes);
+        std::printf("  (table %s: %d accumulators per micro-kernel%s)\n", t->name, t->block_rows,
+                    t->fused_multiply_add ? ", FMA" : "");
     }
 }
 
@@ -159,6 +156,128 @@ TEST(CpuFast, ReportsStreamingWorkingMemory) {
     ASSERT_TRUE(uhd);
     EXPECT_LE(uhd->bytes, size_t{2} * (16 << 20)) << "2 threads, 16 MiB each at most";
     EXPECT_EQ(uhd->bytes, b->frame_memory(7680, 100)->bytes);
+}
+
+// The planner may pick any candidate table for any layer, so every one must
+// compute the same bits (fast_kernels.cpp keeps one arithmetic order: lanes
+// are output channels, except in the dot kernel, whose sums run over 16
+// logical lanes in a fixed tree on every target). Checked byte for byte on
+// LRNet's three shapes (dot, 9 and 16 output maps), FSRCNN's (56-map layers:
+// pixel stride 56 for AVX2 alone, 64 beside AVX-512), the paper's ESPCN
+// (tanh) and a sigmoid network, at 8 and 16 bits and in bf16: each table alone, all
+// candidates of one backend forced one by one and mixed layer by layer, the
+// tuning frames (candidates taking turns call by call), and the narrower
+// layout a small budget falls back to. Highway's portable baseline (no FMA)
+// is not a candidate where a vector unit exists, and is left out.
+TEST(CpuFast, EveryCandidateGivesTheSameBytes) {
+    const std::vector<const fast::KernelTable *> tables = fast::candidate_kernel_tables(CpuIsa::avx512);
+    if (!tables.front()->vector_unit) GTEST_SKIP() << "no vector unit: only the portable baseline runs here";
+    auto lrnet = [](int scale, int middle) {
+        test::ModelBuilder b(scale, 40 + scale);
+        b.conv(1, 16, 5).prelu(16);
+        for (int k = 0; k < middle; ++k) b.conv(16, 16, 3).prelu(16);
+        b.conv(16, scale * scale, 5).pixel_shuffle();
+        return b;
+    };
+    test::ModelBuilder fsrcnn(2, 7);
+    fsrcnn.conv(1, 56, 5).prelu(56).conv(56, 12, 1).prelu(12).conv(12, 12, 3).prelu(12)
+        .conv(12, 56, 1).prelu(56).deconv(56, 1, 9, 4, 1);
+    test::ModelBuilder sigmoid(3, 8);
+    sigmoid.conv(1, 24, 3).activation("sigmoid").conv(24, 20, 3).activation("relu").conv(20, 9, 3)
+        .pixel_shuffle();
+    const test::ModelBuilder models[] = {lrnet(2, 3), lrnet(3, 2), lrnet(4, 2), fsrcnn,
+                                         test::espcn_paper_model(3, 9), sigmoid};
+    int compared = 0;
+    for (const test::ModelBuilder &m : models) {
+        auto net = load(m);
+        const int r = net->scale, nl = static_cast<int>(net->convs.size());
+        for (const int variant : {0, 1, 2}) {  // fp32 8-bit, fp32 16-bit, bf16 8-bit
+            const int bits = variant == 1 ? 16 : 8;
+            const bool bf16 = variant == 2;
+            std::mt19937 rng(static_cast<uint32_t>(bits + nl));
+            const int w = 150, h = 37;  // a strip edge and a partial Winograd tile
+            test::TestPlane in = test::make_plane(w, h, bits, &rng);
+            auto run = [&](FastBackend &b, const char *what) {
+                test::TestPlane out = test::make_plane(w * r, h * r, bits, nullptr);
+                const Status s = b.process(in.plane, out.plane);
+                EXPECT_TRUE(s.is_ok()) << what << ": " << s.message();
+                return out;
+            };
+            BackendConfig cfg;
+            cfg.threads = 2;
+            cfg.precision = bf16 ? ESPCN_PRECISION_BF16 : ESPCN_PRECISION_FP32;
+            FastBackend first(net, cfg, {tables.front()});
+            const test::TestPlane expected = run(first, "first table");
+            auto same = [&](const test::TestPlane &got, const std::string &what) {
+                const test::PlaneDiff d = test::compare_planes(expected, got);
+                EXPECT_EQ(d.max, 0u) << what << ", x" << r << ", " << nl << " layers, " << bits << "-bit"
+                                     << (bf16 ? " bf16" : "") << ": " << d.differing << " samples differ";
+                ++compared;
+            };
+            for (const fast::KernelTable *t : tables) {
+                FastBackend alone(net, cfg, {t});
+                same(run(alone, t->target_name), std::string(t->target_name) + " alone");
+            }
+            FastBackend all(net, cfg, tables);
+            for (size_t c = 0; c < tables.size(); ++c) {
+                all.force_tables(std::vector<int>(static_cast<size_t>(nl), static_cast<int>(c)));
+                same(run(all, "forced"), concat("every layer on candidate ", c));
+            }
+            std::vector<int> mixed(static_cast<size_t>(nl));
+            for (int l = 0; l < nl; ++l) mixed[static_cast<size_t>(l)] = l % static_cast<int>(tables.size());
+            all.force_tables(mixed);
+            same(run(all, "mixed"), "candidates mixed layer by layer");
+            all.force_tables({});
+            for (int frame = 0; frame < 1 + FastTuner::kFramesPerPlan * 4; ++frame)
+                same(run(all, "tuning"), concat("tuning frame ", frame));
+            // A budget the full layout does not fit: the narrower one.
+            BackendConfig tight = cfg;
+            tight.threads = 1;
+            tight.memory_budget = 1;
+            FastBackend narrow(net, tight, tables);
+            same(run(narrow, "narrow layout"), "the narrow layout (budget 1 byte)");
+        }
+    }
+    std::printf("[ info ] %d outputs compared byte for byte with %s's, over %zu candidate table(s)\n",
+                compared, tables.front()->target_name, tables.size());
+}
+
+// Only the workers that get work items hold buffers: a frame of one strip
+// needs one thread's, whatever the thread count.
+TEST(CpuFast, CountsOnlyTheWorkersThatGetWork) {
+    auto net = load(test::espcn_paper_model(2, 1));
+    auto one = make_fast(net, 1, std::nullopt);
+    auto seven = make_fast(net, 7, std::nullopt);
+    const auto narrow1 = one->frame_memory(17, 1), narrow7 = seven->frame_memory(17, 1);
+    ASSERT_TRUE(narrow1 && narrow7);
+    EXPECT_EQ(narrow1->bytes, narrow7->bytes) << "a 17x1 frame is one work item";
+    const auto wide7 = seven->frame_memory(1920, 1080);
+    ASSERT_TRUE(wide7);
+    EXPECT_GT(wide7->bytes, 6 * one->frame_memory(1920, 1080)->bytes / 2) << "7 threads share a wide frame";
+}
+
+// A budget that fits the narrower tables' layout (AVX2) is not refused on a
+// CPU whose full layout (AVX-512: wider strides and margins) needs more: the
+// backend falls back to that layout (same bits, EveryCandidateGivesTheSameBytes).
+TEST(CpuFast, ABudgetThatFitsTheNarrowTablesFitsEverywhere) {
+    auto net = load(test::espcn_paper_model(2, 3));
+    const auto all = fast::supported_kernel_tables();
+    std::vector<const fast::KernelTable *> narrow;
+    for (const fast::KernelTable *t : all)
+        if (t->vector_unit && t->fused_multiply_add == all.front()->fused_multiply_add && t->lanes <= 8 &&
+            t->block_rows <= 12)
+            narrow.push_back(t);
+    if (narrow.empty()) GTEST_SKIP() << "no 8-lane vector table here";
+    BackendConfig cfg;
+    cfg.threads = 1;
+    FastBackend narrow_only(net, cfg, narrow);
+    const size_t need = narrow_only.frame_memory(17, 9)->bytes;
+    cfg.memory_budget = need;
+    auto every = make_cpu_fast_backend(net, cfg);
+    ASSERT_TRUE(every.is_ok()) << every.status().message();
+    const auto got = every.value()->frame_memory(17, 9);
+    ASSERT_TRUE(got);
+    EXPECT_LE(got->bytes, need);
 }
 
 // tanh and sigmoid are rational approximations: measured here against

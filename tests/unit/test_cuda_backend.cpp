@@ -26,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/backend.hpp"
+#include "core/backend_registry.hpp"
 #include "cpu/reference_ops.hpp"
 #include "cuda/cuda_backend.hpp"
 #include "gpu_test_skip.hpp"
@@ -41,12 +41,7 @@ namespace {
         if (!usable_.is_ok()) ESPCN_GPU_SKIP("no usable GPU: " << usable_.message());     \
     } while (0)
 
-struct Context {
-    espcn_context *ctx = nullptr;
-    Context() = default;
-    Context(const Context &) = delete;
-    ~Context() { espcn_destroy(&ctx); }
-};
+using test::Context;
 
 // The algorithm lines a context's cuDNN network logs ("cuda: layer k at WxH:
 // algorithm N (NAME), math M, ...", up to "workspace"), in order.
@@ -66,10 +61,7 @@ void collect_algorithms(void *opaque, espcn_log_level, const char *message) {
 espcn_status create(const std::vector<uint8_t> &model, espcn_backend backend,
                     espcn_precision precision, Context &c, int device = 0,
                     AlgorithmLog *algorithms = nullptr) {
-    espcn_params p = ESPCN_PARAMS_DEFAULT_INIT;
-    p.model_data = model.data();
-    p.model_size = model.size();
-    p.backend = backend;
+    espcn_params p = test::params_of(model, backend);
     p.precision = precision;
     p.device = device;
     p.threads = 2;
@@ -86,18 +78,12 @@ espcn_status create(const std::vector<uint8_t> &model, espcn_backend backend,
 std::vector<std::vector<uint8_t>> models_of_scale(int r) {
     std::vector<std::vector<uint8_t>> m;
     m.push_back(test::espcn_paper_model(r, 100 + r).bytes());
-    test::ModelBuilder f(r, 200 + r);
-    // FSRCNN's 9x9 deconvolution with the padding of tests/unit/test_backends.cpp.
-    f.conv(1, 16, 5).prelu(16).conv(16, 8, 1).prelu(8).conv(8, 8, 3).prelu(1).conv(8, 16, 1).prelu(16)
-        .deconv(16, 1, 9, r == 2 ? 4 : 3, r == 3 ? 0 : 1);
-    m.push_back(f.bytes());
-    // An LRNet-like network (weights/train/models.py) with the global residual
-    // fused into the shuffle kernel (FORMAT.md "residual": "nearest").
-    test::ModelBuilder g(r, 300 + r);
-    g.conv(1, 16, 5).prelu(16).conv(16, 16, 3).prelu(16).conv(16, r * r, 5).pixel_shuffle();
-    nlohmann::json net = g.network();
-    net["residual"] = "nearest";
-    m.push_back(g.bytes_with(net, "2"));
+    // A small FSRCNN (d = 16, s = 8, one 3x3 layer with a shared PReLU slope)
+    // with its 9x9 deconvolution.
+    m.push_back(test::fsrcnn_model(r, 200 + r, 16, 8, 1, /*shared_slope=*/true).bytes());
+    // A small LRNet (one middle layer) with the global residual fused into the
+    // shuffle kernel (FORMAT.md "residual": "nearest").
+    m.push_back(test::with_nearest_residual(test::lrnet_model(r, 300 + r, 1)));
     return m;
 }
 
@@ -106,7 +92,7 @@ double decoded(uint32_t v, int bits) { return static_cast<double>(v) / ((1u << b
 TEST(CudaBackend, EveryLayerMatchesTheCpuReferenceInFp32) {
     SKIP_WITHOUT_GPU();
     std::mt19937 rng(41);
-    Result<cuda::Stream> stream = cuda::Stream::create();
+    Result<cuda::Stream> stream = cuda::make_stream();
     ASSERT_TRUE(stream.is_ok()) << stream.status().message();
     for (int r = 2; r <= 4; ++r)
         for (const ShuffleOrder order : {kShuffleCRD, kShuffleDCR})
@@ -122,7 +108,7 @@ TEST(CudaBackend, EveryLayerMatchesTheCpuReferenceInFp32) {
                 // configure() may leave its zeroing of the input pending on
                 // our non-blocking stream, which the legacy-stream copy below
                 // would not wait for.
-                ASSERT_TRUE(stream.value().synchronize().is_ok());
+                ASSERT_TRUE(cuda::synchronize(stream.value().get()).is_ok());
 
                 // Input: normalised samples in channel 0 of the padded tensor.
                 std::uniform_real_distribution<float> d(0.0f, 1.0f);
@@ -143,7 +129,7 @@ TEST(CudaBackend, EveryLayerMatchesTheCpuReferenceInFp32) {
                     ref_out.assign(static_cast<size_t>(c.out_channels) * w * h, 0.0f);
                     reference_conv(c, ref_in.data(), w, h, ref_out.data());
                     ASSERT_TRUE(cuda_net.enqueue_convs(static_cast<int>(k) + 1, true, stream.value().get()).is_ok());
-                    ASSERT_TRUE(stream.value().synchronize().is_ok());
+                    ASSERT_TRUE(cuda::synchronize(stream.value().get()).is_ok());
                     const cuda::TensorView o = cuda_net.layer_output(static_cast<int>(k));
                     std::vector<float> got(static_cast<size_t>(w) * h * o.pixel_stride);
                     ASSERT_EQ(cudaMemcpy(got.data(), o.data, got.size() * 4, cudaMemcpyDeviceToHost),
@@ -359,13 +345,13 @@ TEST(CudaBackend, DeviceFramesOnTheCallersStreamEqualHostFrames) {
         tasks[i].out = copy_to_device(f.tasks[i].out, tasks[i].components, dout.back(), false);
     }
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);  // the uploads have landed
-    Result<cuda::Stream> stream = cuda::Stream::create();
+    Result<cuda::Stream> stream = cuda::make_stream();
     ASSERT_TRUE(stream.is_ok());
     EXPECT_EQ(espcn_cuda_enqueue_frame(gpu.ctx, tasks.data(), static_cast<int>(tasks.size()), nullptr),
               ESPCN_ERROR_INVALID_ARGUMENT);  // the legacy default stream is refused
     ASSERT_EQ(espcn_cuda_enqueue_frame(gpu.ctx, tasks.data(), static_cast<int>(tasks.size()), stream.value().get()),
               ESPCN_OK) << espcn_last_error();
-    ASSERT_TRUE(stream.value().synchronize().is_ok());
+    ASSERT_TRUE(cuda::synchronize(stream.value().get()).is_ok());
     for (size_t i = 0; i < tasks.size(); ++i) {
         const espcn_plane &h = f.tasks[i].out;
         const size_t row = static_cast<size_t>(h.width) * tasks[i].components * (h.bit_depth > 8 ? 2 : 1);
@@ -444,7 +430,7 @@ TEST(CudaBackend, DestroyWaitsForWorkOnTheCallersStream) {
     std::mt19937 rng(47);
     const auto model = test::espcn_paper_model(2, 11).bytes();
     test::TestPlane in = test::make_plane(64, 36, 8, &rng);
-    Result<cuda::Stream> stream = cuda::Stream::create();
+    Result<cuda::Stream> stream = cuda::make_stream();
     ASSERT_TRUE(stream.is_ok());
     Result<cuda::DeviceBuffer> din = cuda::DeviceBuffer::allocate(64 * 36), dout = cuda::DeviceBuffer::allocate(128 * 72);
     ASSERT_TRUE(din.is_ok() && dout.is_ok());
@@ -471,7 +457,7 @@ TEST(CudaBackend, DestroyWaitsForWorkOnTheCallersStream) {
     espcn_destroy(&gpu.ctx);  // the frame is still queued behind the host function
     const double waited_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     EXPECT_GE(waited_ms, 100.0) << "espcn_destroy returned before the caller's stream reached our work";
-    ASSERT_TRUE(stream.value().synchronize().is_ok());
+    ASSERT_TRUE(cuda::synchronize(stream.value().get()).is_ok());
     std::vector<uint8_t> got(128 * 72);
     ASSERT_EQ(cudaMemcpy(got.data(), dout.value().get(), got.size(), cudaMemcpyDeviceToHost), cudaSuccess);
     for (int y = 0; y < 72; ++y)

@@ -38,10 +38,7 @@ std::vector<uint8_t> model_bytes() {
 }
 
 espcn_params params_for(const std::vector<uint8_t> &m, espcn_backend backend, Messages *log) {
-    espcn_params p = ESPCN_PARAMS_DEFAULT_INIT;
-    p.model_data = m.data();
-    p.model_size = m.size();
-    p.backend = backend;
+    espcn_params p = test::params_of(m, backend);
     p.threads = 1;
     p.log_callback = &Messages::collect;
     p.log_opaque = log;
@@ -113,8 +110,9 @@ TEST(CudaFallback, Fp16IsRefusedOnTheCpuAndDroppedByAutosFallback) {
     const auto m = model_bytes();
     Messages log;
     espcn_context *ctx = nullptr;
-    for (const espcn_backend cpu : {ESPCN_BACKEND_REFERENCE, ESPCN_BACKEND_ONEDNN, ESPCN_BACKEND_CPU_FAST}) {
-        espcn_params p = params_for(m, cpu, &log);
+    // Every CPU backend, built in or not: the precision is checked first.
+    for (const test::BackendCase &cpu : test::cpu_backends()) {
+        espcn_params p = params_for(m, cpu.kind, &log);
         p.precision = ESPCN_PRECISION_FP16;
         EXPECT_EQ(espcn_create(&p, &ctx), ESPCN_ERROR_UNSUPPORTED);
         EXPECT_NE(std::string(espcn_last_error()).find("fp16 needs the cuda backend"),
@@ -168,11 +166,17 @@ bool same_samples(const test::TestPlane &a, const test::TestPlane &b) {
     return true;
 }
 
-TEST(FrameApiOnCpu, SubmitReceiveEqualsThePlaneCalls) {
+// Every CPU backend (test::cpu_backends()): frames at a queue depth of 1.
+class FrameApiOnEveryCpuBackend : public test::BackendTest {};
+
+INSTANTIATE_TEST_SUITE_P(Cpu, FrameApiOnEveryCpuBackend, testing::ValuesIn(test::cpu_backends()),
+                         test::backend_case_name);
+
+TEST_P(FrameApiOnEveryCpuBackend, SubmitReceiveEqualsThePlaneCalls) {
     const auto m = model_bytes();
     Messages log;
-    for (const espcn_backend cpu : {ESPCN_BACKEND_REFERENCE, ESPCN_BACKEND_ONEDNN, ESPCN_BACKEND_CPU_FAST}) {
-        if (!espcn_backend_available(cpu)) continue;
+    const espcn_backend cpu = GetParam().kind;
+    {
         espcn_params p = params_for(m, cpu, &log);
         espcn_context *ctx = nullptr;
         ASSERT_EQ(espcn_create(&p, &ctx), ESPCN_OK) << espcn_last_error();

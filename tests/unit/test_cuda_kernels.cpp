@@ -31,7 +31,7 @@ namespace {
 class DeviceTarget final : public KernelTarget {
 public:
     DeviceTarget() {
-        Result<Stream> s = Stream::create();
+        Result<Stream> s = make_stream();
         EXPECT_TRUE(s.is_ok()) << s.status().message();
         if (s.is_ok()) stream_ = std::move(s).value();
     }

@@ -20,6 +20,7 @@
 #include "imaging/color.hpp"
 #include "imaging/image.hpp"
 #include "imaging/image_io.hpp"
+#include "test_support.hpp"
 
 #ifdef ESPCN_TEST_HAVE_MODEL_BUILDERS
 #include "cli/model_builders.hpp"
@@ -522,19 +523,13 @@ std::vector<uint8_t> bicubic_model_bytes(int r, ShuffleOrder order) {
                                DType::f32}});
 }
 
-struct ContextGuard {
-    espcn_context *ctx = nullptr;
-    ~ContextGuard() { espcn_destroy(&ctx); }
-};
 
 // Runs an 8-bit gray image through a model with the C API, 8-bit out.
 Image run_engine(const std::vector<uint8_t> &model, espcn_backend backend, const Image &in,
                  int r) {
-    espcn_params p = ESPCN_PARAMS_DEFAULT_INIT;
-    p.model_data = model.data();
-    p.model_size = model.size();
-    p.backend = backend;
-    ContextGuard g;
+    espcn_params p = test::params_of(model, backend);
+    p.precision = ESPCN_PRECISION_FP32;
+    test::Context g;
     const espcn_status s = espcn_create(&p, &g.ctx);
     EXPECT_EQ(s, ESPCN_OK) << espcn_last_error();
     if (s != ESPCN_OK) return {};
@@ -599,34 +594,35 @@ void expect_matches_bicubic(const Image &engine, const Image &expected, int r,
         << identical << " of " << compared << " samples identical";
 }
 
-TEST(BicubicModel, EngineEqualsBicubicUpscaleAwayFromTheBorder) {
+// Every backend of the table (test::all_backends()), skipped with the reason
+// where it cannot run.
+class BicubicModel : public test::BackendTest {};
+
+INSTANTIATE_TEST_SUITE_P(All, BicubicModel, testing::ValuesIn(test::all_backends()),
+                         test::backend_case_name);
+
+TEST_P(BicubicModel, EngineEqualsBicubicUpscaleAwayFromTheBorder) {
     const Image lr = test_content(37, 23, 77);
-    std::vector<espcn_backend> backends = {ESPCN_BACKEND_REFERENCE};
-    if (espcn_backend_available(ESPCN_BACKEND_ONEDNN)) backends.push_back(ESPCN_BACKEND_ONEDNN);
-    backends.push_back(ESPCN_BACKEND_CPU_FAST);
+    const espcn_backend b = GetParam().kind;
     for (int r : {2, 3, 4}) {
         Result<Image> expected = bicubic_upscale(lr, r, 8);
         ASSERT_TRUE(expected.is_ok()) << expected.status().message();
         for (ShuffleOrder order : {kShuffleCRD, kShuffleDCR}) {
             const std::vector<uint8_t> model = bicubic_model_bytes(r, order);
-            for (espcn_backend b : backends) {
-                const Image out = run_engine(model, b, lr, r);
-                ASSERT_FALSE(out.samples.empty());
-                expect_matches_bicubic(out, expected.value(), r,
-                                       concat("x", r, order == kShuffleCRD ? " crd " : " dcr ",
-                                              espcn_backend_name(b)));
-            }
+            const Image out = run_engine(model, b, lr, r);
+            ASSERT_FALSE(out.samples.empty());
+            expect_matches_bicubic(out, expected.value(), r,
+                                   concat("x", r, order == kShuffleCRD ? " crd " : " dcr ",
+                                          espcn_backend_name(b)));
         }
     }
 }
 
 #ifdef ESPCN_TEST_HAVE_MODEL_BUILDERS
 // The model espcn-make-model --arch bicubic writes (build_model, F32).
-TEST(BicubicModel, ShippedBuilderEqualsBicubicUpscaleAwayFromTheBorder) {
+TEST_P(BicubicModel, ShippedBuilderEqualsBicubicUpscaleAwayFromTheBorder) {
     const Image lr = test_content(37, 23, 78);
-    std::vector<espcn_backend> backends = {ESPCN_BACKEND_REFERENCE};
-    if (espcn_backend_available(ESPCN_BACKEND_ONEDNN)) backends.push_back(ESPCN_BACKEND_ONEDNN);
-    backends.push_back(ESPCN_BACKEND_CPU_FAST);
+    const espcn_backend b = GetParam().kind;
     for (int r : {2, 3, 4}) {
         Result<Image> expected = bicubic_upscale(lr, r, 8);
         ASSERT_TRUE(expected.is_ok()) << expected.status().message();
@@ -638,14 +634,11 @@ TEST(BicubicModel, ShippedBuilderEqualsBicubicUpscaleAwayFromTheBorder) {
             Result<BuiltModel> built = build_model(spec);
             ASSERT_TRUE(built.is_ok()) << built.status().message();
             const std::vector<uint8_t> model = serialize_model(built.value());
-            for (espcn_backend b : backends) {
-                const Image out = run_engine(model, b, lr, r);
-                ASSERT_FALSE(out.samples.empty());
-                expect_matches_bicubic(out, expected.value(), r,
-                                       concat("build_model x", r,
-                                              order == kShuffleCRD ? " crd " : " dcr ",
-                                              espcn_backend_name(b)));
-            }
+            const Image out = run_engine(model, b, lr, r);
+            ASSERT_FALSE(out.samples.empty());
+            expect_matches_bicubic(out, expected.value(), r,
+                                   concat("build_model x", r, order == kShuffleCRD ? " crd " : " dcr ",
+                                          espcn_backend_name(b)));
         }
     }
 }

@@ -18,9 +18,7 @@ struct Context {
         test::ModelBuilder b(scale, 3);
         b.conv(1, scale * scale, 3).pixel_shuffle();
         const auto bytes = b.bytes();
-        espcn_params p = ESPCN_PARAMS_DEFAULT_INIT;
-        p.model_data = bytes.data();
-        p.model_size = bytes.size();
+        espcn_params p = test::params_of(bytes);
         p.threads = 2;
         EXPECT_EQ(espcn_create(&p, &ctx), ESPCN_OK) << espcn_last_error();
     }

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/backend_registry.hpp"
+#include "core/model_loader.hpp"
+
 namespace espcn::test {
 
 std::vector<float> random_values(std::mt19937 &rng, size_t n, float scale) {
@@ -171,5 +174,78 @@ std::vector<double> direct_transposed_conv(const DeconvLayer &d, const std::vect
                         }
     return out;
 }
+
+ModelBuilder fsrcnn_model(int scale, uint32_t seed, int d, int s, int m, bool shared_slope) {
+    ModelBuilder b(scale, seed);
+    b.conv(1, d, 5).prelu(d).conv(d, s, 1).prelu(s);
+    for (int k = 0; k < m; ++k) b.conv(s, s, 3).prelu(shared_slope ? 1 : s);
+    b.conv(s, d, 1).prelu(d).deconv(d, 1, 9, scale == 2 ? 4 : 3, scale == 3 ? 0 : 1);
+    return b;
+}
+
+ModelBuilder lrnet_model(int scale, uint32_t seed, int middle, int f) {
+    ModelBuilder b(scale, seed);
+    b.conv(1, f, 5).prelu(f);
+    for (int k = 0; k < middle; ++k) b.conv(f, f, 3).prelu(f);
+    b.conv(f, scale * scale, 5).pixel_shuffle();
+    return b;
+}
+
+std::vector<uint8_t> with_nearest_residual(const ModelBuilder &b) {
+    nlohmann::json net = b.network();
+    net["residual"] = "nearest";
+    return b.bytes_with(net, "2");
+}
+
+std::shared_ptr<const Network> load(const std::vector<uint8_t> &bytes) {
+    Result<SafetensorsFile> file = SafetensorsFile::parse(bytes);
+    EXPECT_TRUE(file.is_ok()) << file.status().message();
+    if (!file.is_ok()) return nullptr;
+    Result<Network> loaded = load_network(file.value(), Logger());
+    EXPECT_TRUE(loaded.is_ok()) << loaded.status().message();
+    if (!loaded.is_ok()) return nullptr;
+    return std::make_shared<const Network>(std::move(loaded).value());
+}
+
+std::shared_ptr<const Network> load(const ModelBuilder &b) { return load(b.bytes()); }
+
+Result<std::unique_ptr<Backend>> make_backend_fp32(espcn_backend kind, std::shared_ptr<const Network> net,
+                                                   int threads) {
+    BackendConfig cfg;
+    cfg.threads = threads;
+    cfg.precision = ESPCN_PRECISION_FP32;
+    return make_backend(kind, std::move(net), cfg);
+}
+
+const std::vector<BackendCase> &all_backends() {
+    static const std::vector<BackendCase> cases = [] {
+        // A small x2 network to probe each backend with.
+        const std::shared_ptr<const Network> probe = load(espcn_paper_model(2, 1).bytes());
+        std::vector<BackendCase> v;
+        for (const BackendEntry &e : backend_table()) {
+            BackendCase c;
+            c.kind = e.kind;
+            c.name = e.name;
+            std::replace(c.name.begin(), c.name.end(), '-', '_');
+            c.gpu = e.gpu;
+            Result<std::unique_ptr<Backend>> made = make_backend_fp32(e.kind, probe, 1);
+            if (!made.is_ok()) c.unusable = made.status().message();
+            v.push_back(c);
+        }
+        return v;
+    }();
+    return cases;
+}
+
+std::vector<BackendCase> cpu_backends() {
+    std::vector<BackendCase> v;
+    for (const BackendCase &c : all_backends())
+        if (!c.gpu) v.push_back(c);
+    return v;
+}
+
+std::string backend_case_name(const testing::TestParamInfo<BackendCase> &info) { return info.param.name; }
+
+void BackendTest::SetUp() { ESPCN_SKIP_UNUSABLE(GetParam()); }
 
 }  // namespace espcn::test

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -10,6 +11,7 @@
 #include <omp.h>
 
 #include "../../core/model_loader.hpp"
+#include "flush_denormals.hpp"
 
 namespace espcn {
 
@@ -18,6 +20,9 @@ using fast::KernelTable;
 namespace {
 
 constexpr int kMaxCpuIsaNameLength = 16;
+// Timed calls kept per layer, candidate and worker in a tuning frame (a
+// 640x360 frame makes ~90 calls per layer per strip).
+constexpr size_t kRateSamples = 256;
 
 // Work items are full-height strips by default: a strip recomputes only a
 // few halo columns, while a split into bands of rows recomputes halo rows at
@@ -47,12 +52,17 @@ Result<CpuIsa> isa_from_environment() {
     const char *env = std::getenv("ESPCN_CPU_ISA");
     if (!env || !*env) return CpuIsa::avx512;
     const std::string_view v(env, strnlen(env, kMaxCpuIsaNameLength + 1));
-    if (v == "avx512") return CpuIsa::avx512;
-    if (v == "avx2") return CpuIsa::avx2;
-    if (v == "baseline") return CpuIsa::baseline;
+    for (const CpuIsa isa : {CpuIsa::avx512, CpuIsa::avx2, CpuIsa::sse4, CpuIsa::neon, CpuIsa::baseline})
+        if (v == fast::isa_name(isa)) return isa;
     return Status(ESPCN_ERROR_INVALID_ARGUMENT,
                   concat("ESPCN_CPU_ISA='", std::string(v.substr(0, kMaxCpuIsaNameLength)),
-                         "' is not one of avx512, avx2, baseline"));
+                         "' is not one of avx512, avx2, sse4, neon, baseline"));
+}
+
+// $ESPCN_CPU_TUNE=0: no measuring; every layer on the best table.
+bool tuning_enabled() {
+    const char *env = std::getenv("ESPCN_CPU_TUNE");
+    return !(env && env[0] == '0' && env[1] == '\0');
 }
 
 }  // namespace
@@ -80,6 +90,12 @@ struct FastBackend::Worker {
     };
     std::vector<StageState> st;
     std::vector<FastBackend::Span> read_spans, computed_spans;  // run_item's, kept for their capacity
+    // Tuning frames: per layer, the calls made (candidates take turns) and
+    // per [layer][candidate] the time of each call per column-row computed
+    // (capacity reserved by configure(): nothing is allocated while running).
+    std::vector<int> calls;
+    std::vector<double> column_rows;  // per layer, computed in the frame
+    std::vector<std::vector<std::vector<float>>> rates;
 
     const float *row(int stage, int y, int ring_rows) const {
         const StageState &s = st[static_cast<size_t>(stage)];
@@ -94,54 +110,74 @@ struct FastBackend::Worker {
     }
 };
 
-FastBackend::FastBackend(std::shared_ptr<const Network> net, const BackendConfig &cfg,
-                         const KernelTable *kernels)
-    : net_(std::move(net)), log_(cfg.log), kernels_(kernels),
-      pool_(cfg.pool ? cfg.pool
-                     : std::make_shared<WorkerPool>(cfg.threads > 0 ? cfg.threads : omp_get_num_procs())),
-      threads_(pool_->threads()), lanes_(kernels->lanes), cancel_(cfg.cancel),
-      worker_budget_(cfg.memory_budget ? std::min(kWorkerBudgetBytes, cfg.memory_budget / static_cast<size_t>(threads_))
-                                       : kWorkerBudgetBytes) {
-    const int nl = static_cast<int>(net_->convs.size());
-    stages_.resize(static_cast<size_t>(nl) + 1);
-    stages_[0].pixel_stride = net_->in_channels;
-    int max_pad = 0;
+FastBackend::Layout FastBackend::make_layout(const Network &net,
+                                             std::vector<const fast::KernelTable *> tables, bool bf16) {
+    Layout lay;
+    lay.tables = std::move(tables);
+    lay.bf16 = bf16;
+    if (bf16) {
+        // The weights rounded to bfloat16 once, packed from these copies.
+        lay.bf16_convs = net.convs;
+        for (ConvLayer &c : lay.bf16_convs)
+            for (float &w : c.weight) w = fast::round_to_bf16(w);
+    }
+    for (const KernelTable *t : lay.tables) {
+        lay.stride_lanes = std::max(lay.stride_lanes, t->lanes);
+        // Columns to spare right of every ring row: a direct block may run up
+        // to block_rows − 1 pixels past what it reads for its last valid pixel.
+        lay.margin = std::max(lay.margin, t->block_rows);
+        lay.max_tile_batch = std::max(lay.max_tile_batch, t->block_rows);
+    }
+    const int nl = static_cast<int>(net.convs.size());
+    const int lanes = lay.stride_lanes;
+    lay.stages.resize(static_cast<size_t>(nl) + 1);
+    lay.stages[0].pixel_stride = net.in_channels;
     for (int l = 0; l < nl; ++l) {
-        const ConvLayer &c = net_->convs[static_cast<size_t>(l)];
+        const ConvLayer &c = bf16 ? lay.bf16_convs[static_cast<size_t>(l)] : net.convs[static_cast<size_t>(l)];
         Layer L;
         L.conv = &c;
         L.pad = c.pad();
-        max_pad = std::max(max_pad, L.pad);
         // Winograd needs its input channels vectorised (not the raw plane).
-        const int in_stride = stages_[static_cast<size_t>(l)].pixel_stride;
-        L.winograd = c.kernel == 3 && in_stride % lanes_ == 0;
+        // bf16 runs every layer direct: its rounded transforms would cost
+        // more precision than the bound allows (and vdpbf16ps's pairs are
+        // along the channels).
+        const int in_stride = lay.stages[static_cast<size_t>(l)].pixel_stride;
+        L.winograd = !bf16 && c.kernel == 3 && in_stride % lanes == 0;
         // A few output maps (the last layer's r²) on activations: dot products.
-        L.dot = !L.winograd && fast::dot_row_applies(c.out_channels, c.in_channels, in_stride, lanes_);
+        L.dot = !bf16 && !L.winograd && fast::dot_row_applies(c.out_channels, c.in_channels, in_stride, lanes);
         L.chunk_rows = L.winograd ? fast::kWinoOut : 1;
-        L.out_vectors = (c.out_channels + lanes_ - 1) / lanes_;
-        L.weights = L.winograd ? fast::pack_winograd_weights(c, lanes_, kernels_->max_group_vectors)
-                    : L.dot    ? fast::pack_dot_weights(c, in_stride)
-                               : fast::pack_direct_weights(c, lanes_, kernels_->max_group_vectors);
-        const size_t padded = static_cast<size_t>(L.out_vectors) * lanes_;
+        // Channels padded to the widest candidate's vector: every candidate
+        // reads and writes the same layout (its own lanes divide it).
+        const size_t padded = static_cast<size_t>((c.out_channels + lanes - 1) / lanes * lanes);
+        for (const KernelTable *t : lay.tables) {
+            LayerKernel k;
+            k.table = t;
+            k.out_vectors = static_cast<int>(padded) / t->lanes;
+            const int po = static_cast<int>(padded);
+            k.weights = L.winograd ? fast::pack_winograd_weights(c, t->lanes, t->max_group_vectors, po)
+                        : L.dot    ? fast::pack_dot_weights(c, in_stride)
+                                   : fast::pack_direct_weights(c, t->lanes, t->max_group_vectors, po);
+            L.kernels.push_back(std::move(k));
+        }
         L.bias.assign(padded, 0.0f);
         std::copy(c.bias.begin(), c.bias.end(), L.bias.begin());
         if (c.activation == Activation::prelu) {
             L.slope.assign(padded, 0.0f);
             std::copy(c.prelu_slope.begin(), c.prelu_slope.end(), L.slope.begin());
         }
-        Stage &out = stages_[static_cast<size_t>(l) + 1];
+        Stage &out = lay.stages[static_cast<size_t>(l) + 1];
         out.pixel_stride = static_cast<int>(padded);
         out.chunk_rows = L.chunk_rows;
-        layers_.push_back(std::move(L));
+        lay.layers.push_back(std::move(L));
     }
     // Ring depth of stage s: its consumer's window (the consumer's chunk plus
     // 2·pad rows) plus what one producer step may run ahead.
     for (int s = 0; s <= nl; ++s) {
-        Stage &S = stages_[static_cast<size_t>(s)];
+        Stage &S = lay.stages[static_cast<size_t>(s)];
         if (s == nl) {
             S.ring_rows = S.chunk_rows;  // the encoder takes one row at a time
         } else {
-            const Layer &consumer = layers_[static_cast<size_t>(s)];
+            const Layer &consumer = lay.layers[static_cast<size_t>(s)];
             S.ring_rows = consumer.chunk_rows + 2 * consumer.pad + S.chunk_rows - 1;
         }
     }
@@ -151,27 +187,46 @@ FastBackend::FastBackend(std::shared_ptr<const Network> net, const BackendConfig
     // before the item: putting the grid there makes the tiles fit exactly.
     int after = 0;
     for (int l = nl - 1; l >= 0; --l) {
-        Layer &L = layers_[static_cast<size_t>(l)];
+        Layer &L = lay.layers[static_cast<size_t>(l)];
         L.grid = ((-after) % fast::kWinoOut + fast::kWinoOut) % fast::kWinoOut;
         after += L.pad;
     }
-    // Columns to spare right of every ring row: a direct block may run up to
-    // block_rows − 1 pixels past what it reads for its last valid pixel.
-    margin_ = kernels_->block_rows;
-    tile_batch_ = kernels_->block_rows;
+    return lay;
+}
+
+FastBackend::FastBackend(std::shared_ptr<const Network> net, const BackendConfig &cfg,
+                         std::vector<const KernelTable *> tables)
+    : net_(std::move(net)), log_(cfg.log),
+      pool_(cfg.pool ? cfg.pool
+                     : std::make_shared<WorkerPool>(cfg.threads > 0 ? cfg.threads : omp_get_num_procs())),
+      threads_(pool_->threads()), cancel_(cfg.cancel),
+      worker_budget_(cfg.memory_budget ? std::min(kWorkerBudgetBytes, cfg.memory_budget / static_cast<size_t>(threads_))
+                                       : kWorkerBudgetBytes) {
+    bf16_ = cfg.precision == ESPCN_PRECISION_BF16;
+    layouts_.push_back(make_layout(*net_, tables, bf16_));
+    // A budget the full layout does not fit may fit the narrower tables'
+    // (8-float strides and 12-column margins instead of 16 and 24): the same
+    // bits, a little slower, rather than a refusal where an AVX2 CPU runs.
+    std::vector<const KernelTable *> narrow;
+    for (const KernelTable *t : tables)
+        if (t->lanes <= 8 && t->block_rows <= 12) narrow.push_back(t);
+    if (!narrow.empty() && narrow.size() < tables.size()) layouts_.push_back(make_layout(*net_, narrow, bf16_));
+    layout_ = &layouts_.front();
+    chosen_.assign(net_->convs.size(), 0);
+    measure_ = tuning_enabled();
 }
 
 FastBackend::~FastBackend() = default;
 
 std::vector<bool> FastBackend::winograd_layers() const {
     std::vector<bool> w;
-    for (const Layer &L : layers_) w.push_back(L.winograd);
+    for (const Layer &L : layout_->layers) w.push_back(L.winograd);
     return w;
 }
 
 std::vector<bool> FastBackend::dot_layers() const {
     std::vector<bool> d;
-    for (const Layer &L : layers_) d.push_back(L.dot);
+    for (const Layer &L : layout_->layers) d.push_back(L.dot);
     return d;
 }
 
@@ -179,6 +234,39 @@ void FastBackend::set_tiling(const FastTiling &t) {
     tiling_ = t;
     plan_ = Plan{};
     workers_.clear();
+}
+
+void FastBackend::force_tables(std::vector<int> per_layer) {
+    forced_ = std::move(per_layer);
+    plan_ = Plan{};  // re-tune (or not) on the next frame
+    workers_.clear();
+}
+
+std::vector<int> FastBackend::layer_tables() const { return chosen_; }
+
+std::string FastBackend::details() const {
+    std::string s = "kernels ";
+    for (const KernelTable *t : layout_->tables)
+        s += concat(t == layout_->tables.front() ? "" : ", ", t->name, " (", t->lanes, " floats, ",
+                    t->block_rows, " accumulators)");
+    s += concat("; ", bf16_ ? "bf16" : "fp32", "; ", threads_, " thread(s)");
+    if (plan_.width > 0)
+        s += concat("; ", plan_.width, "x", plan_.height, ": ",
+                    tuner_.done() ? tuner_.description() : std::string("measuring its candidates on its first frames"),
+                    "; ", plan_.items.size(), " work items of ", plan_.strip_width, " columns");
+    return s;
+}
+
+std::string FastBackend::plan_description() const { return tuner_.description(); }
+
+size_t FastBackend::state_bytes() const {
+    size_t floats = decode_lut_.size();
+    for (const Layout &lay : layouts_)
+        for (const Layer &L : lay.layers) {
+            floats += L.bias.size() + L.slope.size();
+            for (const LayerKernel &k : L.kernels) floats += k.weights.size();
+        }
+    return floats * sizeof(float);
 }
 
 namespace {
@@ -191,14 +279,14 @@ int grid_floor(int v, int grid) {
 
 }  // namespace
 
-void FastBackend::stage_spans(int begin, int end, int limit, std::vector<Span> &read,
-                              std::vector<Span> &computed) const {
-    const int nl = static_cast<int>(layers_.size());
+void FastBackend::stage_spans(const Layout &lay, int begin, int end, int limit,
+                              std::vector<Span> &read, std::vector<Span> &computed) {
+    const int nl = static_cast<int>(lay.layers.size());
     read.resize(static_cast<size_t>(nl) + 1);
     computed.resize(static_cast<size_t>(nl) + 1);
     read[static_cast<size_t>(nl)] = computed[static_cast<size_t>(nl)] = {begin, end};
     for (int s = nl - 1; s >= 0; --s) {
-        const Layer &consumer = layers_[static_cast<size_t>(s)];
+        const Layer &consumer = lay.layers[static_cast<size_t>(s)];
         const Span out = computed[static_cast<size_t>(s) + 1];
         Span in;
         if (consumer.winograd) {
@@ -213,46 +301,45 @@ void FastBackend::stage_spans(int begin, int end, int limit, std::vector<Span> &
     }
 }
 
-std::vector<int> FastBackend::buffer_widths(int strip_width) const {
+std::vector<int> FastBackend::buffer_widths(const Layout &lay, int strip_width) {
     // An item in the middle of an unbounded row, starting on a multiple of 4.
     const int x0 = 1 << 20;
     std::vector<Span> read, computed;
-    stage_spans(x0, x0 + strip_width, 1 << 30, read, computed);
+    stage_spans(lay, x0, x0 + strip_width, 1 << 30, read, computed);
     std::vector<int> widths;
-    for (const Span &r : read) widths.push_back(r.end - r.begin + margin_);
+    for (const Span &r : read) widths.push_back(r.end - r.begin + lay.margin);
     return widths;
 }
 
-size_t FastBackend::worker_floats(const std::vector<int> &buffer_width) const {
+size_t FastBackend::worker_floats(const Layout &lay, const std::vector<int> &buffer_width) {
     size_t floats = 0;
     size_t zero = 0;
     int k_max = 0, n_max = 0;
-    for (size_t s = 0; s < stages_.size(); ++s) {
-        const Stage &S = stages_[s];
+    for (size_t s = 0; s < lay.stages.size(); ++s) {
+        const Stage &S = lay.stages[s];
         const size_t row = static_cast<size_t>(round_up(buffer_width[s] * S.pixel_stride, 16));
         floats += row * static_cast<size_t>(S.ring_rows);
         zero = std::max(zero, row);
     }
-    for (const Layer &L : layers_)
-        if (L.winograd) {
-            k_max = std::max(k_max, round_up(L.conv->in_channels, lanes_));
-            n_max = std::max(n_max, L.out_vectors * lanes_);
+    for (size_t l = 0; l < lay.layers.size(); ++l)
+        if (lay.layers[l].winograd) {
+            k_max = std::max(k_max, lay.stages[l].pixel_stride);
+            n_max = std::max(n_max, lay.stages[l + 1].pixel_stride);
         }
     floats += zero;
-    floats += static_cast<size_t>(fast::kWinoPositions) * tile_batch_ * (k_max + n_max);
-    floats += fast::winograd_input_scratch_floats(tile_batch_, lanes_);
+    floats += static_cast<size_t>(fast::kWinoPositions) * lay.max_tile_batch * (k_max + n_max);
+    floats += fast::winograd_input_scratch_floats(lay.max_tile_batch, lay.stride_lanes);
     // The encoder's int32 scratch (the size of a float), one row of the strip.
-    floats += static_cast<size_t>(buffer_width.back()) * stages_.back().pixel_stride;
+    floats += static_cast<size_t>(buffer_width.back()) * lay.stages.back().pixel_stride;
     floats += static_cast<size_t>(buffer_width.back());  // the residual's input row
-    return floats + 16 * (stages_.size() + 8);  // alignment slack
+    return floats + 16 * (lay.stages.size() + 8);  // alignment slack
 }
 
-FastBackend::Plan FastBackend::make_plan(int width, int height) const {
+FastBackend::Plan FastBackend::make_plan(const Layout &lay, int width, int height, int strip) const {
     Plan p;
     p.width = width;
     p.height = height;
     const int q = fast::kWinoOut;
-    int strip = tiling_.strip_width;
     if (strip <= 0) {
         // Strips of about kStripWidth, at most 4 per thread (a thread slowed
         // by a neighbour's load is compensated by the others), narrower when
@@ -261,7 +348,7 @@ FastBackend::Plan FastBackend::make_plan(int width, int height) const {
         const int strips = std::clamp(ceil_div(width, kStripWidth), 1, 4 * threads_);
         strip = round_up(ceil_div(width, strips), q);
         while (strip > kMinStripWidth &&
-               worker_floats(buffer_widths(strip)) * sizeof(float) > worker_budget_)
+               worker_floats(lay, buffer_widths(lay, strip)) * sizeof(float) > worker_budget_)
             strip = std::max(kMinStripWidth, round_up(strip * 3 / 4, q));
         strip = round_up(ceil_div(width, ceil_div(width, strip)), q);
     }
@@ -279,22 +366,34 @@ FastBackend::Plan FastBackend::make_plan(int width, int height) const {
             p.items.push_back({x, std::min(width, x + p.strip_width), y, std::min(height, y + p.band_rows)});
     // Buffers as wide as the widest item needs (items off the grid of 4, from
     // a forced tiling, need a few columns more than buffer_widths says).
-    p.buffer_width = buffer_widths(p.strip_width);
+    p.buffer_width = buffer_widths(lay, p.strip_width);
     std::vector<Span> read, computed;
     for (const Item &it : p.items) {
-        stage_spans(it.x0, it.x1, width, read, computed);
+        stage_spans(lay, it.x0, it.x1, width, read, computed);
         for (size_t s = 0; s < read.size(); ++s)
-            p.buffer_width[s] = std::max(p.buffer_width[s], read[s].end - read[s].begin + margin_);
+            p.buffer_width[s] = std::max(p.buffer_width[s], read[s].end - read[s].begin + lay.margin);
     }
-    p.worker_floats = worker_floats(p.buffer_width);
+    p.worker_floats = worker_floats(lay, p.buffer_width);
+    // Only the workers that get items hold buffers (WorkerPool::run).
+    p.workers = pool_->workers_for(static_cast<int>(p.items.size()));
     return p;
 }
 
-Status FastBackend::configure(int width, int height) {
-    if (plan_.width == width && plan_.height == height && !workers_.empty()) return Status::ok();
+const FastBackend::Layout &FastBackend::layout_for(int width, int height) const {
+    for (const Layout &lay : layouts_) {
+        const Plan p = make_plan(lay, width, height, tiling_.strip_width);
+        if (p.worker_floats * sizeof(float) <= worker_budget_) return lay;
+    }
+    return layouts_.back();
+}
+
+Status FastBackend::allocate_workers(int width, int height, int strip_width) {
     workers_.clear();
-    plan_ = make_plan(width, height);
-    for (int t = 0; t < threads_; ++t) {
+    const Layout &lay = *layout_;
+    plan_ = make_plan(lay, width, height, strip_width);
+    const int nl = static_cast<int>(lay.layers.size());
+    const int candidates = static_cast<int>(lay.tables.size());
+    for (int t = 0; t < plan_.workers; ++t) {
         auto w = std::make_unique<Worker>();
         w->memory = hwy::AllocateAligned<float>(plan_.worker_floats);
         ESPCN_RETURN_IF(!w->memory, ESPCN_ERROR_OUT_OF_MEMORY, "cpu-fast: cannot allocate ",
@@ -307,8 +406,8 @@ Status FastBackend::configure(int width, int height) {
             return q;
         };
         size_t zero = 0;
-        for (size_t s = 0; s < stages_.size(); ++s) {
-            const Stage &S = stages_[s];
+        for (size_t s = 0; s < lay.stages.size(); ++s) {
+            const Stage &S = lay.stages[s];
             const int bw = plan_.buffer_width[s];
             const size_t row = static_cast<size_t>(round_up(bw * S.pixel_stride, 16));
             w->buffer_width.push_back(bw);
@@ -318,40 +417,126 @@ Status FastBackend::configure(int width, int height) {
         }
         w->zero_row = take(zero);
         int k_max = 0, n_max = 0;
-        for (const Layer &L : layers_)
-            if (L.winograd) {
-                k_max = std::max(k_max, round_up(L.conv->in_channels, lanes_));
-                n_max = std::max(n_max, L.out_vectors * lanes_);
+        for (size_t l = 0; l < lay.layers.size(); ++l)
+            if (lay.layers[l].winograd) {
+                k_max = std::max(k_max, lay.stages[l].pixel_stride);
+                n_max = std::max(n_max, lay.stages[l + 1].pixel_stride);
             }
-        w->wino_v = take(static_cast<size_t>(fast::kWinoPositions) * tile_batch_ * k_max);
-        w->wino_m = take(static_cast<size_t>(fast::kWinoPositions) * tile_batch_ * n_max);
-        w->wino_scratch = take(fast::winograd_input_scratch_floats(tile_batch_, lanes_));
+        w->wino_v = take(static_cast<size_t>(fast::kWinoPositions) * lay.max_tile_batch * k_max);
+        w->wino_m = take(static_cast<size_t>(fast::kWinoPositions) * lay.max_tile_batch * n_max);
+        w->wino_scratch = take(fast::winograd_input_scratch_floats(lay.max_tile_batch, lay.stride_lanes));
         w->encode_scratch = reinterpret_cast<int32_t *>(
-            take(static_cast<size_t>(plan_.buffer_width.back()) * stages_.back().pixel_stride));
+            take(static_cast<size_t>(plan_.buffer_width.back()) * lay.stages.back().pixel_stride));
         w->residual_row = take(static_cast<size_t>(plan_.buffer_width.back()));
         ESPCN_RETURN_IF(p > w->memory.get() + plan_.worker_floats, ESPCN_ERROR_INTERNAL,
                         "cpu-fast: worker buffers overrun their allocation");
-        w->st.resize(stages_.size());
-        w->read_spans.resize(stages_.size());  // no allocation inside the parallel region
-        w->computed_spans.resize(stages_.size());
+        w->st.resize(lay.stages.size());
+        w->read_spans.resize(lay.stages.size());  // no allocation inside the parallel region
+        w->computed_spans.resize(lay.stages.size());
+        w->calls.assign(static_cast<size_t>(nl), 0);
+        w->column_rows.assign(static_cast<size_t>(nl), 0.0);
+        w->rates.assign(static_cast<size_t>(nl), std::vector<std::vector<float>>(static_cast<size_t>(candidates)));
+        for (auto &per_layer : w->rates)
+            for (auto &samples : per_layer) samples.reserve(kRateSamples);
         workers_.push_back(std::move(w));
     }
-    log_.debug(concat("cpu-fast (", kernels_->target_name, "): ", width, "x", height, " in ",
-                      plan_.items.size(), " items of ", plan_.strip_width, " columns x ",
-                      plan_.band_rows, " rows, ", plan_.worker_floats * sizeof(float) / 1024,
-                      " KiB per thread"));
+    log_.debug(concat("cpu-fast: ", width, "x", height, " in ", plan_.items.size(), " items of ",
+                      plan_.strip_width, " columns x ", plan_.band_rows, " rows, ",
+                      plan_.worker_floats * sizeof(float) / 1024, " KiB per thread, ", plan_.workers,
+                      " thread(s)"));
     return Status::ok();
 }
 
+Status FastBackend::configure(int width, int height) {
+    if (plan_.width == width && plan_.height == height && !workers_.empty()) return Status::ok();
+    const Layout &lay = layout_for(width, height);
+    if (&lay != layout_) {
+        layout_ = &lay;
+        chosen_.assign(layout_->layers.size(), 0);
+    }
+    const int nl = static_cast<int>(lay.layers.size());
+    const int candidates = static_cast<int>(lay.tables.size());
+    std::string names;
+    for (const KernelTable *t : lay.tables) names += concat(names.empty() ? "" : ",", t->name);
+    TuneKey key;
+    key.model = fingerprint_network(*net_);
+    key.width = width;
+    key.height = height;
+    key.threads = threads_;
+    key.budget = worker_budget_;
+    key.tables = names + (lay.bf16 ? "+bf16" : "");
+    key.layers = nl;
+    // A wider strip (one per thread) halves the halo columns each layer
+    // recomputes but leaves no items to balance a slowed thread: the tuner
+    // measures it, where it fits the budget and differs from the rule's.
+    key.wide_strip = wide_strip(lay, width, height);
+    if (!forced_.empty()) {
+        tuner_.reset(key, 1, false, log_);
+        rotating_ = timing_ = false;
+        chosen_.assign(static_cast<size_t>(nl), 0);
+        for (size_t l = 0; l < chosen_.size() && l < forced_.size(); ++l)
+            chosen_[l] = std::clamp(forced_[l], 0, candidates - 1);
+        chosen_strip_ = 0;
+    } else {
+        tuner_.reset(key, candidates, measure_, log_);
+        chosen_strip_ = tuner_.next().strip_width;
+    }
+    ESPCN_RETURN_IF_ERROR(allocate_workers(width, height, tiling_.strip_width ? tiling_.strip_width : chosen_strip_));
+    if (forced_.empty()) {
+        ESPCN_RETURN_IF_ERROR(apply(tuner_.next()));
+        if (tuner_.done()) log_.info(concat("cpu-fast: ", width, "x", height, ": ", tuner_.description()));
+    }
+    log_.debug(concat("cpu-fast candidates ", names));
+    return Status::ok();
+}
+
+Status FastBackend::apply(const FastTuner::Choice &c) {
+    rotating_ = c.rotate;
+    timing_ = !tuner_.done();
+    if (!c.rotate) chosen_ = c.tables;
+    if (tiling_.strip_width <= 0 && c.strip_width != chosen_strip_) {
+        chosen_strip_ = c.strip_width;
+        ESPCN_RETURN_IF_ERROR(allocate_workers(plan_.width, plan_.height, chosen_strip_));
+    }
+    if (timing_)
+        for (auto &w : workers_) {
+            std::fill(w->calls.begin(), w->calls.end(), 0);
+            std::fill(w->column_rows.begin(), w->column_rows.end(), 0.0);
+            for (auto &per_layer : w->rates)
+                for (auto &samples : per_layer) samples.clear();
+        }
+    return Status::ok();
+}
+
+int FastBackend::wide_strip(const Layout &lay, int width, int height) const {
+    if (tiling_.strip_width > 0) return 0;
+    const int wide = round_up(ceil_div(width, threads_), fast::kWinoOut);
+    if (wide >= width || wide <= make_plan(lay, width, height, 0).strip_width ||
+        make_plan(lay, width, height, wide).worker_floats * sizeof(float) > worker_budget_)
+        return 0;
+    return wide;
+}
+
 std::optional<FrameMemory> FastBackend::frame_memory(int width, int height) const {
-    const Plan p = make_plan(width, height);
-    return FrameMemory{p.worker_floats * sizeof(float) * static_cast<size_t>(threads_), true};
+    // The rule's plan, or the wide strips the tuner may choose (the larger).
+    const Layout &lay = layout_for(width, height);
+    Plan p = make_plan(lay, width, height, tiling_.strip_width);
+    if (const int wide = wide_strip(lay, width, height)) {
+        const Plan w = make_plan(lay, width, height, wide);
+        if (w.worker_floats * static_cast<size_t>(w.workers) > p.worker_floats * static_cast<size_t>(p.workers))
+            p = w;
+    }
+    return FrameMemory{p.worker_floats * sizeof(float) * static_cast<size_t>(p.workers), true, p.workers};
 }
 
 void FastBackend::decode_row(Worker &w, int y, const espcn_plane &in) const {
     Worker::StageState &s = w.st[0];
-    decode_samples(in, y, s.col_begin, s.col_end - s.col_begin,
-                   w.slot(0, y, stages_[0].ring_rows) + (s.col_begin - s.origin));
+    float *dst = w.slot(0, y, layout_->stages[0].ring_rows) + (s.col_begin - s.origin);
+    const int n = s.col_end - s.col_begin;
+    decode_samples(in, y, s.col_begin, n, dst);
+    // bf16: the network's input too (the residual decodes again, in fp32).
+    if (layout_->bf16)
+        for (int x = 0; x < n; ++x) dst[x] = fast::round_to_bf16(dst[x]);
 }
 
 void FastBackend::decode_samples(const espcn_plane &in, int y, int x0, int n, float *dst) const {
@@ -371,8 +556,10 @@ void FastBackend::decode_samples(const espcn_plane &in, int y, int x0, int n, fl
     }
 }
 
-void FastBackend::run_direct(Worker &w, int layer, int y) const {
-    const Layer &L = layers_[static_cast<size_t>(layer)];
+void FastBackend::run_direct(Worker &w, int layer, int y, int candidate) const {
+    const std::vector<Stage> &stages_ = layout_->stages;
+    const Layer &L = layout_->layers[static_cast<size_t>(layer)];
+    const LayerKernel &K = L.kernels[static_cast<size_t>(candidate)];
     const int in_stage = layer, out_stage = layer + 1;
     const Stage &SI = stages_[static_cast<size_t>(in_stage)];
     const Worker::StageState &si = w.st[static_cast<size_t>(in_stage)];
@@ -386,21 +573,28 @@ void FastBackend::run_direct(Worker &w, int layer, int y) const {
     a.in_pixel_stride = SI.pixel_stride;
     a.in_channels = L.conv->in_channels;
     a.kernel = k;
-    a.weights = L.weights.data();
-    a.out_vectors = L.out_vectors;
+    a.weights = K.weights.data();
+    a.out_vectors = K.out_vectors;
     a.out_channels = L.conv->out_channels;
-    a.epilogue = {L.bias.data(), L.slope.empty() ? nullptr : L.slope.data(), L.conv->activation};
+    a.bf16 = layout_->bf16;
+    // bf16: every activation a later layer reads is rounded; the last
+    // layer's sums go to the encoder in fp32.
+    a.epilogue = {L.bias.data(), L.slope.empty() ? nullptr : L.slope.data(), L.conv->activation,
+                  layout_->bf16 && layer + 1 < static_cast<int>(layout_->layers.size())};
     const Stage &SO = stages_[static_cast<size_t>(out_stage)];
     a.out = w.slot(out_stage, y, SO.ring_rows) +
             static_cast<ptrdiff_t>(so.col_begin - so.origin) * SO.pixel_stride;
     a.out_pixel_stride = SO.pixel_stride;
     a.width = so.col_end - so.col_begin;
-    if (L.dot) kernels_->dot_row(a);
-    else kernels_->direct_row(a);
+    if (L.dot) K.table->dot_row(a);
+    else K.table->direct_row(a);
 }
 
-void FastBackend::run_winograd(Worker &w, int layer, int y) const {
-    const Layer &L = layers_[static_cast<size_t>(layer)];
+void FastBackend::run_winograd(Worker &w, int layer, int y, int candidate) const {
+    const std::vector<Stage> &stages_ = layout_->stages;
+    const Layer &L = layout_->layers[static_cast<size_t>(layer)];
+    const LayerKernel &K = L.kernels[static_cast<size_t>(candidate)];
+    const int lanes = K.table->lanes, tile_batch = K.table->block_rows;
     const int in_stage = layer, out_stage = layer + 1;
     const Stage &SI = stages_[static_cast<size_t>(in_stage)];
     const Stage &SO = stages_[static_cast<size_t>(out_stage)];
@@ -419,15 +613,19 @@ void FastBackend::run_winograd(Worker &w, int layer, int y) const {
                           : nullptr;
     const int first = so.col_begin - grid_col, end = so.col_end - grid_col;
     const int tiles = ceil_div(end, fast::kWinoOut);
-    const int k_vectors = ceil_div(L.conv->in_channels, lanes_);
-    const ptrdiff_t k_stride = static_cast<ptrdiff_t>(k_vectors) * lanes_;
-    const ptrdiff_t n_stride = static_cast<ptrdiff_t>(L.out_vectors) * lanes_;
-    // Tile-major: each tile's 36 positions are contiguous, so the transforms
-    // stream through memory and only the GEMM strides across tiles.
+    // Buffer strides from the layout (the same for every candidate).
+    const int k_vectors = ceil_div(L.conv->in_channels, lanes);
+    const ptrdiff_t k_stride = SI.pixel_stride;
+    const ptrdiff_t n_stride = SO.pixel_stride;
+    // V tile-major: each tile's 36 positions are contiguous, so the input
+    // transform streams through memory and the GEMM strides across tiles.
     const fast::WinogradLayout v_layout{fast::kWinoPositions * k_stride, k_stride};
-    const fast::WinogradLayout m_layout{fast::kWinoPositions * n_stride, n_stride};
-    for (int t0 = 0; t0 < tiles; t0 += tile_batch_) {
-        const int n = std::min(tile_batch_, tiles - t0);
+    // M position-major (a position's tiles contiguous): the GEMM's stores of
+    // a block go to one run of memory (AVX-512, 16 maps: 9.3 ns per
+    // column-row instead of 12.2 tile-major); the output transform reads it.
+    const fast::WinogradLayout m_layout{n_stride, layout_->max_tile_batch * n_stride};
+    for (int t0 = 0; t0 < tiles; t0 += tile_batch) {
+        const int n = std::min(tile_batch, tiles - t0);
         const float *rows[fast::kWinoTile];
         for (int j = 0; j < fast::kWinoTile; ++j)
             rows[j] = in_rows[j] + static_cast<ptrdiff_t>(4 * t0) * SI.pixel_stride;
@@ -439,23 +637,23 @@ void FastBackend::run_winograd(Worker &w, int layer, int y) const {
         in.v = w.wino_v;
         in.v_layout = v_layout;
         in.scratch = w.wino_scratch;
-        kernels_->winograd_input(in);
+        K.table->winograd_input(in);
 
         fast::WinogradGemmArgs g;
         g.v = w.wino_v;
         g.v_layout = v_layout;
         g.tiles = n;
         g.in_channels = L.conv->in_channels;
-        g.u = L.weights.data();
-        g.out_vectors = L.out_vectors;
+        g.u = K.weights.data();
+        g.out_vectors = K.out_vectors;
         g.m = w.wino_m;
         g.m_layout = m_layout;
-        kernels_->winograd_gemm(g);
+        K.table->winograd_gemm(g);
 
         fast::WinogradOutputArgs o;
         o.m = w.wino_m;
         o.m_layout = m_layout;
-        o.out_vectors = L.out_vectors;
+        o.out_vectors = K.out_vectors;
         o.tiles = n;
         o.epilogue = {L.bias.data(), L.slope.empty() ? nullptr : L.slope.data(), L.conv->activation};
         for (int i = 0; i < fast::kWinoOut; ++i)
@@ -463,7 +661,7 @@ void FastBackend::run_winograd(Worker &w, int layer, int y) const {
         o.out_pixel_stride = SO.pixel_stride;
         o.col_begin = first - 4 * t0;
         o.col_end = end - 4 * t0;
-        kernels_->winograd_output(o);
+        K.table->winograd_output(o);
     }
 }
 
@@ -478,11 +676,30 @@ void FastBackend::produce(Worker &w, int stage, int until, const espcn_plane &in
             continue;
         }
         const int layer = stage - 1;
-        const Layer &L = layers_[static_cast<size_t>(layer)];
+        const Layer &L = layout_->layers[static_cast<size_t>(layer)];
         // The input rows this step reads: [y − pad, y + chunk + pad).
         produce(w, stage - 1, y + L.chunk_rows + L.pad, in);
-        if (L.winograd) run_winograd(w, layer, y);
-        else run_direct(w, layer, y);
+        if (!timing_) {
+            const int c = chosen_[static_cast<size_t>(layer)];
+            if (L.winograd) run_winograd(w, layer, y, c);
+            else run_direct(w, layer, y, c);
+        } else {
+            // A tuning frame: each call timed per column-row it computes
+            // (short calls: a preempted one is an outlier the median drops);
+            // in the first, the candidates take turns (the same bits).
+            const int candidates = static_cast<int>(L.kernels.size());
+            const int c = rotating_ ? w.calls[static_cast<size_t>(layer)]++ % candidates
+                                    : chosen_[static_cast<size_t>(layer)];
+            const auto t0 = std::chrono::steady_clock::now();
+            if (L.winograd) run_winograd(w, layer, y, c);
+            else run_direct(w, layer, y, c);
+            const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+            const double column_rows = static_cast<double>(s.col_end - s.col_begin) * L.chunk_rows;
+            w.column_rows[static_cast<size_t>(layer)] += column_rows;
+            std::vector<float> &samples = w.rates[static_cast<size_t>(layer)][static_cast<size_t>(c)];
+            if (column_rows > 0 && samples.size() < samples.capacity())
+                samples.push_back(static_cast<float>(ns / column_rows));
+        }
         s.next_row += L.chunk_rows;
     }
 }
@@ -490,8 +707,8 @@ void FastBackend::produce(Worker &w, int stage, int until, const espcn_plane &in
 void FastBackend::encode_row(Worker &w, int y, const Item &item, const espcn_plane &in,
                              const espcn_plane &out) const {
     const int r = net_->scale;
-    const int nl = static_cast<int>(layers_.size());
-    const Stage &S = stages_.back();
+    const int nl = static_cast<int>(layout_->layers.size());
+    const Stage &S = layout_->stages.back();
     const Worker::StageState &s = w.st.back();
     const int bytes = out.bit_depth > 8 ? 2 : 1;
     uint8_t *rows[kMaxScale];
@@ -515,7 +732,8 @@ void FastBackend::encode_row(Worker &w, int y, const Item &item, const espcn_pla
         decode_samples(in, y, item.x0, item.x1 - item.x0, w.residual_row);
         a.residual = w.residual_row;
     }
-    kernels_->encode_row(a);
+    // Every table encodes with the same operations: the best one's.
+    layout_->tables.front()->encode_row(a);
 }
 
 void FastBackend::run_item(Worker &w, const Item &item, const espcn_plane &in, const espcn_plane &out,
@@ -525,13 +743,15 @@ void FastBackend::run_item(Worker &w, const Item &item, const espcn_plane &in, c
     // tiles of its fixed grid and reads their 6×6 footprints. Every value is
     // then computed by the same operations whatever the work items are, so
     // the output does not depend on the tiling or the thread count.
+    const std::vector<Stage> &stages_ = layout_->stages;
+    const std::vector<Layer> &layers_ = layout_->layers;
     std::vector<Span> &read = w.read_spans, &computed = w.computed_spans;
-    stage_spans(item.y0, item.y1, plan_.height, read, computed);
+    stage_spans(*layout_, item.y0, item.y1, plan_.height, read, computed);
     for (size_t s = 0; s < stages_.size(); ++s) {
         w.st[s].row_begin = computed[s].begin;
         w.st[s].row_end = computed[s].end;
     }
-    stage_spans(item.x0, item.x1, plan_.width, read, computed);
+    stage_spans(*layout_, item.x0, item.x1, plan_.width, read, computed);
     for (size_t s = 0; s < stages_.size(); ++s) {
         const Stage &S = stages_[s];
         Worker::StageState &st = w.st[s];
@@ -590,20 +810,45 @@ Status FastBackend::process(const espcn_plane &in, const espcn_plane &out) {
         decode_lut_bits_ = lut_bits;
     }
     std::atomic<bool> stop{false};
+    const auto t0 = std::chrono::steady_clock::now();
     Status ran = pool_->run(static_cast<int>(plan_.items.size()), [&](int item, int worker) {
+        const fast::FlushDenormals bf16_mode(layout_->bf16);
         run_item(*workers_[static_cast<size_t>(worker)], plan_.items[static_cast<size_t>(item)], in, out,
                  worker == 0, stop);
     });
     ESPCN_RETURN_IF_ERROR(ran);
-    return stop.load() ? cancelled() : Status::ok();
+    if (stop.load()) return cancelled();
+    if (!tuner_.done()) {
+        FastTuner::FrameTimes times;
+        times.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        // Per layer and candidate, the median over every worker's calls.
+        times.rates.assign(layout_->layers.size(), std::vector<double>(layout_->tables.size(), -1.0));
+        times.column_rows.assign(layout_->layers.size(), 0.0);
+        std::vector<float> all;
+        for (size_t l = 0; l < times.rates.size(); ++l) {
+            for (const auto &w : workers_) times.column_rows[l] += w->column_rows[l];
+            for (size_t c = 0; c < times.rates[l].size(); ++c) {
+                all.clear();
+                for (const auto &w : workers_) all.insert(all.end(), w->rates[l][c].begin(), w->rates[l][c].end());
+                if (all.empty()) continue;
+                std::nth_element(all.begin(), all.begin() + static_cast<ptrdiff_t>(all.size() / 2), all.end());
+                times.rates[l][c] = all[all.size() / 2];
+            }
+        }
+        tuner_.record(times);
+        ESPCN_RETURN_IF_ERROR(apply(tuner_.next()));
+        if (tuner_.done())
+            log_.info(concat("cpu-fast: ", in.width, "x", in.height, ": ", tuner_.description()));
+    }
+    return Status::ok();
 }
 
 bool cpu_fast_preferred() {
     return fast::best_kernel_table(CpuIsa::avx512)->vector_unit;
 }
 
-Result<std::unique_ptr<Backend>> make_cpu_fast_backend(std::shared_ptr<const Network> net,
-                                                       const BackendConfig &cfg) {
+Result<std::unique_ptr<CpuBackend>> make_cpu_fast_backend(std::shared_ptr<const Network> net,
+                                                          const BackendConfig &cfg) {
     CpuIsa max_isa;
     if (cfg.max_cpu_isa) {
         max_isa = *cfg.max_cpu_isa;
@@ -617,15 +862,21 @@ Result<std::unique_ptr<Backend>> make_cpu_fast_backend(std::shared_ptr<const Net
     for (const ConvLayer &c : net->convs)
         ESPCN_RETURN_IF(c.kernel > 63, ESPCN_ERROR_UNSUPPORTED, "cpu-fast: kernel ", c.kernel,
                         " is larger than 63");
-    const KernelTable *kernels = fast::best_kernel_table(max_isa);
-    auto backend = std::make_unique<FastBackend>(std::move(net), cfg, kernels);
-    const size_t worst = backend->frame_memory(kMinStripWidth, 1)->bytes / static_cast<size_t>(backend->threads());
+    // The candidates: every table this CPU runs, at most max_isa; the
+    // portable baseline only where there is no vector unit.
+    const std::vector<const KernelTable *> tables = fast::candidate_kernel_tables(max_isa);
+    auto backend = std::make_unique<FastBackend>(std::move(net), cfg, tables);
+    // One narrow item: one worker's buffers.
+    const size_t worst = backend->frame_memory(kMinStripWidth, 1)->bytes;
     ESPCN_RETURN_IF(worst > kMaxWorkerBytes, ESPCN_ERROR_UNSUPPORTED, "cpu-fast: the network needs ",
                     worst >> 20, " MiB per thread even in ", kMinStripWidth,
                     "-column strips (limit ", kMaxWorkerBytes >> 20, " MiB)");
-    cfg.log.debug(concat("cpu-fast: ", kernels->target_name, " kernels (", kernels->lanes,
-                         " floats per vector)"));
-    return std::unique_ptr<Backend>(std::move(backend));
+    std::string names;
+    for (const KernelTable *t : tables)
+        names += concat(names.empty() ? "" : ", ", t->name, " (", t->lanes, " floats, ", t->block_rows,
+                        " accumulators)");
+    cfg.log.debug(concat("cpu-fast: candidate kernels ", names));
+    return std::unique_ptr<CpuBackend>(std::move(backend));
 }
 
 }  // namespace espcn

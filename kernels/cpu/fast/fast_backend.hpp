@@ -1,6 +1,6 @@
 // The cpu-fast backend: our own SIMD kernels (fast_kernels.hpp), the whole
 // network streamed over row bands of column strips so that a strip's
-// activations stay in the L2 cache, the work items spread over OpenMP threads.
+// activations stay in the L2 cache, the work items spread over a WorkerPool.
 //
 // Per layer: a 3×3 conv whose input is an activation tensor runs as Winograd
 // F(4×4, 3×3) (4 rows at a time: input transform → 36 small matrix products
@@ -17,17 +17,25 @@
 // recomputed by neighbouring items), into a ring of rows just deep enough for
 // its consumer; rows and columns outside the image read as zeros. Items run on
 // a WorkerPool (threads that sleep between frames, unlike OpenMP's).
+//
+// Which kernels run each layer is measured, not guessed (fast_tuner.hpp):
+// every instruction set this CPU runs (at most $ESPCN_CPU_ISA) is a candidate
+// for every layer, and all candidates compute the same bits (same arithmetic
+// in the same order), so the choice changes only the speed.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <hwy/aligned_allocator.h>
 
-#include "../../core/backend.hpp"
+#include "../../core/worker_pool.hpp"
+#include "../cpu_backend.hpp"
 #include "fast_kernels.hpp"
+#include "fast_tuner.hpp"
 
 namespace espcn {
 
@@ -36,20 +44,37 @@ struct FastTiling {
     int band_rows = 0;    // LR rows per work item; 0: enough items for the threads
 };
 
-class FastBackend final : public Backend {
+class FastBackend final : public CpuBackend {
 public:
+    // `tables`: the candidate kernel tables, best first, not empty; a layout
+    // (pixel strides, margins) that every one of them can run is used.
     FastBackend(std::shared_ptr<const Network> net, const BackendConfig &cfg,
-                const fast::KernelTable *kernels);
+                std::vector<const fast::KernelTable *> tables);
     ~FastBackend() override;
 
     espcn_backend kind() const override { return ESPCN_BACKEND_CPU_FAST; }
+    espcn_precision precision() const override { return bf16_ ? ESPCN_PRECISION_BF16 : ESPCN_PRECISION_FP32; }
     Status process(const espcn_plane &in, const espcn_plane &out) override;
     std::optional<FrameMemory> frame_memory(int width, int height) const override;
+    size_t state_bytes() const override;
+    std::string details() const override;
 
-    const fast::KernelTable &kernels() const { return *kernels_; }
+    // The best candidate table (what a single-table backend runs).
+    const fast::KernelTable &kernels() const { return *layout_->tables.front(); }
+    // Every candidate of the layout in use (after a frame: the one that fit).
+    const std::vector<const fast::KernelTable *> &candidate_tables() const { return layout_->tables; }
     int threads() const { return threads_; }
     // For benchmarks: fixes the work-item shape (rebuilt on the next frame).
     void set_tiling(const FastTiling &t);
+    // For tests and benchmarks: per layer, the candidate table to run
+    // (tuning off; an index past the candidates means the last one), or,
+    // with an empty list, back to tuning.
+    void force_tables(std::vector<int> per_layer);
+    // Per layer, the candidate index it runs on now.
+    std::vector<int> layer_tables() const;
+    // What the tuner has decided (empty until it has), for logs and --info.
+    std::string plan_description() const;
+    bool tuned() const { return tuner_.done(); }
     // How the last frame was split (after process()).
     int strip_width() const { return plan_.strip_width; }
     int band_rows() const { return plan_.band_rows; }
@@ -62,6 +87,12 @@ public:
     struct Worker;  // per-thread buffers and streaming state
 
 private:
+    // One layer packed for one candidate table.
+    struct LayerKernel {
+        const fast::KernelTable *table = nullptr;
+        int out_vectors = 0;         // padded output channels / the table's lanes
+        std::vector<float> weights;  // packed for the table's kernels
+    };
     struct Layer {
         const ConvLayer *conv = nullptr;
         bool winograd = false;
@@ -69,15 +100,26 @@ private:
         int grid = 0;          // Winograd: tiles start at rows/columns ≡ grid (mod 4)
         int pad = 0;
         int chunk_rows = 1;    // rows produced per step (4 for Winograd)
-        int out_vectors = 0;   // padded output channels / lanes
-        std::vector<float> weights;  // packed for the kernel
-        std::vector<float> bias, slope;  // padded to out_vectors · lanes
+        std::vector<float> bias, slope;  // padded to the output stage's pixel stride
+        std::vector<LayerKernel> kernels;  // one per candidate table
     };
     // Stage 0 is the decoded input plane; stage l + 1 is layer l's output.
     struct Stage {
         int pixel_stride = 1;  // floats per pixel
         int ring_rows = 1;     // rows kept
         int chunk_rows = 1;
+    };
+    // Everything that depends on the set of candidate tables: pixel strides
+    // (channels padded to the widest vector), margins, packed weights.
+    struct Layout {
+        std::vector<const fast::KernelTable *> tables;
+        int stride_lanes = 1;  // every pixel stride is a multiple of this
+        int margin = 0;        // spare columns right of every ring row (direct blocks overrun)
+        int max_tile_batch = 0;  // Winograd tiles per batch, the largest of the tables'
+        std::vector<Layer> layers;
+        std::vector<Stage> stages;
+        bool bf16 = false;                // ESPCN_PRECISION_BF16
+        std::vector<ConvLayer> bf16_convs;  // bf16: the weights rounded (Layer::conv points here)
     };
     // [begin, end) along one axis.
     struct Span {
@@ -92,16 +134,23 @@ private:
         std::vector<Item> items;
         std::vector<int> buffer_width;  // per stage, columns (with the margin)
         size_t worker_floats = 0;
+        int workers = 0;                // workers that get items
     };
 
+    static Layout make_layout(const Network &net, std::vector<const fast::KernelTable *> tables, bool bf16);
     // Per stage, what must be read (the span the consumer reads, unclamped)
     // and computed (that span clipped to [0, limit)), for an item [begin, end).
-    void stage_spans(int begin, int end, int limit, std::vector<Span> &read,
-                     std::vector<Span> &computed) const;
-    std::vector<int> buffer_widths(int strip_width) const;
+    static void stage_spans(const Layout &lay, int begin, int end, int limit, std::vector<Span> &read,
+                            std::vector<Span> &computed);
+    static std::vector<int> buffer_widths(const Layout &lay, int strip_width);
+    static size_t worker_floats(const Layout &lay, const std::vector<int> &buffer_width);
+    Plan make_plan(const Layout &lay, int width, int height, int strip_width) const;
+    // The first layout whose plan fits the budget (or the last one).
+    const Layout &layout_for(int width, int height) const;
+    // One strip per thread, the tuner's other strip width, where it differs
+    // from the rule's and fits the budget; else 0.
+    int wide_strip(const Layout &lay, int width, int height) const;
     [[nodiscard]] Status configure(int width, int height);
-    Plan make_plan(int width, int height) const;
-    size_t worker_floats(const std::vector<int> &buffer_width) const;
     // Stops early (setting `stop`) when `asks_cancel` and the cancel callback
     // says so, or when another worker did.
     void run_item(Worker &w, const Item &item, const espcn_plane &in, const espcn_plane &out,
@@ -110,23 +159,35 @@ private:
     void decode_row(Worker &w, int y, const espcn_plane &in) const;
     // Input samples [x0, x0 + n) of row y as network values.
     void decode_samples(const espcn_plane &in, int y, int x0, int n, float *dst) const;
-    void run_direct(Worker &w, int layer, int y) const;
-    void run_winograd(Worker &w, int layer, int y) const;
+    void run_direct(Worker &w, int layer, int y, int candidate) const;
+    void run_winograd(Worker &w, int layer, int y, int candidate) const;
     void encode_row(Worker &w, int y, const Item &item, const espcn_plane &in, const espcn_plane &out) const;
+    // Plans work items of strip_width columns (0: the rule's) and allocates
+    // the buffers of the workers that get items.
+    [[nodiscard]] Status allocate_workers(int width, int height, int strip_width);
+    // Applies the tuner's choice for the next frame.
+    [[nodiscard]] Status apply(const FastTuner::Choice &c);
 
     std::shared_ptr<const Network> net_;
     Logger log_;
-    const fast::KernelTable *kernels_;
     std::shared_ptr<WorkerPool> pool_;
     int threads_ = 1;
-    int lanes_ = 1;
     CancelCheck cancel_;
     size_t worker_budget_ = 0;  // bytes of buffers per thread, at most
-    int margin_ = 0;           // spare columns right of every ring row (direct blocks overrun)
-    int tile_batch_ = 0;       // Winograd tiles per batch (a multiple of block_rows)
-    std::vector<Layer> layers_;
-    std::vector<Stage> stages_;
+    // The full candidate set first; then, when the CPU has wider vectors
+    // than 8 floats, a layout of only the narrower tables (smaller strides and
+    // margins) for budgets the full one does not fit.
+    std::vector<Layout> layouts_;
+    const Layout *layout_ = nullptr;  // in use
     FastTiling tiling_;
+    std::vector<int> forced_;   // per layer, or empty: tuned
+    bool measure_ = true;       // $ESPCN_CPU_TUNE at creation: 0 turns measuring off
+    bool bf16_ = false;         // ESPCN_PRECISION_BF16
+    std::vector<int> chosen_;   // per layer: candidate index
+    int chosen_strip_ = 0;      // 0: the budget rule's
+    bool timing_ = false;       // this frame: every call timed (the tuner measures)
+    bool rotating_ = false;     // and the candidates take turns per call
+    FastTuner tuner_;
     Plan plan_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<float> decode_lut_;  // sample → network value, for depths ≤ 12

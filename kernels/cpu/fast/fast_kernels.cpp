@@ -15,6 +15,7 @@
 #include <hwy/highway.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "cpu/fast/fast_kernels.hpp"
@@ -33,6 +34,12 @@ using namespace ::espcn::fast;  // the argument types (a no-op in espcn::fast it
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// The micro-kernels' loops over their accumulators must be unrolled whole,
+// or the accumulators live on the stack: GCC 12 left GemmBlock's 24 AVX-512
+// accumulators in memory (a load, an FMA and a store per step), 1.7x slower
+// than AVX2 on LRNet's 16-map layers until told to unroll.
+#define ESPCN_UNROLL _Pragma("GCC unroll 32")
+
 using D = hn::ScalableTag<float>;
 using Vf = hn::Vec<D>;
 constexpr int kLanes = static_cast<int>(hn::MaxLanes(D()));
@@ -40,13 +47,21 @@ constexpr int kLanes = static_cast<int>(hn::MaxLanes(D()));
 // the weights and the broadcast input.
 // Registers: P·G accumulators + G weights + 1 broadcast must fit, or the
 // compiler spills an accumulator and every k step waits on a store-reload.
-#if (HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3) || HWY_ARCH_ARM || defined(ESPCN_FAST_WIDE_BLOCKS)
-constexpr int kAccumulators = 24;  // 32 vector registers: up to 6 × 4
-constexpr int kMaxGroupVectors = 4;
+#if (HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3) || HWY_ARCH_ARM
+constexpr int kDefaultAccumulators = 24;  // 32 vector registers: up to 6 × 4
 #else
-constexpr int kAccumulators = 12;  // 16 vector registers: 6 × 2 or 12 × 1
-constexpr int kMaxGroupVectors = 2;
+constexpr int kDefaultAccumulators = 12;  // 16 vector registers: 6 × 2 or 12 × 1
 #endif
+// A variant compile may choose otherwise (fast_kernels_blocking.cpp: 12
+// everywhere, the planner's candidate; the wide-blocks test build: 24).
+#if defined(ESPCN_FAST_WIDE_BLOCKS)
+constexpr int kAccumulators = 24;
+#elif defined(ESPCN_FAST_NARROW_BLOCKS)
+constexpr int kAccumulators = 12;
+#else
+constexpr int kAccumulators = kDefaultAccumulators;
+#endif
+constexpr int kMaxGroupVectors = kAccumulators == 24 ? 4 : 2;
 
 template <int G>
 constexpr int BlockRows() {
@@ -107,43 +122,86 @@ HWY_INLINE void WithActivation(Activation a, Args &&...args) {
     }
 }
 
+// x rounded to the nearest bfloat16 (ties to even), kept as a float;
+// denormals flush to a signed zero, as AVX512-BF16's conversions do. The
+// same bits as round_to_bf16() (fast_kernels.hpp).
+HWY_INLINE Vf RoundToBf16(D d, Vf x) {
+    const hn::RebindToUnsigned<D> du;
+    auto u = hn::BitCast(du, x);
+    const auto denormal = hn::Eq(hn::And(u, hn::Set(du, 0x7F800000u)), hn::Zero(du));
+    u = hn::IfThenElse(denormal, hn::And(u, hn::Set(du, 0x80000000u)), u);
+    const auto lsb = hn::And(hn::ShiftRight<16>(u), hn::Set(du, 1u));
+    u = hn::And(hn::Add(u, hn::Add(hn::Set(du, 0x7FFFu), lsb)), hn::Set(du, 0xFFFF0000u));
+    return hn::BitCast(d, u);
+}
+
 // Bias already in acc; activation of G vectors for channel vectors [vec0, vec0 + G).
 template <Activation A, int G>
 HWY_INLINE void EpilogueStore(D d, const Epilogue &e, int vec0, Vf (&acc)[G], float *out) {
+    ESPCN_UNROLL
     for (int v = 0; v < G; ++v) {
         const size_t c = static_cast<size_t>(vec0 + v) * kLanes;
         const float *slope = A == Activation::prelu ? e.slope + c : nullptr;
-        hn::StoreU(Activate<A>(d, acc[v], slope), d, out + v * kLanes);
+        Vf y = Activate<A>(d, acc[v], slope);
+        if (e.round_bf16) y = RoundToBf16(d, y);
+        hn::StoreU(y, d, out + v * kLanes);
     }
 }
 
 // --- direct convolution ------------------------------------------------------
 
-// P output pixels × G output vectors, starting at pixel x of the row.
-template <Activation A, int P, int G>
+// P output pixels × G output vectors, starting at pixel x of the row. CS:
+// the input pixel stride when known at compile time (0: a.in_pixel_stride):
+// then the P broadcasts address one register plus constants, instead of P
+// offsets that do not fit the general registers (GCC 12 kept them on the
+// stack and reloaded one per FMA).
+// BF16: the channels in pairs, the odd one first (vdpbf16ps's order; see
+// ESPCN_PRECISION_BF16), on values already rounded to bfloat16.
+template <Activation A, int P, int G, int CS, bool BF16>
 HWY_INLINE void DirectBlock(const DirectRowArgs &a, const float *w, int vec0, int x, float *out,
                             ptrdiff_t out_stride) {
     const D d;
     Vf acc[P][G];
+    ESPCN_UNROLL
     for (int v = 0; v < G; ++v) {
         const Vf b = hn::LoadU(d, a.epilogue.bias + static_cast<size_t>(vec0 + v) * kLanes);
+        ESPCN_UNROLL
         for (int p = 0; p < P; ++p) acc[p][v] = b;
     }
-    const ptrdiff_t cs = a.in_pixel_stride;
+    const ptrdiff_t cs = CS ? CS : a.in_pixel_stride;
     const int k = a.kernel, cin = a.in_channels;
-    // One tap-channel step: P broadcasts, G weight loads, P·G FMAs.
-    auto step = [&](const float *px, ptrdiff_t i) {
+    // One tap-channel step (channel i of the pixels at px, its weights at
+    // wi): P broadcasts, G weight loads, P·G FMAs.
+    auto step_at = [&](const float *px, ptrdiff_t i, const float *wi) {
         Vf wv[G];
-        for (int v = 0; v < G; ++v) wv[v] = hn::LoadU(d, w + v * kLanes);
-        w += G * kLanes;
+        ESPCN_UNROLL
+        for (int v = 0; v < G; ++v) wv[v] = hn::LoadU(d, wi + v * kLanes);
+        ESPCN_UNROLL
         for (int p = 0; p < P; ++p) {
             const Vf in = hn::Set(d, px[p * cs + i]);
+            ESPCN_UNROLL
             for (int v = 0; v < G; ++v) acc[p][v] = hn::MulAdd(in, wv[v], acc[p][v]);
         }
     };
+    auto step = [&](const float *px, ptrdiff_t i) {
+        step_at(px, i, w);
+        w += G * kLanes;
+    };
+    constexpr ptrdiff_t kStep = G * kLanes;
     for (int ky = 0; ky < k; ++ky) {
         const float *row = a.rows[ky] + x * cs;
-        if (cs == cin) {
+        if constexpr (BF16) {
+            for (int kx = 0; kx < k; ++kx) {
+                const float *px = row + kx * cs;
+                int i = 0;
+                for (; i + 1 < cin; i += 2) {
+                    step_at(px, i + 1, w + (i + 1) * kStep);
+                    step_at(px, i, w + i * kStep);
+                }
+                if (i < cin) step_at(px, i, w + i * kStep);
+                w += cin * kStep;
+            }
+        } else if (cs == cin) {
             // Unpadded pixels (the 1-channel input plane): the taps of a
             // kernel row and their channels are one contiguous run.
             for (int j = 0; j < k * cin; ++j) step(row, j);
@@ -152,42 +210,60 @@ HWY_INLINE void DirectBlock(const DirectRowArgs &a, const float *w, int vec0, in
                 for (int i = 0; i < cin; ++i) step(row + kx * cs, i);
         }
     }
+    ESPCN_UNROLL
     for (int p = 0; p < P; ++p) EpilogueStore<A, G>(d, a.epilogue, vec0, acc[p], out + p * out_stride);
 }
 
-template <Activation A, int G>
+template <Activation A, int G, int CS, bool BF16>
 void DirectGroup(const DirectRowArgs &a, const float *w, int vec0) {
     constexpr int P = BlockRows<G>();
     const ptrdiff_t os = a.out_pixel_stride;
     int x = 0;
     for (; x + P <= a.width; x += P)
-        DirectBlock<A, P, G>(a, w, vec0, x, a.out + x * os + vec0 * kLanes, os);
+        DirectBlock<A, P, G, CS, BF16>(a, w, vec0, x, a.out + x * os + vec0 * kLanes, os);
     if (x < a.width) {
         // The tail: compute a whole block into a scratch (the input rows
         // have columns to spare) and keep only the valid pixels.
         HWY_ALIGN float tmp[P * G * kLanes];
-        DirectBlock<A, P, G>(a, w, vec0, x, tmp, G * kLanes);
+        DirectBlock<A, P, G, CS, BF16>(a, w, vec0, x, tmp, G * kLanes);
         for (int p = 0; x + p < a.width; ++p)
             std::memcpy(a.out + (x + p) * os + vec0 * kLanes, tmp + p * G * kLanes,
                         sizeof(float) * G * kLanes);
     }
 }
 
+template <Activation A, int CS, bool BF16>
+HWY_INLINE void DirectGroups(const DirectRowArgs &a) {
+    const float *w = a.weights;
+    const size_t taps = static_cast<size_t>(a.kernel) * a.kernel * a.in_channels;
+    for (int vec0 = 0; vec0 < a.out_vectors;) {
+        const int g = std::min(kMaxGroupVectors, a.out_vectors - vec0);
+        if (g == 1) DirectGroup<A, 1, CS, BF16>(a, w, vec0);
+        else if (g == 2) DirectGroup<A, 2, CS, BF16>(a, w, vec0);
+        else if constexpr (kMaxGroupVectors == 4) {
+            if (g == 3) DirectGroup<A, 3, CS, BF16>(a, w, vec0);
+            else DirectGroup<A, 4, CS, BF16>(a, w, vec0);
+        }
+        w += taps * static_cast<size_t>(g) * kLanes;
+        vec0 += g;
+    }
+}
+
 struct DirectRowT {
     template <Activation A>
     static void run(const DirectRowArgs &a) {
-        const float *w = a.weights;
-        const size_t taps = static_cast<size_t>(a.kernel) * a.kernel * a.in_channels;
-        for (int vec0 = 0; vec0 < a.out_vectors;) {
-            const int g = std::min(kMaxGroupVectors, a.out_vectors - vec0);
-            if (g == 1) DirectGroup<A, 1>(a, w, vec0);
-            else if (g == 2) DirectGroup<A, 2>(a, w, vec0);
-            else if constexpr (kMaxGroupVectors == 4) {
-                if (g == 3) DirectGroup<A, 3>(a, w, vec0);
-                else DirectGroup<A, 4>(a, w, vec0);
-            }
-            w += taps * static_cast<size_t>(g) * kLanes;
-            vec0 += g;
+        // The input plane (1 channel) and LRNet's 16-map activations get
+        // their stride as a constant.
+        if (a.bf16) {
+            if (a.in_pixel_stride == 1) DirectGroups<A, 1, true>(a);
+            else if (a.in_pixel_stride == 16) DirectGroups<A, 16, true>(a);
+            else DirectGroups<A, 0, true>(a);
+        } else if (a.in_pixel_stride == 1) {
+            DirectGroups<A, 1, false>(a);
+        } else if (a.in_pixel_stride == 16) {
+            DirectGroups<A, 16, false>(a);
+        } else {
+            DirectGroups<A, 0, false>(a);
         }
     }
 };
@@ -196,68 +272,140 @@ void DirectRow(const DirectRowArgs &a) { WithActivation<DirectRowT>(a.epilogue.a
 
 // --- dot-product convolution for few output channels ------------------------
 
-// P pixels × N outputs (N ≤ kMaxDotOutputs): for each kernel row, the window's
-// k · in_pixel_stride floats are one contiguous run (taps then channels), so
-// each input vector is loaded once and multiplied by the N outputs' weight
-// vectors; P · N accumulators, summed across lanes at the end.
-template <Activation A, int P, int N>
-HWY_INLINE void DotBlock(const DirectRowArgs &a, int x, float *out, ptrdiff_t out_stride) {
+// The sums of this kernel run along the channels, so their order would depend
+// on the vector width; it is fixed instead, the same on every target, so that
+// every instruction set gives the same bits (the planner may pick any): input
+// channel i of a tap adds into logical lane i mod 16 — one vector on AVX-512,
+// two on AVX2, four on NEON — in the order (ky, kx, channel block); then the
+// 16 lanes fold to 8 (lane j + lane j + 8) and the 8 sum as
+// ((f0 + f1) + (f2 + f3)) + ((f4 + f5) + (f6 + f7)).
+constexpr int kDotLanes = 16;
+static_assert(kLanes <= kDotLanes, "a vector wider than the dot kernel's logical lanes");
+constexpr int kDotParts = kDotLanes / kLanes;  // vectors per logical vector
+// Pixels × outputs per block: accumulators P · N · parts, plus N weights and
+// one input, within the register file.
+constexpr int kDotPixels = kDotParts == 1 ? 4 : kDotParts == 2 ? 3 : 1;
+constexpr int kDotGroup = kDotParts == 1 ? kMaxDotOutputs : kDotParts <= 4 ? 2 : 1;
+
+// f[8] → ((f0 + f1) + (f2 + f3)) + ((f4 + f5) + (f6 + f7)), for 4 outputs at
+// once (f: [4][8], sums: 4). On x86 three horizontal adds give that tree.
+HWY_INLINE void DotTree4(const float *f, float *sums) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+    const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(_mm256_loadu_ps(f), _mm256_loadu_ps(f + 8)),
+                                    _mm256_hadd_ps(_mm256_loadu_ps(f + 16), _mm256_loadu_ps(f + 24)));
+    _mm_storeu_ps(sums, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+#else
+    for (int o = 0; o < 4; ++o) {
+        const float *g = f + 8 * o;
+        sums[o] = ((g[0] + g[1]) + (g[2] + g[3])) + ((g[4] + g[5]) + (g[6] + g[7]));
+    }
+#endif
+}
+
+// The logical vector acc[0 .. kDotParts) folded to 8 floats: lane j + lane j + 8.
+HWY_INLINE void DotFold(const Vf *acc, float *f) {
     const D d;
-    Vf acc[P][N];
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+    static_assert(kDotParts == 1);
+    const hn::Half<D> dh;
+    (void)d;
+    hn::StoreU(hn::Add(hn::LowerHalf(dh, acc[0]), hn::UpperHalf(dh, acc[0])), dh, f);
+#else
+    if constexpr (kDotParts == 2) {
+        hn::StoreU(hn::Add(acc[0], acc[1]), d, f);
+    } else {
+        HWY_ALIGN float l[kDotLanes];
+        ESPCN_UNROLL
+        for (int v = 0; v < kDotParts; ++v) hn::Store(acc[v], d, l + v * kLanes);
+        for (int j = 0; j < 8; ++j) f[j] = l[j] + l[j + 8];
+    }
+#endif
+}
+
+// P pixels × outputs [o0, o0 + N) into folded[p][o][8].
+template <int P, int N>
+HWY_INLINE void DotSums(const DirectRowArgs &a, int x, int o0, float (*folded)[kMaxDotOutputs][8]) {
+    const D d;
+    Vf acc[P][N][kDotParts];
+    ESPCN_UNROLL
     for (int p = 0; p < P; ++p)
-        for (int o = 0; o < N; ++o) acc[p][o] = hn::Zero(d);
-    const ptrdiff_t cs = a.in_pixel_stride;
+        ESPCN_UNROLL
+        for (int o = 0; o < N; ++o)
+            ESPCN_UNROLL
+            for (int v = 0; v < kDotParts; ++v) acc[p][o][v] = hn::Zero(d);
+    const ptrdiff_t cs = a.in_pixel_stride;  // a multiple of kLanes
     const int k = a.kernel;
-    const int run = static_cast<int>(k * cs);  // floats per kernel row, a multiple of kLanes
-    const size_t per_output = static_cast<size_t>(k) * run;
+    const size_t run = static_cast<size_t>(k) * cs;  // floats per kernel row
+    const size_t per_output = k * run;
+    const float *w0 = a.weights + o0 * per_output;
     for (int ky = 0; ky < k; ++ky) {
         const float *row = a.rows[ky] + x * cs;
-        const float *w = a.weights + static_cast<size_t>(ky) * run;
-        for (int j = 0; j < run; j += kLanes) {
-            Vf wv[N];
-            for (int o = 0; o < N; ++o) wv[o] = hn::LoadU(d, w + o * per_output + j);
-            for (int p = 0; p < P; ++p) {
-                const Vf in = hn::LoadU(d, row + p * cs + j);
-                for (int o = 0; o < N; ++o) acc[p][o] = hn::MulAdd(in, wv[o], acc[p][o]);
+        const float *wrow = w0 + ky * run;
+        for (int kx = 0; kx < k; ++kx) {
+            const ptrdiff_t tap = kx * cs;
+            for (ptrdiff_t c0 = 0; c0 < cs; c0 += kDotLanes) {
+                ESPCN_UNROLL
+                for (int v = 0; v < kDotParts; ++v) {
+                    const ptrdiff_t c = tap + c0 + v * kLanes;
+                    // A pixel stride that is not a multiple of 16 (AVX2: 8,
+                    // 24, …) ends in a partial block: its missing parts would
+                    // add zeros on a wider target.
+                    if (kDotParts > 1 && c0 + v * kLanes >= cs) break;
+                    Vf wv[N];
+                    ESPCN_UNROLL
+                    for (int o = 0; o < N; ++o) wv[o] = hn::LoadU(d, wrow + o * per_output + c);
+                    ESPCN_UNROLL
+                    for (int p = 0; p < P; ++p) {
+                        const Vf in = hn::LoadU(d, row + p * cs + c);
+                        ESPCN_UNROLL
+                        for (int o = 0; o < N; ++o) acc[p][o][v] = hn::MulAdd(in, wv[o], acc[p][o][v]);
+                    }
+                }
             }
         }
     }
-    for (int p = 0; p < P; ++p) {
-        HWY_ALIGN float sums[kLanes] = {};
-        for (int o = 0; o < N; ++o) sums[o] = hn::GetLane(hn::SumOfLanes(d, acc[p][o])) + a.epilogue.bias[o];
-        // Lanes N.. are the output's padding channels: bias 0, written as 0.
-        const Vf v = hn::Load(d, sums);
-        const float *slope = A == Activation::prelu ? a.epilogue.slope : nullptr;
-        const Vf act = Activate<A>(d, v, slope);
-        hn::StoreU(hn::IfThenElseZero(hn::FirstN(d, static_cast<size_t>(N)), act), d, out + p * out_stride);
-    }
+    ESPCN_UNROLL
+    for (int p = 0; p < P; ++p)
+        ESPCN_UNROLL
+        for (int o = 0; o < N; ++o) DotFold(acc[p][o], folded[p][o0 + o]);
 }
 
-template <Activation A, int N>
-void DotRowN(const DirectRowArgs &a) {
-    constexpr int P = 3;
-    const ptrdiff_t os = a.out_pixel_stride;
-    int x = 0;
-    for (; x + P <= a.width; x += P) DotBlock<A, P, N>(a, x, a.out + x * os, os);
-    for (; x < a.width; ++x) DotBlock<A, 1, N>(a, x, a.out + x * os, os);
+template <Activation A, int P>
+HWY_INLINE void DotBlock(const DirectRowArgs &a, int x, float *out, ptrdiff_t out_stride) {
+    const D d;
+    const int n = a.out_channels;
+    HWY_ALIGN float folded[P][kMaxDotOutputs][8] = {};
+    for (int o0 = 0; o0 < n; o0 += kDotGroup) {
+        const int g = std::min(kDotGroup, n - o0);
+        if constexpr (kDotGroup >= 4) {
+            if (g == 4) { DotSums<P, 4>(a, x, o0, folded); continue; }
+            if (g == 3) { DotSums<P, 3>(a, x, o0, folded); continue; }
+        }
+        if constexpr (kDotGroup >= 2) {
+            if (g == 2) { DotSums<P, 2>(a, x, o0, folded); continue; }
+        }
+        DotSums<P, 1>(a, x, o0, folded);
+    }
+    const float *slope = A == Activation::prelu ? a.epilogue.slope : nullptr;
+    ESPCN_UNROLL
+    for (int p = 0; p < P; ++p) {
+        HWY_ALIGN float sums[kLanes < kMaxDotOutputs ? kMaxDotOutputs : kLanes] = {};
+        DotTree4(&folded[p][0][0], sums);
+        for (int o = 0; o < n; ++o) sums[o] += a.epilogue.bias[o];
+        // Lanes n.. are the output's padding channels: written as 0.
+        const Vf act = Activate<A>(d, hn::Load(d, sums), slope);
+        hn::StoreU(hn::IfThenElseZero(hn::FirstN(d, static_cast<size_t>(n)), act), d, out + p * out_stride);
+    }
 }
 
 struct DotRowT {
     template <Activation A>
     static void run(const DirectRowArgs &a) {
-        // n ≤ min(kMaxDotOutputs, lanes) (dot_row_applies): on a narrower
-        // target (the 1-lane scalar baseline) only n = 1 can arrive, and the
-        // wider forms are not even instantiated (their sums would not fit).
-        const int n = a.out_channels;
-        if constexpr (kLanes >= kMaxDotOutputs) {
-            if (n == 1) DotRowN<A, 1>(a);
-            else if (n == 2) DotRowN<A, 2>(a);
-            else if (n == 3) DotRowN<A, 3>(a);
-            else DotRowN<A, 4>(a);
-        } else {
-            (void)n;
-            DotRowN<A, 1>(a);
-        }
+        // n ≤ min(kMaxDotOutputs, lanes) (dot_row_applies).
+        const ptrdiff_t os = a.out_pixel_stride;
+        int x = 0;
+        for (; x + kDotPixels <= a.width; x += kDotPixels) DotBlock<A, kDotPixels>(a, x, a.out + x * os, os);
+        for (; x < a.width; ++x) DotBlock<A, 1>(a, x, a.out + x * os, os);
     }
 };
 
@@ -310,54 +458,89 @@ void WinogradInput(const WinogradInputArgs &a) {
     }
 }
 
-// R tiles × G output vectors over K input channels of one position.
-template <int R, int G>
-HWY_INLINE void GemmBlock(const float *v, ptrdiff_t v_tile_stride, int K, const float *u, float *m,
-                          ptrdiff_t m_tile_stride) {
+// R tiles × G output vectors over K input channels of one position. TS: the
+// tile strides of V and M when known at compile time (0: the arguments; see
+// DirectBlock's CS).
+template <int R, int G, int VTS, int MTS>
+HWY_INLINE void GemmBlock(const float *v, ptrdiff_t v_tile_stride_arg, int K, const float *u, float *m,
+                          ptrdiff_t m_tile_stride_arg) {
+    const ptrdiff_t v_tile_stride = VTS ? VTS : v_tile_stride_arg;
+    const ptrdiff_t m_tile_stride = MTS ? MTS : m_tile_stride_arg;
     const D d;
     Vf acc[R][G];
+    ESPCN_UNROLL
     for (int r = 0; r < R; ++r)
+        ESPCN_UNROLL
         for (int g = 0; g < G; ++g) acc[r][g] = hn::Zero(d);
     for (int k = 0; k < K; ++k) {
         Vf w[G];
+        ESPCN_UNROLL
         for (int g = 0; g < G; ++g) w[g] = hn::LoadU(d, u + g * kLanes);
         u += G * kLanes;
+        ESPCN_UNROLL
         for (int r = 0; r < R; ++r) {
             const Vf in = hn::Set(d, v[r * v_tile_stride + k]);
+            ESPCN_UNROLL
             for (int g = 0; g < G; ++g) acc[r][g] = hn::MulAdd(in, w[g], acc[r][g]);
         }
     }
+    ESPCN_UNROLL
     for (int r = 0; r < R; ++r)
+        ESPCN_UNROLL
         for (int g = 0; g < G; ++g) hn::StoreU(acc[r][g], d, m + r * m_tile_stride + g * kLanes);
 }
 
-template <int G>
+template <int G, int VTS, int MTS>
 void GemmGroup(const WinogradGemmArgs &a, const float *u, int vec0, int pos) {
     constexpr int R = BlockRows<G>();
     const float *v = a.v + pos * a.v_layout.pos_stride;
     float *m = a.m + pos * a.m_layout.pos_stride + vec0 * kLanes;
-    // The buffers hold a multiple of every R tiles: the rounded-up tail
-    // computes tiles nobody reads, on whatever the buffer holds.
-    for (int t = 0; t < a.tiles; t += R)
-        GemmBlock<R, G>(v + t * a.v_layout.tile_stride, a.v_layout.tile_stride, a.in_channels, u,
-                        m + t * a.m_layout.tile_stride, a.m_layout.tile_stride);
+    const ptrdiff_t vts = a.v_layout.tile_stride, mts = a.m_layout.tile_stride;
+    int t = 0;
+    for (; t + R <= a.tiles; t += R)
+        GemmBlock<R, G, VTS, MTS>(v + t * vts, vts, a.in_channels, u, m + t * mts, mts);
+    // The tail in blocks of a quarter of R, rounded up: the buffers hold a
+    // multiple of R tiles, and the extra tiles (on whatever the buffer
+    // holds) are never read.
+    const int rest = a.tiles - t;
+    if (rest <= 0) return;
+    const float *vt = v + t * vts;
+    float *mt = m + t * mts;
+    if constexpr (R % 4 == 0) {
+        constexpr int Q = R / 4;
+        if (rest <= Q) GemmBlock<Q, G, VTS, MTS>(vt, vts, a.in_channels, u, mt, mts);
+        else if (rest <= 2 * Q) GemmBlock<2 * Q, G, VTS, MTS>(vt, vts, a.in_channels, u, mt, mts);
+        else if (rest <= 3 * Q) GemmBlock<3 * Q, G, VTS, MTS>(vt, vts, a.in_channels, u, mt, mts);
+        else GemmBlock<R, G, VTS, MTS>(vt, vts, a.in_channels, u, mt, mts);
+    } else {
+        GemmBlock<R, G, VTS, MTS>(vt, vts, a.in_channels, u, mt, mts);
+    }
 }
 
-void WinogradGemm(const WinogradGemmArgs &a) {
+template <int VTS, int MTS>
+void WinogradGemmT(const WinogradGemmArgs &a) {
     const float *u = a.u;
     for (int pos = 0; pos < kWinoPositions; ++pos) {
         for (int vec0 = 0; vec0 < a.out_vectors;) {
             const int g = std::min(kMaxGroupVectors, a.out_vectors - vec0);
-            if (g == 1) GemmGroup<1>(a, u, vec0, pos);
-            else if (g == 2) GemmGroup<2>(a, u, vec0, pos);
+            if (g == 1) GemmGroup<1, VTS, MTS>(a, u, vec0, pos);
+            else if (g == 2) GemmGroup<2, VTS, MTS>(a, u, vec0, pos);
             else if constexpr (kMaxGroupVectors == 4) {
-                if (g == 3) GemmGroup<3>(a, u, vec0, pos);
-                else GemmGroup<4>(a, u, vec0, pos);
+                if (g == 3) GemmGroup<3, VTS, MTS>(a, u, vec0, pos);
+                else GemmGroup<4, VTS, MTS>(a, u, vec0, pos);
             }
             u += static_cast<size_t>(a.in_channels) * g * kLanes;
             vec0 += g;
         }
     }
+}
+
+void WinogradGemm(const WinogradGemmArgs &a) {
+    // 16 channels in and out (LRNet; FSRCNN's 12, padded) in the backend's
+    // layout (V tile-major, M position-major): the tile strides as constants.
+    constexpr ptrdiff_t k16 = kWinoPositions * 16;
+    if (a.v_layout.tile_stride == k16 && a.m_layout.tile_stride == 16) WinogradGemmT<k16, 16>(a);
+    else WinogradGemmT<0, 0>(a);
 }
 
 // Aᵀ m for one 6-vector → 4.
@@ -469,18 +652,25 @@ KernelTable MakeTable() {
     KernelTable t;
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
     t.isa = Isa::avx512;
-#elif HWY_TARGET == HWY_AVX2
+#elif HWY_ARCH_X86 && HWY_TARGET == HWY_AVX2
     t.isa = Isa::avx2;
+#elif HWY_ARCH_X86 && HWY_TARGET == HWY_SSE4
+    t.isa = Isa::sse4;
+#elif HWY_ARCH_ARM && HWY_TARGET == HWY_NEON
+    t.isa = Isa::neon;
 #else
-    t.isa = Isa::baseline;
+    t.isa = Isa::baseline;  // Highway's portable code (SCALAR with 1.0.3, EMU128 later)
 #endif
+    t.target = HWY_TARGET;
     t.target_name = hwy::TargetName(HWY_TARGET);
-    // x86-64's baseline is Highway's portable code (HWY_SCALAR with Debian 12's
-    // Highway 1.0.3, HWY_EMU128 with later ones); aarch64's is NEON.
-    t.vector_unit = t.isa != Isa::baseline ||
-                    (HWY_ARCH_ARM && HWY_TARGET != HWY_EMU128 && HWY_TARGET != HWY_SCALAR);
+    static char name[32];
+    std::snprintf(name, sizeof name, "%sx%d", t.target_name, kAccumulators);
+    t.name = name;
+    t.vector_unit = t.isa != Isa::baseline;
+    t.fused_multiply_add = HWY_NATIVE_FMA;
     t.lanes = kLanes;
     t.block_rows = kAccumulators;
+    t.variant_blocking = kAccumulators != kDefaultAccumulators;
     t.max_group_vectors = kMaxGroupVectors;
     t.direct_row = &DirectRow;
     t.dot_row = &DotRow;
@@ -504,9 +694,33 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace espcn::ESPCN_FAST_KERNELS_NAMESPACE {
 
+// Highway's dispatch table: an entry per target compiled (null where a
+// target is not), so the tables come from the library's target list, not
+// from one written here.
+HWY_EXPORT(Table);
+
+std::vector<const KernelTable *> compiled_kernel_tables() {
+    constexpr size_t n = sizeof(HWY_DISPATCH_TABLE(Table)) / sizeof(HWY_DISPATCH_TABLE(Table)[0]);
+    std::vector<const KernelTable *> tables;
+    // With several targets, entry 0 is Highway's initialising trampoline.
+    for (size_t i = n > 1 ? 1 : 0; i < n; ++i) {
+        if (!HWY_DISPATCH_TABLE(Table)[i]) continue;
+        const KernelTable *t = HWY_DISPATCH_TABLE(Table)[i]();
+        if (std::find(tables.begin(), tables.end(), t) != tables.end()) continue;
+#if defined(ESPCN_FAST_NARROW_BLOCKS)
+        if (!t->variant_blocking) continue;  // the same as the default compile's
+#endif
+        tables.push_back(t);
+    }
+    return tables;
+}
+
+#if !defined(ESPCN_FAST_NARROW_BLOCKS)
 const char *isa_name(Isa isa) {
     switch (isa) {
     case Isa::baseline: return "baseline";
+    case Isa::sse4: return "sse4";
+    case Isa::neon: return "neon";
     case Isa::avx2: return "avx2";
     case Isa::avx512: return "avx512";
     }
@@ -514,20 +728,19 @@ const char *isa_name(Isa isa) {
 }
 
 std::vector<const KernelTable *> supported_kernel_tables() {
-    // Unused where no block below is compiled (aarch64: NEON is the baseline).
-    [[maybe_unused]] const int64_t cpu = hwy::SupportedTargets();
+    std::vector<const KernelTable *> all = compiled_kernel_tables();
+#if !defined(ESPCN_FAST_WIDE_BLOCKS)
+    for (const KernelTable *t : ::espcn::fast_blocking::compiled_kernel_tables()) all.push_back(t);
+#endif
+    const int64_t cpu = hwy::SupportedTargets();
     std::vector<const KernelTable *> tables;
-    // Only targets this file was compiled for can be named here; each block
-    // exists when HWY_TARGETS contains it.
-#if HWY_TARGETS & HWY_AVX3
-    if (cpu & HWY_AVX3) tables.push_back(N_AVX3::Table());
-#endif
-#if HWY_TARGETS & HWY_AVX2
-    if (cpu & HWY_AVX2) tables.push_back(N_AVX2::Table());
-#endif
-    // The compiler's baseline target always runs (it may be one of the above).
-    const KernelTable *baseline = HWY_STATIC_DISPATCH(Table)();
-    if (std::find(tables.begin(), tables.end(), baseline) == tables.end()) tables.push_back(baseline);
+    for (const KernelTable *t : all)
+        if ((cpu & t->target) || t->isa == Isa::baseline) tables.push_back(t);
+    std::stable_sort(tables.begin(), tables.end(), [](const KernelTable *a, const KernelTable *b) {
+        if (a->isa != b->isa) return static_cast<int>(a->isa) > static_cast<int>(b->isa);
+        if (a->lanes != b->lanes) return a->lanes > b->lanes;
+        return a->block_rows > b->block_rows;
+    });
     return tables;
 }
 
@@ -536,6 +749,18 @@ const KernelTable *best_kernel_table(Isa max_isa) {
         if (static_cast<int>(t->isa) <= static_cast<int>(max_isa)) return t;
     return HWY_STATIC_DISPATCH(Table)();
 }
+
+std::vector<const KernelTable *> candidate_kernel_tables(Isa max_isa) {
+    const KernelTable *best = best_kernel_table(max_isa);
+    std::vector<const KernelTable *> tables;
+    for (const KernelTable *t : supported_kernel_tables())
+        if (static_cast<int>(t->isa) <= static_cast<int>(max_isa) &&
+            t->fused_multiply_add == best->fused_multiply_add &&
+            (t->vector_unit || !best->vector_unit))
+            tables.push_back(t);
+    return tables;
+}
+#endif  // !ESPCN_FAST_NARROW_BLOCKS
 
 }  // namespace espcn::ESPCN_FAST_KERNELS_NAMESPACE
 #endif  // HWY_ONCE

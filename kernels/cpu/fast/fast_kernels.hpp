@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,19 @@ struct Epilogue {
     const float *bias = nullptr;   // per padded channel
     const float *slope = nullptr;  // per padded channel, PReLU only
     Activation activation = Activation::identity;
+    bool round_bf16 = false;       // store the activations rounded to bfloat16
 };
+
+// x rounded to the nearest bfloat16 (ties to even; denormals flush to a
+// signed zero, as AVX512-BF16's conversions do), kept as a float.
+inline float round_to_bf16(float x) {
+    uint32_t u;
+    std::memcpy(&u, &x, sizeof u);
+    if ((u & 0x7F800000u) == 0) u &= 0x80000000u;
+    u = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+    std::memcpy(&x, &u, sizeof x);
+    return x;
+}
 
 // Direct convolution of one output row (any kernel size, any input stride).
 struct DirectRowArgs {
@@ -45,6 +58,9 @@ struct DirectRowArgs {
     const float *weights = nullptr;  // packed by pack_direct_weights
     int out_vectors = 0;             // padded output channels / lanes
     int out_channels = 0;            // dot_row: the real output channels
+    // direct_row: the channels in pairs, odd first (ESPCN_PRECISION_BF16),
+    // on inputs and weights already rounded to bfloat16.
+    bool bf16 = false;
     Epilogue epilogue;
     float *out = nullptr;            // first output pixel
     ptrdiff_t out_pixel_stride = 0;
@@ -133,16 +149,22 @@ struct EncodeRowArgs {
 
 struct KernelTable {
     Isa isa = Isa::baseline;
+    int64_t target = 0;            // Highway's target bit (HWY_AVX3, ...)
     const char *target_name = "";  // Highway's name of the target
+    const char *name = "";         // target and blocking, e.g. "AVX3x24": unique per table
     int lanes = 1;                 // floats per vector
-    // Real vector instructions (AVX-512, AVX2, aarch64's NEON), not Highway's
-    // portable emulation: the backend `auto` prefers (cpu_fast_preferred()).
+    // Real vector instructions (AVX-512, AVX2, SSE4, aarch64's NEON), not
+    // Highway's portable emulation: the backend `auto` prefers (cpu_fast_preferred()).
     bool vector_unit = false;
+    // a · b + c rounded once (FMA): tables compute the same bits only when
+    // they agree on this (SSE4 and the x86 baseline round twice).
+    bool fused_multiply_add = false;
     // Accumulator vectors per micro-kernel: a block is block_rows / G pixels
     // (or tiles) × G output vectors. Input rows need block_rows columns to
     // spare on the right; Winograd tile strides are multiples of block_rows.
     int block_rows = 1;
     int max_group_vectors = 4;     // output vectors per micro-kernel
+    bool variant_blocking = false;  // not the target's default blocking
 
     void (*direct_row)(const DirectRowArgs &) = nullptr;
     // Requires dot_row_applies(); see kMaxDotOutputs.
@@ -155,12 +177,24 @@ struct KernelTable {
     void (*activate)(Activation, const float *slope, float *x, size_t n) = nullptr;
 };
 
-// Every table compiled in and runnable on this CPU, best first.
+// Every table compiled in (each target of Highway's dispatch table for this
+// file, and the variant blockings of fast_kernels_blocking.cpp) and
+// runnable on this CPU, best first: widest vectors, then most accumulators.
 std::vector<const KernelTable *> supported_kernel_tables();
 
 // The best supported table at or below `max_isa`; never null (the baseline
 // always runs).
 const KernelTable *best_kernel_table(Isa max_isa);
+
+// The planner's candidates at or below `max_isa`: the supported tables that
+// compute the same bits as the best of them (same fused-multiply-add
+// rounding), best first; the portable baseline only when nothing else runs.
+std::vector<const KernelTable *> candidate_kernel_tables(Isa max_isa);
+
+// This compile's tables (one per Highway target compiled), from Highway's
+// own dispatch table; variant blockings list only the tables that differ
+// from the default blocking of their target.
+std::vector<const KernelTable *> compiled_kernel_tables();
 
 // Output channel vectors are split into groups of at most max_group_vectors
 // (micro-kernel width); packing and kernels agree on this split.
@@ -179,11 +213,22 @@ inline bool dot_row_applies(int out_channels, int in_channels, ptrdiff_t in_pixe
 std::vector<float> pack_dot_weights(const ConvLayer &c, int in_pixel_stride);
 
 // Weights of a conv layer packed for direct_row: per group, [ky][kx][i][group
-// vectors · lanes], zero-padded channels.
-std::vector<float> pack_direct_weights(const ConvLayer &c, int lanes, int max_group_vectors);
+// vectors · lanes], zero-padded channels: the output channels padded to a
+// multiple of lanes, or to padded_out if that is more.
+std::vector<float> pack_direct_weights(const ConvLayer &c, int lanes, int max_group_vectors,
+                                       int padded_out = 0);
 
 // Winograd-domain weights U = G g Gᵀ (computed in double), packed for
-// winograd_gemm: [position][group][i][group vectors · lanes].
-std::vector<float> pack_winograd_weights(const ConvLayer &c, int lanes, int max_group_vectors);
+// winograd_gemm: [position][group][i][group vectors · lanes]; output channels
+// padded as pack_direct_weights pads them.
+std::vector<float> pack_winograd_weights(const ConvLayer &c, int lanes, int max_group_vectors,
+                                         int padded_out = 0);
 
 }  // namespace espcn::fast
+
+namespace espcn::fast_blocking {
+// The kernels compiled again with 12 accumulators per micro-kernel on the
+// targets whose default is 24 (AVX-512, NEON): smaller Winograd batches that
+// stay in the L1 cache (fast_kernels_blocking.cpp).
+std::vector<const fast::KernelTable *> compiled_kernel_tables();
+}  // namespace espcn::fast_blocking

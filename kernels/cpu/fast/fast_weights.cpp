@@ -15,13 +15,17 @@ std::vector<int> vector_groups(int out_vectors, int max_group_vectors) {
 
 namespace {
 
-int out_vectors_of(const ConvLayer &c, int lanes) { return (c.out_channels + lanes - 1) / lanes; }
+// Output vectors: the channels, padded to `padded_out` if that is more.
+int out_vectors_of(const ConvLayer &c, int lanes, int padded_out) {
+    return (std::max(c.out_channels, padded_out) + lanes - 1) / lanes;
+}
 
 }  // namespace
 
-std::vector<float> pack_direct_weights(const ConvLayer &c, int lanes, int max_group_vectors) {
+std::vector<float> pack_direct_weights(const ConvLayer &c, int lanes, int max_group_vectors,
+                                       int padded_out) {
     const int k = c.kernel;
-    const int nv = out_vectors_of(c, lanes);
+    const int nv = out_vectors_of(c, lanes, padded_out);
     std::vector<float> packed;
     packed.reserve(static_cast<size_t>(k) * k * c.in_channels * nv * lanes);
     int vec0 = 0;
@@ -48,12 +52,13 @@ std::vector<float> pack_dot_weights(const ConvLayer &c, int in_pixel_stride) {
     return packed;
 }
 
-std::vector<float> pack_winograd_weights(const ConvLayer &c, int lanes, int max_group_vectors) {
+std::vector<float> pack_winograd_weights(const ConvLayer &c, int lanes, int max_group_vectors,
+                                         int padded_out) {
     // G of F(4×4, 3×3) for the points 0, ±1, ±2 (and ∞): U = G g Gᵀ.
     static constexpr double G[kWinoTile][3] = {
         {1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
         {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
-    const int nv = out_vectors_of(c, lanes);
+    const int nv = out_vectors_of(c, lanes, padded_out);
     const int cin = c.in_channels, cout = c.out_channels;
     // u[(o · cin + i) · 36 + pos]
     std::vector<float> u(static_cast<size_t>(cout) * cin * kWinoPositions);

@@ -65,7 +65,7 @@ typedef struct espcn_model espcn_model;
 
 typedef enum espcn_backend {
     ESPCN_BACKEND_AUTO = 0,      /* the fastest available: cuda, then cpu-fast (on CPUs with
-                                    AVX2 or AVX-512), then onednn, then reference */
+                                    AVX2, AVX-512 or NEON), then onednn, then reference */
     ESPCN_BACKEND_REFERENCE = 1, /* plain C++ loops: the oracle, slow */
     ESPCN_BACKEND_ONEDNN = 2,    /* CPU, oneDNN convolutions */
     ESPCN_BACKEND_CUDA = 3,      /* NVIDIA GPU: cuDNN + our kernels (CUDA builds only) */
@@ -74,11 +74,18 @@ typedef enum espcn_backend {
                                     environment variable ESPCN_CPU_ISA=avx2|baseline caps it */
 } espcn_backend;
 
-/* Arithmetic of the network. The CPU backends compute in fp32 only. */
+/* Arithmetic of the network. */
 typedef enum espcn_precision {
-    ESPCN_PRECISION_AUTO = 0, /* fp16 on GPUs with tensor cores, else fp32 */
+    ESPCN_PRECISION_AUTO = 0, /* fp16 on GPUs with tensor cores, else fp32 (the CPU: see BF16) */
     ESPCN_PRECISION_FP32 = 1, /* fp32 tensors and arithmetic (no TF32) */
-    ESPCN_PRECISION_FP16 = 2  /* cuda: fp16 tensors, fp32 accumulation, tensor cores */
+    ESPCN_PRECISION_FP16 = 2, /* cuda: fp16 tensors, fp32 accumulation, tensor cores */
+    /* cpu-fast: weights and activations rounded to bfloat16 (round to nearest
+     * even, denormals flushed), products summed in fp32 two channels at a
+     * time as AVX512-BF16's vdpbf16ps does (odd channel first); decoding,
+     * the last layer's sums, the residual and encoding in fp32. The same
+     * bits on every CPU (fp32 arithmetic on bfloat16 values). Not chosen by
+     * AUTO: on the CPUs measured so far it is not faster than fp32 (docs). */
+    ESPCN_PRECISION_BF16 = 3
 } espcn_precision;
 
 typedef enum espcn_log_level {
@@ -234,6 +241,28 @@ ESPCN_API espcn_status espcn_get_model_info(const espcn_context *ctx,
 
 /* The model alone: backend and precision are reported as AUTO. */
 ESPCN_API espcn_status espcn_model_get_info(const espcn_model *model, espcn_model_info *info);
+
+/* What a context holds in host memory, as its backend accounts for it. */
+typedef struct espcn_memory_info {
+    /* Per-frame working memory planned for the last plane size processed
+     * (activations and scratch of one band of rows, or of every thread's
+     * strips): what memory_budget bounds; 0 before the first plane. */
+    size_t working_bytes;
+    /* Held for the context's lifetime beyond that: the weights in the
+     * backend's own layout (packed, reordered, padded) and its tables. Not
+     * counted: process-wide state shared by all contexts, such as oneDNN's
+     * cache of compiled kernels. */
+    size_t state_bytes;
+} espcn_memory_info;
+
+/* Same thread rules as espcn_process_plane(). */
+ESPCN_API espcn_status espcn_get_memory_info(const espcn_context *ctx, espcn_memory_info *info);
+
+/* What the context's backend chose, in words, for logs and tools: e.g. for
+ * cpu-fast its candidate kernels and, once measured on the first frames of
+ * a size, which runs each layer. "" for NULL. Valid until the next call on
+ * ctx; same thread rules as espcn_process_plane(). */
+ESPCN_API const char *espcn_backend_details(const espcn_context *ctx);
 
 typedef enum espcn_resample_filter {
     ESPCN_RESAMPLE_BICUBIC = 0,  /* Keys, a = -0.5 */

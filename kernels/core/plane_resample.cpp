@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <utility>
 
-#include "../core/sample_access.hpp"
-#include "../core/sample_codec.hpp"
+#include "sample_access.hpp"
+#include "sample_codec.hpp"
 
 namespace espcn {
 

@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "../core/status.hpp"
+#include "status.hpp"
 
 namespace espcn {
 
@@ -34,11 +34,15 @@ public:
     int threads() const { return threads_; }
 
     // Calls task(i, worker) for every i in [0, count), spread dynamically
-    // over the calling thread (worker 0) and the pool's threads (1 ..
-    // threads − 1); returns when all calls have returned. task must not
-    // throw. One caller at a time. Fails (running nothing) only if a thread
-    // cannot be started.
+    // over the calling thread (worker 0) and the pool's threads, of which
+    // only workers 0 .. min(threads, count) − 1 take part (so a caller may
+    // hold per-worker buffers for those alone); returns when all calls have
+    // returned. task must not throw. One caller at a time. Fails (running
+    // nothing) only if a thread cannot be started.
     [[nodiscard]] Status run(int count, const std::function<void(int task, int worker)> &task);
+
+    // The workers run(count, …) uses.
+    int workers_for(int count) const { return count < threads_ ? (count > 0 ? count : 0) : threads_; }
 
 private:
     void work(int worker);
@@ -54,6 +58,7 @@ private:
     int busy_ = 0;             // workers still in the current run
     const std::function<void(int, int)> *task_ = nullptr;
     int count_ = 0;
+    int active_ = 0;           // workers 0 .. active_ − 1 take part in the current run()
     std::atomic<int> next_{0};
 };
 

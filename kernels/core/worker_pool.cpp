@@ -29,6 +29,7 @@ Status WorkerPool::start_threads() {
 }
 
 void WorkerPool::take_tasks(int worker) {
+    if (worker >= active_) return;
     for (;;) {
         const int i = next_.fetch_add(1, std::memory_order_relaxed);
         if (i >= count_) return;
@@ -64,6 +65,7 @@ Status WorkerPool::run(int count, const std::function<void(int, int)> &task) {
         std::lock_guard<std::mutex> lock(mutex_);
         task_ = &task;
         count_ = count;
+        active_ = workers_for(count);
         next_.store(0, std::memory_order_relaxed);
         busy_ = static_cast<int>(pool_.size());
         ++generation_;

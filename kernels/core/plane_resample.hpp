@@ -8,8 +8,8 @@
 #include <cstddef>
 #include <vector>
 
-#include "../core/resample_taps.hpp"
-#include "../core/status.hpp"
+#include "resample_taps.hpp"
+#include "status.hpp"
 #include "espcn/espcn.h"
 #include "worker_pool.hpp"
 
