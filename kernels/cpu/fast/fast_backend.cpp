@@ -78,7 +78,6 @@ struct FastBackend::Worker {
     float *wino_v = nullptr;
     float *wino_m = nullptr;
     float *wino_scratch = nullptr;
-    int32_t *encode_scratch = nullptr;
     float *residual_row = nullptr;  // the decoded input of the row being encoded
     // Streaming state, per stage.
     struct StageState {
@@ -329,8 +328,6 @@ size_t FastBackend::worker_floats(const Layout &lay, const std::vector<int> &buf
     floats += zero;
     floats += static_cast<size_t>(fast::kWinoPositions) * lay.max_tile_batch * (k_max + n_max);
     floats += fast::winograd_input_scratch_floats(lay.max_tile_batch, lay.stride_lanes);
-    // The encoder's int32 scratch (the size of a float), one row of the strip.
-    floats += static_cast<size_t>(buffer_width.back()) * lay.stages.back().pixel_stride;
     floats += static_cast<size_t>(buffer_width.back());  // the residual's input row
     return floats + 16 * (lay.stages.size() + 8);  // alignment slack
 }
@@ -425,8 +422,6 @@ Status FastBackend::allocate_workers(int width, int height, int strip_width) {
         w->wino_v = take(static_cast<size_t>(fast::kWinoPositions) * lay.max_tile_batch * k_max);
         w->wino_m = take(static_cast<size_t>(fast::kWinoPositions) * lay.max_tile_batch * n_max);
         w->wino_scratch = take(fast::winograd_input_scratch_floats(lay.max_tile_batch, lay.stride_lanes));
-        w->encode_scratch = reinterpret_cast<int32_t *>(
-            take(static_cast<size_t>(plan_.buffer_width.back()) * lay.stages.back().pixel_stride));
         w->residual_row = take(static_cast<size_t>(plan_.buffer_width.back()));
         ESPCN_RETURN_IF(p > w->memory.get() + plan_.worker_floats, ESPCN_ERROR_INTERNAL,
                         "cpu-fast: worker buffers overrun their allocation");
@@ -724,7 +719,6 @@ void FastBackend::encode_row(Worker &w, int y, const Item &item, const espcn_pla
     a.bit_depth = out.bit_depth;
     a.shift = out.shift;
     a.out_rows = rows;
-    a.scratch = w.encode_scratch;
     if (net_->residual == Residual::nearest) {
         // The input row is not kept in stage 0's ring this late (it holds
         // the rows the first layer reads): decode it again, as the reference
