@@ -39,6 +39,10 @@
 #include "espcn_compat.h"
 
 enum ESPCNBackend { ESPCN_FILTER_BACKEND_AUTO, ESPCN_FILTER_BACKEND_CPU, ESPCN_FILTER_BACKEND_CUDA };
+/* Which shipped model content= picks when no model= is given (weights/DEFAULTS):
+ * default-x<r>.safetensors, trained on clean bicubic LR, or default-video-x<r>.safetensors,
+ * trained on H.264/JPEG-compressed LR (issue #23). */
+enum ESPCNContent { ESPCN_CONTENT_CLEAN, ESPCN_CONTENT_VIDEO };
 
 #define ESPCN_MAX_QUEUE 8
 
@@ -69,6 +73,7 @@ typedef struct ESPCNContext {
     /* options */
     char *model_path;
     int scale;
+    int content;
     int backend;
     int device;
     int threads;
@@ -214,15 +219,21 @@ static av_cold int init(AVFilterContext *ctx)
                espcn_version());
         return AVERROR(ENODEV);
     }
-    if (s->model_path)
+    if (s->model_path) {
         av_strlcpy(s->model_file, s->model_path, sizeof(s->model_file));
-    else
-        snprintf(s->model_file, sizeof(s->model_file), "%s/default-x%d.safetensors",
-                 espcn_default_model_dir(), s->scale);
+        if (s->content != ESPCN_CONTENT_CLEAN)
+            av_log(ctx, AV_LOG_WARNING, "model=%s is given: content= is ignored\n", s->model_path);
+    } else {
+        snprintf(s->model_file, sizeof(s->model_file), "%s/default%s-x%d.safetensors",
+                 espcn_default_model_dir(), s->content == ESPCN_CONTENT_VIDEO ? "-video" : "",
+                 s->scale);
+    }
     if ((ret = model_cache_get(ctx, s->model_file, &s->model)) < 0) {
         if (!s->model_path && ret == AVERROR(EIO))
-            av_log(ctx, AV_LOG_ERROR, "no model given and no shipped x%d model in %s; "
-                   "set model=FILE or ESPCN_MODEL_DIR\n", s->scale, espcn_default_model_dir());
+            av_log(ctx, AV_LOG_ERROR, "no model given and no shipped x%d model%s in %s; "
+                   "set model=FILE or ESPCN_MODEL_DIR\n", s->scale,
+                   s->content == ESPCN_CONTENT_VIDEO ? " for content=video" : "",
+                   espcn_default_model_dir());
         return ret;
     }
     if (espcn_model_get_info(s->model, &info) != ESPCN_OK)
@@ -671,6 +682,13 @@ static const AVOption espcn_options[] = {
       OFFSET(model_path), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, FLAGS },
     { "scale",   "upscaling factor; must agree with the model",
       OFFSET(scale), AV_OPT_TYPE_INT, { .i64 = 2 }, 2, 4, FLAGS },
+    { "content", "what the input is, when no model is given: picks the shipped model for scale",
+      OFFSET(content), AV_OPT_TYPE_INT, { .i64 = ESPCN_CONTENT_CLEAN },
+      ESPCN_CONTENT_CLEAN, ESPCN_CONTENT_VIDEO, FLAGS, .unit = "content" },
+        { "clean", "uncompressed or lightly compressed frames (default-x<r>)", 0, AV_OPT_TYPE_CONST,
+          { .i64 = ESPCN_CONTENT_CLEAN }, 0, 0, FLAGS, .unit = "content" },
+        { "video", "H.264-compressed video, e.g. a 480p file (default-video-x<r>)", 0, AV_OPT_TYPE_CONST,
+          { .i64 = ESPCN_CONTENT_VIDEO }, 0, 0, FLAGS, .unit = "content" },
     { "backend", "where the network runs",
       OFFSET(backend), AV_OPT_TYPE_INT, { .i64 = ESPCN_FILTER_BACKEND_AUTO },
       ESPCN_FILTER_BACKEND_AUTO, ESPCN_FILTER_BACKEND_CUDA, FLAGS, .unit = "backend" },
