@@ -98,6 +98,7 @@ class Network:
     layers: list[tuple] = field(default_factory=list)  # (kind, fields, arrays), as onnx_import's
     residual: bool = False
     downscale: str | None = None  # a trailing Interp downscale, as reported
+    downscale_factor: float = 1.0
     layers_channels: int = 0      # channels at the end of the chain so far
 
 
@@ -371,6 +372,7 @@ def walk(layers: list[Layer], weights: _Weights) -> Network:
                     _fail(layer, "layers after a trailing downscale cannot be expressed")
                 net.downscale = (f"{layer.where()}: a {INTERP_KINDS.get(kind, str(kind))} downscale by {hs:g} of "
                                  "the network's output")
+                net.downscale_factor = hs
                 final = layer.tops[0]
                 role[final] = "downscaled"
             else:
@@ -479,7 +481,8 @@ def main(argv=None) -> int:
     if net.downscale:
         print(f"note: {net.downscale} is not part of the file written: it is the x{net.scale} network, which "
               f"espcn runs at x{net.scale} (-vf espcn=scale={net.scale}); for the ncnn file's own output, "
-              "downscale afterwards (e.g. ,scale=iw*R:ih*R:flags=bicubic with R its factor)")
+              f"downscale afterwards (e.g. -vf espcn=scale={net.scale}:model=...,scale=iw*{net.downscale_factor:g}:"
+              f"ih*{net.downscale_factor:g}:flags=bicubic)")
     return 0
 
 
