@@ -160,11 +160,10 @@ Status CudaBackend::enqueue_tasks(std::span<const PlaneTask> tasks, cudaStream_t
     // The shared activations may still be in use by a frame on another stream.
     ESPCN_CUDA_RETURN_IF_ERROR(cudaStreamWaitEvent(stream, res_->network_done.get(), 0));
     const Network &net = res_->network->network();
-    size_t next = 0;  // the next task: a network group's tasks start there
+    size_t next = 0;  // the first task not yet taken into a network group
     ESPCN_RETURN_IF_ERROR(for_each_pass(
         tasks, net.in_channels,
         [&](const PlaneTask &t) -> Status {
-            ++next;
             PlaneUpscaleParams p;
             p.src = t.in.data;
             p.src_stride = t.in.stride;
