@@ -208,8 +208,9 @@ Status ColorFrames::submit(std::vector<PlaneTask> &tasks, const FrameColor &colo
 
 void ColorFrames::drop_newest() {
     if (records_.empty()) return;
+    // The next frame takes the dropped one's slot again (-1: none before it).
+    last_slot_ = records_.back().slot - 1;
     records_.pop_back();
-    last_slot_ = records_.empty() ? last_slot_ - 1 : records_.back().slot;
 }
 
 Status ColorFrames::finish_oldest(bool ok, WorkerPool &pool) {
