@@ -260,14 +260,18 @@ def time_rounds(runners: dict, rounds: int, min_time: float, meter: CpuMeter):
     rotated by one each round."""
     fps = {n: [] for n in runners}
     others, loads = [], []
-    for fn in runners.values():
+    for name, fn in runners.items():
         # Warm-up: first-call allocations, plan choice (espcn cpu-fast measures
-        # its candidates on its first ~10 frames of a size: fast_tuner.hpp).
+        # its candidates on its first ~16 frames of a size, fast_tuner.hpp:
+        # until espcn_backend_details says the plan is chosen).
+        settled = getattr(fn, "settled", lambda: True)
         start = time.perf_counter()
         for frame in range(64):
             fn()
-            if frame >= 12 and time.perf_counter() - start >= 0.5:
+            if frame >= 12 and time.perf_counter() - start >= 0.5 and settled():
                 break
+        if not settled():
+            print(f"# warning: {name} still measuring its kernels after 64 warm-up frames", flush=True)
     names = list(runners)
     for k in range(rounds):
         loads.append(load_averages()[0])
@@ -540,11 +544,16 @@ def main() -> int:
             runners = {}
             for e in espcn:
                 hr = outs[e.name]
-                runners[e.name] = (lambda e=e, hr=hr: e.obj.run(lr, hr))
+                run = (lambda e=e, hr=hr: e.obj.run(lr, hr))
+                run.settled = e.obj.settled
+                runners[e.name] = run
             for p in peers:
                 runners[p.name] = p.obj.run
             rows = espcn + peers
             fps, others, round_loads = time_rounds(runners, args.rounds, args.min_time, meter)
+            for e in espcn:
+                if e.obj.details():
+                    say(f"#   {e.name}: {e.obj.details()}")
             loaded_rounds = [k for k, o in enumerate(others) if o > round_limit]
             flop = 2.0 * macs * w * h
             med = {n: statistics.median(v) for n, v in fps.items()}

@@ -89,6 +89,9 @@ def load_libespcn(build: str):
     lib.espcn_get_model_info.argtypes = [ctypes.c_void_p, ctypes.POINTER(EspcnModelInfo)]
     lib.espcn_destroy.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
     lib.espcn_last_error.restype = ctypes.c_char_p
+    if hasattr(lib, "espcn_backend_details"):
+        lib.espcn_backend_details.argtypes = [ctypes.c_void_p]
+        lib.espcn_backend_details.restype = ctypes.c_char_p
     lib.espcn_version.restype = ctypes.c_char_p
     return lib, path
 
@@ -142,6 +145,15 @@ class Espcn:
         dst = EspcnPlane(hr.ctypes.data, hr.strides[0], hr.shape[1], hr.shape[0], 8, 0)
         if self.lib.espcn_process_plane(self.ctx, ctypes.byref(src), ctypes.byref(dst)) != 0:
             raise RuntimeError(self.lib.espcn_last_error().decode())
+
+    def details(self) -> str:
+        if not self.ctx or not hasattr(self.lib, "espcn_backend_details"):
+            return ""
+        return (self.lib.espcn_backend_details(self.ctx) or b"").decode()
+
+    def settled(self) -> bool:
+        """Whether cpu-fast's planner has chosen its kernels for the size run last."""
+        return "measuring its candidates" not in self.details()
 
     def close(self) -> None:
         if self.ctx:

@@ -4,9 +4,12 @@
     bench/plot_fps.py RESULTS.csv [MORE.csv ...] -o PLOT-fps.png [--title TEXT] [--markdown]
 
 Reads the CSV of the CPU throughput run (`espcn-bench --csv F`: columns
-backend, width, height, scale, fps, gflops; precision fp32) and of the GPU
+backend, width, height, scale, fps, gflops; precision fp32), of the GPU
 run (`espcn-bench --cuda --csv F`: model, width, height, scale, precision,
-dev_luma_fps or --cuda-column, gflop_per_frame), any number of each. One line
+dev_luma_fps or --cuda-column, gflop_per_frame), and of bench/cpu_peers.py
+(model, size, runtime, fps_median, gflops: espcn cpu-fast as it chooses and
+each peer's fastest graph at fp32 and at its defaults; the forced-ISA and
+onednn rows are left out), any number of each. One line
 per scale x backend x precision; x: the input (LR) resolution; left panel:
 frames per second (log scale) with the real-time lines at 25, 30 and 60 fps;
 right panel: GFLOP/s. Rows without a figure (e.g. the reference backend
@@ -51,6 +54,8 @@ def read_points(path: str, cuda_column: str) -> list[Point]:
     if not rows:
         raise ValueError(f"{path}: no rows")
     cols = set(rows[0])
+    if {"runtime", "fps_median", "size"} <= cols:
+        return read_peer_points(path, rows)
     points = []
     for row in rows:
         w, h, r = int(row["width"]), int(row["height"]), int(row["scale"])
@@ -72,6 +77,35 @@ def read_points(path: str, cuda_column: str) -> list[Point]:
     return points
 
 
+def read_peer_points(path: str, rows: list[dict]) -> list[Point]:
+    """bench/cpu_peers.py's rows: espcn cpu-fast as it chooses (per precision),
+    and per peer and setting the faster of its graphs; the scale from the model
+    name (lrnet-x2 ...)."""
+    best: dict[tuple, Point] = {}
+    for row in rows:
+        runtime = row["runtime"]
+        if row.get("isa_cap") or " onednn " in f" {runtime} ":
+            continue  # forced instruction sets and the onednn context row
+        fps = _float(row.get("fps_median"))
+        if fps is None:
+            continue
+        try:
+            w, h = (int(v) for v in row["size"].split("x"))
+            r = int(row["model"].split("-x")[-1].split(".")[0])
+        except ValueError:
+            raise ValueError(f"{path}: cannot read size {row['size']!r} or model {row['model']!r}")
+        if row.get("engine") == "espcn":
+            backend = "espcn " + row.get("backend", "cpu-fast")
+        else:  # the runtime at fp32 or at its defaults, either graph
+            backend = runtime.split(" (")[0]
+        precision = row.get("precision") or "fp32"
+        key = (w, h, r, backend, precision)
+        point = Point(w, h, r, backend, precision, fps, _float(row.get("gflops")) or 0.0)
+        if key not in best or best[key].fps < fps:
+            best[key] = point
+    return list(best.values())
+
+
 def plot(points: list[Point], out: str, title: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -83,8 +117,10 @@ def plot(points: list[Point], out: str, title: str) -> None:
     for p in points:
         series[(p.scale, p.backend, p.precision)].append(p)
     colours = {2: "tab:blue", 3: "tab:orange", 4: "tab:green"}
-    styles = {"onednn": "-", "reference": ":", "cuda": "--"}
-    markers = {"fp32": "o", "fp16": "s"}
+    styles = {"onednn": "-", "reference": ":", "cuda": "--", "espcn cpu-fast": "-",
+              "openvino fp32": ":", "openvino defaults": (0, (1, 3)), "onnxruntime fp32": "-.",
+              "onnxruntime defaults": (0, (3, 3))}
+    markers = {"fp32": "o", "fp16": "s", "bf16": "D"}
 
     fig, (ax_fps, ax_flops) = plt.subplots(1, 2, figsize=(13, 5.2))
     for (r, backend, precision), pts in sorted(series.items()):

@@ -169,7 +169,11 @@ run_step() {  # name, command inside the root
     local name=$1 cmd=$2 t rc=0
     t=$(date +%s)
     say "running $cmd (log: ${logs#"$repo"/}/$name.log)"
-    in_root "$cmd" >"$logs/$name.log" 2>&1 || rc=$?
+    # The log in full to the file; its "== [elapsed] stage" lines also here,
+    # so a run cut off by CI's time limit still shows where the time went.
+    in_root "$cmd" 2>&1 | tee "$logs/$name.log" | { grep --line-buffered '^== \[' || true; } |
+        sed -u "s/^/fresh-machine[$label]: /"
+    rc=${PIPESTATUS[0]}
     if [ $rc -eq 0 ]; then
         summary+=("$cmd PASS $(elapsed "$t")")
     else

@@ -20,6 +20,10 @@ for a in "$@"; do
     esac
 done
 
+t_start=$(date +%s)
+# "== [elapsed] what": where the time goes, in CI's log too.
+stage() { local s=$(($(date +%s) - t_start)); printf '== [%dm%02ds] %s\n' $((s / 60)) $((s % 60)) "$*"; }
+
 source scripts/lib/deps.sh
 espcn_install_deps
 jobs=$(espcn_jobs)
@@ -35,41 +39,41 @@ if hooks=$(git rev-parse --git-path hooks 2>/dev/null) && [ -z "$(git config cor
         'hook="$(git rev-parse --show-toplevel)/scripts/hooks/commit-msg"' \
         '[ -x "$hook" ] && exec "$hook" "$@"' 'exit 0' >"$hooks/commit-msg"
     chmod +x "$hooks/commit-msg"
-    echo "== commit-msg hook installed: $hooks/commit-msg runs scripts/hooks/commit-msg"
+    stage "commit-msg hook installed: $hooks/commit-msg runs scripts/hooks/commit-msg"
 fi
 
-echo "== Python venv of the ONNX converters and the Ray tool (build/venv-cluster)"
+stage "Python venv of the ONNX converters and the Ray tool (build/venv-cluster)"
 cluster_python=$(scripts/python_env.sh | tail -n 1)
 
-echo "== release build (-Werror)"
+stage "release build (-Werror)"
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DESPCN_WERROR=ON \
     -DESPCN_CLUSTER_PYTHON="$cluster_python"
 cmake --build build/release -j "$jobs"
-echo "== unit tests"
+stage "unit tests"
 ctest --test-dir build/release --output-on-failure -j "$jobs" -LE 'ffmpeg|cluster|community'
 
 if [ $no_ffmpeg -eq 0 ]; then
     series=${ESPCN_FFMPEG_SERIES:-7.1}
-    echo "== FFmpeg $series with the espcn filter"
+    stage "FFmpeg $series with the espcn filter"
     scripts/build_ffmpeg.sh --series "$series" --jobs "$jobs"
     cmake -S . -B build/release -DESPCN_FFMPEG_BUILD_DIR="$PWD/build/ffmpeg-$series" \
         -DESPCN_FFMPEG_ESPCN_PREFIX="$PWD/build/espcn-prefix" >/dev/null
-    echo "== ffmpeg tests"
+    stage "ffmpeg tests"
     ctest --test-dir build/release --output-on-failure -L ffmpeg
-    echo "== cluster test (a two-node Ray cluster on this machine)"
+    stage "cluster test (a two-node Ray cluster on this machine)"
     ctest --test-dir build/release --output-on-failure -L cluster
 fi
 
-echo "== oneDNN 3.x API check (Debian 13 headers)"
+stage "oneDNN 3.x API check (Debian 13 headers)"
 rc=0; scripts/check_onednn3.sh || rc=$?
 if [ $rc -eq 3 ]; then echo "   skipped: Debian 13's libdnnl-dev could not be fetched"; elif [ $rc -ne 0 ]; then exit $rc; fi
 
-echo "== Highway 1.2 check of the cpu-fast kernels (Debian 13 headers)"
+stage "Highway 1.2 check of the cpu-fast kernels (Debian 13 headers)"
 rc=0; scripts/check_highway13.sh || rc=$?
 if [ $rc -eq 3 ]; then echo "   skipped: Debian 13's libhwy-dev could not be fetched"; elif [ $rc -ne 0 ]; then exit $rc; fi
 
 if [ $no_sanitize -eq 0 ]; then
-    echo "== ASan + UBSan build of the engine, unit tests"
+    stage "ASan + UBSan build of the engine, unit tests"
     cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DESPCN_WERROR=ON \
         -DESPCN_SANITIZE=address,undefined -DESPCN_WITH_CUDA=OFF \
         -DESPCN_BUILD_BENCH=OFF -DESPCN_BUILD_CLI=OFF
@@ -79,7 +83,7 @@ if [ $no_sanitize -eq 0 ]; then
 fi
 if [ $no_fuzz -eq 0 ]; then
     seconds=${ESPCN_FUZZ_SECONDS:-60}
-    echo "== libFuzzer targets (clang, ASan + UBSan): seeds, then ${seconds}s each"
+    stage "libFuzzer targets (clang, ASan + UBSan): seeds, then ${seconds}s each"
     CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DESPCN_WERROR=ON -DESPCN_BUILD_FUZZERS=ON -DESPCN_SANITIZE=address,undefined \
         -DESPCN_WITH_CUDA=OFF -DESPCN_BUILD_TESTS=OFF -DESPCN_BUILD_BENCH=OFF -DESPCN_BUILD_CLI=OFF
@@ -87,4 +91,4 @@ if [ $no_fuzz -eq 0 ]; then
     ctest --test-dir build/fuzz -L fuzz --output-on-failure
     tests/fuzz/run_fuzzers.sh build/fuzz "$seconds"
 fi
-echo "== scripts/test.sh: all passed"
+stage "scripts/test.sh: all passed"

@@ -100,6 +100,10 @@ Status upscale_file(const CliOptions &o, Upscaler &upscaler, OutputFile &output_
     ESPCN_RETURN_IF_ERROR(output.status());
     const Image &out = output.value();
     print_timing(in, out, upscaler.info(), timing);
+    if (o.repeat > 0) {
+        const std::string details = upscaler.details();
+        if (!details.empty()) std::printf("backend details: %s\n", details.c_str());
+    }
 
     Result<std::vector<uint8_t>> encoded =
         o.raw_in ? encode_raw_plane(out) : encode_image(o.output_path, out);
@@ -161,7 +165,11 @@ int run(int argc, char **argv) {
     Result<Upscaler> upscaler = Upscaler::create(config);
     Status status = upscaler.status();
     if (status.is_ok()) {
-        if (o.info) print_info(upscaler.value().info());
+        if (o.info) {
+            print_info(upscaler.value().info());
+            const std::string details = upscaler.value().details();
+            if (!details.empty()) std::printf("backend details:   %s\n", details.c_str());
+        }
         else status = upscale_file(o, upscaler.value(), *output_file);
     }
     if (interrupted()) {

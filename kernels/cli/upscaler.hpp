@@ -35,6 +35,8 @@ public:
     [[nodiscard]] static Result<Upscaler> create(const UpscalerConfig &config);
 
     const espcn_model_info &info() const { return info_; }
+    // espcn_backend_details(): what the backend chose.
+    std::string details() const { return espcn_backend_details(ctx_.get()); }
     int scale() const { return info_.scale; }
 
     // One gray plane through the network, at out_bits. repeat = 0: one timed

@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 
 #include "espcn/espcn.h"
 #include "logger.hpp"
@@ -207,6 +208,8 @@ public:
 
     // What it holds in host memory, as far as it accounts for it.
     virtual MemoryUse memory_use() const = 0;
+    // What it chose, in words (espcn_backend_details); "" if nothing to say.
+    virtual std::string details() const { return {}; }
 
     // Capabilities: null where the backend has no such ability.
     virtual DeviceFrames *device_frames() { return nullptr; }

@@ -26,6 +26,7 @@ struct espcn_context {
     std::unique_ptr<espcn::Backend> backend;
     std::vector<espcn::PlaneTask> tasks;  // a frame's checked tasks; capacity reused per frame
     espcn::ColorFrames color;  // networks of RGB: the conversions of host frames in flight
+    mutable std::string details;          // espcn_backend_details()'s last answer
 };
 
 namespace {
@@ -470,6 +471,16 @@ espcn_status espcn_get_memory_info(const espcn_context *ctx, espcn_memory_info *
     info->working_bytes = use.working_bytes + ctx->color.bytes();
     info->state_bytes = use.state_bytes;
     return ESPCN_OK;
+}
+
+const char *espcn_backend_details(const espcn_context *ctx) {
+    if (!ctx) return "";
+    try {
+        ctx->details = ctx->backend->details();
+    } catch (...) {
+        ctx->details.clear();
+    }
+    return ctx->details.c_str();
 }
 
 espcn_status espcn_model_get_info(const espcn_model *model, espcn_model_info *info) {

@@ -45,6 +45,8 @@ public:
     // Host bytes held for the context's lifetime beyond the working memory:
     // weights in the backend's own layout, tables (espcn_memory_info).
     virtual size_t state_bytes() const { return 0; }
+    // What it chose, in words (espcn_backend_details).
+    virtual std::string details() const { return {}; }
     // Capability: null unless the backend runs row tiles.
     virtual RowTiled *row_tiles() { return nullptr; }
 };

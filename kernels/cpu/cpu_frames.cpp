@@ -49,6 +49,7 @@ public:
     }
 
     MemoryUse memory_use() const override { return {working_bytes_, engine_->state_bytes()}; }
+    std::string details() const override { return engine_->details(); }
 
     CpuBackend &engine() { return *engine_; }
 

@@ -167,7 +167,7 @@ TEST(CpuFast, ReportsStreamingWorkingMemory) {
 // (tanh), a sigmoid network, and two RGB networks (SRVGGNetCompact's shape:
 // 3 interleaved input channels in stage 0, 64-map Winograd layers, 48 maps
 // encoded per channel with the residual; and a DCR one, its last layer
-// reordered to CRD), at 8 and 16 bits: each table alone, all
+// reordered to CRD), at 8 and 16 bits and in bf16: each table alone, all
 // candidates of one backend forced one by one and mixed layer by layer, the
 // tuning frames (candidates taking turns call by call), and the narrower
 // layout a small budget falls back to. Highway's portable baseline (no FMA)
@@ -199,7 +199,9 @@ TEST(CpuFast, EveryCandidateGivesTheSameBytes) {
         auto net = load(m);
         const int r = net->scale, nl = static_cast<int>(net->convs.size());
         const size_t channels = static_cast<size_t>(net->in_channels);
-        for (const int bits : {8, 16}) {
+        for (const int variant : {0, 1, 2}) {  // fp32 8-bit, fp32 16-bit, bf16 8-bit
+            const int bits = variant == 1 ? 16 : 8;
+            const bool bf16 = variant == 2;
             std::mt19937 rng(static_cast<uint32_t>(bits + nl));
             const int w = 150, h = 37;  // a strip edge and a partial Winograd tile
             std::vector<test::TestPlane> in;
@@ -221,13 +223,15 @@ TEST(CpuFast, EveryCandidateGivesTheSameBytes) {
             };
             BackendConfig cfg;
             cfg.threads = 2;
+            cfg.precision = bf16 ? ESPCN_PRECISION_BF16 : ESPCN_PRECISION_FP32;
             FastBackend first(net, cfg, {tables.front()});
             const std::vector<test::TestPlane> expected = run(first, "first table");
             auto same = [&](const std::vector<test::TestPlane> &got, const std::string &what) {
                 for (size_t c = 0; c < channels; ++c) {
                     const test::PlaneDiff d = test::compare_planes(expected[c], got[c]);
                     EXPECT_EQ(d.max, 0u) << what << ", x" << r << ", " << nl << " layers, channel " << c << ", "
-                                            << bits << "-bit: " << d.differing << " samples differ";
+                                         << bits << "-bit" << (bf16 ? " bf16" : "") << ": " << d.differing
+                                         << " samples differ";
                 }
                 ++compared;
             };

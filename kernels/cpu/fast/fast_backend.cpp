@@ -78,7 +78,6 @@ struct FastBackend::Worker {
     float *wino_v = nullptr;
     float *wino_m = nullptr;
     float *wino_scratch = nullptr;
-    int32_t *encode_scratch = nullptr;
     float *residual_row = nullptr;  // the decoded input of the row being encoded
     // Streaming state, per stage.
     struct StageState {
@@ -265,6 +264,19 @@ void FastBackend::force_tables(std::vector<int> per_layer) {
 
 std::vector<int> FastBackend::layer_tables() const { return chosen_; }
 
+std::string FastBackend::details() const {
+    std::string s = "kernels ";
+    for (const KernelTable *t : layout_->tables)
+        s += concat(t == layout_->tables.front() ? "" : ", ", t->name, " (", t->lanes, " floats, ",
+                    t->block_rows, " accumulators)");
+    s += concat("; ", bf16_ ? "bf16" : "fp32", "; ", threads_, " thread(s)");
+    if (plan_.width > 0)
+        s += concat("; ", plan_.width, "x", plan_.height, ": ",
+                    tuner_.done() ? tuner_.description() : std::string("measuring its candidates on its first frames"),
+                    "; ", plan_.items.size(), " work items of ", plan_.strip_width, " columns");
+    return s;
+}
+
 std::string FastBackend::plan_description() const { return tuner_.description(); }
 
 size_t FastBackend::state_bytes() const {
@@ -337,8 +349,6 @@ size_t FastBackend::worker_floats(const Layout &lay, const std::vector<int> &buf
     floats += zero;
     floats += static_cast<size_t>(fast::kWinoPositions) * lay.max_tile_batch * (k_max + n_max);
     floats += fast::winograd_input_scratch_floats(lay.max_tile_batch, lay.stride_lanes);
-    // The encoder's int32 scratch (the size of a float), one row of the strip.
-    floats += static_cast<size_t>(buffer_width.back()) * lay.stages.back().pixel_stride;
     floats += static_cast<size_t>(buffer_width.back());  // the residual's input row
     return floats + 16 * (lay.stages.size() + 8);  // alignment slack
 }
@@ -433,8 +443,6 @@ Status FastBackend::allocate_workers(int width, int height, int strip_width) {
         w->wino_v = take(static_cast<size_t>(fast::kWinoPositions) * lay.max_tile_batch * k_max);
         w->wino_m = take(static_cast<size_t>(fast::kWinoPositions) * lay.max_tile_batch * n_max);
         w->wino_scratch = take(fast::winograd_input_scratch_floats(lay.max_tile_batch, lay.stride_lanes));
-        w->encode_scratch = reinterpret_cast<int32_t *>(
-            take(static_cast<size_t>(plan_.buffer_width.back()) * lay.stages.back().pixel_stride));
         w->residual_row = take(static_cast<size_t>(plan_.buffer_width.back()));
         ESPCN_RETURN_IF(p > w->memory.get() + plan_.worker_floats, ESPCN_ERROR_INTERNAL,
                         "cpu-fast: worker buffers overrun their allocation");
@@ -740,7 +748,6 @@ void FastBackend::encode_row(Worker &w, int y, const Item &item, Planes in, Plan
         a.bit_depth = o.bit_depth;
         a.shift = o.shift;
         a.out_rows = rows;
-        a.scratch = w.encode_scratch;
         if (net_->residual == Residual::nearest) {
             // The input row is not kept in stage 0's ring this late (it holds
             // the rows the first layer reads): decode it again, as the reference

@@ -58,6 +58,7 @@ public:
     Status process(Planes in, Planes out) override;
     std::optional<FrameMemory> frame_memory(int width, int height) const override;
     size_t state_bytes() const override;
+    std::string details() const override;
 
     // The best candidate table (what a single-table backend runs).
     const fast::KernelTable &kernels() const { return *layout_->tables.front(); }

@@ -15,6 +15,7 @@
 #include <hwy/highway.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
@@ -599,39 +600,61 @@ void WinogradOutput(const WinogradOutputArgs &a) {
 
 // --- output encoding ---------------------------------------------------------
 
-void EncodeRow(const EncodeRowArgs &a) {
+// R: the scale as a constant (2, 3, 4), or 0 (a.scale at run time).
+template <int R>
+HWY_INLINE void EncodeRowR(const EncodeRowArgs &a) {
     const D d;
     const hn::RebindToSigned<D> di;
-    const Vf lo = hn::Set(d, a.range.lo), span = hn::Set(d, a.range.hi - a.range.lo);
+    const float span_value = a.range.hi - a.range.lo;
+    const Vf lo = hn::Set(d, a.range.lo), span = hn::Set(d, span_value);
+    // Dividing by a power of two is exactly multiplying by its reciprocal
+    // (the usual range [0, 1]: by 1): the same bits without a division.
+    int exponent = 0;
+    const bool power_of_two = std::frexp(span_value, &exponent) == 0.5f;
+    const Vf inv_span = hn::Set(d, power_of_two ? 1.0f / span_value : 0.0f);
     const Vf zero = hn::Zero(d), one = hn::Set(d, 1.0f), half = hn::Set(d, 0.5f);
     const uint32_t maxv = max_sample(a.bit_depth);
     const Vf vmax = hn::Set(d, static_cast<float>(maxv));
-    const int r = a.scale, channels = r * r;
+    const int r = R ? R : a.scale, channels = r * r;
     const int vectors = (channels + kLanes - 1) / kLanes;
     const ptrdiff_t ps = a.pixel_stride;
-    // The same operations, in the same order, as encode_sample(): division,
-    // NaN → 0 through the comparison, multiply then add (no FMA), truncate.
-    for (int x = 0; x < a.width; ++x)
+    // Channel c = i·r + j of a pixel is sample j of its r samples in HR row
+    // i (C = 1: both shuffle orders agree): the pixel's r² samples, in
+    // order, are r runs of r, one per output row.
+    HWY_ALIGN int32_t q[kLanes * ((kMaxEncodeScale * kMaxEncodeScale + kLanes - 1) / kLanes)];
+    for (int x = 0; x < a.width; ++x) {
+        // The same operations, in the same order, as encode_sample():
+        // division, NaN → 0 through the comparison, multiply then add (no
+        // FMA), truncate.
         for (int cv = 0; cv < vectors; ++cv) {
             Vf y = hn::LoadU(d, a.lr + x * ps + cv * kLanes);
             if (a.residual) y = hn::Add(y, hn::Set(d, a.residual[x]));
-            Vf t = hn::Div(hn::Sub(y, lo), span);
+            Vf t = power_of_two ? hn::Mul(hn::Sub(y, lo), inv_span) : hn::Div(hn::Sub(y, lo), span);
             t = hn::IfThenElse(hn::Gt(t, zero), hn::Min(t, one), zero);
-            hn::StoreU(hn::ConvertTo(di, hn::Add(hn::Mul(t, vmax), half)), di,
-                       a.scratch + x * ps + cv * kLanes);
+            hn::Store(hn::ConvertTo(di, hn::Add(hn::Mul(t, vmax), half)), di, q + cv * kLanes);
         }
-    for (int i = 0; i < r; ++i) {
-        const int32_t *q = a.scratch + i * r;
         if (a.bit_depth == 8) {
-            uint8_t *o = a.out_rows[i];
-            for (int x = 0; x < a.width; ++x)
-                for (int j = 0; j < r; ++j) o[x * r + j] = static_cast<uint8_t>(q[x * ps + j]);
+            uint8_t bytes[kMaxEncodeScale * kMaxEncodeScale];
+            for (int c = 0; c < channels; ++c) bytes[c] = static_cast<uint8_t>(q[c]);
+            for (int i = 0; i < r; ++i)
+                std::memcpy(a.out_rows[i] + x * r, bytes + i * r, sizeof(uint8_t) * static_cast<size_t>(r));
         } else {
-            uint16_t *o = reinterpret_cast<uint16_t *>(a.out_rows[i]);
-            for (int x = 0; x < a.width; ++x)
-                for (int j = 0; j < r; ++j)
-                    o[x * r + j] = static_cast<uint16_t>(static_cast<uint32_t>(q[x * ps + j]) << a.shift);
+            uint16_t words[kMaxEncodeScale * kMaxEncodeScale];
+            for (int c = 0; c < channels; ++c)
+                words[c] = static_cast<uint16_t>(static_cast<uint32_t>(q[c]) << a.shift);
+            for (int i = 0; i < r; ++i)
+                std::memcpy(a.out_rows[i] + static_cast<ptrdiff_t>(x) * r * 2, words + i * r,
+                            sizeof(uint16_t) * static_cast<size_t>(r));
         }
+    }
+}
+
+void EncodeRow(const EncodeRowArgs &a) {
+    switch (a.scale) {
+    case 2: return EncodeRowR<2>(a);
+    case 3: return EncodeRowR<3>(a);
+    case 4: return EncodeRowR<4>(a);
+    default: return EncodeRowR<0>(a);
     }
 }
 

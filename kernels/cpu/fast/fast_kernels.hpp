@@ -132,6 +132,9 @@ struct WinogradOutputArgs {
 // The output step of the network: the last layer's LR row (r² channels per
 // pixel, C = 1 so both shuffle orders agree), plus the residual if any → r HR
 // rows, range mapped, rounded half up and clamped as sample_codec.hpp says.
+// The largest scale encode_row takes (the loader's kMaxScale).
+inline constexpr int kMaxEncodeScale = 8;
+
 struct EncodeRowArgs {
     const float *lr = nullptr;   // first LR pixel
     ptrdiff_t pixel_stride = 0;
@@ -140,7 +143,6 @@ struct EncodeRowArgs {
     SampleRange range;
     int bit_depth = 8, shift = 0;
     uint8_t *const *out_rows = nullptr;  // scale HR rows, at HR column scale · x0
-    int32_t *scratch = nullptr;  // width · pixel_stride ints
     // The global residual (Network::residual == nearest): the network's
     // decoded input at these LR pixels, one float each, added to all r² HR
     // samples of its pixel after the activation. Null: none.

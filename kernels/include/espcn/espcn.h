@@ -274,6 +274,12 @@ typedef struct espcn_memory_info {
 /* Same thread rules as espcn_process_plane(). */
 ESPCN_API espcn_status espcn_get_memory_info(const espcn_context *ctx, espcn_memory_info *info);
 
+/* What the context's backend chose, in words, for logs and tools: e.g. for
+ * cpu-fast its candidate kernels and, once measured on the first frames of
+ * a size, which runs each layer. "" for NULL. Valid until the next call on
+ * ctx; same thread rules as espcn_process_plane(). */
+ESPCN_API const char *espcn_backend_details(const espcn_context *ctx);
+
 typedef enum espcn_resample_filter {
     ESPCN_RESAMPLE_BICUBIC = 0,  /* Keys, a = -0.5 */
     ESPCN_RESAMPLE_BILINEAR = 1,
