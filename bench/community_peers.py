@@ -285,8 +285,16 @@ def main() -> int:
             return 1
         calls = {}
         for name, (engine, obj, hr, _) in runners.items():
-            calls[name] = (lambda o=obj, b=hr: o.run(lr, b)) if engine == "espcn" else obj.run
+            if engine == "espcn":
+                # Warmed up until cpu-fast's planner has chosen (cpu_peers.time_rounds).
+                calls[name] = lambda o=obj, b=hr: o.run(lr, b)
+                calls[name].settled = obj.settled
+            else:
+                calls[name] = obj.run
         fps, others, round_loads = cpu_peers.time_rounds(calls, args.rounds, args.min_time, meter)
+        for name, (engine, obj, _, _) in runners.items():
+            if engine == "espcn" and obj.details():
+                say(f"#   {name}: {obj.details()}")
         say(f"## {w}x{h} -> {w * r}x{h * r}; others' CPUs per round: {' '.join(f'{v:.2f}' for v in others)}; "
             f"load at round start: {' '.join(f'{v:.2f}' for v in round_loads)}")
         med = {}
