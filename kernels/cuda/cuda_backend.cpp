@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "../core/color_frames.hpp"
+#include "color_convert.cuh"
 #include "plane_upscale.cuh"
 
 namespace espcn {
@@ -52,9 +54,9 @@ void copy_rows(const espcn_plane &from, const espcn_plane &to, int components) {
 
 Result<std::unique_ptr<Backend>> CudaBackend::create(std::shared_ptr<const Network> net,
                                                      const BackendConfig &cfg) {
-    ESPCN_RETURN_IF(net->in_channels != 1 || net->out_channels != 1, ESPCN_ERROR_UNSUPPORTED,
-                    "the cuda backend runs single-plane networks; '", net->name, "' maps ",
-                    net->in_channels, " to ", net->out_channels, " channels");
+    ESPCN_RETURN_IF(net->in_channels != net->out_channels || net->in_channels > kMaxPassPlanes,
+                    ESPCN_ERROR_UNSUPPORTED, "the cuda backend runs networks of as many planes out as in; '",
+                    net->name, "' maps ", net->in_channels, " to ", net->out_channels, " channels");
     std::unique_ptr<CudaBackend> b(
         new CudaBackend(cfg.device, cfg.use_current_context, cfg.log, cfg.cancel));
     int count = 0;
@@ -153,31 +155,81 @@ Status CudaBackend::enter(const ContextScope &scope) const {
     return Status::ok();
 }
 
-Status CudaBackend::enqueue_tasks(std::span<const PlaneTask> tasks, cudaStream_t stream) {
+Status CudaBackend::enqueue_tasks(std::span<const PlaneTask> tasks, cudaStream_t stream,
+                                  const FrameColor &color) {
     // The shared activations may still be in use by a frame on another stream.
     ESPCN_CUDA_RETURN_IF_ERROR(cudaStreamWaitEvent(stream, res_->network_done.get(), 0));
-    for (const PlaneTask &t : tasks) {
-        if (!t.resample) {
-            ESPCN_RETURN_IF_ERROR(res_->network->enqueue_plane(t.in, t.out, stream));
-            continue;
-        }
-        PlaneUpscaleParams p;
-        p.src = t.in.data;
-        p.src_stride = t.in.stride;
-        p.src_width = t.in.width;
-        p.src_height = t.in.height;
-        p.dst = t.out.data;
-        p.dst_stride = t.out.stride;
-        p.dst_width = t.out.width;
-        p.dst_height = t.out.height;
-        p.components = t.components;
-        p.bit_depth = t.in.bit_depth;
-        p.shift = t.in.shift;
-        p.scale = res_->network->network().scale;
-        p.kind = t.kind;
-        ESPCN_CUDA_RETURN_IF_ERROR(launch_plane_upscale(p, stream));
-    }
+    const Network &net = res_->network->network();
+    size_t next = 0;  // the first task not yet taken into a network group
+    ESPCN_RETURN_IF_ERROR(for_each_pass(
+        tasks, net.in_channels,
+        [&](const PlaneTask &t) -> Status {
+            PlaneUpscaleParams p;
+            p.src = t.in.data;
+            p.src_stride = t.in.stride;
+            p.src_width = t.in.width;
+            p.src_height = t.in.height;
+            p.dst = t.out.data;
+            p.dst_stride = t.out.stride;
+            p.dst_width = t.out.width;
+            p.dst_height = t.out.height;
+            p.components = t.components;
+            p.bit_depth = t.in.bit_depth;
+            p.shift = t.in.shift;
+            p.scale = net.scale;
+            p.kind = t.kind;
+            ESPCN_CUDA_RETURN_IF_ERROR(launch_plane_upscale(p, stream));
+            return Status::ok();
+        },
+        [&](Planes in, Planes out) -> Status {
+            // This group's tasks, in order (resample tasks between them skipped).
+            std::array<PlaneTask, kMaxPassPlanes> group;
+            for (size_t k = 0; k < in.size(); ++next)
+                if (!tasks[next].resample) group[k++] = tasks[next];
+            if (net.in_channels > 1)
+                return enqueue_converted(in, out, std::span<const PlaneTask>(group.data(), in.size()), color,
+                                         stream);
+            return res_->network->enqueue_planes(in, out, stream);
+        }));
     ESPCN_CUDA_RETURN_IF_ERROR(cudaEventRecord(res_->network_done.get(), stream));
+    return Status::ok();
+}
+
+Status CudaBackend::enqueue_converted(Planes in, Planes out, std::span<const PlaneTask> group,
+                                      const FrameColor &color, cudaStream_t stream) {
+    Result<ColorGroup> described = describe_color_group(group, color, res_->network->network().scale);
+    ESPCN_RETURN_IF_ERROR(described.status());
+    ColorGroup g = std::move(described).value();
+    if (!g.convert) return res_->network->enqueue_planes(in, out, stream);
+    const size_t in_plane = static_cast<size_t>(g.in_width) * g.in_height * 2;
+    const size_t out_plane = static_cast<size_t>(g.out_width) * g.out_height * 2;
+    if (res_->rgb_in.size() < 3 * in_plane || res_->rgb_out.size() < 3 * out_plane) {
+        // Replaced only when no earlier frame, on any stream, can still use them.
+        ESPCN_CUDA_RETURN_IF_ERROR(cudaEventSynchronize(res_->network_done.get()));
+        ESPCN_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream));
+        ESPCN_RETURN_IF_ERROR(res_->rgb_in.reserve(3 * in_plane));
+        ESPCN_RETURN_IF_ERROR(res_->rgb_out.reserve(3 * out_plane));
+    }
+    std::array<espcn_plane, 3> rgb_in{}, rgb_out{};
+    for (size_t k = 0; k < 3; ++k) {
+        ColorPlane &d = g.to_rgb.dst[k];
+        d.data = static_cast<uint8_t *>(res_->rgb_in.get()) + k * in_plane;
+        d.stride = static_cast<ptrdiff_t>(g.in_width) * 2;
+        d.width = g.in_width;
+        d.height = g.in_height;
+        d.bit_depth = kColorNetworkBits;
+        ColorPlane &s = g.from_rgb.src[k];
+        s.data = static_cast<uint8_t *>(res_->rgb_out.get()) + k * out_plane;
+        s.stride = static_cast<ptrdiff_t>(g.out_width) * 2;
+        s.width = g.out_width;
+        s.height = g.out_height;
+        s.bit_depth = kColorNetworkBits;
+        rgb_in[k] = espcn_plane{d.data, d.stride, d.width, d.height, d.bit_depth, 0};
+        rgb_out[k] = espcn_plane{s.data, s.stride, s.width, s.height, s.bit_depth, 0};
+    }
+    ESPCN_CUDA_RETURN_IF_ERROR(launch_to_rgb(g.to_rgb, g.in_width, g.in_height, stream));
+    ESPCN_RETURN_IF_ERROR(res_->network->enqueue_planes(rgb_in, rgb_out, stream));
+    ESPCN_CUDA_RETURN_IF_ERROR(launch_from_rgb(g.from_rgb, g.out_width, g.out_height, stream));
     return Status::ok();
 }
 
@@ -275,23 +327,28 @@ Status CudaBackend::receive_frame() {
     return Status::ok();
 }
 
-Status CudaBackend::process(const espcn_plane &in, const espcn_plane &out) {
+Status CudaBackend::process(Planes in, Planes out) {
     if (cancel_.requested()) return cancelled();
     ESPCN_RETURN_IF(in_flight_ > 0, ESPCN_ERROR_INVALID_ARGUMENT,
-                    "espcn_process_plane while frames are in flight; receive them first");
-    PlaneTask t;
-    t.in = in;
-    t.out = out;
-    ESPCN_RETURN_IF_ERROR(submit_frame(std::span<const PlaneTask>(&t, 1)));
+                    "espcn_process_plane(s) while frames are in flight; receive them first");
+    std::array<PlaneTask, kMaxPassPlanes> tasks;
+    ESPCN_RETURN_IF(in.size() > tasks.size() || out.size() != in.size(), ESPCN_ERROR_INTERNAL,
+                    "cuda: a pass of ", in.size(), " -> ", out.size(), " planes");
+    for (size_t c = 0; c < in.size(); ++c) {
+        tasks[c].in = in[c];
+        tasks[c].out = out[c];
+    }
+    ESPCN_RETURN_IF_ERROR(submit_frame(std::span<const PlaneTask>(tasks.data(), in.size())));
     return receive_frame();
 }
 
-Status CudaBackend::enqueue_device_frame(std::span<const PlaneTask> tasks, void *stream) {
+Status CudaBackend::enqueue_device_frame(std::span<const PlaneTask> tasks, void *stream,
+                                         const FrameColor &color) {
     ESPCN_RETURN_IF(!stream, ESPCN_ERROR_INVALID_ARGUMENT,
                     "cuda_stream is NULL (the legacy default stream); pass the stream to run on");
     ContextScope scope(*driver_, context_);
     ESPCN_RETURN_IF_ERROR(enter(scope));
-    return enqueue_tasks(tasks, static_cast<cudaStream_t>(stream));
+    return enqueue_tasks(tasks, static_cast<cudaStream_t>(stream), color);
 }
 
 }  // namespace cuda

@@ -37,7 +37,8 @@ public:
 
     espcn_backend kind() const override { return ESPCN_BACKEND_CUDA; }
     espcn_precision precision() const override;
-    Status process(const espcn_plane &in, const espcn_plane &out) override;
+    using Backend::process;
+    Status process(Planes in, Planes out) override;
     int frame_queue_depth() const override { return kFrameQueueDepth; }
     int frames_in_flight() const override { return in_flight_; }
     Status submit_frame(std::span<const PlaneTask> tasks) override;
@@ -46,7 +47,8 @@ public:
     // Host memory it accounts for: none yet (its pinned staging and device
     // memory are not budgeted; issue 21).
     MemoryUse memory_use() const override { return {}; }
-    Status enqueue_device_frame(std::span<const PlaneTask> tasks, void *stream) override;
+    Status enqueue_device_frame(std::span<const PlaneTask> tasks, void *stream,
+                                const FrameColor &color) override;
 
     // For tests and the benchmark: the cuDNN network (device, not thread safe).
     CudnnNetwork &network() { return *res_->network; }
@@ -67,13 +69,21 @@ private:
         // (ours, or the caller's for device frames): what teardown waits for.
         Event network_done;
         std::array<Slot, kFrameQueueDepth> slots;
+        // Device frames of a network of RGB that are not planar R, G, B of
+        // full range: the 16-bit R, G, B planes the network reads and
+        // writes (cuda/color_convert.cuh), shared like the activations.
+        DeviceBuffer rgb_in, rgb_out;
     };
 
     CudaBackend(int device, bool use_current_context, Logger log, CancelCheck cancel)
         : device_(device), use_current_context_(use_current_context), log_(std::move(log)),
           cancel_(cancel) {}
     [[nodiscard]] Status enter(const ContextScope &scope) const;
-    [[nodiscard]] Status enqueue_tasks(std::span<const PlaneTask> tasks, cudaStream_t stream);
+    [[nodiscard]] Status enqueue_tasks(std::span<const PlaneTask> tasks, cudaStream_t stream,
+                                       const FrameColor &color = FrameColor());
+    // One network group converted on the device (a colour group that needs it).
+    [[nodiscard]] Status enqueue_converted(Planes in, Planes out, std::span<const PlaneTask> group,
+                                           const FrameColor &color, cudaStream_t stream);
     [[nodiscard]] Status prepare_slot(Slot &slot, std::span<const PlaneTask> tasks);
     [[nodiscard]] Status enqueue_slot(Slot &slot);
 

@@ -295,55 +295,69 @@ Status CudnnNetwork::enqueue_convs(int count, bool finish_last, cudaStream_t str
     return record_work(stream);
 }
 
-Status CudnnNetwork::enqueue_plane(const espcn_plane &in, const espcn_plane &out,
-                                   cudaStream_t stream) {
+Status CudnnNetwork::enqueue_planes(Planes planes_in, Planes out, cudaStream_t stream) {
+    const espcn_plane &in = planes_in.front();
+    ESPCN_RETURN_IF(planes_in.size() != static_cast<size_t>(net_->in_channels) ||
+                        out.size() != static_cast<size_t>(net_->out_channels),
+                    ESPCN_ERROR_INTERNAL, "cuda: a pass of ", planes_in.size(), " -> ", out.size(),
+                    " planes for a network of ", net_->in_channels, " -> ", net_->out_channels);
     ESPCN_RETURN_IF_ERROR(configure(in.width, in.height, stream));
-    PlaneToTensorParams d;
-    d.src = in.data;
-    d.src_stride = in.stride;
-    d.width = in.width;
-    d.height = in.height;
-    d.bit_depth = in.bit_depth;
-    d.shift = in.shift;
-    d.range = net_->range;
     const TensorView input = input_tensor();
-    d.dst = input.data;
-    d.dst_pixel_stride = input.pixel_stride;
-    d.dst_row_stride = static_cast<ptrdiff_t>(input.pixel_stride) * in.width;
-    d.dst_type = type_;
-    ESPCN_CUDA_RETURN_IF_ERROR(launch_plane_to_tensor(d, stream));
+    // Channel c of the NHWC input tensor is plane c.
+    for (size_t c = 0; c < planes_in.size(); ++c) {
+        const espcn_plane &p = planes_in[c];
+        PlaneToTensorParams d;
+        d.src = p.data;
+        d.src_stride = p.stride;
+        d.width = p.width;
+        d.height = p.height;
+        d.bit_depth = p.bit_depth;
+        d.shift = p.shift;
+        d.range = net_->range;
+        d.dst = static_cast<uint8_t *>(input.data) + c * element_size(type_);
+        d.dst_pixel_stride = input.pixel_stride;
+        d.dst_row_stride = static_cast<ptrdiff_t>(input.pixel_stride) * in.width;
+        d.dst_type = type_;
+        ESPCN_CUDA_RETURN_IF_ERROR(launch_plane_to_tensor(d, stream));
+    }
 
     const int last = static_cast<int>(layers_.size()) - 1;
     ESPCN_RETURN_IF_ERROR(enqueue_convs(last + 1, false, stream));
 
     const TensorView lr = layer_output(last);
-    ShuffleEncodeParams s;
-    s.src = lr.data;
-    s.src_type = type_;
-    s.src_pixel_stride = lr.pixel_stride;
-    s.src_row_stride = static_cast<ptrdiff_t>(lr.pixel_stride) * in.width;
-    s.src_channel_stride = 1;
-    s.lr_width = in.width;
-    s.lr_height = in.height;
-    s.scale = net_->scale;
-    s.order = net_->order;
-    s.bias = static_cast<const float *>(layers_[last].bias.get());
-    s.prelu_slope = static_cast<const float *>(layers_[last].slope.get());
-    s.activation = layers_[last].activation;
-    s.range = net_->range;
-    if (net_->residual == Residual::nearest) {
-        // plane_to_tensor wrote the decoded input there; the convolutions only read it
-        s.residual = input.data;
-        s.residual_pixel_stride = input.pixel_stride;
-        s.residual_row_stride = static_cast<ptrdiff_t>(input.pixel_stride) * in.width;
+    for (size_t c = 0; c < out.size(); ++c) {
+        const espcn_plane &o = out[c];
+        ShuffleEncodeParams s;
+        s.src = lr.data;
+        s.src_type = type_;
+        s.src_pixel_stride = lr.pixel_stride;
+        s.src_row_stride = static_cast<ptrdiff_t>(lr.pixel_stride) * in.width;
+        s.src_channel_stride = 1;
+        s.lr_width = in.width;
+        s.lr_height = in.height;
+        s.scale = net_->scale;
+        s.order = net_->order;
+        s.channel = static_cast<int>(c);
+        s.channels = net_->out_channels;
+        s.bias = static_cast<const float *>(layers_[last].bias.get());
+        s.prelu_slope = static_cast<const float *>(layers_[last].slope.get());
+        s.activation = layers_[last].activation;
+        s.range = net_->range;
+        if (net_->residual == Residual::nearest) {
+            // plane_to_tensor wrote the decoded input there; the convolutions only read it
+            s.residual = input.data;
+            s.residual_pixel_stride = input.pixel_stride;
+            s.residual_row_stride = static_cast<ptrdiff_t>(input.pixel_stride) * in.width;
+            s.residual_channel_stride = 1;
+        }
+        s.dst = o.data;
+        s.dst_stride = o.stride;
+        s.dst_width = o.width;
+        s.dst_height = o.height;
+        s.dst_bit_depth = o.bit_depth;
+        s.dst_shift = o.shift;
+        ESPCN_CUDA_RETURN_IF_ERROR(launch_shuffle_encode(s, stream));
     }
-    s.dst = out.data;
-    s.dst_stride = out.stride;
-    s.dst_width = out.width;
-    s.dst_height = out.height;
-    s.dst_bit_depth = out.bit_depth;
-    s.dst_shift = out.shift;
-    ESPCN_CUDA_RETURN_IF_ERROR(launch_shuffle_encode(s, stream));
     return record_work(stream);
 }
 

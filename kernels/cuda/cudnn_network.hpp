@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "../core/backend.hpp"
 #include "../core/logger.hpp"
 #include "../core/network.hpp"
 #include "cuda_resources.hpp"
@@ -58,12 +59,15 @@ public:
     // shape. May synchronize `stream` (buffers are replaced only when idle).
     [[nodiscard]] Status configure(int width, int height, cudaStream_t stream);
 
-    // in (device, LR) through the whole network into out (device, HR), on stream.
-    [[nodiscard]] Status enqueue_plane(const espcn_plane &in, const espcn_plane &out,
-                                       cudaStream_t stream);
+    // One pass: the planes `in` (device, LR; the network's channels in
+    // order) through the whole network into `out` (device, HR), on stream.
+    [[nodiscard]] Status enqueue_planes(Planes in, Planes out, cudaStream_t stream);
+    [[nodiscard]] Status enqueue_plane(const espcn_plane &in, const espcn_plane &out, cudaStream_t stream) {
+        return enqueue_planes(Planes(&in, 1), Planes(&out, 1), stream);
+    }
 
     // For tests and the benchmark, after configure(): the input tensor (fill
-    // channel 0), and layers [0, count) run on it. With finish_last the last
+    // its in_channels channels), and layers [0, count) run on it. With finish_last the last
     // of them also gets its bias and activation (enqueue_plane fuses those
     // into the shuffle instead). layer_output(k) is valid after running k + 1
     // layers and until the next run.

@@ -10,7 +10,7 @@ __global__ void shuffle_encode_kernel(ShuffleEncodeParams p) {
     const int hx = blockIdx.x * blockDim.x + threadIdx.x;
     const int hy = blockIdx.y * blockDim.y + threadIdx.y;
     if (hx >= p.dst_width || hy >= p.dst_height) return;
-    const ShuffleSource s = shuffle_source(p.order, 0, hy, hx, p.scale, 1);
+    const ShuffleSource s = shuffle_source(p.order, p.channel, hy, hx, p.scale, p.channels);
     float v = load_element(p.src, p.src_type,
                            s.y * p.src_row_stride + s.x * p.src_pixel_stride +
                                s.channel * p.src_channel_stride);
@@ -19,7 +19,8 @@ __global__ void shuffle_encode_kernel(ShuffleEncodeParams p) {
     v = apply_activation(p.activation, v, slope);
     if (p.residual)
         v += load_element(p.residual, p.src_type,
-                          s.y * p.residual_row_stride + s.x * p.residual_pixel_stride);
+                          s.y * p.residual_row_stride + s.x * p.residual_pixel_stride +
+                              p.channel * p.residual_channel_stride);
     const uint32_t maxv = max_sample(p.dst_bit_depth);
     store_sample(sample_row(p.dst, p.dst_stride, hy), hx, p.dst_bit_depth, p.dst_shift,
                  encode_sample(v, maxv, p.range));
@@ -32,6 +33,7 @@ cudaError_t launch_shuffle_encode(const ShuffleEncodeParams &p, cudaStream_t str
         p.dst_width > p.scale * p.lr_width || p.dst_height > p.scale * p.lr_height ||
         p.dst_bit_depth < 8 || p.dst_bit_depth > 16 || p.dst_shift < 0 ||
         p.dst_shift + p.dst_bit_depth > 16 || (p.dst_bit_depth == 8 && p.dst_shift != 0) ||
+        p.channels < 1 || p.channel < 0 || p.channel >= p.channels ||
         !p.src || !p.dst || (p.activation == Activation::prelu && !p.prelu_slope))
         return cudaErrorInvalidValue;
     const dim3 block(32, 8);

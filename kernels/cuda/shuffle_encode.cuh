@@ -17,7 +17,7 @@
 namespace espcn::cuda {
 
 struct ShuffleEncodeParams {
-    const void *src = nullptr;          // device LR tensor, r² channels (C = 1)
+    const void *src = nullptr;          // device LR tensor, C·r² channels
     TensorType src_type = TensorType::f32;
     ptrdiff_t src_row_stride = 0;       // elements
     ptrdiff_t src_pixel_stride = 0;     // elements (NHWC: the channel count)
@@ -26,6 +26,10 @@ struct ShuffleEncodeParams {
     int lr_height = 0;
     int scale = 2;
     ShuffleOrder order = kShuffleCRD;
+    // The image channel written (one launch per channel: each has its plane)
+    // and the network's image channels C, which place it in the shuffle order.
+    int channel = 0;
+    int channels = 1;
     // The last conv's bias and activation, fused here: cuDNN writes the bare
     // convolution. Device arrays of one float per LR channel; NULL: no bias
     // (slopes are read only for prelu).
@@ -34,11 +38,13 @@ struct ShuffleEncodeParams {
     Activation activation = Activation::identity;
     SampleRange range{};
     // Global residual (Network::residual == nearest): the network's input
-    // tensor (channel 0 read, of src_type), added nearest-upsampled after the
-    // activation: HR (Y, X) adds residual (Y div r, X div r). NULL: none.
+    // tensor (channel `channel` read, of src_type), added nearest-upsampled
+    // after the activation: HR (c, Y, X) adds residual (c, Y div r, X div r).
+    // NULL: none.
     const void *residual = nullptr;
     ptrdiff_t residual_row_stride = 0;    // elements
     ptrdiff_t residual_pixel_stride = 0;  // elements
+    ptrdiff_t residual_channel_stride = 1;  // elements (NHWC: 1)
     void *dst = nullptr;                // device HR plane; may be smaller than r× the LR size
     ptrdiff_t dst_stride = 0;           // bytes; may be negative
     int dst_width = 0;                  // <= scale · lr_width
