@@ -248,10 +248,10 @@ int run_cuda_bench(const Options &opts) {
                 };
                 const std::vector<PlaneTask> luma = to_backend(1), frame420 = to_backend(3);
                 Result<double> dev_luma = time_on_stream(st, opts.min_time_s, opts.min_iters, [&] {
-                    return backend.enqueue_device_frame(luma, st);
+                    return backend.enqueue_device_frame(luma, st, FrameColor());
                 });
                 Result<double> dev_420 = time_on_stream(st, opts.min_time_s, opts.min_iters, [&] {
-                    return backend.enqueue_device_frame(frame420, st);
+                    return backend.enqueue_device_frame(frame420, st, FrameColor());
                 });
                 const int layers = static_cast<int>(net->convs.size());
                 Result<double> convs = time_on_stream(st, opts.min_time_s, opts.min_iters, [&] {

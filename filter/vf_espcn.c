@@ -2,9 +2,13 @@
  * espcn: super-resolution with an LR-space CNN and a periodic shuffle
  * (Shi et al., CVPR 2016), through libespcn.
  *
- * Luma goes through the network; the other planes are upscaled by libespcn's
- * bicubic (or bilinear / nearest) resampler. The output is exactly scale
- * times the input; pts, metadata, colour properties and SAR are carried over.
+ * A luma model: luma goes through the network; the other planes are
+ * upscaled by libespcn's bicubic (or bilinear / nearest) resampler. A model
+ * of RGB (Real-ESRGAN's compact family): R, G, B through the network, which
+ * libespcn converts from and back to the frame's own Y'CbCr matrix, range and
+ * subsampling (gbrp and packed RGB without a matrix); alpha is upscaled
+ * bicubic. The output is exactly scale times the input; pts, metadata, colour
+ * properties and SAR are carried over.
  *
  * Host frames are submitted to libespcn's frame queue: on the cuda backend
  * up to espcn_frame_queue_depth() frames are in flight, so the copies of one
@@ -39,6 +43,10 @@
 #include "espcn_compat.h"
 
 enum ESPCNBackend { ESPCN_FILTER_BACKEND_AUTO, ESPCN_FILTER_BACKEND_CPU, ESPCN_FILTER_BACKEND_CUDA };
+/* Which shipped model content= picks when no model= is given (weights/DEFAULTS):
+ * default-x<r>.safetensors, trained on clean bicubic LR, or default-video-x<r>.safetensors,
+ * trained on H.264/JPEG-compressed LR (issue #23). */
+enum ESPCNContent { ESPCN_CONTENT_CLEAN, ESPCN_CONTENT_VIDEO };
 
 #define ESPCN_MAX_QUEUE 8
 
@@ -55,12 +63,44 @@ static const enum AVPixelFormat pix_fmts[] = {
     AV_PIX_FMT_NONE,
 };
 
+/* Networks of RGB: Y'CbCr (converted by libespcn with the frame's matrix and
+ * range), planar and packed RGB (no matrix), each with alpha where FFmpeg has
+ * a planar one. NV12/P010 (interleaved chroma) are converted by FFmpeg first. */
+static const enum AVPixelFormat rgb_model_pix_fmts[] = {
+    AV_PIX_FMT_YUV420P,     AV_PIX_FMT_YUV422P,     AV_PIX_FMT_YUV444P,
+    AV_PIX_FMT_YUV420P10,   AV_PIX_FMT_YUV422P10,   AV_PIX_FMT_YUV444P10,
+    AV_PIX_FMT_YUV420P12,   AV_PIX_FMT_YUV422P12,   AV_PIX_FMT_YUV444P12,
+    AV_PIX_FMT_YUV420P16,   AV_PIX_FMT_YUV422P16,   AV_PIX_FMT_YUV444P16,
+    AV_PIX_FMT_YUVA420P,    AV_PIX_FMT_YUVA422P,    AV_PIX_FMT_YUVA444P,
+    AV_PIX_FMT_YUVA420P10,  AV_PIX_FMT_YUVA422P10,  AV_PIX_FMT_YUVA444P10,
+    AV_PIX_FMT_YUVA420P16,  AV_PIX_FMT_YUVA422P16,  AV_PIX_FMT_YUVA444P16,
+    AV_PIX_FMT_GBRP,        AV_PIX_FMT_GBRP10,      AV_PIX_FMT_GBRP12,
+    AV_PIX_FMT_GBRP14,      AV_PIX_FMT_GBRP16,
+    AV_PIX_FMT_GBRAP,       AV_PIX_FMT_GBRAP10,     AV_PIX_FMT_GBRAP12,     AV_PIX_FMT_GBRAP16,
+    AV_PIX_FMT_RGB24,       AV_PIX_FMT_BGR24,       AV_PIX_FMT_RGB48,       AV_PIX_FMT_BGR48,
+#if CONFIG_CUDA
+    AV_PIX_FMT_CUDA,
+#endif
+    AV_PIX_FMT_NONE,
+};
+
 #if CONFIG_CUDA
 /* Software formats of CUDA frames the filter accepts. */
 static const enum AVPixelFormat cuda_sw_formats[] = {
     AV_PIX_FMT_NV12, AV_PIX_FMT_YUV420P, AV_PIX_FMT_P010, AV_PIX_FMT_P016,
     AV_PIX_FMT_YUV444P, AV_PIX_FMT_YUV444P16,
 };
+
+/* Of those, a model of RGB takes the planar ones (libespcn's converter reads
+ * Cb and Cr from planes of their own). */
+static int cuda_sw_format_ok(enum AVPixelFormat f, int rgb_model)
+{
+    int i;
+    for (i = 0; i < FF_ARRAY_ELEMS(cuda_sw_formats); i++)
+        if (cuda_sw_formats[i] == f)
+            return !rgb_model || (f != AV_PIX_FMT_NV12 && f != AV_PIX_FMT_P010 && f != AV_PIX_FMT_P016);
+    return 0;
+}
 #endif
 
 typedef struct ESPCNContext {
@@ -69,6 +109,7 @@ typedef struct ESPCNContext {
     /* options */
     char *model_path;
     int scale;
+    int content;
     int backend;
     int device;
     int threads;
@@ -77,6 +118,8 @@ typedef struct ESPCNContext {
     int64_t memory_budget;
 
     const espcn_model *model;      /* read once (model_cache_get), kept for the process */
+    int rgb_model;                 /* the network reads R, G, B (in_channels 3), not luma */
+    int said_untagged;             /* the one log line for frames without a colour matrix */
     char model_file[4096];         /* the path it was read from */
     int in_w, in_h;                /* the frame size the output link is set for */
     enum AVPixelFormat in_format;
@@ -214,15 +257,21 @@ static av_cold int init(AVFilterContext *ctx)
                espcn_version());
         return AVERROR(ENODEV);
     }
-    if (s->model_path)
+    if (s->model_path) {
         av_strlcpy(s->model_file, s->model_path, sizeof(s->model_file));
-    else
-        snprintf(s->model_file, sizeof(s->model_file), "%s/default-x%d.safetensors",
-                 espcn_default_model_dir(), s->scale);
+        if (s->content != ESPCN_CONTENT_CLEAN)
+            av_log(ctx, AV_LOG_WARNING, "model=%s is given: content= is ignored\n", s->model_path);
+    } else {
+        snprintf(s->model_file, sizeof(s->model_file), "%s/default%s-x%d.safetensors",
+                 espcn_default_model_dir(), s->content == ESPCN_CONTENT_VIDEO ? "-video" : "",
+                 s->scale);
+    }
     if ((ret = model_cache_get(ctx, s->model_file, &s->model)) < 0) {
         if (!s->model_path && ret == AVERROR(EIO))
-            av_log(ctx, AV_LOG_ERROR, "no model given and no shipped x%d model in %s; "
-                   "set model=FILE or ESPCN_MODEL_DIR\n", s->scale, espcn_default_model_dir());
+            av_log(ctx, AV_LOG_ERROR, "no model given and no shipped x%d model%s in %s; "
+                   "set model=FILE or ESPCN_MODEL_DIR\n", s->scale,
+                   s->content == ESPCN_CONTENT_VIDEO ? " for content=video" : "",
+                   espcn_default_model_dir());
         return ret;
     }
     if (espcn_model_get_info(s->model, &info) != ESPCN_OK)
@@ -233,7 +282,15 @@ static av_cold int init(AVFilterContext *ctx)
                info.scale, info.scale, s->scale);
         return AVERROR(EINVAL);
     }
+    s->rgb_model = info.in_channels == 3;
     return 0;
+}
+
+/* The model decides: luma models take the luma formats, RGB models theirs. */
+static int query_formats(AVFilterContext *ctx)
+{
+    const ESPCNContext *s = ctx->priv;
+    return ff_set_common_formats_from_list(ctx, (const int *)(s->rgb_model ? rgb_model_pix_fmts : pix_fmts));
 }
 
 #if CONFIG_CUDA
@@ -379,18 +436,19 @@ static int config_cuda_frames(AVFilterContext *ctx, AVFilterLink *inlink, AVFilt
     AVBufferRef *in_ref = ESPCN_LINK_HW_FRAMES(inlink), *out_ref;
     AVHWFramesContext *in_frames, *out_frames;
     const AVPixFmtDescriptor *desc;
-    int ret, i, supported = 0;
+    int ret, supported;
 
     if (!in_ref) {
         av_log(ctx, AV_LOG_ERROR, "CUDA frames arrive without a hardware frames context\n");
         return AVERROR(EINVAL);
     }
     in_frames = (AVHWFramesContext *)in_ref->data;
-    for (i = 0; i < FF_ARRAY_ELEMS(cuda_sw_formats); i++)
-        supported |= in_frames->sw_format == cuda_sw_formats[i];
+    supported = cuda_sw_format_ok(in_frames->sw_format, s->rgb_model);
     if (!supported) {
-        av_log(ctx, AV_LOG_ERROR, "CUDA frames of %s are not supported; use nv12, yuv420p, "
-               "p010, p016, yuv444p or yuv444p16\n", av_get_pix_fmt_name(in_frames->sw_format));
+        av_log(ctx, AV_LOG_ERROR, "CUDA frames of %s are not supported%s; use %s\n",
+               av_get_pix_fmt_name(in_frames->sw_format), s->rgb_model ? " by a model of RGB" : "",
+               s->rgb_model ? "yuv420p, yuv444p or yuv444p16 (planar chroma)"
+                            : "nv12, yuv420p, p010, p016, yuv444p or yuv444p16");
         return AVERROR(ENOSYS);
     }
     /* FFmpeg's CUDA frame copies (hwupload_cuda, hwdownload) move h >> 1
@@ -512,6 +570,84 @@ static espcn_plane plane_of(const AVFrame *f, const AVPixFmtDescriptor *desc, in
     return p;
 }
 
+/* A model of RGB: component c (R, G, B of an RGB format; Y', Cb, Cr of a
+ * Y'CbCr one; 3: alpha) of frame f of luma size w x h, as libespcn reads it:
+ * its plane, offset and step (packed RGB: 3 samples per pixel). */
+static espcn_plane_task component_task(const AVFrame *in, const AVFrame *out,
+                                       const AVPixFmtDescriptor *desc, int c, int w, int h, int r,
+                                       int filter)
+{
+    const AVComponentDescriptor *d = &desc->comp[c];
+    const int chroma = !(desc->flags & AV_PIX_FMT_FLAG_RGB) && (c == 1 || c == 2);
+    const int bytes = d->depth > 8 ? 2 : 1;
+    espcn_plane_task t = {
+        .in = {
+            .data      = in->data[d->plane] + d->offset,
+            .stride    = in->linesize[d->plane],
+            .width     = chroma ? AV_CEIL_RSHIFT(w, desc->log2_chroma_w) : w,
+            .height    = chroma ? AV_CEIL_RSHIFT(h, desc->log2_chroma_h) : h,
+            .bit_depth = d->depth,
+            .shift     = d->shift,
+        },
+        .out = {
+            .data      = out->data[d->plane] + d->offset,
+            .stride    = out->linesize[d->plane],
+            .width     = chroma ? AV_CEIL_RSHIFT(w * r, desc->log2_chroma_w) : w * r,
+            .height    = chroma ? AV_CEIL_RSHIFT(h * r, desc->log2_chroma_h) : h * r,
+            .bit_depth = d->depth,
+            .shift     = d->shift,
+        },
+        .resample   = c == 3,  /* alpha: bicubic, as the issue asks */
+        .components = d->step / bytes,
+        .filter     = c == 3 ? ESPCN_RESAMPLE_BICUBIC : (espcn_resample_filter)filter,
+    };
+    return t;
+}
+
+/* The matrix and range libespcn converts the frame with (RGB formats: none).
+ * A frame without a matrix tag takes the usual guess by size (libplacebo's,
+ * which FFmpeg's vf_libplacebo uses: BT.709 from 1280 wide or above 576
+ * lines, else BT.601; logged once); one without a range, limited
+ * for Y'CbCr and full for RGB. Matrices libespcn has no conversion for are
+ * refused, naming them. */
+static int frame_color(AVFilterContext *ctx, const AVFrame *in, espcn_frame *f)
+{
+    ESPCNContext *s = ctx->priv;
+    const int rgb = !!(s->desc->flags & AV_PIX_FMT_FLAG_RGB);
+
+    f->range = in->color_range == AVCOL_RANGE_JPEG ? ESPCN_RANGE_FULL :
+               in->color_range == AVCOL_RANGE_MPEG ? ESPCN_RANGE_LIMITED :
+               rgb                                 ? ESPCN_RANGE_FULL : ESPCN_RANGE_LIMITED;
+    if (rgb) {
+        f->matrix = ESPCN_MATRIX_RGB;
+        return 0;
+    }
+    switch (in->colorspace) {
+    case AVCOL_SPC_BT470BG:
+    case AVCOL_SPC_SMPTE170M:  f->matrix = ESPCN_MATRIX_BT601;      return 0;
+    case AVCOL_SPC_BT709:      f->matrix = ESPCN_MATRIX_BT709;      return 0;
+    case AVCOL_SPC_BT2020_NCL: f->matrix = ESPCN_MATRIX_BT2020_NCL; return 0;
+    case AVCOL_SPC_UNSPECIFIED:
+    case AVCOL_SPC_RESERVED:
+        f->matrix = in->width >= 1280 || in->height > 576 ? ESPCN_MATRIX_BT709 : ESPCN_MATRIX_BT601;
+        if (!s->said_untagged) {
+            av_log(ctx, AV_LOG_INFO, "frames without a colour matrix tag: converted as %s, the "
+                   "usual guess for %dx%d (libplacebo's, as vf_libplacebo and mpv use: BT.709 from "
+                   "1280 wide or above 576 lines); tag them with setparams=colorspace=...; the "
+                   "output stays untagged\n", f->matrix == ESPCN_MATRIX_BT709 ? "BT.709" : "BT.601",
+                   in->width, in->height);
+            s->said_untagged = 1;
+        }
+        return 0;
+    default:
+        av_log(ctx, AV_LOG_ERROR, "frame (pts %"PRId64") has colour matrix %s: a model of RGB "
+               "converts BT.601, BT.709 and BT.2020 (non-constant luminance); convert it first "
+               "(e.g. colorspace=all=bt709) or tag it (setparams)\n", in->pts,
+               av_color_space_name(in->colorspace));
+        return AVERROR(ENOSYS);
+    }
+}
+
 /* Receives the oldest frame in flight and sends it on. */
 static int emit_oldest(AVFilterContext *ctx)
 {
@@ -577,9 +713,10 @@ static int submit_frame(AVFilterContext *ctx, AVFrame *in)
     AVFilterLink *outlink = ctx->outputs[0];
     ESPCNContext *s = ctx->priv;
     espcn_plane_task tasks[4];
+    espcn_frame frame = ESPCN_FRAME_INIT;
     AVFrame *out = NULL;
     espcn_status st;
-    int ret, p;
+    int ret, p, n = 0;
 
     if (in->width != s->in_w || in->height != s->in_h || in->format != s->in_format) {
         if ((ret = follow_frame_change(ctx, in)) < 0)
@@ -593,18 +730,28 @@ static int submit_frame(AVFilterContext *ctx, AVFrame *in)
     if ((ret = av_frame_copy_props(out, in)) < 0)
         goto fail;
 
-    for (p = 0; p < s->nb_planes; p++) {
-        tasks[p].in         = plane_of(in, s->desc, p, in->width, in->height);
-        tasks[p].out        = plane_of(out, s->desc, p, outlink->w, outlink->h);
-        tasks[p].resample   = p > 0;
-        tasks[p].components = p > 0 ? s->chroma_components : 1;
-        tasks[p].filter     = (espcn_resample_filter)s->chroma;
+    if (s->rgb_model) {
+        /* R, G, B (or Y', Cb, Cr) as one network group, then alpha. */
+        if ((ret = frame_color(ctx, in, &frame)) < 0)
+            goto fail;
+        for (p = 0; p < s->desc->nb_components && p < 4; p++)
+            tasks[n++] = component_task(in, out, s->desc, p, in->width, in->height, s->scale, s->chroma);
+    } else {
+        for (p = 0; p < s->nb_planes; p++, n++) {
+            tasks[p].in         = plane_of(in, s->desc, p, in->width, in->height);
+            tasks[p].out        = plane_of(out, s->desc, p, outlink->w, outlink->h);
+            tasks[p].resample   = p > 0;
+            tasks[p].components = p > 0 ? s->chroma_components : 1;
+            tasks[p].filter     = (espcn_resample_filter)s->chroma;
+        }
     }
+    frame.tasks     = tasks;
+    frame.num_tasks = n;
     if (in->format == AV_PIX_FMT_CUDA) {
 #if CONFIG_CUDA
         if ((ret = cuda_push(ctx)) < 0)
             goto fail;
-        st = espcn_cuda_enqueue_frame(s->engine, tasks, s->nb_planes, s->stream);
+        st = espcn_cuda_enqueue(s->engine, &frame, s->stream);
         cuda_pop(ctx);
         if (st != ESPCN_OK) {
             ret = espcn_averror(st);
@@ -614,7 +761,7 @@ static int submit_frame(AVFilterContext *ctx, AVFrame *in)
         return ff_filter_frame(outlink, out);
 #endif
     }
-    st = espcn_submit_frame(s->engine, tasks, s->nb_planes);
+    st = espcn_submit(s->engine, &frame);
     if (st != ESPCN_OK) {  /* the reason is already in the log */
         ret = espcn_averror(st);
         goto fail;
@@ -671,6 +818,13 @@ static const AVOption espcn_options[] = {
       OFFSET(model_path), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, FLAGS },
     { "scale",   "upscaling factor; must agree with the model",
       OFFSET(scale), AV_OPT_TYPE_INT, { .i64 = 2 }, 2, 4, FLAGS },
+    { "content", "what the input is, when no model is given: picks the shipped model for scale",
+      OFFSET(content), AV_OPT_TYPE_INT, { .i64 = ESPCN_CONTENT_CLEAN },
+      ESPCN_CONTENT_CLEAN, ESPCN_CONTENT_VIDEO, FLAGS, .unit = "content" },
+        { "clean", "uncompressed or lightly compressed frames (default-x<r>)", 0, AV_OPT_TYPE_CONST,
+          { .i64 = ESPCN_CONTENT_CLEAN }, 0, 0, FLAGS, .unit = "content" },
+        { "video", "H.264-compressed video, e.g. a 480p file (default-video-x<r>)", 0, AV_OPT_TYPE_CONST,
+          { .i64 = ESPCN_CONTENT_VIDEO }, 0, 0, FLAGS, .unit = "content" },
     { "backend", "where the network runs",
       OFFSET(backend), AV_OPT_TYPE_INT, { .i64 = ESPCN_FILTER_BACKEND_AUTO },
       ESPCN_FILTER_BACKEND_AUTO, ESPCN_FILTER_BACKEND_CUDA, FLAGS, .unit = "backend" },
@@ -737,5 +891,5 @@ ESPCN_FILTER_TYPE ff_vf_espcn = {
     ESPCN_FILTER_HWFRAME_AWARE,
     FILTER_INPUTS(espcn_inputs),
     FILTER_OUTPUTS(espcn_outputs),
-    FILTER_PIXFMTS_ARRAY(pix_fmts),
+    FILTER_QUERY_FUNC(query_formats),
 };

@@ -7,7 +7,7 @@
 # install step there.
 #
 #   scripts/check_fresh_machine.sh [--suite bookworm|trixie] [--with-cuda] [--demo]
-#                                  [--keep] [--workdir DIR]
+#                                  [--test-args "ARGS"] [--keep] [--workdir DIR]
 #
 # --suite      Debian suite of the root (default bookworm).
 # --with-cuda  bind this machine's CUDA toolkit (the target of /usr/local/cuda)
@@ -15,6 +15,7 @@
 #              user do it (PATH, the loader's path): the CUDA build and the
 #              compilation of the gpu tests are then part of the run.
 # --demo       also run scripts/demo.sh after scripts/test.sh.
+# --test-args  arguments of scripts/test.sh, e.g. "--no-sanitize --no-fuzz".
 # --keep       leave the root in place afterwards (unmounted) for inspection.
 # --workdir    where the root is made (default /var/tmp; needs ~6 GB).
 #
@@ -31,13 +32,15 @@ repo=$PWD
 source scripts/lib/private_apt.sh
 
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
-suite=bookworm with_cuda=0 demo=0 keep=0 workdir=/var/tmp
+suite=bookworm with_cuda=0 demo=0 keep=0 workdir=/var/tmp test_args=''
 while [ $# -gt 0 ]; do
     case $1 in
         --suite) [ $# -ge 2 ] || { usage >&2; exit 2; }; suite=$2; shift 2 ;;
         --suite=*) suite=${1#*=}; shift ;;
         --with-cuda) with_cuda=1; shift ;;
         --demo) demo=1; shift ;;
+        --test-args) [ $# -ge 2 ] || { usage >&2; exit 2; }; test_args=$2; shift 2 ;;
+        --test-args=*) test_args=${1#*=}; shift ;;
         --keep) keep=1; shift ;;
         --workdir) [ $# -ge 2 ] || { usage >&2; exit 2; }; workdir=$2; shift 2 ;;
         --workdir=*) workdir=${1#*=}; shift ;;
@@ -46,6 +49,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 case $suite in bookworm|trixie) ;; *) echo "check_fresh_machine.sh: --suite bookworm or trixie, not '$suite'" >&2; exit 2 ;; esac
+case $test_args in *[!a-z\ -]*) echo "check_fresh_machine.sh: --test-args: options only, not '$test_args'" >&2; exit 2 ;; esac
 
 label=$suite$([ $with_cuda -eq 1 ] && echo "+cuda" || true)
 logs=$repo/build/fresh-machine/$suite$([ $with_cuda -eq 1 ] && echo "-cuda" || true)
@@ -184,7 +188,7 @@ run_step() {  # name, command inside the root
     return $rc
 }
 os=$(. "$root/etc/os-release" && echo "$PRETTY_NAME")
-run_step test scripts/test.sh || true
+run_step test "scripts/test.sh${test_args:+ $test_args}" || true
 [ $demo -eq 1 ] && { run_step demo scripts/demo.sh || true; }
 joined=$(printf '%s; ' "${summary[@]}")
 echo "fresh-machine: $os, $([ -n "$cuda_dir" ] && echo "CUDA toolkit $(basename "$cuda_dir") bound in" || echo "no CUDA"): root made in $t_root; ${joined%; }; total $(elapsed "$t0")"

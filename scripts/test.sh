@@ -50,7 +50,7 @@ cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DESPCN_WERROR=O
     -DESPCN_CLUSTER_PYTHON="$cluster_python"
 cmake --build build/release -j "$jobs"
 stage "unit tests"
-ctest --test-dir build/release --output-on-failure -j "$jobs" -LE 'ffmpeg|cluster'
+ctest --test-dir build/release --output-on-failure -j "$jobs" -LE 'ffmpeg|cluster|community'
 
 if [ $no_ffmpeg -eq 0 ]; then
     series=${ESPCN_FFMPEG_SERIES:-7.1}

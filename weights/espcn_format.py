@@ -39,6 +39,7 @@ class ModelWriter:
     scale: int
     value_range: tuple[float, float] = (0.0, 1.0)
     residual: str | None = None  # None or "nearest" (FORMAT.md "residual")
+    plane: str = "luma"          # "luma" (1 channel in and out) or "rgb" (R, G, B)
     layers: list[dict] = field(default_factory=list)
     tensors: dict[str, Tensor] = field(default_factory=dict)
 
@@ -80,7 +81,9 @@ class ModelWriter:
         })
 
     def network(self) -> dict:
-        net = {"name": self.name, "scale": self.scale, "plane": "luma",
+        if self.plane not in ("luma", "rgb"):
+            raise ValueError(f"unknown plane {self.plane!r} (luma or rgb)")
+        net = {"name": self.name, "scale": self.scale, "plane": self.plane,
                "range": list(self.value_range), "layers": self.layers}
         if self.residual is not None:
             if self.residual != "nearest":
@@ -116,6 +119,11 @@ def flatten(values: Iterable) -> list[float]:
         else:
             out.append(float(v))
     return out
+
+
+def channels_of(network: dict) -> int:
+    """Image channels the network reads and writes: 1 ("plane": "luma") or 3 ("rgb")."""
+    return 3 if network.get("plane", "luma") == "rgb" else 1
 
 
 def residual_of(network: dict):

@@ -4,9 +4,10 @@
     onnx_export.py MODEL.safetensors -o MODEL.onnx [--opset 17] [--input-size WxH]
 
 The graph computes what the engine computes between decoding and encoding:
-input `lr` is float32 [N, 1, H, W] in the network's value range (FORMAT.md
+input `lr` is float32 [N, C, H, W] in the network's value range (FORMAT.md
 `range`, [0, 1] unless the model says otherwise, stored in the metadata as
-`espcn.range`), output `sr` is float32 [N, 1, r*H, r*W], unclamped (the engine
+`espcn.range`; C = 1 for luma, 3 for "plane": "rgb", R, G, B), output `sr` is
+float32 [N, C, r*H, r*W], unclamped (the engine
 clamps and rounds when it encodes samples). H and W are symbolic unless
 --input-size fixes them (some runtimes plan faster for one shape); N is
 symbolic unless to_onnx's batch_size fixes it (bench/cpu_peers.py: 1).
@@ -27,7 +28,7 @@ symbolic unless to_onnx's batch_size fixes it (bench/cpu_peers.py: 1).
                     lr) broadcast over its C*r*r maps, then DepthToSpace: every
                     output sample is the same float sum of the same two
                     numbers (bench/cpu_peers.py gives it to the peers as a
-                    second graph)
+                    second graph); luma networks only (C = 1 broadcasts)
 F16 weights are widened to float32 (exactly). Opset 17 (IR version 8) is read
 by ONNX Runtime >= 1.11 and OpenVINO >= 2022.1.
 
@@ -42,7 +43,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from espcn_format import Tensor, read_model, residual_of  # noqa: E402
+from espcn_format import Tensor, channels_of, read_model, residual_of  # noqa: E402
 
 DEFAULT_OPSET = 17
 # The IR version that goes with opset 17 (onnx.helper.VERSION_TABLE): a newer
@@ -98,7 +99,7 @@ def to_onnx(network: dict, tensors: dict[str, Tensor], opset: int = DEFAULT_OPSE
             input_size: tuple[int, int] | None = None, batch_size: int | None = None,
             residual_form: str = "hr"):
     """The ONNX ModelProto of a model read with espcn_format.read_model. input_size (W, H)
-    and batch_size fix the input's shape; by default it is [N, 1, H, W], all symbolic.
+    and batch_size fix the input's shape; by default it is [N, C, H, W], N, H and W symbolic.
     residual_form: "hr" (Resize + Add after the upsampler) or "lr" (Add before the final
     DepthToSpace; ValueError unless the last layer is a pixel shuffle); no effect without
     a residual."""
@@ -112,13 +113,16 @@ def to_onnx(network: dict, tensors: dict[str, Tensor], opset: int = DEFAULT_OPSE
     residual = residual_of(network)
     if residual not in (None, "nearest"):
         raise ValueError(f"residual {residual!r}: no ONNX form (none or nearest)")
+    image_channels = channels_of(network)
+    if residual and residual_form == "lr" and image_channels != 1:
+        raise ValueError("residual_form lr: only for luma networks (one input channel broadcasts over the maps)")
     if residual and residual_form == "lr":
         last = network["layers"][-1] if network["layers"] else {}
         if last.get("type") != "pixel_shuffle" or int(last.get("scale", scale)) != scale:
             raise ValueError("residual_form lr: the last layer is not a pixel shuffle by the scale")
     nodes, inits = [], []
     current = "lr"
-    channels = 1
+    channels = image_channels
 
     def tensor(name: str | None, what: str) -> Tensor:
         if name not in tensors:
@@ -182,15 +186,16 @@ def to_onnx(network: dict, tensors: dict[str, Tensor], opset: int = DEFAULT_OPSE
     hr, wr = (h * scale, w * scale) if input_size else (f"{scale}*H", f"{scale}*W")
     graph = helper.make_graph(
         nodes, network.get("name", "espcn"),
-        [helper.make_tensor_value_info("lr", onnx.TensorProto.FLOAT, [n_dim, 1, h, w])],
+        [helper.make_tensor_value_info("lr", onnx.TensorProto.FLOAT, [n_dim, image_channels, h, w])],
         [helper.make_tensor_value_info("sr", onnx.TensorProto.FLOAT, [n_dim, channels, hr, wr])],
         initializer=inits)
     model = helper.make_model(graph, producer_name="espcn onnx_export.py",
                               opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = IR_VERSION_FOR_OPSET[opset]
     lo, hi = network.get("range", [0.0, 1.0])
-    model.doc_string = (f"{network.get('name', 'espcn')}: x{scale} luma super-resolution; input lr "
-                        f"[{n_dim},1,H,W] float32 with samples mapped to [{lo}, {hi}], output sr unclamped"
+    kind = "RGB" if image_channels == 3 else "luma"
+    model.doc_string = (f"{network.get('name', 'espcn')}: x{scale} {kind} super-resolution; input lr "
+                        f"[{n_dim},{image_channels},H,W] float32 with samples mapped to [{lo}, {hi}], output sr unclamped"
                         + ("; sr includes lr upsampled nearest (global residual)" if residual else ""))
     helper.set_model_props(model, {"espcn.name": str(network.get("name", "")),
                                    "espcn.scale": str(scale),

@@ -3,8 +3,9 @@
 
     onnx_import.py IN.onnx -o OUT.safetensors [--name NAME] [--range LO,HI] [--f16]
 
-The graph must be one chain from its single input [N, 1, H, W] (luma) to its
-single output, made of the ops the format can express:
+The graph must be one chain from its single input [N, 1, H, W] (luma) or
+[N, 3, H, W] (R, G, B: written as "plane": "rgb") to its single output of as
+many channels, made of the ops the format can express:
 
   Conv           stride 1, no groups or dilation, square odd kernel, 'same'
                  padding (pads k/2 on every side, or auto_pad SAME_*)
@@ -29,7 +30,12 @@ optionally the global residual (FORMAT.md "residual": "nearest"):
                  or round_prefer_ceil (ONNX's defaults); Resize-10 and Upsample
                  (opset < 11) are pixel replication by definition
 
-which is written as "residual": "nearest" with espcn.format "2". Anything
+which is written as "residual": "nearest" with espcn.format "2" (per channel
+for RGB). Real-ESRGAN's SRVGGNetCompact (realesr-animevideov3,
+realesr-general-x4v3, the community Compact models) exported by
+torch.onnx.export is such a graph: Conv + PRelu (per channel) chain,
+DepthToSpace CRD (PixelShuffle, opset >= 11), Add of F.interpolate(x,
+scale_factor=r, mode="nearest") (Resize asymmetric + floor). Anything
 else fails with exit status 1 and a message naming the first node, op and
 attribute the format cannot express, e.g. a Resize inside the network or of
 another mode, an Add of anything else, a grouped Conv, or the
@@ -120,6 +126,7 @@ class _Converter:
         self.consts = {t.name: onnx.numpy_helper.to_array(t) for t in self.graph.initializer}
         self.layers: list[tuple] = []  # (kind, fields, {role: array})
         self.channels = 1
+        self.image_channels = 1  # of the graph input: 1 (luma) or 3 (R, G, B)
         self.scale = 0
         self.after_upsampler = False
         self.activation_allowed = False
@@ -331,16 +338,24 @@ class _Converter:
         inputs = [v for v in g.input if v.name not in init_names]
         if len(inputs) != 1:
             raise UnsupportedGraph(f"the graph has {len(inputs)} inputs ({', '.join(v.name for v in inputs)}); "
-                                   "the format takes one luma plane")
+                                   "the format takes one image (a luma plane or R, G, B)")
         if len(g.output) != 1:
-            raise UnsupportedGraph(f"the graph has {len(g.output)} outputs; the format gives one luma plane")
+            raise UnsupportedGraph(f"the graph has {len(g.output)} outputs; the format gives one image")
         shape = inputs[0].type.tensor_type.shape
         dims = [d.dim_value if d.HasField("dim_value") else None for d in shape.dim]
         if dims and len(dims) != 4:
-            raise UnsupportedGraph(f"input '{inputs[0].name}' has rank {len(dims)}; expected [N, 1, H, W]")
-        if len(dims) == 4 and dims[1] not in (None, 1):
+            raise UnsupportedGraph(f"input '{inputs[0].name}' has rank {len(dims)}; expected [N, 1, H, W] "
+                                   "or [N, 3, H, W]")
+        if len(dims) == 4 and dims[1] not in (None, 1, 3):
             raise UnsupportedGraph(f"input '{inputs[0].name}' has {dims[1]} channels; the format runs on "
-                                   "one (luma) channel, [N, 1, H, W]")
+                                   "one (luma) channel or three (R, G, B)")
+        if len(dims) == 4 and dims[1] is not None:
+            self.channels = self.image_channels = dims[1]
+        else:  # symbolic: the first Conv's weight says
+            first = next((n for n in g.node if n.op_type in ("Conv", "ConvTranspose")), None)
+            w = self.consts.get(first.input[1]) if first is not None and len(first.input) > 1 else None
+            if w is not None and w.ndim == 4 and w.shape[0 if first.op_type == "ConvTranspose" else 1] in (1, 3):
+                self.channels = self.image_channels = int(w.shape[0 if first.op_type == "ConvTranspose" else 1])
         # Constant nodes first: a Resize's scales may come from one that follows it.
         for node in g.node:
             if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
@@ -413,13 +428,15 @@ class _Converter:
             ai, add, ri, resize, operand, r = self.residual
             self.fail(ri, resize, f"scales the input by {r}, the network by {self.scale}: the residual "
                                   "must upsample by the network's scale")
-        if self.channels != 1:
-            raise UnsupportedGraph(f"the graph ends with {self.channels} channels; the format ends with one (luma)")
+        if self.channels != self.image_channels:
+            raise UnsupportedGraph(f"the graph ends with {self.channels} channel(s) but takes {self.image_channels}; "
+                                   "the format gives as many channels as it reads (1: luma, 3: R, G, B)")
 
     def writer(self, name: str, value_range: tuple[float, float]) -> ModelWriter:
         import numpy as np
         w = ModelWriter(name=name, scale=self.scale, value_range=value_range,
-                        residual="nearest" if self.residual else None)
+                        residual="nearest" if self.residual else None,
+                        plane="rgb" if self.image_channels == 3 else "luma")
         dtype = "F16" if self.half else "F32"
 
         def t(a) -> Tensor:

@@ -56,6 +56,10 @@ const char *usage() {
            "      --sr-dir DIR   do not run the engine: score DIR/<dataset>/<image stem>.{png,pgm,\n"
            "                     ppm,pnm} (e.g. what ffmpeg -vf espcn made of the --write-lr\n"
            "                     planes); RGB files are reduced to their Y; needs --scale\n"
+           "      --lr-dir DIR   take each LR plane from DIR/<dataset>/<image stem>.{png,pgm,ppm,pnm}\n"
+           "                     instead of making it (e.g. compressed by a codec:\n"
+           "                     scripts/eval_compressed.sh); RGB files are reduced to their Y;\n"
+           "                     it must be the HR size / r; bicubic is computed from it too\n"
            "      --write-lr DIR write each LR Y plane as DIR/<dataset>/<image stem>.png\n"
            "      --lr-only      with --write-lr and --scale: write the LR planes, score nothing\n"
            "      --save DIR     write DIR/<dataset>/<stem>_{hr,lr,sr,bicubic}.pgm\n"
@@ -76,7 +80,7 @@ struct EvalOptions {
     espcn_precision precision = ESPCN_PRECISION_AUTO;
     int threads = 0;
     size_t memory_budget = 0;
-    std::string sr_dir, write_lr_dir, save_dir, csv_path, label;
+    std::string sr_dir, lr_dir, write_lr_dir, save_dir, csv_path, label;
     bool lr_only = false;
     bool help = false;
 };
@@ -119,6 +123,8 @@ Result<EvalOptions> parse_options(int argc, char **argv) {
             o.memory_budget = static_cast<size_t>(bytes);
         } else if (arg == "--sr-dir") {
             ESPCN_RETURN_IF_ERROR(take(o.sr_dir));
+        } else if (arg == "--lr-dir") {
+            ESPCN_RETURN_IF_ERROR(take(o.lr_dir));
         } else if (arg == "--write-lr") {
             ESPCN_RETURN_IF_ERROR(take(o.write_lr_dir));
         } else if (arg == "--lr-only") {
@@ -141,6 +147,8 @@ Result<EvalOptions> parse_options(int argc, char **argv) {
                                   !o.sr_dir.empty()),
                     ESPCN_ERROR_INVALID_ARGUMENT,
                     "--lr-only takes --write-lr and --scale, and no --model or --sr-dir");
+    ESPCN_RETURN_IF(!o.lr_dir.empty() && (o.lr_only || !o.sr_dir.empty()), ESPCN_ERROR_INVALID_ARGUMENT,
+                    "--lr-dir takes neither --lr-only nor --sr-dir");
     ESPCN_RETURN_IF(!o.sr_dir.empty() && !o.model_path.empty(), ESPCN_ERROR_INVALID_ARGUMENT,
                     "--sr-dir scores existing images: it takes no --model");
     ESPCN_RETURN_IF(o.scale == 0 && o.model_path.empty(), ESPCN_ERROR_INVALID_ARGUMENT,
@@ -292,6 +300,15 @@ private:
         Result<ProtocolPair> pair = protocol_pair(file, r_);
         ESPCN_RETURN_IF_ERROR(pair.status());
         const Image &hr = pair.value().hr;
+        if (!o_.lr_dir.empty()) {
+            Result<Image> given = read_external(fs::path(o_.lr_dir) / set, file.stem().string());
+            ESPCN_RETURN_IF_ERROR(given.status());
+            ESPCN_RETURN_IF(given.value().width * r_ != hr.width || given.value().height * r_ != hr.height,
+                            ESPCN_ERROR_INVALID_ARGUMENT, "the given LR plane is ", given.value().width,
+                            "x", given.value().height, ", the ground truth ", hr.width, "x", hr.height,
+                            " (x", r_, ")");
+            pair.value().lr = std::move(given).value();
+        }
         const Image &lr = pair.value().lr;
         w = hr.width;
         h = hr.height;
@@ -390,8 +407,12 @@ Status evaluate(const EvalOptions &o) {
         if (label.empty()) label = "external";
         std::printf("espcn-eval: scoring the images in %s as '%s'\n", o.sr_dir.c_str(), label.c_str());
     }
-    std::printf("protocol: Y of MATLAB rgb2ycbcr (BT.601 limited range), modcrop %d, LR = MATLAB "
-                "imresize bicubic (uint8), PSNR/SSIM on Y shaving %d pixels\n", scale, scale);
+    if (o.lr_dir.empty())
+        std::printf("protocol: Y of MATLAB rgb2ycbcr (BT.601 limited range), modcrop %d, LR = MATLAB "
+                    "imresize bicubic (uint8), PSNR/SSIM on Y shaving %d pixels\n", scale, scale);
+    else
+        std::printf("protocol: Y of MATLAB rgb2ycbcr (BT.601 limited range), modcrop %d, LR given in %s, "
+                    "PSNR/SSIM on Y shaving %d pixels\n", scale, o.lr_dir.c_str(), scale);
 
     // The CSV is created first (a bad folder fails before any work) and
     // renamed into place only when every dataset is done.

@@ -21,7 +21,7 @@ constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
 const char *kUsage =
-    "usage: espcn-make-model --arch espcn|fsrcnn|bicubic --scale R -o FILE [options]\n"
+    "usage: espcn-make-model --arch espcn|fsrcnn|bicubic|compact|rgb-identity --scale R -o FILE [options]\n"
     "\n"
     "  --arch espcn     conv 5x5 1->64, tanh, conv 3x3 64->32, tanh, conv 3x3 32->R*R,\n"
     "                   pixel shuffle (Shi et al. 2016); random weights, UNTRAINED:\n"
@@ -30,6 +30,11 @@ const char *kUsage =
     "                   weights, UNTRAINED: for speed tests only\n"
     "  --arch bicubic   one 5x5 conv + pixel shuffle computing bicubic upscaling\n"
     "                   (Keys a = -0.5), exact except within 2 LR pixels of the border\n"
+    "  --arch compact   a network of RGB of realesr-animevideov3's shape (SRVGGNetCompact:\n"
+    "                   3 -> 64 maps, 16 body convs, PReLU, 64 -> 3*R*R, nearest residual);\n"
+    "                   random weights, UNTRAINED: for speed and plumbing tests only\n"
+    "  --arch rgb-identity  a network of RGB whose output is its input replicated\n"
+    "                   (a zero 1x1 conv + the nearest residual): exact\n"
     "  --scale R        upscaling factor, 2..8\n"
     "  -o, --output F   the .safetensors file to write\n"
     "  --seed S         random seed (default 1)\n"
@@ -61,9 +66,11 @@ Result<MakeModelOptions> parse_options(int argc, char **argv) {
             if (v == "espcn") arch = ModelArch::espcn;
             else if (v == "fsrcnn") arch = ModelArch::fsrcnn;
             else if (v == "bicubic") arch = ModelArch::bicubic;
+            else if (v == "compact") arch = ModelArch::compact;
+            else if (v == "rgb-identity") arch = ModelArch::rgb_identity;
             else
                 return Status(ESPCN_ERROR_INVALID_ARGUMENT,
-                              concat("--arch: '", v, "' is not espcn, fsrcnn or bicubic"));
+                              concat("--arch: '", v, "' is not espcn, fsrcnn, bicubic, compact or rgb-identity"));
         } else if (arg == "--scale") {
             ESPCN_RETURN_IF_ERROR(value(v));
             ESPCN_RETURN_IF_ERROR(parse_integer<uint64_t>(v, arg, 2, 8, n));
@@ -93,8 +100,9 @@ Result<MakeModelOptions> parse_options(int argc, char **argv) {
     ESPCN_RETURN_IF(!arch, ESPCN_ERROR_INVALID_ARGUMENT, "no --arch");
     ESPCN_RETURN_IF(!have_scale, ESPCN_ERROR_INVALID_ARGUMENT, "no --scale");
     ESPCN_RETURN_IF(o.output_path.empty(), ESPCN_ERROR_INVALID_ARGUMENT, "no output (-o)");
-    ESPCN_RETURN_IF(have_order && *arch == ModelArch::fsrcnn, ESPCN_ERROR_INVALID_ARGUMENT,
-                    "--order applies to pixel shuffle models (espcn, bicubic), not fsrcnn");
+    ESPCN_RETURN_IF(have_order && (*arch == ModelArch::fsrcnn || *arch == ModelArch::compact),
+                    ESPCN_ERROR_INVALID_ARGUMENT,
+                    "--order applies to espcn, bicubic and rgb-identity, not fsrcnn or compact (CRD)");
     o.spec.arch = *arch;
     return o;
 }
@@ -130,7 +138,7 @@ int run(int argc, char **argv) {
     std::printf("wrote %s: model '%s', x%d, %lld parameters (%s), %zu bytes\n",
                 o.output_path.c_str(), m.name.c_str(), o.spec.scale,
                 static_cast<long long>(m.parameters), o.spec.f16 ? "F16" : "F32", bytes.size());
-    if (o.spec.arch != ModelArch::bicubic)
+    if (o.spec.arch != ModelArch::bicubic && o.spec.arch != ModelArch::rgb_identity)
         std::printf("note: random weights, untrained: for speed tests only\n");
     return 0;
 }

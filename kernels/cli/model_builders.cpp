@@ -90,10 +90,17 @@ public:
         tensor(name + ".bias", {out}, std::vector<float>(out, 0.0f));
     }
 
+    // A network of RGB ("plane": "rgb"), with the nearest residual.
+    void rgb_with_residual() { rgb_ = true; }
+
     BuiltModel finish() {
-        const json network = {{"name", name_}, {"scale", scale_}, {"plane", "luma"},
-                              {"range", {0.0, 1.0}}, {"layers", layers_}};
+        json network = {{"name", name_}, {"scale", scale_}, {"plane", rgb_ ? "rgb" : "luma"},
+                        {"range", {0.0, 1.0}}, {"layers", layers_}};
         BuiltModel m;
+        if (rgb_) {
+            network["residual"] = "nearest";
+            m.format_version = 2;
+        }
         m.name = name_;
         m.network_json = network.dump();
         m.tensors = std::move(tensors_);
@@ -110,6 +117,7 @@ private:
     int scale_;
     NormalSource normal_;
     bool f16_;
+    bool rgb_ = false;
     json layers_ = json::array();
     std::vector<TensorToWrite> tensors_;
 };
@@ -178,6 +186,36 @@ BuiltModel build_bicubic(const ModelSpec &s) {
     return w.finish();
 }
 
+// SRVGGNetCompact(num_feat 64, num_conv 16, upscale r, PReLU): realesr-
+// animevideov3's shape; the last conv's weights scaled down so the random
+// network stays near its residual (the input replicated), as a trained one does.
+BuiltModel build_compact(const ModelSpec &s) {
+    const int r = s.scale;
+    ModelWriter w(concat("compact-x", r, "-untrained-seed", s.seed), r, s.seed, s.f16);
+    w.rgb_with_residual();
+    w.random_conv("body0", 3, 64, 3);
+    w.prelu("body0_prelu", 64);
+    for (int k = 1; k <= 16; ++k) {
+        w.random_conv(concat("body", k), 64, 64, 3);
+        w.prelu(concat("body", k, "_prelu"), 64);
+    }
+    std::vector<float> last = w.he_weights(static_cast<size_t>(3) * r * r * 64 * 9, 64.0 * 9);
+    for (float &v : last) v *= 0.01f;
+    w.conv("last", 64, 3 * r * r, 3, std::move(last));
+    w.pixel_shuffle(kShuffleCRD);
+    return w.finish();
+}
+
+// Out (c, Y, X) = in (c, Y div r, X div r): a zero 1x1 conv, the residual.
+BuiltModel build_rgb_identity(const ModelSpec &s) {
+    const int r = s.scale;
+    ModelWriter w(concat("rgb-identity-x", r), r, s.seed, s.f16);
+    w.rgb_with_residual();
+    w.conv("zero", 3, 3 * r * r, 1, std::vector<float>(static_cast<size_t>(3) * r * r * 3, 0.0f));
+    w.pixel_shuffle(s.order);
+    return w.finish();
+}
+
 }  // namespace
 
 Result<BuiltModel> build_model(const ModelSpec &spec) {
@@ -189,6 +227,8 @@ Result<BuiltModel> build_model(const ModelSpec &spec) {
     case ModelArch::espcn: model = build_espcn(spec); break;
     case ModelArch::fsrcnn: model = build_fsrcnn(spec); break;
     case ModelArch::bicubic: model = build_bicubic(spec); break;
+    case ModelArch::compact: model = build_compact(spec); break;
+    case ModelArch::rgb_identity: model = build_rgb_identity(spec); break;
     }
     if (model.is_ok()) {
         BuiltModel &m = model.value();
@@ -199,7 +239,7 @@ Result<BuiltModel> build_model(const ModelSpec &spec) {
 }
 
 std::vector<uint8_t> serialize_model(const BuiltModel &model) {
-    return write_safetensors({{"espcn.format", "1"}, {"espcn.network", model.network_json}},
+    return write_safetensors({{"espcn.format", std::to_string(model.format_version)}, {"espcn.network", model.network_json}},
                              model.tensors);
 }
 

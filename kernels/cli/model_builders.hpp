@@ -4,7 +4,13 @@
 //             random weights (speed tests);
 //  - bicubic: one LR conv + pixel shuffle whose output is exactly bicubic
 //             upscaling (bicubic_resize.hpp) away from the border: a model
-//             with known, honest output.
+//             with known, honest output;
+//  - compact: Real-ESRGAN's SRVGGNetCompact of RGB (realesr-animevideov3's
+//             shape: 3 -> 64 maps, 16 body convs, PReLU, nearest residual)
+//             with random weights (speed and plumbing tests);
+//  - rgb-identity: a network of RGB whose output is each input plane
+//             replicated (a zero 1x1 conv + the nearest residual): a model
+//             with known output, to check the colour conversion around it.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +23,7 @@
 
 namespace espcn {
 
-enum class ModelArch { espcn, fsrcnn, bicubic };
+enum class ModelArch { espcn, fsrcnn, bicubic, compact, rgb_identity };
 
 struct ModelSpec {
     ModelArch arch = ModelArch::espcn;
@@ -30,6 +36,7 @@ struct ModelSpec {
 struct BuiltModel {
     std::string name;
     std::string network_json;  // the "espcn.network" metadata value
+    int format_version = 1;  // 2 with a residual
     std::vector<TensorToWrite> tensors;
     int64_t parameters = 0;
 };

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <vector>
 
 #include "imaging/bicubic_resize.hpp"
 #include "imaging/color.hpp"
@@ -52,6 +53,8 @@ Result<Upscaler> Upscaler::create(const UpscalerConfig &config) {
 Result<Image> Upscaler::upscale_plane(const Image &gray, int out_bits, int repeat,
                                       PlaneTiming &timing) {
     ESPCN_RETURN_IF(gray.channels != 1, ESPCN_ERROR_INTERNAL, "upscale_plane takes one channel");
+    ESPCN_RETURN_IF(info_.in_channels != 1, ESPCN_ERROR_INVALID_ARGUMENT, "model '", info_.name,
+                    "' is a network of RGB; it needs an RGB image, not one plane");
     const int r = info_.scale;
     PlaneBuffer in = PlaneBuffer::from_image(gray);
     PlaneBuffer out(gray.width * r, gray.height * r, out_bits);
@@ -79,8 +82,53 @@ Result<Image> Upscaler::upscale_plane(const Image &gray, int out_bits, int repea
     return out.to_image();
 }
 
+Result<Image> Upscaler::upscale_rgb(const Image &rgb, int out_bits, int repeat, PlaneTiming &timing) {
+    ESPCN_RETURN_IF(rgb.channels != 3, ESPCN_ERROR_INVALID_ARGUMENT, "model '", info_.name,
+                    "' is a network of RGB; it needs an RGB image (this one has ", rgb.channels, " channel(s))");
+    const int r = info_.scale;
+    std::vector<PlaneBuffer> in, out;
+    espcn_plane in_planes[3], out_planes[3];
+    for (int c = 0; c < 3; ++c) {
+        Image channel{rgb.width, rgb.height, 1, rgb.bit_depth,
+                      std::vector<uint16_t>(static_cast<size_t>(rgb.width) * rgb.height)};
+        for (int y = 0; y < rgb.height; ++y)
+            for (int x = 0; x < rgb.width; ++x)
+                channel.samples[static_cast<size_t>(y) * rgb.width + x] = rgb.at(x, y, c);
+        in.push_back(PlaneBuffer::from_image(channel));
+        out.emplace_back(rgb.width * r, rgb.height * r, out_bits);
+    }
+    for (int c = 0; c < 3; ++c) {
+        in_planes[c] = in[static_cast<size_t>(c)].view();
+        out_planes[c] = out[static_cast<size_t>(c)].view();
+    }
+    using Clock = std::chrono::steady_clock;
+    auto run = [&]() -> Status {
+        const espcn_status s = espcn_process_planes(ctx_.get(), in_planes, 3, out_planes, 3);
+        return s == ESPCN_OK ? Status::ok() : engine_error(s, "espcn_process_planes");
+    };
+    timing = PlaneTiming{};
+    if (repeat > 0) {
+        ESPCN_RETURN_IF_ERROR(run());
+        timing.warmed_up = true;
+    }
+    const int runs = repeat > 0 ? repeat : 1;
+    const Clock::time_point start = Clock::now();
+    for (int k = 0; k < runs; ++k) ESPCN_RETURN_IF_ERROR(run());
+    const std::chrono::duration<double, std::milli> elapsed = Clock::now() - start;
+    timing.timed_runs = runs;
+    timing.mean_ms = elapsed.count() / runs;
+    Image result{rgb.width * r, rgb.height * r, 3, out_bits,
+                 std::vector<uint16_t>(static_cast<size_t>(rgb.width) * r * rgb.height * r * 3)};
+    for (int c = 0; c < 3; ++c) {
+        const Image plane = out[static_cast<size_t>(c)].to_image();
+        for (size_t k = 0; k < plane.samples.size(); ++k) result.samples[k * 3 + static_cast<size_t>(c)] = plane.samples[k];
+    }
+    return result;
+}
+
 Result<Image> Upscaler::upscale_image(const Image &image, int out_bits, int repeat,
                                       PlaneTiming &timing) {
+    if (info_.in_channels == 3) return upscale_rgb(image, out_bits, repeat, timing);
     if (image.channels == 1) return upscale_plane(image, out_bits, repeat, timing);
     ESPCN_RETURN_IF(image.channels != 3, ESPCN_ERROR_INVALID_ARGUMENT, "an image with ",
                     image.channels, " channels");

@@ -1,7 +1,7 @@
 // An espcn context (through the public C API, as any user would) plus the
 // colour handling around it: gray planes go through the network as they
 // are, RGB is split into YCbCr, Y goes through the network and Cb/Cr are
-// upscaled bicubically.
+// upscaled bicubically; a network of RGB takes the R, G, B planes.
 #pragma once
 
 #include <memory>
@@ -44,7 +44,11 @@ public:
     [[nodiscard]] Result<Image> upscale_plane(const Image &gray, int out_bits, int repeat,
                                               PlaneTiming &timing);
 
-    // A gray or RGB image; only the network's plane is timed.
+    // An RGB image through a network of RGB (R, G, B planes, one pass).
+    [[nodiscard]] Result<Image> upscale_rgb(const Image &rgb, int out_bits, int repeat, PlaneTiming &timing);
+
+    // A gray or RGB image (luma model: RGB as Y'CbCr, Y' through the
+    // network; RGB model: upscale_rgb); only the network is timed.
     [[nodiscard]] Result<Image> upscale_image(const Image &image, int out_bits, int repeat,
                                               PlaneTiming &timing);
 

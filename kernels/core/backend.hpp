@@ -93,12 +93,12 @@ BackendConfig with_host_resources(BackendConfig cfg);
 // (chroma). Validated by the C API (sizes, depths, components).
 //
 // A network pass reads the network's in_channels planes and writes its
-// out_channels planes; every network today reads and writes one (luma), so a
-// network task is one pass. A network of several image channels (RGB: 3 in,
-// 3 out) takes its planes as consecutive network tasks in channel order, one
-// pass per group of in_channels tasks: a frame is handed over whole (a span
-// of tasks), so each backend may group them; nothing here assumes one plane
-// per pass beyond the backends' own checks of in_channels.
+// out_channels planes (luma: one; RGB: R, G, B). A network of several image
+// channels takes its planes as consecutive network tasks in channel order,
+// one pass per group of in_channels tasks (task c: channel c in and out; the
+// C API checks that the network tasks of a frame come in whole groups of
+// planes of one size, and that in_channels == out_channels); resample tasks
+// may come between them. Backends group them with NetworkGroups below.
 struct PlaneTask {
     espcn_plane in{};
     espcn_plane out{};
@@ -106,6 +106,38 @@ struct PlaneTask {
     int components = 1;
     ResampleKind kind = kResampleBicubic;
 };
+
+// The planes of one network pass (in channel order): spans of one plane for
+// a luma network.
+using Planes = std::span<const espcn_plane>;
+
+// Walks a frame's tasks in order, calling resample(task) for each resample
+// task and pass(in, out) for each complete group of `channels` network tasks
+// (its planes copied into `in` / `out`, of at least kMaxPassPlanes each).
+inline constexpr int kMaxPassPlanes = 8;
+template <typename Resample, typename Pass>
+Status for_each_pass(std::span<const PlaneTask> tasks, int channels, Resample &&resample, Pass &&pass) {
+    espcn_plane in[kMaxPassPlanes], out[kMaxPassPlanes];
+    int pending = 0;
+    for (const PlaneTask &t : tasks) {
+        if (t.resample) {
+            ESPCN_RETURN_IF_ERROR(resample(t));
+            continue;
+        }
+        ESPCN_RETURN_IF(channels < 1 || channels > kMaxPassPlanes, ESPCN_ERROR_INTERNAL,
+                        "a pass of ", channels, " planes");
+        in[pending] = t.in;
+        out[pending] = t.out;
+        if (++pending == channels) {
+            ESPCN_RETURN_IF_ERROR(pass(Planes(in, static_cast<size_t>(channels)),
+                                       Planes(out, static_cast<size_t>(channels))));
+            pending = 0;
+        }
+    }
+    ESPCN_RETURN_IF(pending != 0, ESPCN_ERROR_INVALID_ARGUMENT, "the frame's network tasks end with ",
+                    pending, " of a group of ", channels, " planes");
+    return Status::ok();
+}
 
 // The working memory a backend needs for a frame, beyond the caller's planes
 // and the context's fixed state (weights). A backend that streams rows itself
@@ -123,13 +155,21 @@ struct MemoryUse {
     size_t state_bytes = 0;    // weights in the backend's own layout, tables
 };
 
+// How a frame's network planes hold colour, for networks of RGB (espcn_frame;
+// core/color_frames.hpp converts host frames).
+struct FrameColor {
+    espcn_matrix matrix = ESPCN_MATRIX_RGB;
+    espcn_range range = ESPCN_RANGE_FULL;
+};
+
 // Capability: frames whose planes are in device memory (the cuda backend).
 class DeviceFrames {
 public:
     // Every plane of `tasks` in device memory, the work enqueued on `stream`
-    // (a cudaStream_t) and not waited for.
-    [[nodiscard]] virtual Status enqueue_device_frame(std::span<const PlaneTask> tasks,
-                                                      void *stream) = 0;
+    // (a cudaStream_t) and not waited for; a network of RGB converts its
+    // groups as `color` says (on the device).
+    [[nodiscard]] virtual Status enqueue_device_frame(std::span<const PlaneTask> tasks, void *stream,
+                                                      const FrameColor &color) = 0;
 
 protected:
     ~DeviceFrames() = default;
@@ -146,11 +186,16 @@ public:
     // The arithmetic it runs (never AUTO).
     virtual espcn_precision precision() const = 0;
 
-    // One plane through the network, now (espcn_process_plane). in/out are
-    // validated by the caller (sizes agree with the scale, depths in 8..16,
-    // non-null data). Fails while frames are in flight where the backend
-    // cannot interleave the two.
-    [[nodiscard]] virtual Status process(const espcn_plane &in, const espcn_plane &out) = 0;
+    // One pass through the network, now (espcn_process_planes): the
+    // network's in_channels planes in, its out_channels planes out, in
+    // channel order. Validated by the caller (counts, sizes agree with the
+    // scale and with each other, depths in 8..16, non-null data). Fails while
+    // frames are in flight where the backend cannot interleave the two.
+    [[nodiscard]] virtual Status process(Planes in, Planes out) = 0;
+    // A luma network's one plane (espcn_process_plane).
+    [[nodiscard]] Status process(const espcn_plane &in, const espcn_plane &out) {
+        return process(Planes(&in, 1), Planes(&out, 1));
+    }
 
     // Frames of host planes. Up to frame_queue_depth() (at least 1) frames
     // may be in flight; submit_frame reads every input before it returns and

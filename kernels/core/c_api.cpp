@@ -9,6 +9,7 @@
 
 #include "backend.hpp"
 #include "backend_registry.hpp"
+#include "color_frames.hpp"
 #include "espcn/espcn.h"
 #include "model_dir.hpp"
 #include "model_loader.hpp"
@@ -24,6 +25,7 @@ struct espcn_context {
     espcn::BackendConfig settings;  // resolved once from espcn_params
     std::unique_ptr<espcn::Backend> backend;
     std::vector<espcn::PlaneTask> tasks;  // a frame's checked tasks; capacity reused per frame
+    espcn::ColorFrames color;  // networks of RGB: the conversions of host frames in flight
     mutable std::string details;          // espcn_backend_details()'s last answer
 };
 
@@ -139,30 +141,98 @@ Status check_device_alignment(const espcn_plane &p, const char *what) {
     return Status::ok();
 }
 
-// Checks every task of a frame and converts it for the backend. in_device:
-// the planes are in device memory (espcn_cuda_enqueue_frame).
+// Checks every task of a frame and converts it for the backend: each task
+// alone, then the network tasks in groups of the network's channels
+// (colour groups: describe_color_group). in_device: the planes are in device
+// memory (espcn_cuda_enqueue).
 Status check_tasks(const espcn_context &ctx, const espcn_plane_task *tasks, int n,
-                   std::vector<espcn::PlaneTask> &out, bool in_device = false) {
+                   const espcn::FrameColor &color, std::vector<espcn::PlaneTask> &out, bool in_device = false) {
     ESPCN_RETURN_IF(!tasks || n < 1 || n > 8, ESPCN_ERROR_INVALID_ARGUMENT,
                     "a frame needs 1 to 8 plane tasks (got ", n, tasks ? "" : ", tasks NULL", ")");
+    const int channels = ctx.net->in_channels;
     out.clear();
+    std::vector<int> network;  // indexes of the network tasks
     for (int i = 0; i < n; ++i) {
         const espcn_plane_task &t = tasks[i];
         const int filter = raw_enum(t.filter);
-        Status s = t.resample ? check_resample_planes(ctx, &t.in, &t.out, t.components, filter)
-                              : check_network_planes(ctx, &t.in, &t.out);
-        if (s.is_ok() && in_device) s = check_device_alignment(t.in, "input");
-        if (s.is_ok() && in_device) s = check_device_alignment(t.out, "output");
-        if (!s.is_ok()) return std::move(s).with_context(espcn::concat("task ", i, ": "));
         espcn::PlaneTask p;
         p.in = t.in;
         p.out = t.out;
         p.resample = t.resample != 0;
-        p.components = t.resample ? t.components : 1;
-        p.kind = static_cast<espcn::ResampleKind>(t.resample ? filter : 0);
+        Status s;
+        if (t.resample) {
+            s = check_resample_planes(ctx, &t.in, &t.out, t.components, filter);
+            p.components = t.components;
+            p.kind = static_cast<espcn::ResampleKind>(filter);
+        } else if (channels == 1) {
+            // A luma network's task: components and filter are not read.
+            s = check_network_planes(ctx, &t.in, &t.out);
+        } else {
+            // A plane of a colour group: packed (components samples per
+            // pixel) or planar; `filter` interpolates subsampled chroma.
+            const int components = t.components < 1 ? 1 : t.components;
+            ESPCN_RETURN_IF(filter < ESPCN_RESAMPLE_BICUBIC || filter > ESPCN_RESAMPLE_NEAREST,
+                            ESPCN_ERROR_INVALID_ARGUMENT, "task ", i, ": unknown resample filter ", filter);
+            s = check_plane(&t.in, "input", components);
+            if (s.is_ok()) s = check_plane(&t.out, "output", components);
+            if (s.is_ok() && static_cast<int64_t>(t.in.width) * t.in.height > kMaxInputPixels)
+                s = Status(ESPCN_ERROR_INVALID_ARGUMENT,
+                           espcn::concat("input plane has more than ", kMaxInputPixels, " pixels"));
+            p.components = components;
+            p.kind = static_cast<espcn::ResampleKind>(filter);
+        }
+        if (s.is_ok() && in_device) s = check_device_alignment(t.in, "input");
+        if (s.is_ok() && in_device) s = check_device_alignment(t.out, "output");
+        if (!s.is_ok()) return std::move(s).with_context(espcn::concat("task ", i, ": "));
+        if (!p.resample) network.push_back(i);
         out.push_back(p);
     }
+    ESPCN_RETURN_IF(network.size() % static_cast<size_t>(channels) != 0, ESPCN_ERROR_INVALID_ARGUMENT, "the frame has ",
+                    network.size(), " network tasks; a network of ", channels,
+                    " planes takes them in groups of ", channels, " (channel order)");
+    if (channels == 1) return Status::ok();
+    std::vector<espcn::PlaneTask> group(static_cast<size_t>(channels));
+    for (size_t g = 0; g < network.size(); g += static_cast<size_t>(channels)) {
+        for (size_t k = 0; k < group.size(); ++k) group[k] = out[static_cast<size_t>(network[g + k])];
+        espcn::Result<espcn::ColorGroup> d = espcn::describe_color_group(group, color, ctx.net->scale);
+        if (!d.is_ok())
+            return std::move(d.status()).with_context(
+                espcn::concat("tasks ", network[g], "..", network[g + group.size() - 1], ": "));
+    }
     return Status::ok();
+}
+
+// The checks of espcn_process_planes: the network's planes, one size in and
+// one depth per side (a pass reads every plane alike).
+Status check_pass(const espcn_context &ctx, const espcn_plane *in, int num_in, const espcn_plane *out,
+                  int num_out) {
+    const espcn::Network &net = *ctx.net;
+    ESPCN_RETURN_IF(!in || !out, ESPCN_ERROR_INVALID_ARGUMENT, "in and out must not be NULL");
+    ESPCN_RETURN_IF(num_in != net.in_channels || num_out != net.out_channels, ESPCN_ERROR_INVALID_ARGUMENT,
+                    "model '", net.name, "' reads ", net.in_channels, " plane(s) and writes ", net.out_channels,
+                    "; got ", num_in, " and ", num_out);
+    for (int c = 0; c < num_in; ++c) {
+        Status s = check_network_planes(ctx, &in[c], &out[c]);
+        if (!s.is_ok()) return std::move(s).with_context(espcn::concat("plane ", c, ": "));
+        ESPCN_RETURN_IF(in[c].width != in[0].width || in[c].height != in[0].height ||
+                            in[c].bit_depth != in[0].bit_depth || out[c].bit_depth != out[0].bit_depth,
+                        ESPCN_ERROR_INVALID_ARGUMENT, "plane ", c, " differs from plane 0 in size or bit depth");
+    }
+    return Status::ok();
+}
+
+// The colour of a frame (espcn_frame), its enums read as raw integers.
+espcn::Result<espcn::FrameColor> frame_color(const espcn_frame *frame) {
+    ESPCN_RETURN_IF(!frame, ESPCN_ERROR_INVALID_ARGUMENT, "frame is NULL");
+    const int matrix = raw_enum(frame->matrix), range = raw_enum(frame->range);
+    ESPCN_RETURN_IF(matrix < ESPCN_MATRIX_RGB || matrix > ESPCN_MATRIX_BT2020_NCL, ESPCN_ERROR_INVALID_ARGUMENT,
+                    "unknown colour matrix ", matrix);
+    ESPCN_RETURN_IF(range != ESPCN_RANGE_FULL && range != ESPCN_RANGE_LIMITED, ESPCN_ERROR_INVALID_ARGUMENT,
+                    "unknown colour range ", range);
+    espcn::FrameColor c;
+    c.matrix = static_cast<espcn_matrix>(matrix);
+    c.range = static_cast<espcn_range>(range);
+    return c;
 }
 
 // The network of a file or a buffer (model_path or model_data).
@@ -290,8 +360,20 @@ espcn_status espcn_process_plane(espcn_context *ctx, const espcn_plane *in,
                                  const espcn_plane *out) {
     if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
     return guarded(ctx->settings.log, [&]() -> Status {
+        ESPCN_RETURN_IF(ctx->net->in_channels != 1, ESPCN_ERROR_INVALID_ARGUMENT, "model '", ctx->net->name,
+                        "' reads ", ctx->net->in_channels, " planes; use espcn_process_planes()");
         ESPCN_RETURN_IF_ERROR(check_network_planes(*ctx, in, out));
         return ctx->backend->process(*in, *out);
+    });
+}
+
+espcn_status espcn_process_planes(espcn_context *ctx, const espcn_plane *in, int num_in,
+                                  const espcn_plane *out, int num_out) {
+    if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
+    return guarded(ctx->settings.log, [&]() -> Status {
+        ESPCN_RETURN_IF_ERROR(check_pass(*ctx, in, num_in, out, num_out));
+        return ctx->backend->process(espcn::Planes(in, static_cast<size_t>(num_in)),
+                                     espcn::Planes(out, static_cast<size_t>(num_out)));
     });
 }
 
@@ -316,26 +398,62 @@ int espcn_frames_in_flight(const espcn_context *ctx) {
 }
 
 espcn_status espcn_submit_frame(espcn_context *ctx, const espcn_plane_task *tasks, int num_tasks) {
+    espcn_frame frame = ESPCN_FRAME_INIT;
+    frame.tasks = tasks;
+    frame.num_tasks = num_tasks;
+    return espcn_submit(ctx, &frame);
+}
+
+espcn_status espcn_submit(espcn_context *ctx, const espcn_frame *frame) {
     if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
     return guarded(ctx->settings.log, [&]() -> Status {
-        ESPCN_RETURN_IF_ERROR(check_tasks(*ctx, tasks, num_tasks, ctx->tasks));
-        return ctx->backend->submit_frame(ctx->tasks);
+        espcn::Result<espcn::FrameColor> color = frame_color(frame);
+        ESPCN_RETURN_IF_ERROR(color.status());
+        ESPCN_RETURN_IF_ERROR(check_tasks(*ctx, frame->tasks, frame->num_tasks, color.value(), ctx->tasks));
+        const bool colour = ctx->net->in_channels > 1;
+        if (colour) {
+            ESPCN_RETURN_IF(ctx->backend->frames_in_flight() >= ctx->backend->frame_queue_depth(),
+                            ESPCN_ERROR_INVALID_ARGUMENT, ctx->backend->frames_in_flight(),
+                            " frame(s) are in flight; receive one before submitting another");
+            ESPCN_RETURN_IF_ERROR(ctx->color.submit(ctx->tasks, color.value(), ctx->net->scale,
+                                                    ctx->backend->frame_queue_depth(), *ctx->settings.pool));
+        }
+        const Status s = ctx->backend->submit_frame(ctx->tasks);
+        if (!s.is_ok() && colour) ctx->color.drop_newest();
+        return s;
     });
 }
 
 espcn_status espcn_receive_frame(espcn_context *ctx) {
     if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
-    return guarded(ctx->settings.log, [&]() -> Status { return ctx->backend->receive_frame(); });
+    return guarded(ctx->settings.log, [&]() -> Status {
+        const bool was_in_flight = ctx->backend->frames_in_flight() > 0;
+        const Status s = ctx->backend->receive_frame();
+        if (ctx->net->in_channels == 1 || !was_in_flight) return s;
+        // The frame's 16-bit R, G, B planes back into the caller's (when it ran).
+        const Status converted = ctx->color.finish_oldest(s.is_ok(), *ctx->settings.pool);
+        return s.is_ok() ? converted : s;
+    });
 }
 
 espcn_status espcn_cuda_enqueue_frame(espcn_context *ctx, const espcn_plane_task *tasks,
                                       int num_tasks, void *cuda_stream) {
+    espcn_frame frame = ESPCN_FRAME_INIT;
+    frame.tasks = tasks;
+    frame.num_tasks = num_tasks;
+    return espcn_cuda_enqueue(ctx, &frame, cuda_stream);
+}
+
+espcn_status espcn_cuda_enqueue(espcn_context *ctx, const espcn_frame *frame, void *cuda_stream) {
     if (!ctx) return fail(espcn::Logger(), Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx is NULL"));
     return guarded(ctx->settings.log, [&]() -> Status {
-        ESPCN_RETURN_IF_ERROR(check_tasks(*ctx, tasks, num_tasks, ctx->tasks, /*in_device=*/true));
+        espcn::Result<espcn::FrameColor> color = frame_color(frame);
+        ESPCN_RETURN_IF_ERROR(color.status());
+        ESPCN_RETURN_IF_ERROR(check_tasks(*ctx, frame->tasks, frame->num_tasks, color.value(), ctx->tasks,
+                                          /*in_device=*/true));
         espcn::DeviceFrames *device = ctx->backend->device_frames();
         ESPCN_RETURN_IF(!device, ESPCN_ERROR_UNSUPPORTED, "frames in GPU memory need the cuda backend");
-        return device->enqueue_device_frame(ctx->tasks, cuda_stream);
+        return device->enqueue_device_frame(ctx->tasks, cuda_stream, color.value());
     });
 }
 
@@ -367,7 +485,7 @@ espcn_status espcn_get_memory_info(const espcn_context *ctx, espcn_memory_info *
         return fail(espcn::Logger(),
                     Status(ESPCN_ERROR_INVALID_ARGUMENT, "ctx and info must not be NULL"));
     const espcn::MemoryUse use = ctx->backend->memory_use();
-    info->working_bytes = use.working_bytes;
+    info->working_bytes = use.working_bytes + ctx->color.bytes();
     info->state_bytes = use.state_bytes;
     return ESPCN_OK;
 }

@@ -19,9 +19,9 @@ int GpuFallback::frames_in_flight() const {
     return (gpu_ ? gpu_->frames_in_flight() : 0) + static_cast<int>(cpu_done_.size());
 }
 
-Status GpuFallback::process(const espcn_plane &in, const espcn_plane &out) {
+Status GpuFallback::process(Planes in, Planes out) {
     ESPCN_RETURN_IF(frames_in_flight() > 0, ESPCN_ERROR_INVALID_ARGUMENT,
-                    "espcn_process_plane while frames are in flight; receive them first");
+                    "espcn_process_plane(s) while frames are in flight; receive them first");
     if (!cpu_) {
         Status s = gpu_->process(in, out);
         if (s.is_ok() || !moves_to_cpu(s)) return s;

@@ -47,7 +47,8 @@ public:
 
     espcn_backend kind() const override { return active().kind(); }
     espcn_precision precision() const override { return active().precision(); }
-    Status process(const espcn_plane &in, const espcn_plane &out) override;
+    using Backend::process;
+    Status process(Planes in, Planes out) override;
     int frame_queue_depth() const override { return depth_; }
     int frames_in_flight() const override;
     Status submit_frame(std::span<const PlaneTask> tasks) override;

@@ -215,8 +215,11 @@ Result<Network> load_network(const SafetensorsFile &f, const Logger &log) {
     ESPCN_RETURN_IF_ERROR(get_int(net, "scale", 1, kMaxScale, n.scale).with_context("network: "));
     std::string plane = "luma";
     if (net.contains("plane")) ESPCN_RETURN_IF_ERROR(get_string(net, "plane", plane));
-    ESPCN_RETURN_IF(plane != "luma", ESPCN_ERROR_UNSUPPORTED, "network: plane '", plane,
-                    "' is not supported (only \"luma\")");
+    ESPCN_RETURN_IF(plane != "luma" && plane != "rgb", ESPCN_ERROR_UNSUPPORTED, "network: plane '",
+                    plane, "' is not supported (\"luma\": one channel, \"rgb\": R, G, B)");
+    // The image channels the network reads and writes: 1 (luma) or 3 (R, G, B).
+    n.in_channels = n.out_channels = plane == "rgb" ? 3 : 1;
+    const int image_channels = n.in_channels;
     ESPCN_RETURN_IF_ERROR(parse_range(net, n.range).with_context("network: "));
     ESPCN_RETURN_IF_ERROR(parse_residual(net, n.residual).with_context("network: "));
     ESPCN_RETURN_IF(n.residual != Residual::none && fmt->second != kFormatVersionResidual,
@@ -314,8 +317,8 @@ Result<Network> load_network(const SafetensorsFile &f, const Logger &log) {
     }
     ESPCN_RETURN_IF(!upsampled, ESPCN_ERROR_MODEL,
                     "network has no upsampler (pixel_shuffle or deconv)");
-    ESPCN_RETURN_IF(n.out_channels != 1, ESPCN_ERROR_UNSUPPORTED, "network outputs ",
-                    n.out_channels, " channels; only single-plane (luma) networks are supported");
+    ESPCN_RETURN_IF(n.out_channels != image_channels, ESPCN_ERROR_MODEL, "network outputs ",
+                    n.out_channels, " channel(s) but its plane '", plane, "' has ", image_channels);
     ESPCN_RETURN_IF(n.convs.back().out_channels != n.out_channels * n.scale * n.scale,
                     ESPCN_ERROR_INTERNAL, "last conv does not feed the shuffle");
     if (n.name.empty()) n.name = concat("unnamed-x", n.scale);

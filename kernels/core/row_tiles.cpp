@@ -107,8 +107,8 @@ Result<RowTilePlan> plan_for_budget(const std::function<Result<size_t>(int rows)
     return p;
 }
 
-Status run_row_tiles(RowTiled &backend, const RowTilePlan &plan, const espcn_plane &in,
-                     const espcn_plane &out, const CancelCheck &cancel) {
+Status run_row_tiles(RowTiled &backend, const RowTilePlan &plan, Planes in, Planes out,
+                     const CancelCheck &cancel) {
     for (int i = 0; i < plan.count; ++i) {
         if (cancel.requested()) return cancelled();
         const RowTile t = plan.tile(i);

@@ -43,10 +43,11 @@ public:
     // `width` pixels: activations and scratch, not the weights. Must not
     // decrease as rows grow. Errors: shapes the backend cannot build.
     [[nodiscard]] virtual Result<size_t> tile_working_bytes(int width, int rows) = 0;
-    // One tile of `in` into `out` (both whole planes); `cancel` is asked
-    // between layers (ESPCN_ERROR_CANCELLED, output undefined).
-    [[nodiscard]] virtual Status process_tile(const espcn_plane &in, const espcn_plane &out,
-                                              const RowTile &tile, const CancelCheck &cancel) = 0;
+    // One tile of the pass `in` into `out` (whole planes, in channel order,
+    // Backend::process's); `cancel` is asked between layers
+    // (ESPCN_ERROR_CANCELLED, output undefined).
+    [[nodiscard]] virtual Status process_tile(Planes in, Planes out, const RowTile &tile,
+                                              const CancelCheck &cancel) = 0;
 
 protected:
     ~RowTiled() = default;
@@ -88,8 +89,7 @@ inline constexpr double kCancelLayerMacs = 2e9;
 int responsive_row_cap(const Network &net, int width);
 
 // Runs the plane band by band, asking `cancel` before each.
-[[nodiscard]] Status run_row_tiles(RowTiled &backend, const RowTilePlan &plan,
-                                   const espcn_plane &in, const espcn_plane &out,
-                                   const CancelCheck &cancel);
+[[nodiscard]] Status run_row_tiles(RowTiled &backend, const RowTilePlan &plan, Planes in,
+                                   Planes out, const CancelCheck &cancel);
 
 }  // namespace espcn

@@ -30,9 +30,14 @@ public:
 
     virtual espcn_backend kind() const = 0;
     virtual espcn_precision precision() const { return ESPCN_PRECISION_FP32; }
-    // The whole plane. in/out are validated by the caller (sizes agree with
-    // the scale, depths in 8..16, non-null data).
-    [[nodiscard]] virtual Status process(const espcn_plane &in, const espcn_plane &out) = 0;
+    // One pass over whole planes (Backend::process: the network's channels,
+    // in order). Validated by the caller (counts, sizes agree with the scale,
+    // depths in 8..16, non-null data).
+    [[nodiscard]] virtual Status process(Planes in, Planes out) = 0;
+    // A luma network's one plane.
+    [[nodiscard]] Status process(const espcn_plane &in, const espcn_plane &out) {
+        return process(Planes(&in, 1), Planes(&out, 1));
+    }
     // What a width×height frame costs in working memory; nullopt: unknown.
     virtual std::optional<FrameMemory> frame_memory(int /*width*/, int /*height*/) const {
         return std::nullopt;
@@ -49,8 +54,10 @@ public:
 // A CPU backend that runs row tiles: process() is one tile of the whole plane.
 class RowTiledCpuBackend : public CpuBackend, public RowTiled {
 public:
-    [[nodiscard]] Status process(const espcn_plane &in, const espcn_plane &out) override {
-        return process_tile(in, out, RowTile{0, in.height, 0, in.height}, CancelCheck());
+    using CpuBackend::process;
+    [[nodiscard]] Status process(Planes in, Planes out) override {
+        const int h = in.front().height;
+        return process_tile(in, out, RowTile{0, h, 0, h}, CancelCheck());
     }
     RowTiled *row_tiles() override { return this; }
 };

@@ -23,9 +23,8 @@ public:
 
     espcn_backend kind() const override { return engine_->kind(); }
     espcn_precision precision() const override { return engine_->precision(); }
-    Status process(const espcn_plane &in, const espcn_plane &out) override {
-        return run_network(in, out);
-    }
+    using Backend::process;
+    Status process(Planes in, Planes out) override { return run_network(in, out); }
     int frame_queue_depth() const override { return 1; }
     int frames_in_flight() const override { return in_flight_; }
 
@@ -33,14 +32,13 @@ public:
     Status submit_frame(std::span<const PlaneTask> tasks) override {
         ESPCN_RETURN_IF(in_flight_ > 0, ESPCN_ERROR_INVALID_ARGUMENT,
                         "1 frame is in flight; receive it before submitting another");
-        for (const PlaneTask &t : tasks) {
-            if (cancel_.requested()) return cancelled();
-            if (t.resample)
-                ESPCN_RETURN_IF_ERROR(
-                    resampler_->upscale(t.in, t.out, t.components, net_->scale, t.kind, *pool_));
-            else
-                ESPCN_RETURN_IF_ERROR(run_network(t.in, t.out));
-        }
+        ESPCN_RETURN_IF_ERROR(for_each_pass(
+            tasks, net_->in_channels,
+            [&](const PlaneTask &t) {
+                if (cancel_.requested()) return cancelled();
+                return resampler_->upscale(t.in, t.out, t.components, net_->scale, t.kind, *pool_);
+            },
+            [&](Planes in, Planes out) { return run_network(in, out); }));
         in_flight_ = 1;
         return Status::ok();
     }
@@ -56,10 +54,11 @@ public:
     CpuBackend &engine() { return *engine_; }
 
 private:
-    // One plane through the network: in row tiles within the memory budget
+    // One pass through the network: in row tiles within the memory budget
     // where the backend runs them, else whole.
-    Status run_network(const espcn_plane &in, const espcn_plane &out) {
+    Status run_network(Planes planes_in, Planes out) {
         if (cancel_.requested()) return cancelled();
+        const espcn_plane &in = planes_in.front();
         RowTiled *tiled = engine_->row_tiles();
         if (!tiled) {
             // A backend that streams or bounds its memory itself: its working
@@ -78,7 +77,7 @@ private:
                 checked_height_ = in.height;
                 working_bytes_ = need ? need->bytes : 0;
             }
-            return engine_->process(in, out);
+            return engine_->process(planes_in, out);
         }
         if (plan_width_ != in.width || plan_.height != in.height || plan_.count == 0) {
             plan_width_ = 0;
@@ -93,7 +92,7 @@ private:
                               " band(s) of ", plan_.rows, " rows: ", plan_.working_bytes,
                               " bytes of working memory (budget ", budget_, ")"));
         }
-        return run_row_tiles(*tiled, plan_, in, out, cancel_);
+        return run_row_tiles(*tiled, plan_, planes_in, out, cancel_);
     }
 
     std::unique_ptr<CpuBackend> engine_;

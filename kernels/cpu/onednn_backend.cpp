@@ -231,15 +231,19 @@ Status OnednnBackend::run_convolutions(const CancelCheck &cancel) {
     });
 }
 
-Status OnednnBackend::process_tile(const espcn_plane &in, const espcn_plane &out,
-                                   const RowTile &t, const CancelCheck &cancel) {
+Status OnednnBackend::process_tile(Planes in, Planes out, const RowTile &t, const CancelCheck &cancel) {
     OmpThreadsScope omp_threads(threads_);
     const int rows = t.in_rows();
-    ESPCN_RETURN_IF_ERROR(configure(in.width, rows));
+    ESPCN_RETURN_IF_ERROR(configure(in.front().width, rows));
 
     const onednn::PlaneStrides s = onednn::plane_strides(src_.get_desc(), net_->in_channels);
-    decode_plane(plane_rows(in, t.in_begin, rows), net_->range,
-                 static_cast<float *>(src_.get_data_handle()), s.h, s.w, threads_);
+    // Channel c of the input (plain or channel-blocked layout) is plane c.
+    const LrTensorView src{static_cast<const float *>(src_.get_data_handle()), s.c, s.h, s.w,
+                           static_cast<int>(s.block), s.block_stride};
+    for (int c = 0; c < net_->in_channels; ++c)
+        decode_plane(plane_rows(in[static_cast<size_t>(c)], t.in_begin, rows), net_->range,
+                     static_cast<float *>(src_.get_data_handle()) + src.channel_offset(c), s.h, s.w,
+                     threads_);
     ESPCN_RETURN_IF_ERROR(run_convolutions(cancel));
 
     const memory &lr = layers_.back().dst;
@@ -248,14 +252,17 @@ Status OnednnBackend::process_tile(const espcn_plane &in, const espcn_plane &out
     const ptrdiff_t skip = static_cast<ptrdiff_t>(t.out_begin - t.in_begin);
     const float *first_row = static_cast<const float *>(lr.get_data_handle()) + skip * o.h;
     const LrTensorView view{first_row, o.c, o.h, o.w, static_cast<int>(o.block), o.block_stride};
-    // The decoded input rows are still in src_ (channel 0): the residual reads
-    // the rows of this tile's output there.
-    const LrTensorView input{static_cast<const float *>(src_.get_data_handle()) + skip * s.h, s.c,
-                             s.h, s.w};
-    const int r = net_->scale;
-    shuffle_encode_plane(view, r, net_->order, net_->range,
-                         plane_rows(out, t.out_begin * r, (t.out_end - t.out_begin) * r), threads_,
-                         net_->residual == Residual::nearest ? &input : nullptr);
+    const int r = net_->scale, channels = net_->out_channels;
+    for (int c = 0; c < channels; ++c) {
+        // The decoded input rows are still in src_: the residual reads
+        // channel c of the rows of this tile's output there.
+        const LrTensorView input{src.data + src.channel_offset(c) + skip * s.h, s.c, s.h, s.w};
+        shuffle_encode_plane(view, r, net_->order, net_->range,
+                             plane_rows(out[static_cast<size_t>(c)], t.out_begin * r,
+                                        (t.out_end - t.out_begin) * r),
+                             threads_, net_->residual == Residual::nearest ? &input : nullptr,
+                             {c, channels});
+    }
     return Status::ok();
 }
 

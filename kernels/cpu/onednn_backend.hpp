@@ -28,8 +28,7 @@ public:
     espcn_backend kind() const override { return ESPCN_BACKEND_ONEDNN; }
     Result<size_t> tile_working_bytes(int width, int rows) override;
     size_t state_bytes() const override;
-    Status process_tile(const espcn_plane &in, const espcn_plane &out, const RowTile &tile,
-                        const CancelCheck &cancel) override;
+    Status process_tile(Planes in, Planes out, const RowTile &tile, const CancelCheck &cancel) override;
 
     // Builds primitives and buffers for a w×h input (no-op when unchanged).
     [[nodiscard]] Status configure(int width, int height);

@@ -27,13 +27,14 @@ void decode_plane(const espcn_plane &in, SampleRange range, float *dst, ptrdiff_
 }
 
 void shuffle_encode_plane(const LrTensorView &lr, int r, ShuffleOrder order, SampleRange range,
-                          const espcn_plane &out, int threads, const LrTensorView *residual) {
+                          const espcn_plane &out, int threads, const LrTensorView *residual,
+                          ShuffleChannel channel) {
     const uint32_t maxv = max_sample(out.bit_depth);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int hy = 0; hy < out.height; ++hy) {
         uint8_t *row = sample_row(out.data, out.stride, hy);
         for (int hx = 0; hx < out.width; ++hx) {
-            const ShuffleSource s = shuffle_source(order, 0, hy, hx, r, 1);
+            const ShuffleSource s = shuffle_source(order, channel.channel, hy, hx, r, channel.channels);
             float v = lr.data[lr.channel_offset(s.channel) + s.y * lr.row_stride +
                               s.x * lr.pixel_stride];
             if (residual)

@@ -38,13 +38,20 @@ struct LrTensorView {
     }
 };
 
-// The fused output step: periodic shuffle of a C·r²-channel LR tensor
-// (C = 1) into the HR plane, with range mapping, rounding and clamping.
-// residual (the decoded network input, one channel; NULL: none) is added
-// nearest-upsampled: HR (Y, X) adds residual (Y div r, X div r), in network
-// values, before the mapping (Network::residual == nearest).
+// Image channel c of C (its position in the shuffle order).
+struct ShuffleChannel {
+    int channel = 0;
+    int channels = 1;
+};
+
+// The fused output step: image channel c of the periodic shuffle of a
+// C·r²-channel LR tensor into the HR plane `out`, with range mapping,
+// rounding and clamping. residual (the decoded network input's channel c;
+// NULL: none) is added nearest-upsampled: HR (c, Y, X) adds residual
+// (Y div r, X div r), in network values, before the mapping
+// (Network::residual == nearest).
 void shuffle_encode_plane(const LrTensorView &lr, int scale, ShuffleOrder order,
                           SampleRange range, const espcn_plane &out, int threads,
-                          const LrTensorView *residual = nullptr);
+                          const LrTensorView *residual = nullptr, ShuffleChannel channel = {});
 
 }  // namespace espcn

@@ -68,14 +68,16 @@ public:
                (static_cast<size_t>(net_->in_channels) + 2 * static_cast<size_t>(max_channels_));
     }
 
-    Status process_tile(const espcn_plane &in, const espcn_plane &out, const RowTile &t,
-                        const CancelCheck &cancel) override {
-        const int w = in.width, rows = t.in_rows();
+    Status process_tile(Planes in, Planes out, const RowTile &t, const CancelCheck &cancel) override {
+        const int w = in.front().width, rows = t.in_rows();
         const size_t plane = static_cast<size_t>(w) * rows;
         ESPCN_RETURN_IF_ERROR(try_resize(input_, plane * net_->in_channels, "the decoded input rows"));
         for (std::vector<float> *b : {&even_, &odd_})
             ESPCN_RETURN_IF_ERROR(try_resize(*b, plane * max_channels_, "the activations"));
-        decode_plane(plane_rows(in, t.in_begin, rows), net_->range, input_.data(), w, 1, 1);
+        // Channel c of the input tensor (CHW) is plane c.
+        for (int c = 0; c < net_->in_channels; ++c)
+            decode_plane(plane_rows(in[static_cast<size_t>(c)], t.in_begin, rows), net_->range,
+                         input_.data() + plane * static_cast<size_t>(c), w, 1, 1);
         const float *cur = input_.data();
         for (size_t k = 0; k < net_->convs.size(); ++k) {
             const ConvLayer &c = net_->convs[k];
@@ -90,12 +92,17 @@ public:
         }
         const ptrdiff_t skip = static_cast<ptrdiff_t>(t.out_begin - t.in_begin) * w;
         const LrTensorView view{cur + skip, static_cast<ptrdiff_t>(plane), w, 1};
-        // The residual: the decoded input rows of this tile's output.
-        const LrTensorView input{input_.data() + skip, static_cast<ptrdiff_t>(plane), w, 1};
-        const int r = net_->scale;
-        shuffle_encode_plane(view, r, net_->order, net_->range,
-                             plane_rows(out, t.out_begin * r, (t.out_end - t.out_begin) * r), 1,
-                             net_->residual == Residual::nearest ? &input : nullptr);
+        const int r = net_->scale, channels = net_->out_channels;
+        for (int c = 0; c < channels; ++c) {
+            // The residual: the decoded input rows of this tile's output, channel c.
+            const LrTensorView input{input_.data() + plane * static_cast<size_t>(c) + skip,
+                                     static_cast<ptrdiff_t>(plane), w, 1};
+            shuffle_encode_plane(view, r, net_->order, net_->range,
+                                 plane_rows(out[static_cast<size_t>(c)], t.out_begin * r,
+                                            (t.out_end - t.out_begin) * r),
+                                 1, net_->residual == Residual::nearest ? &input : nullptr,
+                                 {c, channels});
+        }
         return Status::ok();
     }
 

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <utility>
 
+#include "../core/color_frames.hpp"
+#include "color_convert.cuh"
 #include "plane_upscale.cuh"
 
 namespace espcn {
@@ -49,9 +51,9 @@ void copy_rows(const espcn_plane &from, const espcn_plane &to, int components) {
 
 Result<std::unique_ptr<Backend>> CudaBackend::create(std::shared_ptr<const Network> net,
                                                      const BackendConfig &cfg) {
-    ESPCN_RETURN_IF(net->in_channels != 1 || net->out_channels != 1, ESPCN_ERROR_UNSUPPORTED,
-                    "the cuda backend runs single-plane networks; '", net->name, "' maps ",
-                    net->in_channels, " to ", net->out_channels, " channels");
+    ESPCN_RETURN_IF(net->in_channels != net->out_channels || net->in_channels > kMaxPassPlanes,
+                    ESPCN_ERROR_UNSUPPORTED, "the cuda backend runs networks of as many planes out as in; '",
+                    net->name, "' maps ", net->in_channels, " to ", net->out_channels, " channels");
     std::unique_ptr<CudaBackend> b(new CudaBackend(cfg.device, cfg.use_current_context, cfg.log, cfg.cancel,
                                                    cfg.memory_budget ? cfg.memory_budget : SIZE_MAX));
     int count = 0;
@@ -158,7 +160,7 @@ MemoryUse CudaBackend::memory_use() const {
     MemoryUse m;
     if (!res_) return m;
     for (const Slot &slot : res_->slots) m.working_bytes += slot.staging_held();
-    m.working_bytes += res_->network->held_bytes();
+    m.working_bytes += res_->network->held_bytes() + res_->rgb_in.size() + res_->rgb_out.size();
     m.state_bytes = res_->network->state_bytes();
     return m;
 }
@@ -172,9 +174,12 @@ Result<size_t> CudaBackend::plan_bands(std::span<const PlaneTask> tasks, size_t 
     ESPCN_RETURN_IF(tasks.size() > kMaxTasks, ESPCN_ERROR_INVALID_ARGUMENT, "a frame has at most ", kMaxTasks,
                     " planes");
     const NetworkFootprint &f = res_->network->footprint();
+    const int channels = res_->network->network().in_channels;
     size_t activations = 0;
+    int k = 0;  // network tasks so far: a group starts at every channels-th
     for (size_t i = 0; i < tasks.size(); ++i) {
         if (tasks[i].resample) continue;
+        if (k++ % channels != 0) continue;
         Result<RowTilePlan> plan = plan_device_bands(f, tasks[i].in.width, tasks[i].in.height, network_budget);
         ESPCN_RETURN_IF_ERROR(plan.status());
         bands_[i] = plan.value();
@@ -186,6 +191,31 @@ Result<size_t> CudaBackend::plan_bands(std::span<const PlaneTask> tasks, size_t 
                               " bytes of device memory for its network)"));
     }
     return activations;
+}
+
+Result<std::pair<size_t, size_t>> CudaBackend::conversion_bytes(std::span<const PlaneTask> tasks,
+                                                                const FrameColor &color) const {
+    std::pair<size_t, size_t> need{0, 0};
+    const Network &net = res_->network->network();
+    if (net.in_channels == 1) return need;
+    std::array<PlaneTask, kMaxPassPlanes> group;
+    size_t next = 0;
+    const Status walked = for_each_pass(
+        tasks, net.in_channels, [](const PlaneTask &) { return Status::ok(); },
+        [&](Planes in, Planes) -> Status {
+            for (size_t k = 0; k < in.size(); ++next)
+                if (!tasks[next].resample) group[k++] = tasks[next];
+            Result<ColorGroup> g =
+                describe_color_group(std::span<const PlaneTask>(group.data(), in.size()), color, net.scale);
+            ESPCN_RETURN_IF_ERROR(g.status());
+            if (!g.value().convert) return Status::ok();
+            need.first = std::max(need.first, 3 * static_cast<size_t>(g.value().in_width) * g.value().in_height * 2);
+            need.second =
+                std::max(need.second, 3 * static_cast<size_t>(g.value().out_width) * g.value().out_height * 2);
+            return Status::ok();
+        });
+    ESPCN_RETURN_IF_ERROR(walked);
+    return need;
 }
 
 Status CudaBackend::finish(Slot &slot) {
@@ -201,7 +231,8 @@ Status CudaBackend::finish(Slot &slot) {
     return Status::ok();
 }
 
-Status CudaBackend::make_room(Slot *slot, const StagedFrame &layout, size_t activations) {
+Status CudaBackend::make_room(Slot *slot, const StagedFrame &layout, size_t activations,
+                              std::pair<size_t, size_t> conversion) {
     if (budget_ == SIZE_MAX) return Status::ok();
     const CudnnNetwork &net = *res_->network;
     // Buffers only grow: what each will hold is the larger of what it holds
@@ -214,8 +245,11 @@ Status CudaBackend::make_room(Slot *slot, const StagedFrame &layout, size_t acti
         return std::max(net.held_activation_bytes(), activations) +
                std::max(net.held_workspace_bytes(), workspace_allowance(activations));
     };
+    auto conversion_after = [&] {
+        return std::max(res_->rgb_in.size(), conversion.first) + std::max(res_->rgb_out.size(), conversion.second);
+    };
     auto total = [&] {
-        size_t n = network_after();
+        size_t n = network_after() + conversion_after();
         for (const Slot &s : res_->slots) n += &s == slot ? slot_after(s) : s.staging_held();
         return n;
     };
@@ -236,6 +270,14 @@ Status CudaBackend::make_room(Slot *slot, const StagedFrame &layout, size_t acti
             ESPCN_RETURN_IF_ERROR(res_->network->release_buffers());
             continue;
         }
+        if (conversion_after() > conversion.first + conversion.second) {
+            // Conversion planes sized for a larger frame: give them back once
+            // no frame, on any stream, can still use them.
+            ESPCN_CUDA_RETURN_IF_ERROR(cudaEventSynchronize(res_->network_done.get()));
+            res_->rgb_in.release();
+            res_->rgb_out.release();
+            continue;
+        }
         // Fewer frames fit staged at once than the queue holds: the oldest
         // in flight finishes now (its outputs go to the caller's planes) and
         // gives its staging back.
@@ -254,37 +296,92 @@ Status CudaBackend::make_room(Slot *slot, const StagedFrame &layout, size_t acti
     return Status::ok();
 }
 
-Status CudaBackend::enqueue_tasks(std::span<const PlaneTask> tasks, cudaStream_t stream) {
+Status CudaBackend::enqueue_tasks(std::span<const PlaneTask> tasks, cudaStream_t stream,
+                                  const FrameColor &color) {
     // The shared activations may still be in use by a frame on another stream.
     ESPCN_CUDA_RETURN_IF_ERROR(cudaStreamWaitEvent(stream, res_->network_done.get(), 0));
-    for (size_t i = 0; i < tasks.size(); ++i) {
-        const PlaneTask &t = tasks[i];
-        if (!t.resample) {
-            const Status s = res_->network->enqueue_plane(t.in, t.out, bands_[i], stream, cancel_);
-            if (!s.is_ok()) {
-                // What was enqueued before the failure still orders later frames.
-                (void)cudaEventRecord(res_->network_done.get(), stream);
-                return s;
-            }
-            continue;
-        }
-        PlaneUpscaleParams p;
-        p.src = t.in.data;
-        p.src_stride = t.in.stride;
-        p.src_width = t.in.width;
-        p.src_height = t.in.height;
-        p.dst = t.out.data;
-        p.dst_stride = t.out.stride;
-        p.dst_width = t.out.width;
-        p.dst_height = t.out.height;
-        p.components = t.components;
-        p.bit_depth = t.in.bit_depth;
-        p.shift = t.in.shift;
-        p.scale = res_->network->network().scale;
-        p.kind = t.kind;
-        ESPCN_CUDA_RETURN_IF_ERROR(launch_plane_upscale(p, stream));
+    const Network &net = res_->network->network();
+    size_t next = 0;  // the first task not yet taken into a network group
+    const Status s = for_each_pass(
+        tasks, net.in_channels,
+        [&](const PlaneTask &t) -> Status {
+            PlaneUpscaleParams p;
+            p.src = t.in.data;
+            p.src_stride = t.in.stride;
+            p.src_width = t.in.width;
+            p.src_height = t.in.height;
+            p.dst = t.out.data;
+            p.dst_stride = t.out.stride;
+            p.dst_width = t.out.width;
+            p.dst_height = t.out.height;
+            p.components = t.components;
+            p.bit_depth = t.in.bit_depth;
+            p.shift = t.in.shift;
+            p.scale = net.scale;
+            p.kind = t.kind;
+            ESPCN_CUDA_RETURN_IF_ERROR(launch_plane_upscale(p, stream));
+            return Status::ok();
+        },
+        [&](Planes in, Planes out) -> Status {
+            // This group's tasks, in order (resample tasks between them
+            // skipped); its bands are at its first task's index (plan_bands).
+            std::array<PlaneTask, kMaxPassPlanes> group;
+            size_t first = tasks.size();
+            for (size_t k = 0; k < in.size(); ++next)
+                if (!tasks[next].resample) {
+                    if (k == 0) first = next;
+                    group[k++] = tasks[next];
+                }
+            const RowTilePlan &bands = bands_[first];
+            if (net.in_channels > 1)
+                return enqueue_converted(in, out, std::span<const PlaneTask>(group.data(), in.size()), bands,
+                                         color, stream);
+            return res_->network->enqueue_planes(in, out, bands, stream, cancel_);
+        });
+    if (!s.is_ok()) {
+        // What was enqueued before the failure still orders later frames.
+        (void)cudaEventRecord(res_->network_done.get(), stream);
+        return s;
     }
     ESPCN_CUDA_RETURN_IF_ERROR(cudaEventRecord(res_->network_done.get(), stream));
+    return Status::ok();
+}
+
+Status CudaBackend::enqueue_converted(Planes in, Planes out, std::span<const PlaneTask> group,
+                                      const RowTilePlan &bands, const FrameColor &color, cudaStream_t stream) {
+    Result<ColorGroup> described = describe_color_group(group, color, res_->network->network().scale);
+    ESPCN_RETURN_IF_ERROR(described.status());
+    ColorGroup g = std::move(described).value();
+    if (!g.convert) return res_->network->enqueue_planes(in, out, bands, stream, cancel_);
+    const size_t in_plane = static_cast<size_t>(g.in_width) * g.in_height * 2;
+    const size_t out_plane = static_cast<size_t>(g.out_width) * g.out_height * 2;
+    if (res_->rgb_in.size() < 3 * in_plane || res_->rgb_out.size() < 3 * out_plane) {
+        // Replaced only when no earlier frame, on any stream, can still use them.
+        ESPCN_CUDA_RETURN_IF_ERROR(cudaEventSynchronize(res_->network_done.get()));
+        ESPCN_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream));
+        ESPCN_RETURN_IF_ERROR(res_->rgb_in.reserve(3 * in_plane));
+        ESPCN_RETURN_IF_ERROR(res_->rgb_out.reserve(3 * out_plane));
+    }
+    std::array<espcn_plane, 3> rgb_in{}, rgb_out{};
+    for (size_t k = 0; k < 3; ++k) {
+        ColorPlane &d = g.to_rgb.dst[k];
+        d.data = static_cast<uint8_t *>(res_->rgb_in.get()) + k * in_plane;
+        d.stride = static_cast<ptrdiff_t>(g.in_width) * 2;
+        d.width = g.in_width;
+        d.height = g.in_height;
+        d.bit_depth = kColorNetworkBits;
+        ColorPlane &s = g.from_rgb.src[k];
+        s.data = static_cast<uint8_t *>(res_->rgb_out.get()) + k * out_plane;
+        s.stride = static_cast<ptrdiff_t>(g.out_width) * 2;
+        s.width = g.out_width;
+        s.height = g.out_height;
+        s.bit_depth = kColorNetworkBits;
+        rgb_in[k] = espcn_plane{d.data, d.stride, d.width, d.height, d.bit_depth, 0};
+        rgb_out[k] = espcn_plane{s.data, s.stride, s.width, s.height, s.bit_depth, 0};
+    }
+    ESPCN_CUDA_RETURN_IF_ERROR(launch_to_rgb(g.to_rgb, g.in_width, g.in_height, stream));
+    ESPCN_RETURN_IF_ERROR(res_->network->enqueue_planes(rgb_in, rgb_out, bands, stream, cancel_));
+    ESPCN_CUDA_RETURN_IF_ERROR(launch_from_rgb(g.from_rgb, g.out_width, g.out_height, stream));
     return Status::ok();
 }
 
@@ -385,29 +482,42 @@ Status CudaBackend::receive_frame() {
     return finish(slot);
 }
 
-Status CudaBackend::process(const espcn_plane &in, const espcn_plane &out) {
+Status CudaBackend::process(Planes in, Planes out) {
     if (cancel_.requested()) return cancelled();
     ESPCN_RETURN_IF(in_flight_ > 0, ESPCN_ERROR_INVALID_ARGUMENT,
-                    "espcn_process_plane while frames are in flight; receive them first");
-    PlaneTask t;
-    t.in = in;
-    t.out = out;
-    ESPCN_RETURN_IF_ERROR(submit_frame(std::span<const PlaneTask>(&t, 1)));
+                    "espcn_process_plane(s) while frames are in flight; receive them first");
+    std::array<PlaneTask, kMaxPassPlanes> tasks;
+    ESPCN_RETURN_IF(in.size() > tasks.size() || out.size() != in.size(), ESPCN_ERROR_INTERNAL,
+                    "cuda: a pass of ", in.size(), " -> ", out.size(), " planes");
+    for (size_t c = 0; c < in.size(); ++c) {
+        tasks[c].in = in[c];
+        tasks[c].out = out[c];
+    }
+    ESPCN_RETURN_IF_ERROR(submit_frame(std::span<const PlaneTask>(tasks.data(), in.size())));
     return receive_frame();
 }
 
-Status CudaBackend::enqueue_device_frame(std::span<const PlaneTask> tasks, void *stream) {
+Status CudaBackend::enqueue_device_frame(std::span<const PlaneTask> tasks, void *stream,
+                                         const FrameColor &color) {
     ESPCN_RETURN_IF(!stream, ESPCN_ERROR_INVALID_ARGUMENT,
                     "cuda_stream is NULL (the legacy default stream); pass the stream to run on");
     ESPCN_RETURN_IF(tasks.size() > kMaxTasks, ESPCN_ERROR_INVALID_ARGUMENT, "a frame has at most ", kMaxTasks,
                     " planes");
     ContextScope scope(*driver_, context_);
     ESPCN_RETURN_IF_ERROR(enter(scope));
-    // Nothing to stage: the budget is the network's (and what idle slots hold).
-    Result<size_t> activations = plan_bands(tasks, budget_);
+    // Nothing to stage: the budget is the network's and the conversion
+    // planes' (and what idle slots hold).
+    Result<std::pair<size_t, size_t>> conversion = conversion_bytes(tasks, color);
+    ESPCN_RETURN_IF_ERROR(conversion.status());
+    const size_t converting = conversion.value().first + conversion.value().second;
+    ESPCN_RETURN_IF(budget_ != SIZE_MAX && converting > budget_, ESPCN_ERROR_OUT_OF_MEMORY,
+                    "cuda, device memory: the frame's colour conversion needs ", converting,
+                    " bytes of 16-bit R, G, B planes, over the memory budget of ", budget_,
+                    " bytes; raise the budget (memory_budget)");
+    Result<size_t> activations = plan_bands(tasks, budget_ == SIZE_MAX ? SIZE_MAX : budget_ - converting);
     ESPCN_RETURN_IF_ERROR(activations.status());
-    ESPCN_RETURN_IF_ERROR(make_room(nullptr, StagedFrame{}, activations.value()));
-    return enqueue_tasks(tasks, static_cast<cudaStream_t>(stream));
+    ESPCN_RETURN_IF_ERROR(make_room(nullptr, StagedFrame{}, activations.value(), conversion.value()));
+    return enqueue_tasks(tasks, static_cast<cudaStream_t>(stream), color);
 }
 
 }  // namespace cuda

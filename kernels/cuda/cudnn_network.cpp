@@ -328,10 +328,21 @@ Status CudnnNetwork::enqueue_convs(int count, bool finish_last, cudaStream_t str
     return record_work(stream);
 }
 
-Status CudnnNetwork::enqueue_plane(const espcn_plane &in, const espcn_plane &out, const RowTilePlan &bands,
-                                   cudaStream_t stream, const CancelCheck &cancel) {
+Status CudnnNetwork::enqueue_planes(Planes planes_in, Planes out, const RowTilePlan &bands, cudaStream_t stream,
+                                    const CancelCheck &cancel) {
+    ESPCN_RETURN_IF(planes_in.size() != static_cast<size_t>(net_->in_channels) ||
+                        out.size() != static_cast<size_t>(net_->out_channels),
+                    ESPCN_ERROR_INTERNAL, "cuda: a pass of ", planes_in.size(), " -> ", out.size(),
+                    " planes for a network of ", net_->in_channels, " -> ", net_->out_channels);
+    const espcn_plane &in = planes_in.front();
+    for (const espcn_plane &p : planes_in)
+        ESPCN_RETURN_IF(p.width != in.width || p.height != in.height, ESPCN_ERROR_INTERNAL,
+                        "cuda: a pass of planes of different sizes (", p.width, "x", p.height, " and ", in.width,
+                        "x", in.height, ")");
+    ESPCN_RETURN_IF(net_->residual == Residual::nearest && planes_in.size() < out.size(), ESPCN_ERROR_INTERNAL,
+                    "cuda: a residual network of ", planes_in.size(), " -> ", out.size(), " planes");
     ESPCN_RETURN_IF(bands.height != in.height || bands.count < 1, ESPCN_ERROR_INTERNAL,
-                    "enqueue_plane: bands planned for ", bands.height, " rows, the plane has ", in.height);
+                    "enqueue_planes: bands planned for ", bands.height, " rows, the planes have ", in.height);
     const int r = net_->scale;
     const int last = static_cast<int>(layers_.size()) - 1;
     const size_t esize = element_size(type_);
@@ -341,56 +352,67 @@ Status CudnnNetwork::enqueue_plane(const espcn_plane &in, const espcn_plane &out
         if (cancel.requested()) return cancelled();
         // Every band has the same shape: one plan, buffers made once.
         ESPCN_RETURN_IF_ERROR(configure(in.width, band.in_rows(), stream));
-        PlaneToTensorParams d;
-        d.src = sample_row(in.data, in.stride, band.in_begin);
-        d.src_stride = in.stride;
-        d.width = in.width;
-        d.height = band.in_rows();
-        d.bit_depth = in.bit_depth;
-        d.shift = in.shift;
-        d.range = net_->range;
         const TensorView input = input_tensor();
-        d.dst = input.data;
-        d.dst_pixel_stride = input.pixel_stride;
-        d.dst_row_stride = static_cast<ptrdiff_t>(input.pixel_stride) * in.width;
-        d.dst_type = type_;
-        ESPCN_CUDA_RETURN_IF_ERROR(launch_plane_to_tensor(d, stream));
+        // Channel c of the NHWC input tensor is plane c (the band's rows, halo included).
+        for (size_t c = 0; c < planes_in.size(); ++c) {
+            const espcn_plane &p = planes_in[c];
+            PlaneToTensorParams d;
+            d.src = sample_row(p.data, p.stride, band.in_begin);
+            d.src_stride = p.stride;
+            d.width = p.width;
+            d.height = band.in_rows();
+            d.bit_depth = p.bit_depth;
+            d.shift = p.shift;
+            d.range = net_->range;
+            d.dst = static_cast<uint8_t *>(input.data) + c * esize;
+            d.dst_pixel_stride = input.pixel_stride;
+            d.dst_row_stride = static_cast<ptrdiff_t>(input.pixel_stride) * in.width;
+            d.dst_type = type_;
+            ESPCN_CUDA_RETURN_IF_ERROR(launch_plane_to_tensor(d, stream));
+        }
 
         ESPCN_RETURN_IF_ERROR(enqueue_convs(last + 1, false, stream, cancel));
 
-        // The band's exact rows [out_begin, out_end) of the LR output, as HR rows.
+        // The band's exact rows [out_begin, out_end) of the LR output, as HR
+        // rows, one launch per image channel.
         const TensorView lr = layer_output(last);
         const ptrdiff_t lr_row = static_cast<ptrdiff_t>(lr.pixel_stride) * in.width;  // elements
-        ShuffleEncodeParams s;
-        s.src = static_cast<const uint8_t *>(lr.data) +
-                static_cast<ptrdiff_t>(band.out_begin - band.in_begin) * lr_row * static_cast<ptrdiff_t>(esize);
-        s.src_type = type_;
-        s.src_pixel_stride = lr.pixel_stride;
-        s.src_row_stride = lr_row;
-        s.src_channel_stride = 1;
-        s.lr_width = in.width;
-        s.lr_height = band.out_end - band.out_begin;
-        s.scale = r;
-        s.order = net_->order;
-        s.bias = static_cast<const float *>(layers_[last].bias.get());
-        s.prelu_slope = static_cast<const float *>(layers_[last].slope.get());
-        s.activation = layers_[last].activation;
-        s.range = net_->range;
-        if (net_->residual == Residual::nearest) {
-            // The input plane, decoded again in fp32 by the kernel: the fp16
-            // tensor's copy of it is rounded to 11 bits.
-            s.residual = sample_row(in.data, in.stride, band.out_begin);
-            s.residual_stride = in.stride;
-            s.residual_bit_depth = in.bit_depth;
-            s.residual_shift = in.shift;
+        for (size_t c = 0; c < out.size(); ++c) {
+            const espcn_plane &o = out[c];
+            ShuffleEncodeParams s;
+            s.src = static_cast<const uint8_t *>(lr.data) +
+                    static_cast<ptrdiff_t>(band.out_begin - band.in_begin) * lr_row * static_cast<ptrdiff_t>(esize);
+            s.src_type = type_;
+            s.src_pixel_stride = lr.pixel_stride;
+            s.src_row_stride = lr_row;
+            s.src_channel_stride = 1;
+            s.lr_width = in.width;
+            s.lr_height = band.out_end - band.out_begin;
+            s.scale = r;
+            s.order = net_->order;
+            s.channel = static_cast<int>(c);
+            s.channels = net_->out_channels;
+            s.bias = static_cast<const float *>(layers_[last].bias.get());
+            s.prelu_slope = static_cast<const float *>(layers_[last].slope.get());
+            s.activation = layers_[last].activation;
+            s.range = net_->range;
+            if (net_->residual == Residual::nearest) {
+                // Channel c's input plane, decoded again in fp32 by the
+                // kernel: the fp16 tensor's copy of it is rounded to 11 bits.
+                const espcn_plane &p = planes_in[c];
+                s.residual = sample_row(p.data, p.stride, band.out_begin);
+                s.residual_stride = p.stride;
+                s.residual_bit_depth = p.bit_depth;
+                s.residual_shift = p.shift;
+            }
+            s.dst = sample_row(o.data, o.stride, band.out_begin * r);
+            s.dst_stride = o.stride;
+            s.dst_width = o.width;
+            s.dst_height = std::min(o.height - band.out_begin * r, (band.out_end - band.out_begin) * r);
+            s.dst_bit_depth = o.bit_depth;
+            s.dst_shift = o.shift;
+            ESPCN_CUDA_RETURN_IF_ERROR(launch_shuffle_encode(s, stream));
         }
-        s.dst = sample_row(out.data, out.stride, band.out_begin * r);
-        s.dst_stride = out.stride;
-        s.dst_width = out.width;
-        s.dst_height = std::min(out.height - band.out_begin * r, (band.out_end - band.out_begin) * r);
-        s.dst_bit_depth = out.bit_depth;
-        s.dst_shift = out.shift;
-        ESPCN_CUDA_RETURN_IF_ERROR(launch_shuffle_encode(s, stream));
         ESPCN_RETURN_IF_ERROR(record_work(stream));
     }
     return Status::ok();

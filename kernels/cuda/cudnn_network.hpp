@@ -69,13 +69,19 @@ public:
     // shape. May synchronize `stream` (buffers are replaced only when idle).
     [[nodiscard]] Status configure(int width, int height, cudaStream_t stream);
 
-    // in (device, LR) through the whole network into out (device, HR), on
-    // stream, band by band as `bands` says (plan_device_bands of this
-    // network's footprint; one band: the whole plane). `cancel` is asked
+    // One pass: the planes `in` (device, LR; the network's channels in
+    // order, all of one size) through the whole network into `out` (device,
+    // HR; as many), on stream, band by band as `bands` says (plan_device_bands
+    // of this network's footprint; one band: the whole plane). The global
+    // residual of channel c is decoded from in[c] itself. `cancel` is asked
     // before each band and each layer is enqueued (ESPCN_ERROR_CANCELLED,
     // out partly written; what was enqueued still runs).
+    [[nodiscard]] Status enqueue_planes(Planes in, Planes out, const RowTilePlan &bands, cudaStream_t stream,
+                                        const CancelCheck &cancel = {});
     [[nodiscard]] Status enqueue_plane(const espcn_plane &in, const espcn_plane &out, const RowTilePlan &bands,
-                                       cudaStream_t stream, const CancelCheck &cancel = {});
+                                       cudaStream_t stream, const CancelCheck &cancel = {}) {
+        return enqueue_planes(Planes(&in, 1), Planes(&out, 1), bands, stream, cancel);
+    }
 
     // Device bytes held now: activations and workspace (working memory), and
     // the weights (state).
@@ -88,7 +94,7 @@ public:
     [[nodiscard]] Status release_buffers();
 
     // For tests and the benchmark, after configure(): the input tensor (fill
-    // channel 0), and layers [0, count) run on it. With finish_last the last
+    // its in_channels channels), and layers [0, count) run on it. With finish_last the last
     // of them also gets its bias and activation (enqueue_plane fuses those
     // into the shuffle instead). layer_output(k) is valid after running k + 1
     // layers and until the next run.

@@ -10,7 +10,7 @@ __global__ void shuffle_encode_kernel(ShuffleEncodeParams p) {
     const int hx = blockIdx.x * blockDim.x + threadIdx.x;
     const int hy = blockIdx.y * blockDim.y + threadIdx.y;
     if (hx >= p.dst_width || hy >= p.dst_height) return;
-    const ShuffleSource s = shuffle_source(p.order, 0, hy, hx, p.scale, 1);
+    const ShuffleSource s = shuffle_source(p.order, p.channel, hy, hx, p.scale, p.channels);
     float v = load_element(p.src, p.src_type,
                            s.y * p.src_row_stride + s.x * p.src_pixel_stride +
                                s.channel * p.src_channel_stride);
@@ -35,6 +35,7 @@ cudaError_t launch_shuffle_encode(const ShuffleEncodeParams &p, cudaStream_t str
         p.dst_width > p.scale * p.lr_width || p.dst_height > p.scale * p.lr_height ||
         p.dst_bit_depth < 8 || p.dst_bit_depth > 16 || p.dst_shift < 0 ||
         p.dst_shift + p.dst_bit_depth > 16 || (p.dst_bit_depth == 8 && p.dst_shift != 0) ||
+        p.channels < 1 || p.channel < 0 || p.channel >= p.channels ||
         !p.src || !p.dst || (p.activation == Activation::prelu && !p.prelu_slope) ||
         (p.residual && (p.residual_bit_depth < 8 || p.residual_bit_depth > 16 || p.residual_shift < 0 ||
                         p.residual_shift + p.residual_bit_depth > 16 ||

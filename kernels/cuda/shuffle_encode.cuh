@@ -17,7 +17,7 @@
 namespace espcn::cuda {
 
 struct ShuffleEncodeParams {
-    const void *src = nullptr;          // device LR tensor, r² channels (C = 1)
+    const void *src = nullptr;          // device LR tensor, C·r² channels
     TensorType src_type = TensorType::f32;
     ptrdiff_t src_row_stride = 0;       // elements
     ptrdiff_t src_pixel_stride = 0;     // elements (NHWC: the channel count)
@@ -26,6 +26,10 @@ struct ShuffleEncodeParams {
     int lr_height = 0;
     int scale = 2;
     ShuffleOrder order = kShuffleCRD;
+    // The image channel written (one launch per channel: each has its plane)
+    // and the network's image channels C, which place it in the shuffle order.
+    int channel = 0;
+    int channels = 1;
     // The last conv's bias and activation, fused here: cuDNN writes the bare
     // convolution. Device arrays of one float per LR channel; NULL: no bias
     // (slopes are read only for prelu).
@@ -34,11 +38,12 @@ struct ShuffleEncodeParams {
     Activation activation = Activation::identity;
     SampleRange range{};
     // Global residual (Network::residual == nearest): the network's LR input
-    // plane itself, decoded here in fp32 with `range` (decode_sample, as the
-    // CPU decodes it), added nearest-upsampled after the activation: HR (Y, X)
-    // adds decode(in(Y div r, X div r)). Not the fp16 input tensor: rounded to
-    // 11 bits there, the identity path would lose up to 16 codes of a 16-bit
-    // plane. NULL: none.
+    // plane of image channel `channel` itself (one plane per launch, like
+    // dst), decoded here in fp32 with `range` (decode_sample, as the CPU
+    // decodes it), added nearest-upsampled after the activation: HR (c, Y, X)
+    // adds decode(in_c(Y div r, X div r)). Not the fp16 input tensor: rounded
+    // to 11 bits there, the identity path would lose up to 16 codes of a
+    // 16-bit plane. NULL: none.
     const void *residual = nullptr;  // device LR plane, sample (y, x) as sample_access.hpp reads it
     ptrdiff_t residual_stride = 0;   // bytes; may be negative
     int residual_bit_depth = 8;

@@ -23,6 +23,9 @@ ESPCN_APT_PACKAGES=(
     python3-venv
     # bench/plot_fps.py and the demo's side-by-side picture
     python3-matplotlib
+    # weights/eval_compressed.py, weights/train/degrade.py and test_video_models
+    # (images, JPEG); python3-matplotlib depends on it, named here all the same
+    python3-pil
     # Debian 12's own ffmpeg 5.1: its `sr` filter is the speed peer and
     # test_native_export's oracle (FFmpeg 7 dropped the native DNN backend)
     ffmpeg@bookworm

@@ -12,6 +12,8 @@
 #     model): the filter adds nothing and loses nothing;
 #   - with ESPCN_MODEL_DIR unset, the filter finds the models by itself (next
 #     to the libespcn that ffmpeg loaded: <prefix>/lib/../share/espcn/models);
+#   - content=video loads default-video-x<R>.safetensors, the copy of the model
+#     weights/DEFAULTS names for video-x<R>, and runs exactly that model;
 #   - with no shipped model where the filter looks, it fails with a clear error.
 #
 #   test_filter_quality.sh FFMPEG ESPCN_EVAL ESPCN_PREFIX REPO_ROOT
@@ -77,6 +79,22 @@ for r in 2 3 4; do
     else fail "x$r without ESPCN_MODEL_DIR: '$a' vs with it: '$b'"; fi
 done
 
+# content=video (issue #23): loads default-video-x<r>.safetensors, the installed
+# copy of the model weights/DEFAULTS names for video-x<r>, and runs exactly it.
+for r in 2 3 4; do
+    named=$(sed -n "s/^video-x$r  *//p" "$root/weights/DEFAULTS")
+    if [ -n "$named" ] && cmp -s "$models/default-video-x$r.safetensors" "$models/$named"; then ok
+    else fail "x$r: $models/default-video-x$r.safetensors is not the installed copy of '$named' (weights/DEFAULTS)"; fi
+    a=$(ESPCN_MODEL_DIR=$models "$ffmpeg" -hide_banner -nostdin -loglevel error -f lavfi -i testsrc=size=48x32 \
+        -frames:v 2 -vf espcn=scale=$r:content=video -f framemd5 - 2>&1 | grep -v '^#')
+    b=$(ESPCN_MODEL_DIR=$models "$ffmpeg" -hide_banner -nostdin -loglevel error -f lavfi -i testsrc=size=48x32 \
+        -frames:v 2 -vf "espcn=scale=$r:model=$models/$named" -f framemd5 - 2>&1 | grep -v '^#')
+    c=$(ESPCN_MODEL_DIR=$models "$ffmpeg" -hide_banner -nostdin -loglevel error -f lavfi -i testsrc=size=48x32 \
+        -frames:v 2 -vf espcn=scale=$r -f framemd5 - 2>&1 | grep -v '^#')
+    if [ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" != "$c" ] && ! grep -qi error <<<"$a"; then ok
+    else fail "x$r content=video: '$a' vs model=$named: '$b' (clean default: '$c')"; fi
+done
+
 # No shipped model where the filter looks: a clear error at init and an error
 # exit, not a signal.
 out=$(ESPCN_MODEL_DIR=$work/empty run_signal_aware \
@@ -84,5 +102,10 @@ out=$(ESPCN_MODEL_DIR=$work/empty run_signal_aware \
 rc=$(tail -n 1 <<<"$out" | sed 's/^rc=//')
 if [ "$rc" -gt 0 ] && grep -q "no shipped x3 model" <<<"$out"; then ok
 else fail "missing default model: rc=$rc, output: $out"; fi
+out=$(ESPCN_MODEL_DIR=$work/empty run_signal_aware \
+      "$ffmpeg" -hide_banner -loglevel error -f lavfi -i testsrc=size=64x48 -frames:v 1 -vf espcn=scale=2:content=video -f null -)
+rc=$(tail -n 1 <<<"$out" | sed 's/^rc=//')
+if [ "$rc" -gt 0 ] && grep -q "no shipped x2 model for content=video" <<<"$out"; then ok
+else fail "missing video model: rc=$rc, output: $out"; fi
 
 finish test_filter_quality

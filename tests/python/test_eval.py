@@ -13,8 +13,10 @@ numpy and weights/matlab_imresize.py, what the protocol says:
 
 The SR plane is the engine's (whatever the model): what is checked is the
 scoring. Also: --sr-dir scores external images (the bicubic planes handed back
-as external output score exactly as bicubic; RGB files are reduced to Y), and
-bad input fails with exit status 1 or 2, never a signal.
+as external output score exactly as bicubic; RGB files are reduced to Y), --lr-dir takes
+given LR planes (the saved LR and bicubic are those planes' and the scores follow them), and
+bad input (an LR plane of the wrong size among them) fails with exit status 1 or 2, never a
+signal.
 """
 from __future__ import annotations
 
@@ -168,6 +170,34 @@ def test_eval_scores_as_the_protocol_says(option):
             mean = [float(rows["mean"][k]) for k in ("psnr_y", "ssim_y", "bicubic_psnr_y", "bicubic_ssim_y")]
             assert np.allclose(mean, sums / len(images), atol=1e-3), (mean, sums / len(images))
 
+            # --lr-dir: the LR planes given (here the protocol's LR with noise, as a codec's
+            # output would differ from it) are what the model and bicubic start from
+            given = os.path.join(tmp, f"lr{r}", "Gen")
+            os.makedirs(given)
+            for name in images:
+                stem = os.path.splitext(name)[0]
+                lr = read_pgm(os.path.join(save, "Gen", stem + "_lr.pgm")).astype(np.float64)
+                lr = np.clip(lr + rng.integers(-6, 7, lr.shape), 0, 255)
+                write_pnm(os.path.join(given, stem + ".pgm"), lr)
+            save2, t4 = os.path.join(tmp, f"save{r}lr"), os.path.join(tmp, f"lr{r}.csv")
+            run([a.eval, "-m", model, "--threads", "1", "--lr-dir", os.path.dirname(given), "--save", save2,
+                 "--csv", t4, data])
+            with open(t4) as f:
+                rows = {row["image"]: row for row in csv.DictReader(f)}
+            for name, img in sorted(images.items()):
+                stem = os.path.splitext(name)[0]
+                hr = luma(img)
+                hr = hr[: hr.shape[0] - hr.shape[0] % r, : hr.shape[1] - hr.shape[1] % r]
+                lr = read_pgm(os.path.join(given, stem + ".pgm"))
+                d = os.path.join(save2, "Gen")
+                assert np.array_equal(read_pgm(os.path.join(d, stem + "_lr.pgm")), lr), (r, name, "given LR")
+                bic = upscale(lr, r)
+                assert np.array_equal(read_pgm(os.path.join(d, stem + "_bicubic.pgm")), bic), (r, name, "bicubic")
+                sr = read_pgm(os.path.join(d, stem + "_sr.pgm"))
+                assert abs(float(rows[name]["psnr_y"]) - psnr(sr, hr, r)) <= 1e-3, (r, name)
+                assert abs(float(rows[name]["bicubic_psnr_y"]) - psnr(bic, hr, r)) <= 1e-3, (r, name)
+            checks += 1
+
             # external images: the bicubic planes as gray, or as RGB (R = G = B = v gives
             # Y = round(16 + 219 v / 255), so write the inverse where it exists: use gray)
             ext = os.path.join(tmp, f"ext{r}", "Gen")
@@ -215,6 +245,9 @@ def test_eval_scores_as_the_protocol_says(option):
             ([a.eval, "-m", os.path.join(tmp, "m2.safetensors"), "-s", "3", data], 1),
             ([a.eval, "-s", "3", "--sr-dir", os.path.join(tmp, "ext2"), data], 1),  # sizes differ
             ([a.eval, "-s", "2", "--sr-dir", os.path.join(tmp, "nowhere"), data], 1),
+            ([a.eval, "-m", os.path.join(tmp, "m3.safetensors"), "--lr-dir", os.path.join(tmp, "lr2"), data], 1),
+            ([a.eval, "-m", os.path.join(tmp, "m2.safetensors"), "--lr-dir", os.path.join(tmp, "nowhere"), data], 1),
+            ([a.eval, "-s", "2", "--sr-dir", os.path.join(tmp, "ext2"), "--lr-dir", os.path.join(tmp, "lr2"), data], 2),
         ]
         for cmd, code in bad:
             p = run(cmd, expect=code)

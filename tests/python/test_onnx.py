@@ -11,7 +11,10 @@
    FSRCNN-like deconv (pytorch_half_pixel + round_prefer_ceil), and the other
    spellings of nearest upsampling (opset 18 axes, opset 11 roi, Resize-10,
    Upsample-9, Upsample-7, a Constant-node scales); each imported file must say
-   "residual": "nearest" and espcn.format "2". ONNX Runtime runs each graph on a seeded 16-bit
+   "residual": "nearest" and espcn.format "2". Real-ESRGAN's SRVGGNetCompact
+   (RGB in and out, PRelu per channel, DepthToSpace CRD, the residual per
+   channel) as torch.onnx.export writes it at opset 11: "plane": "rgb", run
+   through espcn-cli on a 16-bit PPM. ONNX Runtime runs each graph on a seeded 16-bit
    plane (sample v enters as v/65535); the imported file runs through
    `espcn-cli --raw-in WxH:16 --bits 16`; ONNX Runtime's output is clamped to
    [0, 1] and rounded to 16 bits as the engine encodes.
@@ -23,7 +26,8 @@
    bench/cpu_peers.py gives the peers) vs espcn-cli.
 3. Graphs the format cannot express fail with exit status 1 and a message
    naming the node and op (or attribute): Resize, a residual Add, a grouped or
-   strided Conv, a 3-channel input, the Reshape/Transpose pixel shuffle of
+   strided Conv, an RGB input with a luma output, a 2-channel input, the
+   Reshape/Transpose pixel shuffle of
    opset < 11, a weight given as a graph input, no upsampler, a Conv after the
    upsampler, two activations in a row, a PRelu slope of shape (C,) (which
    ONNX broadcasts over the width), a file that is not ONNX; and residuals the
@@ -85,6 +89,27 @@ def run_ort(onnx_path: Path, plane: np.ndarray) -> np.ndarray:
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     (y,) = sess.run(None, {sess.get_inputs()[0].name: x})
     return y[0, 0]
+
+
+def run_ort_rgb(onnx_path: Path, planes: np.ndarray) -> np.ndarray:
+    """ONNX Runtime on R, G, B planes (3, H, W) of 16 bits: its float output (3, rH, rW)."""
+    x = (planes.astype(np.float32) / np.float32(65535.0)).reshape(1, 3, H, W)
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    return sess.run(None, {sess.get_inputs()[0].name: x})[0][0]
+
+
+def run_cli_rgb(cli: str, model: Path, planes: np.ndarray, work: Path, scale: int) -> np.ndarray:
+    """espcn-cli on a 16-bit PPM of R, G, B planes (3, H, W): its output planes (3, rH, rW)."""
+    src, dst = work / "in.ppm", work / "out.ppm"
+    src.write_bytes(f"P6\n{W} {H}\n65535\n".encode() + planes.transpose(1, 2, 0).astype(">u2").tobytes())
+    p = subprocess.run([cli, "-m", str(model), "-i", str(src), "-o", str(dst), "--bits", "16"],
+                       capture_output=True, text=True)
+    check(p.returncode == 0, f"espcn-cli failed ({p.returncode}): {p.stderr.strip()}")
+    raw = dst.read_bytes()
+    header = f"P6\n{W * scale} {H * scale}\n65535\n".encode()
+    check(raw.startswith(header), f"espcn-cli wrote {raw[:20]!r}, expected a {W * scale}x{H * scale} 16-bit PPM")
+    out = np.frombuffer(raw[len(header):], dtype=">u2").astype(np.int64)
+    return out.reshape(H * scale, W * scale, 3).transpose(2, 0, 1)
 
 
 def run_cli(cli: str, model: Path, plane: np.ndarray, work: Path, scale: int) -> np.ndarray:
@@ -282,6 +307,25 @@ def fsrcnn_residual_graph(seed: int) -> tuple[Graph, int]:
                         nearest_mode="round_prefer_ceil"), r
 
 
+def compact_rgb_graph(seed: int) -> tuple[Graph, int]:
+    """Real-ESRGAN's SRVGGNetCompact (narrowed to 16 maps, 2 body convs) as torch.onnx.export
+    writes it at opset 11 (its pytorch2onnx.py): Conv 3->f, PRelu (f, 1, 1), body Conv + PRelu,
+    Conv f->3r^2, DepthToSpace CRD (nn.PixelShuffle), and out += F.interpolate(x, scale_factor=r,
+    mode="nearest"): Resize(x, roi (an empty Constant), scales) asymmetric + floor, with the
+    cubic_coeff_a torch always writes, then Add(out, base)."""
+    r, f = 4, 16
+    g = Graph(seed, channels_in=3, opset=11)
+    g.conv(3, f, 3)
+    g.op("PRelu", [g.weight((f, 1, 1), 0.25)])
+    for _ in range(2):
+        g.conv(f, f, 3)
+        g.op("PRelu", [g.weight((f, 1, 1), 0.25)])
+    g.conv(f, 3 * r * r, 3, gain=0.4)
+    g.op("DepthToSpace", blocksize=r, mode="CRD")
+    return add_residual(g, r, mode="nearest", coordinate_transformation_mode="asymmetric",
+                        nearest_mode="floor", cubic_coeff_a=-0.75), r
+
+
 def small_residual_graph(seed: int, r: int, opset: int, op: str = "Resize", **residual) -> Graph:
     g = Graph(seed, opset=opset)
     g.conv(1, 8, 3).op("Tanh").conv(8, r * r, 3, gain=0.4)
@@ -395,7 +439,11 @@ def unsupported_graphs(work: Path) -> list[tuple[str, Path, list[str]]]:
 
     g = Graph(7, channels_in=3)
     g.conv(3, 4, 3).op("DepthToSpace", blocksize=2)
-    add("rgb-input", g, ["3 channels", "luma"])
+    add("rgb-input-luma-output", g, ["ends with 1 channel(s) but takes 3"])
+
+    g = Graph(7, channels_in=2)
+    g.conv(2, 4, 3).op("DepthToSpace", blocksize=2)
+    add("two-channel-input", g, ["2 channels", "three (R, G, B)"])
 
     g = Graph(8)  # PixelShuffle as opset 9 exports it
     g.conv(1, 4, 3)
@@ -491,6 +539,22 @@ def test_import_matches_onnx_runtime(cli, converters, tmp_path, label, builder, 
           f"; {p.stdout.strip().split(': ', 1)[-1]}")
 
 
+def test_import_srvggnet_compact_matches_onnx_runtime(cli, converters, tmp_path):
+    """RGB in and out (written "plane": "rgb"), the residual per channel, vs ONNX Runtime."""
+    importer, _, read_model = converters
+    g, r = compact_rgb_graph(60)
+    src = g.save(tmp_path / "compact.onnx")
+    dst = tmp_path / "compact.safetensors"
+    p = subprocess.run(importer + [str(src), "-o", str(dst)], capture_output=True, text=True)
+    check(p.returncode == 0, f"onnx_import failed: {p.stderr.strip()}")
+    net, _ = read_model(str(dst))
+    got = (net.get("plane"), net.get("residual"), format_version(dst))
+    check(got == ("rgb", "nearest", "2"), f"(plane, residual, espcn.format) is {got}")
+    planes = np.stack([random_plane16(160 + c) for c in range(3)])
+    ours, want = run_cli_rgb(cli, dst, planes, tmp_path, r), run_ort_rgb(src, planes)
+    print(" / ".join(f"{name}: {compare(ours[c], want[c])}" for c, name in enumerate("RGB")))
+
+
 def pytest_generate_tests(metafunc):
     # Every shipped model, from --weights-dir (as the weights fixture reads it).
     if "shipped" in metafunc.fixturenames:
@@ -558,7 +622,7 @@ UNSUPPORTED_LABELS = [
     "resize", "residual", "residual-align-corners", "residual-asymmetric-round",
     "residual-wrong-scale", "residual-unequal-scales", "residual-sizes", "add-constant",
     "residual-before-activation", "activation-after-residual", "add", "grouped-conv",
-    "strided-conv", "valid-padding", "rgb-input", "reshape-shuffle", "weight-input",
+    "strided-conv", "valid-padding", "rgb-input-luma-output", "two-channel-input", "reshape-shuffle", "weight-input",
     "no-upsampler", "conv-after-upsampler", "two-activations", "prelu-slope-per-column",
     "not-onnx"]
 

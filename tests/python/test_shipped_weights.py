@@ -20,6 +20,10 @@
 7. weights/DEFAULTS names one default per scale (installed as default-x<r>.safetensors): the
    best model of that scale by Set5 mean PSNR-Y among those that beat bicubic on every
    generated image; a default that loses to bicubic on any of them fails.
+8. weights/DEFAULTS also names one model per scale for compressed video ("video-x<r>",
+   installed as default-video-x<r>.safetensors, which `espcn=content=video` loads): a shipped
+   "<arch>-x<r>-video" model of that scale (issue #23; its compressed-input checks are
+   test_video_models.py's).
 """
 from __future__ import annotations
 
@@ -151,6 +155,13 @@ def checksum_block(models_md: str) -> dict[str, str]:
     return out
 
 
+def parse_stem(stem: str) -> tuple[str, str, str]:
+    """<arch>-x<r>[-<kind>] (kind: "video", models for compressed input) -> (arch, r, kind)."""
+    m = re.match(r"^([a-z0-9]+)-x(\d+)(?:-(video))?$", stem)
+    assert m, f"{stem}: not <arch>-x<r>[-video]"
+    return m.group(1), m.group(2), m.group(3) or ""
+
+
 @pytest.fixture(scope="module")
 def tools(option):
     class Tools:
@@ -195,7 +206,7 @@ def test_models_md_lists_every_model_intact_and_loadable(tools, listed):
         assert info.returncode == 0, info.stderr
         fields = dict(re.findall(r"^([a-zA-Z ]+):\s+(.*)$", info.stdout, re.M))
         stem = name[: -len(".safetensors")]
-        arch, r = stem.split("-x")
+        arch, r, _ = parse_stem(stem)
         assert fields["model"] == stem, (name, fields)
         assert fields["scale"] == f"x{r}", (name, fields)
         assert fields["upsampler"].startswith("deconv" if arch == "fsrcnn" else "pixel_shuffle"), fields
@@ -239,7 +250,7 @@ def test_models_beat_bicubic_and_defaults_are_the_best(tools, listed, set5, tmp_
     never_worse = {}
     for name in sorted(listed):
         stem = name[: -len(".safetensors")]
-        arch, r = stem.split("-x")
+        arch, r, _ = parse_stem(stem)
         r = int(r)
         table = str(tmp_path / (stem + ".csv"))
         p = subprocess.run([a.eval, "-m", os.path.join(a.weights_dir, name), "--threads", "2",
@@ -272,3 +283,17 @@ def test_models_beat_bicubic_and_defaults_are_the_best(tools, listed, set5, tmp_
     for name in sorted(listed):
         if not never_worse[name]:
             print(f"note: {name} loses to bicubic on a generated image (documented in MODELS.md); not a default")
+
+
+def test_defaults_name_a_video_model_per_scale(tools, listed):
+    """8 above."""
+    video = {}
+    for line in open(os.path.join(tools.weights_dir, "DEFAULTS")):
+        if re.match(r"^video-x\d+ ", line):
+            key, name = line.split()
+            scale = key[len("video-"):]
+            assert scale not in video, f"DEFAULTS: {key} twice"
+            video[scale] = name
+    assert sorted(video) == ["x2", "x3", "x4"], video
+    for scale, name in video.items():
+        assert name in listed and name.endswith(f"-{scale}-video.safetensors"), ("video-" + scale, name)

@@ -3,7 +3,10 @@
     pytest test_train_resume.py [--train-python PYTHON]
 
 Trains tiny configurations (an LRNet with collapsible blocks, indexed multi-process sampler,
-L1 -> MSE switch; and an ESPCN with the original stream sampler) on generated images twice:
+L1 -> MSE switch; an ESPCN with the original stream sampler; and, where an ffmpeg with libx264
+is found, the LRNet on compressed LR (weights/train/degrade.py: x264 single frames and clips,
+JPEG, noise, the clean-validation selection rule), its encodings cached and reused by the
+later runs) on generated images twice:
 straight through, and stopped half way (--stop-after) then continued with --resume (the
 second half with a different number of loader workers, which must not matter). Compares the
 final last.pt (model and optimizer state, exactly), the exported model files (bytes) and
@@ -11,7 +14,8 @@ log.csv (every column but the wall clock).
 
 The training python: --train-python, else $ESPCN_TRAIN_PYTHON, else the repository's
 .venv-torch2/bin/train-python (scripts/train_venv.sh), else this interpreter. Skips (exit 77,
-ctest: skipped) when none of them imports torch, numpy and PIL.
+ctest: skipped) when none of them imports torch, numpy and PIL; the compressed-LR
+configuration skips without an ffmpeg with libx264 (degrade.find_ffmpeg()).
 """
 from __future__ import annotations
 
@@ -43,6 +47,12 @@ CONFIGS = {
     "espcn": dict(COMMON, name="tiny-espcn", arch="espcn", scale=3, init="torch",
                   model={"c1": 4, "c2": 4}, sampler="stream", loss="mse"),
 }
+CONFIGS["lrnet-degrade"] = dict(
+    CONFIGS["lrnet"], name="tiny-lrnet-video",
+    degrade={"seed": 5, "variants": {"clean": 1, "x264": 3, "jpeg": 1},
+             "x264": {"crf": [20, 40], "clip_prob": 0.5, "clip_frames": 3, "clip_motion": 2},
+             "noise": {"prob": 0.5}, "val": [["x264", 30], ["jpeg", 50]]},
+    select={"clean_max_drop": 1.0})
 
 
 def find_python(given: str | None) -> str | None:
@@ -132,17 +142,32 @@ def data(python, tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """The degradation cache (weights/train/degrade.py's encodings), shared by every run."""
+    return str(tmp_path_factory.mktemp("cache"))
+
+
+def have_x264_ffmpeg(python: str) -> bool:
+    probe = subprocess.run([python, "-c", "import sys; sys.path.insert(0, sys.argv[1]); import degrade; "
+                            "print(degrade.find_ffmpeg() or '')", os.path.dirname(TRAIN)],
+                           capture_output=True, text=True)
+    return probe.returncode == 0 and bool(probe.stdout.strip())
+
+
 @pytest.mark.parametrize("name", list(CONFIGS))
-def test_resumed_run_equals_an_uninterrupted_one(python, data, tmp_path, name):
+def test_resumed_run_equals_an_uninterrupted_one(python, data, cache, tmp_path, name):
     cfg = CONFIGS[name]
+    if "degrade" in cfg and not have_x264_ffmpeg(python):
+        pytest.skip("no ffmpeg with libx264: the compressed-LR configuration is not run")
     tmp = str(tmp_path)
     config = os.path.join(tmp, f"{name}.json")
     with open(config, "w") as f:
         json.dump(cfg, f)
     whole, parts = os.path.join(tmp, f"{name}-whole"), os.path.join(tmp, f"{name}-resumed")
-    train(python, config, data, whole)
-    train(python, config, data, parts, "--stop-after", "4")
-    train(python, config, data, parts, "--resume", "--workers", "0")
+    train(python, config, data, whole, "--cache", cache)
+    train(python, config, data, parts, "--stop-after", "4", "--cache", cache)
+    train(python, config, data, parts, "--resume", "--workers", "0", "--cache", cache)
     msg = compare_checkpoints(python, os.path.join(whole, "last.pt"), os.path.join(parts, "last.pt"))
     fa = os.path.join(whole, f"{cfg['name']}.safetensors")
     fb = os.path.join(parts, f"{cfg['name']}.safetensors")

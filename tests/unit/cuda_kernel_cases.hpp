@@ -31,7 +31,9 @@
 #include "core/sample_codec.hpp"
 #include "core/shuffle_index.hpp"
 #include "core/plane_resample.hpp"
+#include "core/color_convert.hpp"
 #include "cuda/bias_activation.cuh"
+#include "cuda/color_convert.cuh"
 #include "cuda/plane_to_tensor.cuh"
 #include "cuda/plane_upscale.cuh"
 #include "cuda/shuffle_encode.cuh"
@@ -349,6 +351,206 @@ inline void shuffle_encode_residual_cases(KernelTarget &t) {
                         }
                     ASSERT_NO_FATAL_FAILURE(expect_padding_untouched(out, "shuffle_encode residual"));
                 }
+}
+
+// A network of RGB: each image channel c of C = 3 written by its own launch
+// (channel, channels), CRD and DCR (which differ with C = 3), the residual
+// read from that channel's own LR input plane (each channel's plane differs,
+// decoded in fp32); r = 2..4.
+inline void shuffle_encode_rgb_cases(KernelTarget &t) {
+    std::mt19937 rng(15);
+    for (int r = 2; r <= 4; ++r)
+        for (const ShuffleOrder order : {kShuffleCRD, kShuffleDCR})
+            for (const TensorType type : {TensorType::f32, TensorType::f16}) {
+                const int C = 3, lw = 11, lh = 5, c = C * r * r;
+                const int pix = type == TensorType::f16 ? (c + 7) / 8 * 8 : c;
+                const size_t esize = type == TensorType::f32 ? 4 : 2;
+                std::uniform_real_distribution<float> d(-0.3f, 0.3f);
+                std::vector<float> lr(static_cast<size_t>(lw) * lh * c);
+                for (float &v : lr) v = d(rng);
+                std::vector<Plane> input;  // the LR input plane of each channel
+                for (int ch = 0; ch < C; ++ch) input.push_back(make_plane(lw, lh, 8, 0, ch == 2, &rng));
+                auto store = [&](std::vector<uint8_t> &bytes, size_t index, float &v) {
+                    uint8_t *e = bytes.data() + esize * index;
+                    if (type == TensorType::f32) std::memcpy(e, &v, 4);
+                    else {
+                        const uint16_t hb = half_bits(v);
+                        std::memcpy(e, &hb, 2);
+                        v = half_value(hb);
+                    }
+                };
+                std::vector<uint8_t> lr_bytes(esize * lw * lh * pix, 0);
+                for (int p = 0; p < lw * lh; ++p)
+                    for (int ch = 0; ch < c; ++ch) store(lr_bytes, static_cast<size_t>(p) * pix + ch, lr[static_cast<size_t>(p) * c + ch]);
+                std::vector<float> bias(c);
+                for (float &v : bias) v = d(rng);
+                const void *src = t.upload(lr_bytes.data(), lr_bytes.size());
+                std::vector<const void *> res;
+                for (const Plane &in : input) res.push_back(static_cast<uint8_t *>(upload_plane(t, in)) + in.origin);
+                const float *dbias = static_cast<const float *>(t.upload(bias.data(), bias.size() * 4));
+                for (int ch = 0; ch < C; ++ch) {
+                    const int ow = lw * r, oh = lh * r;
+                    Plane out = make_plane(ow, oh, 8, 0, ch == 1, nullptr);
+                    void *dst = upload_plane(t, out);
+                    ShuffleEncodeParams p;
+                    p.src = src;
+                    p.src_type = type;
+                    p.src_pixel_stride = pix;
+                    p.src_row_stride = static_cast<ptrdiff_t>(pix) * lw;
+                    p.lr_width = lw;
+                    p.lr_height = lh;
+                    p.scale = r;
+                    p.order = order;
+                    p.channel = ch;
+                    p.channels = C;
+                    p.bias = dbias;
+                    p.activation = Activation::identity;
+                    p.residual = res[static_cast<size_t>(ch)];
+                    p.residual_stride = input[static_cast<size_t>(ch)].stride;
+                    p.residual_bit_depth = 8;
+                    p.dst = static_cast<uint8_t *>(dst) + out.origin;
+                    p.dst_stride = out.stride;
+                    p.dst_width = ow;
+                    p.dst_height = oh;
+                    p.dst_bit_depth = 8;
+                    ASSERT_EQ(launch_shuffle_encode(p, t.stream()), cudaSuccess);
+                    ASSERT_EQ(t.finish(), cudaSuccess);
+                    t.download(out.bytes.data(), dst, out.bytes.size());
+                    for (int y = 0; y < oh; ++y)
+                        for (int x = 0; x < ow; ++x) {
+                            const ShuffleSource s = shuffle_source(order, ch, y, x, r, C);
+                            const size_t pixel = static_cast<size_t>(s.y) * lw + s.x;
+                            const float v = lr[pixel * c + s.channel] + bias[s.channel] +
+                                            decode_sample(input[static_cast<size_t>(ch)].at(s.x, s.y), 255, SampleRange{});
+                            ASSERT_EQ(out.at(x, y), encode_sample(v, 255, SampleRange{}))
+                                << "r=" << r << " order=" << order << " channel " << ch << " at " << x << "," << y;
+                        }
+                    ASSERT_NO_FATAL_FAILURE(expect_padding_untouched(out, "shuffle_encode rgb"));
+                    p.channel = C;  // outside [0, channels)
+                    EXPECT_EQ(launch_shuffle_encode(p, t.stream()), cudaErrorInvalidValue);
+                }
+            }
+}
+
+// The colour conversion of networks of RGB: the kernels against the same
+// per-sample functions run on the host (core/color_convert.hpp, as the CPU's
+// core/color_frames.cpp runs them), exact: 4:2:0, 4:2:2 and 4:4:4 Y'CbCr of 8
+// and 10 bits (P010's shift too), odd sizes, every matrix and range, every
+// chroma filter, and packed 8-bit RGB (3 samples per pixel); nothing outside
+// the samples written.
+inline void color_convert_cases(KernelTarget &t) {
+    std::mt19937 rng(16);
+    struct Case {
+        int log2_w, log2_h, bits, shift;
+        bool ycbcr, limited, packed;
+        ResampleKind filter;
+    };
+    const Case cases[] = {{1, 1, 10, 0, true, true, false, kResampleBicubic},
+                          {1, 1, 8, 0, true, false, false, kResampleBilinear},
+                          {1, 0, 10, 6, true, true, false, kResampleNearest},
+                          {0, 0, 8, 0, true, false, false, kResampleBicubic},
+                          {0, 0, 8, 0, false, false, true, kResampleBicubic},
+                          {0, 0, 16, 0, false, true, false, kResampleBicubic}};
+    const ColorMatrix matrices[] = {{true, 0.299f, 0.114f}, {true, 0.2126f, 0.0722f}, {true, 0.2627f, 0.0593f}};
+    int m = 0;
+    for (const Case &k : cases) {
+        const int w = 13, h = 7, r = 2;
+        const int cw = (w + (1 << k.log2_w) - 1) >> k.log2_w, ch = (h + (1 << k.log2_h) - 1) >> k.log2_h;
+        const int ow = w * r, oh = h * r;
+        const int ocw = (ow + (1 << k.log2_w) - 1) >> k.log2_w, och = (oh + (1 << k.log2_h) - 1) >> k.log2_h;
+        const ColorMatrix matrix = k.ycbcr ? matrices[m++ % 3] : ColorMatrix{};
+        const int step = k.packed ? 3 : 1;
+        // Sources: Y' (or R, G, B), Cb and Cr planes; packed: one plane of 3·w samples.
+        Plane src[3], dst[3];
+        for (int p = 0; p < 3; ++p) {
+            const bool sub = p > 0 && k.ycbcr;
+            if (!k.packed || p == 0) {
+                src[p] = make_plane((sub ? cw : w) * step, sub ? ch : h, k.bits, k.shift, p == 1, &rng);
+                dst[p] = make_plane((sub ? ocw : ow) * step, sub ? och : oh, k.bits, k.shift, p == 2, nullptr);
+            }
+        }
+        Plane rgb_in[3], rgb_out[3];
+        for (int p = 0; p < 3; ++p) {
+            rgb_in[p] = make_plane(w, h, 16, 0, false, nullptr);
+            rgb_out[p] = make_plane(ow, oh, 16, 0, false, &rng);  // what a network wrote
+        }
+        // Host run: the planes in host memory.
+        ToRgbParams hp;
+        FromRgbParams hq;
+        hp.log2_w = hq.log2_w = k.ycbcr ? k.log2_w : 0;
+        hp.log2_h = hq.log2_h = k.ycbcr ? k.log2_h : 0;
+        hp.chroma_filter = k.filter;
+        hp.matrix = hq.matrix = matrix;
+        auto cplane = [&](Plane &p, void *base, int channel, int width) {
+            ColorPlane c;
+            c.data = static_cast<uint8_t *>(base) + p.origin + (k.packed ? channel * (k.bits > 8 ? 2 : 1) : 0);
+            c.stride = p.stride;
+            c.width = width;
+            c.height = p.height;
+            c.bit_depth = p.bits;
+            c.shift = p.shift;
+            c.step = step;
+            return c;
+        };
+        std::vector<Plane> host_src(src, src + 3), host_dst(dst, dst + 3), host_in(rgb_in, rgb_in + 3);
+        for (int p = 0; p < 3; ++p) {
+            const bool sub = p > 0 && k.ycbcr;
+            Plane &s = k.packed ? host_src[0] : host_src[static_cast<size_t>(p)];
+            Plane &d = k.packed ? host_dst[0] : host_dst[static_cast<size_t>(p)];
+            hp.src[p] = cplane(s, s.bytes.data(), p, sub ? cw : w);
+            hq.dst[p] = cplane(d, d.bytes.data(), p, sub ? ocw : ow);
+            hp.coding[p] = hq.coding[p] = color_coding(k.ycbcr, k.limited, k.bits);
+            hp.dst[p] = cplane(host_in[static_cast<size_t>(p)], host_in[static_cast<size_t>(p)].bytes.data(), 0, w);
+            hp.dst[p].step = 1;
+            hp.dst[p].data = host_in[static_cast<size_t>(p)].bytes.data() + host_in[static_cast<size_t>(p)].origin;
+            hq.src[p] = ColorPlane{rgb_out[p].bytes.data() + rgb_out[p].origin, rgb_out[p].stride, ow, oh, 16, 0, 1};
+        }
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x) to_rgb_pixel(hp, x, y);
+        for (int y = 0; y < oh; ++y)
+            for (int x = 0; x < ow; ++x) from_rgb_pixel(hq, x, y);
+        if (k.ycbcr)
+            for (int y = 0; y < och; ++y)
+                for (int x = 0; x < ocw; ++x) from_rgb_chroma(hq, x, y);
+        // Target run: the same planes uploaded.
+        ToRgbParams tp = hp;
+        FromRgbParams tq = hq;
+        void *tsrc[3] = {}, *tdst[3] = {}, *tin[3] = {}, *tout[3] = {};
+        for (int p = 0; p < 3; ++p) {
+            if (!k.packed || p == 0) {
+                tsrc[p] = upload_plane(t, src[p]);
+                tdst[p] = upload_plane(t, dst[p]);
+            }
+            tin[p] = upload_plane(t, rgb_in[p]);
+            tout[p] = upload_plane(t, rgb_out[p]);
+        }
+        for (int p = 0; p < 3; ++p) {
+            const bool sub = p > 0 && k.ycbcr;
+            const int q = k.packed ? 0 : p;
+            tp.src[p] = cplane(src[q], tsrc[q], p, sub ? cw : w);
+            tq.dst[p] = cplane(dst[q], tdst[q], p, sub ? ocw : ow);
+            tp.dst[p] = ColorPlane{static_cast<uint8_t *>(tin[p]) + rgb_in[p].origin, rgb_in[p].stride, w, h, 16, 0, 1};
+            tq.src[p] = ColorPlane{static_cast<uint8_t *>(tout[p]) + rgb_out[p].origin, rgb_out[p].stride, ow, oh, 16, 0, 1};
+        }
+        ASSERT_EQ(launch_to_rgb(tp, w, h, t.stream()), cudaSuccess);
+        ASSERT_EQ(launch_from_rgb(tq, ow, oh, t.stream()), cudaSuccess);
+        ASSERT_EQ(t.finish(), cudaSuccess);
+        for (int p = 0; p < 3; ++p) {
+            Plane got = rgb_in[p];
+            t.download(got.bytes.data(), tin[p], got.bytes.size());
+            ASSERT_EQ(got.bytes, host_in[static_cast<size_t>(p)].bytes) << "to_rgb channel " << p << " case " << (&k - cases);
+            ASSERT_NO_FATAL_FAILURE(expect_padding_untouched(got, "to_rgb"));
+            if (k.packed && p > 0) continue;
+            Plane out = dst[p];
+            t.download(out.bytes.data(), tdst[p], out.bytes.size());
+            ASSERT_EQ(out.bytes, host_dst[static_cast<size_t>(p)].bytes) << "from_rgb plane " << p << " case " << (&k - cases);
+            ASSERT_NO_FATAL_FAILURE(expect_padding_untouched(out, "from_rgb"));
+        }
+    }
+    ToRgbParams bad;
+    EXPECT_EQ(launch_to_rgb(bad, 4, 4, t.stream()), cudaErrorInvalidValue);
+    FromRgbParams bad_out;
+    EXPECT_EQ(launch_from_rgb(bad_out, 4, 4, t.stream()), cudaErrorInvalidValue);
 }
 
 // Bias + activation in place: fp32 and fp16, every activation, with and

@@ -4,5 +4,6 @@
 int espcn_header_check_c(void);
 int espcn_header_check_c(void) {
     espcn_params p = ESPCN_PARAMS_DEFAULT_INIT;
-    return (int)p.backend;
+    espcn_frame f = ESPCN_FRAME_INIT;
+    return (int)p.backend + (int)f.matrix;
 }

@@ -4,5 +4,6 @@
 int espcn_header_check_cxx();
 int espcn_header_check_cxx() {
     espcn_params p = ESPCN_PARAMS_DEFAULT_INIT;
-    return static_cast<int>(p.backend);
+    espcn_frame f = ESPCN_FRAME_INIT;
+    return static_cast<int>(p.backend) + static_cast<int>(f.matrix);
 }

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <optional>
 #include <random>
 #include <string>
@@ -272,6 +273,164 @@ TEST_P(Backends, ShippedArchitecturesMatchReference) {
         EXPECT_LE(d.max, 1u);
         EXPECT_LE(d.differing * 1000, d.total) << d.differing << " of " << d.total << " differ";
     }
+}
+
+// Three planes (R, G, B) of one size and depth.
+struct RgbPlanes {
+    test::TestPlane c[3];
+    espcn_plane planes[3];
+    Planes span() const { return Planes(planes, 3); }
+    PlaneDiff diff(const RgbPlanes &o) const {
+        PlaneDiff d;
+        for (int k = 0; k < 3; ++k) {
+            const PlaneDiff e = compare_planes(c[k], o.c[k]);
+            d.max = std::max(d.max, e.max);
+            d.differing += e.differing;
+            d.total += e.total;
+        }
+        return d;
+    }
+};
+
+RgbPlanes make_rgb(int w, int h, int bits, std::mt19937 *rng, bool bottom_up = false) {
+    RgbPlanes p;
+    for (int k = 0; k < 3; ++k) {
+        p.c[k] = test::make_plane(w, h, bits, rng, bottom_up, 7 + 2 * k);
+        p.planes[k] = p.c[k].plane;
+    }
+    return p;
+}
+
+// Networks of RGB (3 planes in, 3·r² maps, 3 planes out), both shuffle
+// orders (with C = 3 they differ), with and without the per-channel nearest
+// residual, odd sizes and mixed depths: the same bounds as luma networks.
+TEST_P(Backends, MatchesReferenceOnRandomRgbNetworks) {
+    const Size sizes[] = {{1, 1}, {17, 13}, {5, 31}};
+    const int depths[][2] = {{8, 8}, {10, 10}, {16, 16}, {8, 16}, {12, 8}};
+    int cases = 0;
+    for (uint32_t seed = 40; seed < 48; ++seed) {
+        std::mt19937 rng(seed);
+        const int scale = 2 + static_cast<int>(seed % 3);
+        const ShuffleOrder order = seed % 2 ? kShuffleDCR : kShuffleCRD;
+        Network n = test::random_network(rng, scale, order, 3);
+        if (seed % 4 >= 2) n.residual = Residual::nearest;
+        auto net = std::make_shared<const Network>(std::move(n));
+        auto ref = make_reference(net);
+        auto dut = make(GetParam(), net, 1 + static_cast<int>(seed % 2));
+        ASSERT_TRUE(dut);
+        for (const Size s : sizes) {
+            const auto &bits = depths[(seed + static_cast<uint32_t>(s.w)) % 5];
+            RgbPlanes in = make_rgb(s.w, s.h, bits[0], &rng, seed % 3 == 0);
+            RgbPlanes a = make_rgb(s.w * scale, s.h * scale, bits[1], nullptr);
+            RgbPlanes b = make_rgb(s.w * scale, s.h * scale, bits[1], nullptr, seed % 2 == 0);
+            ASSERT_TRUE(ref->process(in.span(), a.span()).is_ok());
+            const Status st = dut->process(in.span(), b.span());
+            ASSERT_TRUE(st.is_ok()) << st.message();
+            const PlaneDiff d = a.diff(b);
+            SCOPED_TRACE(testing::Message() << "seed " << seed << " x" << scale << " order " << order << " "
+                                            << s.w << "x" << s.h << " bits " << bits[0] << "->" << bits[1]);
+            if (bits[1] == 8) {
+                EXPECT_LE(d.max, 1u);
+                EXPECT_LE(d.differing * 100, d.total) << d.differing << " of " << d.total;
+            } else {
+                EXPECT_LE(d.max, 4u);
+            }
+            ++cases;
+        }
+    }
+    EXPECT_EQ(cases, 24);
+}
+
+// The residual of an RGB network is per channel: with a zero last layer,
+// each output plane is its own input plane replicated, in either order.
+TEST_P(Backends, RgbNearestResidualIsPerChannel) {
+    for (uint32_t seed = 0; seed < 4; ++seed) {
+        std::mt19937 rng(seed);
+        const int scale = 2 + static_cast<int>(seed % 3);
+        Network n = test::random_network(rng, scale, seed % 2 ? kShuffleDCR : kShuffleCRD, 3);
+        n.residual = Residual::nearest;
+        ConvLayer &last = n.convs.back();
+        std::fill(last.weight.begin(), last.weight.end(), 0.0f);
+        std::fill(last.bias.begin(), last.bias.end(), 0.0f);
+        last.activation = Activation::identity;
+        auto net = std::make_shared<const Network>(std::move(n));
+        auto dut = make(GetParam(), net, 2);
+        ASSERT_TRUE(dut);
+        const int bits = seed % 2 ? 10 : 8;
+        RgbPlanes in = make_rgb(13, 7, bits, &rng);
+        RgbPlanes out = make_rgb(13 * scale, 7 * scale, bits, nullptr);
+        ASSERT_TRUE(dut->process(in.span(), out.span()).is_ok());
+        for (int k = 0; k < 3; ++k)
+            for (int y = 0; y < 7 * scale; ++y)
+                for (int x = 0; x < 13 * scale; ++x)
+                    ASSERT_EQ(out.c[k].at(x, y), in.c[k].at(x / scale, y / scale))
+                        << "seed " << seed << " channel " << k << " at " << x << "," << y;
+    }
+}
+
+// SRVGGNetCompact's shape (Real-ESRGAN's animevideov3: 3 -> 64 maps, 64 -> 64
+// body layers with per-channel PReLU, 64 -> 3r², CRD, nearest residual), with
+// two body layers, at sizes with several work items and ragged edges.
+TEST_P(Backends, CompactRgbArchitectureMatchesReference) {
+    // The reference's output of each network, computed once for all the
+    // backends (the same network and input for every one; 64 maps are slow
+    // on the reference).
+    static std::map<int, RgbPlanes> reference_out;
+    for (const int scale : {2, 4}) {
+        SCOPED_TRACE(testing::Message() << "x" << scale);
+        auto net = load(test::compact_rgb_model(scale, 60 + static_cast<uint32_t>(scale), 2));
+        ASSERT_TRUE(net);
+        auto dut = make(GetParam(), net, 2);
+        ASSERT_TRUE(dut);
+        std::mt19937 rng(static_cast<uint32_t>(scale));
+        const int w = scale == 2 ? 45 : 23, h = scale == 2 ? 19 : 11;
+        RgbPlanes in = make_rgb(w, h, 8, &rng);
+        auto [cached, fresh] = reference_out.try_emplace(scale);
+        const RgbPlanes &a = cached->second;
+        if (fresh) {
+            cached->second = make_rgb(w * scale, h * scale, 8, nullptr);
+            const Status s = make_reference(net)->process(in.span(), a.span());
+            if (!s.is_ok()) reference_out.erase(cached);
+            ASSERT_TRUE(s.is_ok()) << s.message();
+        }
+        RgbPlanes b = make_rgb(w * scale, h * scale, 8, nullptr);
+        ASSERT_TRUE(dut->process(in.span(), b.span()).is_ok());
+        const PlaneDiff d = a.diff(b);
+        EXPECT_LE(d.max, 1u);
+        EXPECT_LE(d.differing * 1000, d.total) << d.differing << " of " << d.total << " differ";
+    }
+}
+
+// A frame of an RGB network: its three network tasks are one pass, whatever
+// resample tasks come between them (alpha), as the plane-level call.
+TEST_P(Backends, RgbFrameTasksAreOnePass) {
+    std::mt19937 rng(77);
+    auto net = std::make_shared<const Network>(test::random_network(rng, 2, kShuffleCRD, 3));
+    auto dut = make(GetParam(), net, 2);
+    auto ref = make_reference(net);
+    ASSERT_TRUE(dut);
+    RgbPlanes in = make_rgb(21, 9, 8, &rng);
+    test::TestPlane alpha = test::make_plane(21, 9, 8, &rng);
+    RgbPlanes want = make_rgb(42, 18, 8, nullptr), got = make_rgb(42, 18, 8, nullptr);
+    test::TestPlane alpha_out = test::make_plane(42, 18, 8, nullptr);
+    ASSERT_TRUE(ref->process(in.span(), want.span()).is_ok());
+    PlaneTask tasks[4];
+    for (int k = 0, t = 0; k < 3; ++k, ++t) {
+        if (k == 1) {  // the alpha between R and G
+            tasks[t].in = alpha.plane;
+            tasks[t].out = alpha_out.plane;
+            tasks[t].resample = true;
+            ++t;
+        }
+        tasks[t].in = in.planes[k];
+        tasks[t].out = got.planes[k];
+    }
+    ASSERT_TRUE(dut->submit_frame(tasks).is_ok());
+    ASSERT_TRUE(dut->receive_frame().is_ok());
+    EXPECT_LE(want.diff(got).max, 1u);
+    // Two network tasks of three: refused, naming the group.
+    const Status s = dut->submit_frame(std::span<const PlaneTask>(tasks, 3));
+    EXPECT_FALSE(s.is_ok());
 }
 
 // The paper's network, via a model file and the C API.

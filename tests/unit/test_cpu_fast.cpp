@@ -164,7 +164,10 @@ TEST(CpuFast, ReportsStreamingWorkingMemory) {
 // logical lanes in a fixed tree on every target). Checked byte for byte on
 // LRNet's three shapes (dot, 9 and 16 output maps), FSRCNN's (56-map layers:
 // pixel stride 56 for AVX2 alone, 64 beside AVX-512), the paper's ESPCN
-// (tanh) and a sigmoid network, at 8 and 16 bits and in bf16: each table alone, all
+// (tanh), a sigmoid network, and two RGB networks (SRVGGNetCompact's shape:
+// 3 interleaved input channels in stage 0, 64-map Winograd layers, 48 maps
+// encoded per channel with the residual; and a DCR one, its last layer
+// reordered to CRD), at 8 and 16 bits and in bf16: each table alone, all
 // candidates of one backend forced one by one and mixed layer by layer, the
 // tuning frames (candidates taking turns call by call), and the narrower
 // layout a small budget falls back to. Highway's portable baseline (no FMA)
@@ -185,21 +188,36 @@ TEST(CpuFast, EveryCandidateGivesTheSameBytes) {
     test::ModelBuilder sigmoid(3, 8);
     sigmoid.conv(1, 24, 3).activation("sigmoid").conv(24, 20, 3).activation("relu").conv(20, 9, 3)
         .pixel_shuffle();
-    const test::ModelBuilder models[] = {lrnet(2, 3), lrnet(3, 2), lrnet(4, 2), fsrcnn,
-                                         test::espcn_paper_model(3, 9), sigmoid};
+    test::ModelBuilder rgb_dcr(3, 11);
+    rgb_dcr.plane("rgb").conv(3, 16, 3).prelu(16).conv(16, 16, 3).activation("relu").conv(16, 27, 3)
+        .pixel_shuffle("dcr");
+    const std::vector<uint8_t> models[] = {lrnet(2, 3).bytes(), lrnet(3, 2).bytes(), lrnet(4, 2).bytes(),
+                                           fsrcnn.bytes(), test::espcn_paper_model(3, 9).bytes(), sigmoid.bytes(),
+                                           test::compact_rgb_model(4, 10, 1), test::with_nearest_residual(rgb_dcr)};
     int compared = 0;
-    for (const test::ModelBuilder &m : models) {
+    for (const std::vector<uint8_t> &m : models) {
         auto net = load(m);
         const int r = net->scale, nl = static_cast<int>(net->convs.size());
+        const size_t channels = static_cast<size_t>(net->in_channels);
         for (const int variant : {0, 1, 2}) {  // fp32 8-bit, fp32 16-bit, bf16 8-bit
             const int bits = variant == 1 ? 16 : 8;
             const bool bf16 = variant == 2;
             std::mt19937 rng(static_cast<uint32_t>(bits + nl));
             const int w = 150, h = 37;  // a strip edge and a partial Winograd tile
-            test::TestPlane in = test::make_plane(w, h, bits, &rng);
+            std::vector<test::TestPlane> in;
+            std::vector<espcn_plane> in_planes;
+            for (size_t c = 0; c < channels; ++c) {
+                in.push_back(test::make_plane(w, h, bits, &rng));
+                in_planes.push_back(in.back().plane);
+            }
             auto run = [&](FastBackend &b, const char *what) {
-                test::TestPlane out = test::make_plane(w * r, h * r, bits, nullptr);
-                const Status s = b.process(in.plane, out.plane);
+                std::vector<test::TestPlane> out;
+                std::vector<espcn_plane> out_planes;
+                for (size_t c = 0; c < channels; ++c) {
+                    out.push_back(test::make_plane(w * r, h * r, bits, nullptr));
+                    out_planes.push_back(out.back().plane);
+                }
+                const Status s = b.process(in_planes, out_planes);
                 EXPECT_TRUE(s.is_ok()) << what << ": " << s.message();
                 return out;
             };
@@ -207,11 +225,14 @@ TEST(CpuFast, EveryCandidateGivesTheSameBytes) {
             cfg.threads = 2;
             cfg.precision = bf16 ? ESPCN_PRECISION_BF16 : ESPCN_PRECISION_FP32;
             FastBackend first(net, cfg, {tables.front()});
-            const test::TestPlane expected = run(first, "first table");
-            auto same = [&](const test::TestPlane &got, const std::string &what) {
-                const test::PlaneDiff d = test::compare_planes(expected, got);
-                EXPECT_EQ(d.max, 0u) << what << ", x" << r << ", " << nl << " layers, " << bits << "-bit"
-                                     << (bf16 ? " bf16" : "") << ": " << d.differing << " samples differ";
+            const std::vector<test::TestPlane> expected = run(first, "first table");
+            auto same = [&](const std::vector<test::TestPlane> &got, const std::string &what) {
+                for (size_t c = 0; c < channels; ++c) {
+                    const test::PlaneDiff d = test::compare_planes(expected[c], got[c]);
+                    EXPECT_EQ(d.max, 0u) << what << ", x" << r << ", " << nl << " layers, channel " << c << ", "
+                                         << bits << "-bit" << (bf16 ? " bf16" : "") << ": " << d.differing
+                                         << " samples differ";
+                }
                 ++compared;
             };
             for (const fast::KernelTable *t : tables) {

@@ -310,8 +310,9 @@ public:
     ~StandInGpuBackend() override { --StandInGpu::alive; }
     espcn_backend kind() const override { return ESPCN_BACKEND_CUDA; }
     espcn_precision precision() const override { return ESPCN_PRECISION_FP16; }
-    Status process(const espcn_plane &in, const espcn_plane &out) override {
-        if (in.width == StandInGpu::fail_width) return StandInGpu::failure;
+    using Backend::process;
+    Status process(Planes in, Planes out) override {
+        if (in.front().width == StandInGpu::fail_width) return StandInGpu::failure;
         return cpu_->process(in, out);
     }
     int frame_queue_depth() const override { return 3; }

@@ -96,6 +96,18 @@ TEST(CudaKernels, ShuffleEncodeEqualsSharedFormula) {
     shuffle_encode_cases(t);
 }
 
+TEST(CudaKernels, ShuffleEncodeWritesEachRgbChannel) {
+    SKIP_WITHOUT_DEVICE();
+    DeviceTarget t;
+    shuffle_encode_rgb_cases(t);
+}
+
+TEST(CudaKernels, ColorConversionEqualsTheHostFunctions) {
+    SKIP_WITHOUT_DEVICE();
+    DeviceTarget t;
+    color_convert_cases(t);
+}
+
 TEST(CudaKernels, BiasActivationLeavesPaddingUntouched) {
     SKIP_WITHOUT_DEVICE();
     DeviceTarget t;

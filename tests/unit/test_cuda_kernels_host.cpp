@@ -54,6 +54,16 @@ TEST(CudaKernelsOnHost, ShuffleEncodeAddsTheNearestResidual) {
     shuffle_encode_residual_cases(t);
 }
 
+TEST(CudaKernelsOnHost, ShuffleEncodeWritesEachRgbChannel) {
+    HostTarget t;
+    shuffle_encode_rgb_cases(t);
+}
+
+TEST(CudaKernelsOnHost, ColorConversionEqualsTheHostFunctions) {
+    HostTarget t;
+    color_convert_cases(t);
+}
+
 TEST(CudaKernelsOnHost, BiasActivationLeavesPaddingUntouched) {
     HostTarget t;
     bias_activation_cases(t);

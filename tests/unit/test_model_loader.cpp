@@ -271,8 +271,12 @@ TEST(ModelLoader, RejectsInconsistentChains) {
     EXPECT_REJECTED(b.bytes_with(net), ESPCN_ERROR_MODEL, "neither");
 
     net = b.network();
-    net["plane"] = "rgb";
-    EXPECT_REJECTED(b.bytes_with(net), ESPCN_ERROR_UNSUPPORTED, "only \"luma\"");
+    net["plane"] = "yuv";
+    EXPECT_REJECTED(b.bytes_with(net), ESPCN_ERROR_UNSUPPORTED, "plane 'yuv' is not supported");
+
+    net = b.network();
+    net["plane"] = "rgb";  // a chain that takes one channel
+    EXPECT_REJECTED(b.bytes_with(net), ESPCN_ERROR_MODEL, "conv takes 1 channels but receives 3");
 
     net = b.network();
     net["range"] = {1.0, 1.0};
@@ -310,10 +314,34 @@ TEST(ModelLoader, RejectsDeconvWhoseOutputIsNotExactlyRTimes) {
     EXPECT_REJECTED(b.bytes(), ESPCN_ERROR_MODEL, "exactly 2x");
 }
 
-TEST(ModelLoader, RejectsMultiChannelOutput) {
+// The channels out are the plane's: a luma network ends with one, an RGB
+// network with three.
+TEST(ModelLoader, RejectsOutputsOtherThanThePlanesChannels) {
     ModelBuilder b(2, 3);
     b.conv(1, 12, 3).pixel_shuffle();  // 12 / 4 = 3 channels out
-    EXPECT_REJECTED(b.bytes(), ESPCN_ERROR_UNSUPPORTED, "single-plane");
+    EXPECT_REJECTED(b.bytes(), ESPCN_ERROR_MODEL, "network outputs 3 channel(s) but its plane 'luma' has 1");
+    ModelBuilder rgb(2, 4);
+    rgb.plane("rgb").conv(3, 8, 3).conv(8, 4, 3).pixel_shuffle();
+    EXPECT_REJECTED(rgb.bytes(), ESPCN_ERROR_MODEL, "network outputs 1 channel(s) but its plane 'rgb' has 3");
+}
+
+// "plane": "rgb": three channels in (R, G, B), three out, with the
+// residual and either shuffle order.
+TEST(ModelLoader, ReadsAnRgbNetwork) {
+    for (const char *order : {"crd", "dcr"}) {
+        ModelBuilder b(3, 5);
+        b.plane("rgb").conv(3, 8, 3).prelu(8).conv(8, 27, 3).pixel_shuffle(order);
+        json net = b.network();
+        net["residual"] = "nearest";
+        const std::shared_ptr<const Network> n = test::load(b.bytes_with(net, "2"));
+        ASSERT_TRUE(n);
+        EXPECT_EQ(n->in_channels, 3);
+        EXPECT_EQ(n->out_channels, 3);
+        EXPECT_EQ(n->order, std::string(order) == "crd" ? kShuffleCRD : kShuffleDCR);
+        EXPECT_EQ(n->residual, Residual::nearest);
+        const Outcome o = create_from(b.bytes_with(net, "2"));
+        EXPECT_EQ(o.status, ESPCN_OK) << o.message;
+    }
 }
 
 TEST(ModelLoader, MissingFileIsAnIoError) {

@@ -107,7 +107,7 @@ void expect_bands_identical(Backend &backend, const Network &net, const test::Te
     for (const int max_rows : heights) {
         const RowTilePlan plan = plan_row_tiles(h, R, max_rows);
         test::TestPlane banded = test::make_plane(w * r, h * r, out_bits, nullptr, !bottom_up);
-        const Status s = run_row_tiles(*b.row_tiles(), plan, in.plane, banded.plane, CancelCheck());
+        const Status s = run_row_tiles(*b.row_tiles(), plan, Planes(&in.plane, 1), Planes(&banded.plane, 1), CancelCheck());
         ASSERT_TRUE(s.is_ok()) << s.message();
         ASSERT_TRUE(same_samples(whole, banded))
             << espcn_backend_name(b.kind()) << " " << w << "x" << h << " R " << R << ": "

@@ -57,7 +57,7 @@ ModelBuilder &ModelBuilder::deconv(int in, int out, int kernel, int pad, int out
 }
 
 nlohmann::json ModelBuilder::network() const {
-    return {{"name", "test-x" + std::to_string(scale_)}, {"scale", scale_}, {"plane", "luma"},
+    return {{"name", "test-x" + std::to_string(scale_)}, {"scale", scale_}, {"plane", plane_},
             {"range", {0.0, 1.0}}, {"layers", layers_}};
 }
 
@@ -74,19 +74,20 @@ ModelBuilder espcn_paper_model(int scale, uint32_t seed) {
     return b;
 }
 
-Network random_network(std::mt19937 &rng, int scale, ShuffleOrder order) {
+Network random_network(std::mt19937 &rng, int scale, ShuffleOrder order, int channels) {
     Network n;
     n.name = "random";
     n.scale = scale;
     n.order = order;
+    n.in_channels = n.out_channels = channels;
     std::uniform_int_distribution<int> hidden(1, 3), kpick(0, 2), chans(1, 12), actpick(0, 4);
     const int kernels[] = {1, 3, 5};
-    int in = 1;
+    int in = channels;
     const int layers = hidden(rng) + 1;
     for (int k = 0; k < layers; ++k) {
         ConvLayer c;
         c.in_channels = in;
-        c.out_channels = k + 1 == layers ? scale * scale : chans(rng);
+        c.out_channels = k + 1 == layers ? channels * scale * scale : chans(rng);
         c.kernel = kernels[kpick(rng)];
         const float s = 1.5f / std::sqrt(static_cast<float>(c.in_channels * c.kernel * c.kernel));
         c.weight = random_values(rng, static_cast<size_t>(c.out_channels) * c.in_channels *
@@ -189,6 +190,14 @@ ModelBuilder lrnet_model(int scale, uint32_t seed, int middle, int f) {
     for (int k = 0; k < middle; ++k) b.conv(f, f, 3).prelu(f);
     b.conv(f, scale * scale, 5).pixel_shuffle();
     return b;
+}
+
+std::vector<uint8_t> compact_rgb_model(int scale, uint32_t seed, int body, int f) {
+    ModelBuilder b(scale, seed);
+    b.plane("rgb").conv(3, f, 3).prelu(f);
+    for (int k = 0; k < body; ++k) b.conv(f, f, 3).prelu(f);
+    b.conv(f, 3 * scale * scale, 3).pixel_shuffle("crd");
+    return with_nearest_residual(b);
 }
 
 std::vector<uint8_t> with_nearest_residual(const ModelBuilder &b) {

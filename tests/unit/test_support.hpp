@@ -35,6 +35,7 @@ public:
     ModelBuilder &pixel_shuffle(const std::string &order = "crd");
     ModelBuilder &deconv(int in, int out, int kernel, int pad, int output_pad);
     ModelBuilder &dtype(DType t) { dtype_ = t; return *this; }
+    ModelBuilder &plane(const std::string &p) { plane_ = p; return *this; }  // "luma" or "rgb"
 
     nlohmann::json network() const;  // the "espcn.network" JSON
     std::vector<TensorToWrite> &tensors() { return tensors_; }
@@ -48,6 +49,7 @@ private:
     int scale_;
     std::mt19937 rng_;
     DType dtype_ = DType::f32;
+    std::string plane_ = "luma";
     nlohmann::json layers_ = nlohmann::json::array();
     std::vector<TensorToWrite> tensors_;
 };
@@ -125,8 +127,14 @@ Result<std::unique_ptr<Backend>> make_backend_fp32(espcn_backend kind,
                                                    int threads = 2);
 
 // A random LR network for backend comparisons: 1..3 hidden convs of kernel
-// 1/3/5, random activations (PReLU included), the given shuffle order.
-Network random_network(std::mt19937 &rng, int scale, ShuffleOrder order);
+// 1/3/5, random activations (PReLU included), the given shuffle order, of
+// `channels` image channels (1: luma; 3: RGB).
+Network random_network(std::mt19937 &rng, int scale, ShuffleOrder order, int channels = 1);
+
+// SRVGGNetCompact (Real-ESRGAN's compact family: animevideov3 is f = 64,
+// body = 16, x4) with random weights: 3×3 3→f + PReLU(f), `body` × [3×3
+// f→f + PReLU(f)], 3×3 f→3r², PixelShuffle (CRD), the nearest residual.
+std::vector<uint8_t> compact_rgb_model(int scale, uint32_t seed, int body, int f = 64);
 
 // An 8..16-bit plane with random content in a padded, optionally bottom-up buffer.
 struct TestPlane {

@@ -47,8 +47,7 @@ def main() -> int:
     print("| model | scale | Set5 PSNR / SSIM | bicubic | gain | Set14 PSNR / SSIM | bicubic | gain | paper Set5 / Set14 |")
     print("|---|---|---|---|---|---|---|---|---|")
     for arch in ARCHS:
-        for r in (2, 3, 4):
-            name = f"{arch}-x{r}"
+        for r, name in ((r, f"{arch}-x{r}{kind}") for r in (2, 3, 4) for kind in ("", "-video")):
             path = os.path.join(a.eval_dir, name + ".csv")
             if not os.path.exists(path):
                 continue
@@ -67,7 +66,9 @@ def main() -> int:
         for r in (2, 3, 4):
             # <config>_long, _long2: continuations (init_from another run's checkpoint), after their start
             for run, label in ((f"{arch}_x{r}", f"{arch}-x{r}"), (f"{arch}_x{r}_long", f"{arch}-x{r} continued"),
-                               (f"{arch}_x{r}_long2", f"{arch}-x{r} continued again")):
+                               (f"{arch}_x{r}_long2", f"{arch}-x{r} continued again"),
+                               (f"{arch}_x{r}_video", f"{arch}-x{r}-video (compressed LR)"),
+                               (f"{arch}_x{r}_video_long", f"{arch}-x{r}-video continued")):
                 p = os.path.join(a.runs, run, "summary.json")
                 if not os.path.exists(p):
                     continue

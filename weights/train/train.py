@@ -51,6 +51,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
+import degrade  # noqa: E402
 import models  # noqa: E402
 import sr_data  # noqa: E402
 from export_pytorch import export  # noqa: E402
@@ -82,7 +83,9 @@ DEFAULTS = {
                   "weight_decay": 0.0},
     "last_layer_lr_scale": 1.0,   # lr multiplier of the last conv / the deconvolution
     "schedule": {"type": "cosine", "min_lr": 1e-5, "warmup": 0},
-    "loss": "mse",            # mse | l1
+    "loss": "mse",            # mse | l1 | logmse (mean over the patches of log10(MSE + 1e-4):
+                              # each patch's PSNR counts alike, so the most degraded inputs
+                              # of a mixed batch do not dominate it)
     "loss_final": None,       # e.g. "mse": switch to this loss at iteration loss_final_from
     "loss_final_from": None,  # an iteration, or a fraction (< 1) of "iterations"
     "checkpoint_every": None, # save last.pt (model, optimizer, RNG, iteration) this often;
@@ -93,6 +96,13 @@ DEFAULTS = {
     "test_sets": ["Set5", "Set14"],
     "monitor": None,          # e.g. "Set5": also log that set's PSNR at each validation
                               # (information only; never used to pick the checkpoint)
+    "degrade": None,          # compressed LR (issue #23, degrade.py): training pairs are the
+                              # cached degraded variants; validation PSNR is the mean over the
+                              # held-out images under every degrade.val setting, and the clean
+                              # validation PSNR is logged beside it (val_clean_psnr)
+    "select": None,           # {"clean_max_drop": dB}: a checkpoint is kept as best only if its
+                              # clean validation PSNR is at most that far below the starting
+                              # model's (iteration 0, i.e. init_from's)
 }
 
 
@@ -169,8 +179,10 @@ def set_value_range(path: str, lo: float, hi: float) -> None:
 
 def config_digest(cfg: dict) -> str:
     """What a checkpoint must agree with to be resumed: the configuration that shapes the
-    trajectory (not the thread count or the device, which a resume may change)."""
-    keep = {k: v for k, v in cfg.items() if k not in ("threads", "workers", "monitor", "init_from_sha256")}
+    trajectory (not the thread count or the device, which a resume may change, nor "select",
+    which only decides which validated state becomes best.pt)."""
+    keep = {k: v for k, v in cfg.items()
+            if k not in ("threads", "workers", "monitor", "init_from_sha256", "degrade_encoder", "select")}
     return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()
 
 
@@ -214,6 +226,8 @@ def main(argv=None) -> int:
                     help="save last.pt after this many iterations and stop (continue with --resume)")
     ap.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
     ap.add_argument("--workers", type=int, default=None, help="override the config's loader workers")
+    ap.add_argument("--ffmpeg", default=None, help="degrade: an ffmpeg with libx264 (default: degrade.find_ffmpeg)")
+    ap.add_argument("--cache", default=degrade.DEFAULT_CACHE, help="degrade: the cache folder (default: %(default)s)")
     a = ap.parse_args(argv)
 
     with open(a.config) as f:
@@ -256,6 +270,28 @@ def main(argv=None) -> int:
     lr_mode = cfg["data"].get("lr_mode", "uint8")
     train_pairs = [sr_data.load_pair(p, r, lr_mode) for p in train_paths]
     val_pairs = [sr_data.load_pair(p, r, lr_mode) for p in val_paths]
+    clean_val_pairs = None
+    if cfg.get("degrade"):
+        # compressed LR: the cached variants replace the clean pairs (degrade.py)
+        ffmpeg = degrade.find_ffmpeg(a.ffmpeg)
+        if not ffmpeg:
+            raise SystemExit("degrade: no ffmpeg with libx264 (--ffmpeg or $ESPCN_FFMPEG)")
+        dset = degrade.settings_of(cfg)
+        procs = max(1, int(cfg["workers"]))
+        val_dir = degrade.build(val_paths, r, dset, "val", ffmpeg, a.cache, procs, lr_mode)
+        train_dir = degrade.build(train_paths, r, dset, "train", ffmpeg, a.cache, procs, lr_mode)
+        with open(os.path.join(train_dir, "manifest.json")) as f:
+            cfg["degrade_encoder"] = f"{ffmpeg}: " + json.load(f)["encoder"]
+        print(f"degrade: encoder {cfg['degrade_encoder']}; x264 settings (but crf): "
+              f"{degrade.manifest_settings(val_dir)}", flush=True)
+        clean_val_pairs = val_pairs
+        clean_train = train_pairs
+        train_pairs = [q for v in degrade.load(train_paths, r, train_dir,
+                                               {p: q.hr for p, q in zip(train_paths, train_pairs)}) for q in v
+                       if dset["cached_clean"] or not q.name.endswith(":clean")]
+        train_pairs += clean_train * int(dset["extra_clean"])
+        val_pairs = [q for v in degrade.load(val_paths, r, val_dir,
+                                             {p: q.hr for p, q in zip(val_paths, val_pairs)}) for q in v]
     sampler = sr_data.PatchSampler(train_pairs, r, int(cfg["patch"]), cfg["seed"], bool(cfg["augment"]))
     monitor_pairs = load_set(data, cfg["monitor"], r, lr_mode) if cfg["monitor"] else None
     val_bicubic = float(np.mean(sr_data.bicubic_psnr(val_pairs, r))) if val_pairs else float("nan")
@@ -293,9 +329,12 @@ def main(argv=None) -> int:
         raise ValueError("only the adam optimizer is implemented")
     opt = torch.optim.Adam(groups, lr=oc["lr"], betas=tuple(oc["betas"]), eps=oc["eps"],
                            weight_decay=oc["weight_decay"])
-    loss_fns = {"mse": F.mse_loss, "l1": F.l1_loss}
+    def logmse(out, target):
+        return torch.log10(((out - target) ** 2).mean(dim=(1, 2, 3)) + 1e-4).mean()
+    loss_fns = {"mse": F.mse_loss, "l1": F.l1_loss, "logmse": logmse}
 
     start, best_psnr, best_it, elapsed0 = 0, -1.0, -1, 0.0
+    clean_ref = None  # the starting model's clean validation PSNR ("select")
     log_path = os.path.join(out_dir, "log.csv")
     if a.resume:
         ck = torch.load(os.path.join(out_dir, "last.pt"), map_location=device, weights_only=False)
@@ -307,6 +346,7 @@ def main(argv=None) -> int:
         sampler.rng.bit_generator.state = ck["sampler_rng"]
         torch.set_rng_state(ck["torch_rng"])
         start, best_psnr, best_it, elapsed0 = ck["iteration"], ck["best_psnr"], ck["best_it"], ck["elapsed_s"]
+        clean_ref = ck.get("clean_ref")
         # drop log rows written after that checkpoint
         with open(log_path) as f:
             rows = list(csv.reader(f))
@@ -315,7 +355,8 @@ def main(argv=None) -> int:
     else:
         with open(log_path, "w", newline="") as f:
             csv.writer(f).writerow(["iteration", "train_loss", "val_psnr", "lr", "elapsed_s"]
-                                   + (["monitor_psnr"] if monitor_pairs else []))
+                                   + (["monitor_psnr"] if monitor_pairs else [])
+                                   + (["val_clean_psnr"] if clean_val_pairs else []))
     with open(os.path.join(out_dir, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
 
@@ -326,6 +367,15 @@ def main(argv=None) -> int:
     print(f"data {data}: {len(train_pairs)} training images ({len(sampler.skipped)} too small), "
           f"{len(val_pairs)} validation; loaded in {t_load:.1f} s; val bicubic PSNR-Y {val_bicubic:.3f} dB",
           flush=True)
+    max_drop = (cfg.get("select") or {}).get("clean_max_drop")
+    if max_drop is not None and not clean_val_pairs:
+        raise ValueError("select.clean_max_drop needs degrade (a clean validation beside the compressed one)")
+    if clean_val_pairs and clean_ref is None:
+        clean_ref = float(np.mean(evaluate(model, clean_val_pairs, r, device, (lo, hi))))
+        start_val = float(np.mean(evaluate(model, val_pairs, r, device, (lo, hi))))
+        print(f"the starting model: val PSNR-Y {start_val:.3f} dB compressed, {clean_ref:.3f} dB clean"
+              + (f"; a best checkpoint must keep clean >= {clean_ref - max_drop:.3f} dB"
+                 if max_drop is not None else ""), flush=True)
 
     # ---- train
     progress = None
@@ -346,7 +396,7 @@ def main(argv=None) -> int:
                     "sampler_rng": sampler.rng.bit_generator.state,
                     "torch_rng": torch.get_rng_state(), "iteration": done,
                     "best_psnr": best_psnr, "best_it": best_it, "elapsed_s": elapsed,
-                    "config_digest": config_digest(cfg)},
+                    "clean_ref": clean_ref, "config_digest": config_digest(cfg)},
                    os.path.join(out_dir, "last.pt.tmp"))
         os.replace(os.path.join(out_dir, "last.pt.tmp"), os.path.join(out_dir, "last.pt"))
 
@@ -378,7 +428,12 @@ def main(argv=None) -> int:
                 row_val = f"{val_psnr:.4f}"
                 if monitor_pairs:
                     row_mon = [f"{np.mean(evaluate(model, monitor_pairs, r, device, (lo, hi))):.4f}"]
-                if val_psnr > best_psnr:
+                clean_ok = True
+                if clean_val_pairs:
+                    val_clean = float(np.mean(evaluate(model, clean_val_pairs, r, device, (lo, hi))))
+                    row_mon = row_mon + [f"{val_clean:.4f}"]
+                    clean_ok = max_drop is None or val_clean >= clean_ref - max_drop
+                if val_psnr > best_psnr and clean_ok:
                     best_psnr, best_it = val_psnr, done
                     best_state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
                     torch.save({"model": best_state, "iteration": done, "val_psnr": val_psnr,
@@ -390,7 +445,9 @@ def main(argv=None) -> int:
             if is_val:
                 say(f"it {done}: loss {loss_sum / loss_n:.6f}  val PSNR-Y {val_psnr:.3f} dB "
                     f"(bicubic {val_bicubic:.3f}, best {best_psnr:.3f} @ {best_it})"
-                    + (f"  {cfg['monitor']} {row_mon[0]} dB" if row_mon else "")
+                    + (f"  {cfg['monitor']} {row_mon[0]} dB" if monitor_pairs else "")
+                    + (f"  clean {row_mon[-1]} dB{'' if clean_ok else ' (too far below the start)'}"
+                       if clean_val_pairs else "")
                     + f"  lr {lr:.3g}  {elapsed:.0f} s")
             if done % ck_every == 0 or is_val:
                 save_last(done, elapsed)
@@ -419,6 +476,15 @@ def main(argv=None) -> int:
 
     # ---- export the best model and evaluate it
     model = model.to("cpu")
+    select_note = None
+    if best_state is None:
+        # no validation met "select" (the clean PSNR never stayed within clean_max_drop):
+        # the last state is exported, and the summary says so
+        select_note = (f"no checkpoint kept clean validation within {max_drop} dB of the start "
+                       f"({clean_ref:.3f} dB): the last state is exported")
+        print("select: " + select_note, flush=True)
+        best_state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
+        best_it = cfg["iterations"]
     model.load_state_dict(best_state)
     for mod in model.modules():
         mod.__dict__.pop("_subpixel_cache", None)
@@ -453,6 +519,7 @@ def main(argv=None) -> int:
         "parameters": models.deployed_parameters(model), "macs_per_lr_pixel": models.macs_per_lr_pixel(model),
         "best_val_psnr_y": best_psnr, "best_iteration": best_it,
         "val_bicubic_psnr_y": val_bicubic, "val_images": [p.name for p in val_pairs],
+        "val_clean_start_psnr_y": clean_ref, "select_note": select_note,
         "iterations": cfg["iterations"], "train_wall_s": round(train_s, 1),
         "iterations_per_s": round((cfg["iterations"] - start) / max(1e-9, train_s - elapsed0), 3),
         "tests": tests, "torch": torch.__version__, "numpy": np.__version__,

@@ -114,11 +114,31 @@ FastBackend::Layout FastBackend::make_layout(const Network &net,
     Layout lay;
     lay.tables = std::move(tables);
     lay.bf16 = bf16;
+    const bool reorder = net.order == kShuffleDCR && net.out_channels > 1;
+    if (bf16 || reorder) lay.own_convs = net.convs;
     if (bf16) {
         // The weights rounded to bfloat16 once, packed from these copies.
-        lay.bf16_convs = net.convs;
-        for (ConvLayer &c : lay.bf16_convs)
+        for (ConvLayer &c : lay.own_convs)
             for (float &w : c.weight) w = fast::round_to_bf16(w);
+    }
+    if (reorder) {
+        // Output channel c·r² + i·r + j (CRD) computes what the network's
+        // (i·r + j)·C + c (DCR) does: the same sums, another lane.
+        const ConvLayer &dcr = net.convs.back();
+        ConvLayer &crd = lay.own_convs.back();
+        const int r = net.scale, C = net.out_channels;
+        const size_t per_output = static_cast<size_t>(dcr.in_channels) * dcr.kernel * dcr.kernel;
+        const std::vector<float> weights = crd.weight;  // bf16-rounded if so
+        for (int c = 0; c < C; ++c)
+            for (int i = 0; i < r; ++i)
+                for (int j = 0; j < r; ++j) {
+                    const size_t to = static_cast<size_t>(shuffle_channel(kShuffleCRD, c, i, j, r, C));
+                    const size_t from = static_cast<size_t>(shuffle_channel(kShuffleDCR, c, i, j, r, C));
+                    std::copy_n(weights.begin() + static_cast<ptrdiff_t>(from * per_output), per_output,
+                                crd.weight.begin() + static_cast<ptrdiff_t>(to * per_output));
+                    crd.bias[to] = dcr.bias[from];
+                    if (dcr.activation == Activation::prelu) crd.prelu_slope[to] = dcr.prelu_slope[from];
+                }
     }
     for (const KernelTable *t : lay.tables) {
         lay.stride_lanes = std::max(lay.stride_lanes, t->lanes);
@@ -132,7 +152,8 @@ FastBackend::Layout FastBackend::make_layout(const Network &net,
     lay.stages.resize(static_cast<size_t>(nl) + 1);
     lay.stages[0].pixel_stride = net.in_channels;
     for (int l = 0; l < nl; ++l) {
-        const ConvLayer &c = bf16 ? lay.bf16_convs[static_cast<size_t>(l)] : net.convs[static_cast<size_t>(l)];
+        const ConvLayer &c = lay.own_convs.empty() ? net.convs[static_cast<size_t>(l)]
+                                                   : lay.own_convs[static_cast<size_t>(l)];
         Layer L;
         L.conv = &c;
         L.pad = c.pad();
@@ -524,29 +545,33 @@ std::optional<FrameMemory> FastBackend::frame_memory(int width, int height) cons
     return FrameMemory{p.worker_floats * sizeof(float) * static_cast<size_t>(p.workers), true, p.workers};
 }
 
-void FastBackend::decode_row(Worker &w, int y, const espcn_plane &in) const {
+void FastBackend::decode_row(Worker &w, int y, Planes in) const {
     Worker::StageState &s = w.st[0];
-    float *dst = w.slot(0, y, layout_->stages[0].ring_rows) + (s.col_begin - s.origin);
+    const int channels = static_cast<int>(in.size());
+    float *dst = w.slot(0, y, layout_->stages[0].ring_rows) +
+                 static_cast<ptrdiff_t>(s.col_begin - s.origin) * channels;
     const int n = s.col_end - s.col_begin;
-    decode_samples(in, y, s.col_begin, n, dst);
+    for (int c = 0; c < channels; ++c)
+        decode_samples(in[static_cast<size_t>(c)], y, s.col_begin, n, dst + c, channels);
     // bf16: the network's input too (the residual decodes again, in fp32).
     if (layout_->bf16)
-        for (int x = 0; x < n; ++x) dst[x] = fast::round_to_bf16(dst[x]);
+        for (int x = 0; x < n * channels; ++x) dst[x] = fast::round_to_bf16(dst[x]);
 }
 
-void FastBackend::decode_samples(const espcn_plane &in, int y, int x0, int n, float *dst) const {
+void FastBackend::decode_samples(const espcn_plane &in, int y, int x0, int n, float *dst, int stride) const {
     const uint8_t *row = static_cast<const uint8_t *>(in.data) + static_cast<ptrdiff_t>(y) * in.stride;
     const uint32_t maxv = max_sample(in.bit_depth);
+    const ptrdiff_t step = stride;
     if (in.bit_depth == 8) {
         const uint8_t *src = row + x0;
-        for (int x = 0; x < n; ++x) dst[x] = decode_lut_[src[x]];
+        for (int x = 0; x < n; ++x) dst[x * step] = decode_lut_[src[x]];
     } else {
         const uint16_t *src = reinterpret_cast<const uint16_t *>(row) + x0;
         const int shift = in.shift;
         if (in.bit_depth == decode_lut_bits_) {
-            for (int x = 0; x < n; ++x) dst[x] = decode_lut_[(src[x] >> shift) & maxv];
+            for (int x = 0; x < n; ++x) dst[x * step] = decode_lut_[(src[x] >> shift) & maxv];
         } else {
-            for (int x = 0; x < n; ++x) dst[x] = decode_sample((src[x] >> shift) & maxv, maxv, net_->range);
+            for (int x = 0; x < n; ++x) dst[x * step] = decode_sample((src[x] >> shift) & maxv, maxv, net_->range);
         }
     }
 }
@@ -660,7 +685,7 @@ void FastBackend::run_winograd(Worker &w, int layer, int y, int candidate) const
     }
 }
 
-void FastBackend::produce(Worker &w, int stage, int until, const espcn_plane &in) const {
+void FastBackend::produce(Worker &w, int stage, int until, Planes in) const {
     Worker::StageState &s = w.st[static_cast<size_t>(stage)];
     until = std::min(until, s.row_end);
     while (s.next_row < until) {
@@ -699,38 +724,43 @@ void FastBackend::produce(Worker &w, int stage, int until, const espcn_plane &in
     }
 }
 
-void FastBackend::encode_row(Worker &w, int y, const Item &item, const espcn_plane &in,
-                             const espcn_plane &out) const {
+void FastBackend::encode_row(Worker &w, int y, const Item &item, Planes in, Planes out) const {
     const int r = net_->scale;
     const int nl = static_cast<int>(layout_->layers.size());
     const Stage &S = layout_->stages.back();
     const Worker::StageState &s = w.st.back();
-    const int bytes = out.bit_depth > 8 ? 2 : 1;
-    uint8_t *rows[kMaxScale];
-    for (int i = 0; i < r; ++i)
-        rows[i] = static_cast<uint8_t *>(out.data) + static_cast<ptrdiff_t>(r * y + i) * out.stride +
-                  static_cast<ptrdiff_t>(r) * item.x0 * bytes;
-    fast::EncodeRowArgs a;
-    a.lr = w.row(nl, y, S.ring_rows) + static_cast<ptrdiff_t>(item.x0 - s.origin) * S.pixel_stride;
-    a.pixel_stride = S.pixel_stride;
-    a.width = item.x1 - item.x0;
-    a.scale = r;
-    a.range = net_->range;
-    a.bit_depth = out.bit_depth;
-    a.shift = out.shift;
-    a.out_rows = rows;
-    if (net_->residual == Residual::nearest) {
-        // The input row is not kept in stage 0's ring this late (it holds
-        // the rows the first layer reads): decode it again, as the reference
-        // backend's residual reads the decoded input.
-        decode_samples(in, y, item.x0, item.x1 - item.x0, w.residual_row);
-        a.residual = w.residual_row;
+    const float *lr = w.row(nl, y, S.ring_rows) + static_cast<ptrdiff_t>(item.x0 - s.origin) * S.pixel_stride;
+    // Image channel c's r² maps are LR channels [c·r², (c + 1)·r²) (CRD, or
+    // made so by the layout): each is a one-channel encode of its own plane.
+    for (size_t c = 0; c < out.size(); ++c) {
+        const espcn_plane &o = out[c];
+        const int bytes = o.bit_depth > 8 ? 2 : 1;
+        uint8_t *rows[kMaxScale];
+        for (int i = 0; i < r; ++i)
+            rows[i] = static_cast<uint8_t *>(o.data) + static_cast<ptrdiff_t>(r * y + i) * o.stride +
+                      static_cast<ptrdiff_t>(r) * item.x0 * bytes;
+        fast::EncodeRowArgs a;
+        a.lr = lr + static_cast<ptrdiff_t>(c) * r * r;
+        a.pixel_stride = S.pixel_stride;
+        a.width = item.x1 - item.x0;
+        a.scale = r;
+        a.range = net_->range;
+        a.bit_depth = o.bit_depth;
+        a.shift = o.shift;
+        a.out_rows = rows;
+        if (net_->residual == Residual::nearest) {
+            // The input row is not kept in stage 0's ring this late (it holds
+            // the rows the first layer reads): decode it again, as the reference
+            // backend's residual reads the decoded input.
+            decode_samples(in[c], y, item.x0, item.x1 - item.x0, w.residual_row);
+            a.residual = w.residual_row;
+        }
+        // Every table encodes with the same operations: the best one's.
+        layout_->tables.front()->encode_row(a);
     }
-    // Every table encodes with the same operations: the best one's.
-    layout_->tables.front()->encode_row(a);
 }
 
-void FastBackend::run_item(Worker &w, const Item &item, const espcn_plane &in, const espcn_plane &out,
+void FastBackend::run_item(Worker &w, const Item &item, Planes in, Planes out,
                            bool asks_cancel, std::atomic<bool> &stop) const {
     // What each stage must compute, from the output back to the input: a
     // direct layer reads its window (± pad); a Winograd layer computes whole
@@ -790,7 +820,15 @@ void FastBackend::run_item(Worker &w, const Item &item, const espcn_plane &in, c
     }
 }
 
-Status FastBackend::process(const espcn_plane &in, const espcn_plane &out) {
+Status FastBackend::process(Planes planes_in, Planes out) {
+    const espcn_plane &in = planes_in.front();
+    ESPCN_RETURN_IF(planes_in.size() != static_cast<size_t>(net_->in_channels) ||
+                        out.size() != static_cast<size_t>(net_->out_channels),
+                    ESPCN_ERROR_INTERNAL, "cpu-fast: a pass of ", planes_in.size(), " -> ", out.size(),
+                    " planes for a network of ", net_->in_channels, " -> ", net_->out_channels);
+    for (const espcn_plane &p : planes_in)
+        ESPCN_RETURN_IF(p.bit_depth != in.bit_depth || p.width != in.width || p.height != in.height,
+                        ESPCN_ERROR_INVALID_ARGUMENT, "cpu-fast: the input planes of a pass differ in size or depth");
     ESPCN_RETURN_IF_ERROR(configure(in.width, in.height));
     // Samples of up to 12 bits decode through a table (exactly decode_sample).
     const int lut_bits = in.bit_depth <= 12 ? in.bit_depth : 0;
@@ -807,7 +845,7 @@ Status FastBackend::process(const espcn_plane &in, const espcn_plane &out) {
     const auto t0 = std::chrono::steady_clock::now();
     Status ran = pool_->run(static_cast<int>(plan_.items.size()), [&](int item, int worker) {
         const fast::FlushDenormals bf16_mode(layout_->bf16);
-        run_item(*workers_[static_cast<size_t>(worker)], plan_.items[static_cast<size_t>(item)], in, out,
+        run_item(*workers_[static_cast<size_t>(worker)], plan_.items[static_cast<size_t>(item)], planes_in, out,
                  worker == 0, stop);
     });
     ESPCN_RETURN_IF_ERROR(ran);
@@ -851,8 +889,9 @@ Result<std::unique_ptr<CpuBackend>> make_cpu_fast_backend(std::shared_ptr<const 
         ESPCN_RETURN_IF_ERROR(env.status());
         max_isa = env.value();
     }
-    ESPCN_RETURN_IF(net->in_channels != 1, ESPCN_ERROR_UNSUPPORTED, "cpu-fast: the network reads ",
-                    net->in_channels, " planes; one is supported");
+    ESPCN_RETURN_IF(net->in_channels != net->out_channels || net->in_channels > kMaxPassPlanes,
+                    ESPCN_ERROR_UNSUPPORTED, "cpu-fast: the network maps ", net->in_channels, " to ",
+                    net->out_channels, " planes; it runs networks of as many planes out as in");
     for (const ConvLayer &c : net->convs)
         ESPCN_RETURN_IF(c.kernel > 63, ESPCN_ERROR_UNSUPPORTED, "cpu-fast: kernel ", c.kernel,
                         " is larger than 63");

@@ -54,7 +54,8 @@ public:
 
     espcn_backend kind() const override { return ESPCN_BACKEND_CPU_FAST; }
     espcn_precision precision() const override { return bf16_ ? ESPCN_PRECISION_BF16 : ESPCN_PRECISION_FP32; }
-    Status process(const espcn_plane &in, const espcn_plane &out) override;
+    using CpuBackend::process;
+    Status process(Planes in, Planes out) override;
     std::optional<FrameMemory> frame_memory(int width, int height) const override;
     size_t state_bytes() const override;
     std::string details() const override;
@@ -119,7 +120,12 @@ private:
         std::vector<Layer> layers;
         std::vector<Stage> stages;
         bool bf16 = false;                // ESPCN_PRECISION_BF16
-        std::vector<ConvLayer> bf16_convs;  // bf16: the weights rounded (Layer::conv points here)
+        // The layers' own copies where they differ from the network's
+        // (Layer::conv points here; empty: it points at the network's): bf16
+        // rounds the weights; a DCR network of several image channels has its
+        // last layer's outputs reordered to CRD (each image channel's r²
+        // maps contiguous, what the encoder reads: exact, channels are lanes).
+        std::vector<ConvLayer> own_convs;
     };
     // [begin, end) along one axis.
     struct Span {
@@ -153,15 +159,18 @@ private:
     [[nodiscard]] Status configure(int width, int height);
     // Stops early (setting `stop`) when `asks_cancel` and the cancel callback
     // says so, or when another worker did.
-    void run_item(Worker &w, const Item &item, const espcn_plane &in, const espcn_plane &out,
+    void run_item(Worker &w, const Item &item, Planes in, Planes out,
                   bool asks_cancel, std::atomic<bool> &stop) const;
-    void produce(Worker &w, int stage, int until, const espcn_plane &in) const;
-    void decode_row(Worker &w, int y, const espcn_plane &in) const;
+    void produce(Worker &w, int stage, int until, Planes in) const;
+    // Stage 0's row y: the input planes' samples interleaved (channel c of
+    // pixel x at x · in_channels + c).
+    void decode_row(Worker &w, int y, Planes in) const;
     // Input samples [x0, x0 + n) of row y as network values.
-    void decode_samples(const espcn_plane &in, int y, int x0, int n, float *dst) const;
+    // Input samples [x0, x0 + n) of row y as network values, at dst[x · stride].
+    void decode_samples(const espcn_plane &in, int y, int x0, int n, float *dst, int stride = 1) const;
     void run_direct(Worker &w, int layer, int y, int candidate) const;
     void run_winograd(Worker &w, int layer, int y, int candidate) const;
-    void encode_row(Worker &w, int y, const Item &item, const espcn_plane &in, const espcn_plane &out) const;
+    void encode_row(Worker &w, int y, const Item &item, Planes in, Planes out) const;
     // Plans work items of strip_width columns (0: the rule's) and allocates
     // the buffers of the workers that get items.
     [[nodiscard]] Status allocate_workers(int width, int height, int strip_width);

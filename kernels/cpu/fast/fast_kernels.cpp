@@ -39,7 +39,14 @@ namespace hn = hwy::HWY_NAMESPACE;
 // or the accumulators live on the stack: GCC 12 left GemmBlock's 24 AVX-512
 // accumulators in memory (a load, an FMA and a store per step), 1.7x slower
 // than AVX2 on LRNet's 16-map layers until told to unroll.
+// Sanitizer builds leave the loops rolled: the same accesses are checked,
+// while GCC 12's ASan + UBSan instrumentation of the unrolled bodies of
+// every Highway target took over 20 minutes per file (and 4 GB).
+#if defined(ESPCN_SANITIZED_BUILD)
+#define ESPCN_UNROLL
+#else
 #define ESPCN_UNROLL _Pragma("GCC unroll 32")
+#endif
 
 using D = hn::ScalableTag<float>;
 using Vf = hn::Vec<D>;

@@ -15,8 +15,9 @@
  *  - espcn_model_load(), espcn_model_release(), espcn_model_get_info(): safe
  *    from any thread at any time; a loaded model is immutable and may be used
  *    by any number of contexts on any threads at once.
- *  - espcn_process_plane(), espcn_upscale_plane(), espcn_submit_frame(),
- *    espcn_receive_frame(), espcn_cuda_enqueue_frame(): one thread at a time
+ *  - espcn_process_plane(), espcn_process_planes(), espcn_upscale_plane(),
+ *    espcn_submit_frame(), espcn_submit(), espcn_receive_frame(),
+ *    espcn_cuda_enqueue_frame(), espcn_cuda_enqueue(): one thread at a time
  *    per context (they reuse the context's buffers); distinct contexts run
  *    concurrently without locks, on one GPU or several.
  *  - espcn_get_model_info(): safe concurrently with itself and with
@@ -205,8 +206,9 @@ typedef enum espcn_upsampler {
 typedef struct espcn_model_info {
     const char *name;          /* valid for the context's lifetime */
     int scale;                 /* r: output is r times the input in each direction */
-    int in_channels;           /* network input channels (1: luma) */
-    int out_channels;          /* image channels after the shuffle (1: luma) */
+    int in_channels;           /* planes the network reads: 1 (luma) or 3 (R, G, B) */
+    int out_channels;          /* planes it writes (image channels after the shuffle):
+                                  as many as it reads */
     int num_convs;             /* LR-space convolutions after conversion */
     int receptive_radius;      /* LR pixels of context each output needs, per side */
     double macs_per_lr_pixel;  /* multiply-accumulates per input pixel */
@@ -244,6 +246,20 @@ ESPCN_API void espcn_destroy(espcn_context **ctx);
  */
 ESPCN_API espcn_status espcn_process_plane(espcn_context *ctx, const espcn_plane *in,
                                            const espcn_plane *out);
+
+/*
+ * One pass of a network of any number of image channels: the model's
+ * in_channels planes in and its out_channels planes out, in channel order
+ * (R, G, B for an RGB network, in_channels = 3; a luma network takes one
+ * plane each, as espcn_process_plane()). The input planes have one size and
+ * one bit depth, the output planes one bit depth and exactly scale times that
+ * size; each plane is read or written as espcn_process_plane() says (every
+ * channel sees sample / (2^bit_depth - 1), through the model's range).
+ * Samples are planar: a packed (interleaved) image goes through
+ * espcn_submit(), which converts it.
+ */
+ESPCN_API espcn_status espcn_process_planes(espcn_context *ctx, const espcn_plane *in, int num_in,
+                                            const espcn_plane *out, int num_out);
 
 ESPCN_API espcn_status espcn_get_model_info(const espcn_context *ctx,
                                             espcn_model_info *info);
@@ -301,9 +317,18 @@ ESPCN_API espcn_status espcn_upscale_plane(espcn_context *ctx, const espcn_plane
  * Frames: every plane of a video frame in one call, so that a GPU backend can
  * copy and compute them together and overlap consecutive frames.
  *
- * A task is one plane: `in` through the network into `out` (resample = 0, as
- * espcn_process_plane()), or upscaled by the resampler (resample = 1, as
- * espcn_upscale_plane() with `components` and `filter`).
+ * A task is one plane: `in` through the network into `out` (resample = 0), or
+ * upscaled by the resampler (resample = 1, as espcn_upscale_plane() with
+ * `components` and `filter`). A network of C = in_channels image channels
+ * takes its planes as C consecutive network tasks in channel order (task c:
+ * channel c in and out), one pass per such group, as espcn_process_planes();
+ * resample tasks (chroma, alpha) may come before, between or after the
+ * groups. A luma network's group is one task (espcn_process_plane()).
+ *
+ * For a network of RGB (in_channels 3), espcn_submit() also takes frames
+ * whose network planes are not R, G, B as they are (see espcn_frame): it
+ * converts them to RGB before the network and back after it. With
+ * espcn_submit_frame() they must be planar R, G, B of full range.
  */
 typedef struct espcn_plane_task {
     espcn_plane in;
@@ -312,6 +337,58 @@ typedef struct espcn_plane_task {
     int components;
     espcn_resample_filter filter;
 } espcn_plane_task;
+
+/*
+ * How the network tasks of a frame hold colour, for a network of RGB
+ * (in_channels 3; luma networks ignore it). Y'CbCr is converted with the
+ * frame's own matrix and range, in float, to R, G, B in [0, 1] (clamped) of
+ * 16 bits, run through the network, and converted back to the frame's
+ * matrix, range, subsampling and depth (weights/FORMAT.md, "Colour").
+ */
+typedef enum espcn_matrix {
+    ESPCN_MATRIX_RGB = 0,        /* the tasks are R, G, B: no matrix */
+    ESPCN_MATRIX_BT601 = 1,      /* Y', Cb, Cr; Kr = 0.299, Kb = 0.114 (BT.470BG, SMPTE 170M) */
+    ESPCN_MATRIX_BT709 = 2,      /* Kr = 0.2126, Kb = 0.0722 */
+    ESPCN_MATRIX_BT2020_NCL = 3  /* Kr = 0.2627, Kb = 0.0593, non-constant luminance */
+} espcn_matrix;
+
+typedef enum espcn_range {
+    ESPCN_RANGE_FULL = 0,    /* 0 .. 2^b - 1; chroma zero at 2^(b-1) */
+    ESPCN_RANGE_LIMITED = 1  /* Y' (and R, G, B) 16 .. 235, Cb, Cr 16 .. 240, times 2^(b-8) */
+} espcn_range;
+
+/*
+ * A frame, for espcn_submit() and espcn_cuda_enqueue(). Start from
+ * ESPCN_FRAME_INIT and set fields.
+ *
+ * With matrix ESPCN_MATRIX_RGB the network tasks are R, G, B. With a Y'CbCr
+ * matrix they are Y', Cb, Cr: the input planes Cb and Cr may be subsampled
+ * (ceil(w / 2^k) samples, k = 0 or 1 per direction, as FFmpeg's yuv420p,
+ * yuv422p), and so are the output planes, by the same factors of the output
+ * size. Subsampled chroma is treated as centre-sited: it is interpolated with
+ * the `filter` of the Cb task (bicubic, bilinear or nearest, centres
+ * aligned, as espcn_upscale_plane() does) before the conversion, and the
+ * output's chroma is the mean of the R, G, B of the output pixels each sample
+ * covers, converted. A network task whose `components` is more than 1 is a
+ * packed plane: `components` samples per pixel, data pointing at the task's
+ * own sample of the first pixel (rgb24: 3, at R, G, B), in and out alike.
+ * RGB of full range with planar tasks goes to the network as it is; anything
+ * else through 16-bit R, G, B planes the context holds (3 · 2 bytes per input
+ * pixel and per output pixel; part of espcn_memory_info's working_bytes).
+ */
+typedef struct espcn_frame {
+    const espcn_plane_task *tasks;
+    int num_tasks;
+    espcn_matrix matrix;
+    espcn_range range;
+} espcn_frame;
+
+#if !defined(__cplusplus) || __cplusplus >= 202002L
+#define ESPCN_FRAME_INIT                                                             \
+    { .tasks = NULL, .num_tasks = 0, .matrix = ESPCN_MATRIX_RGB, .range = ESPCN_RANGE_FULL }
+#else
+#define ESPCN_FRAME_INIT { NULL, 0, ESPCN_MATRIX_RGB, ESPCN_RANGE_FULL }
+#endif
 
 /* Frames that may be in flight at once: 1 on the CPU backends, where
  * espcn_submit_frame() does all the work; more on the cuda backend. */
@@ -330,6 +407,11 @@ ESPCN_API int espcn_frames_in_flight(const espcn_context *ctx);
 ESPCN_API espcn_status espcn_submit_frame(espcn_context *ctx, const espcn_plane_task *tasks,
                                           int num_tasks);
 
+/* espcn_submit_frame() of frame->tasks, converting colour as frame says
+ * (espcn_frame). The converted planes are written back when the frame is
+ * received. */
+ESPCN_API espcn_status espcn_submit(espcn_context *ctx, const espcn_frame *frame);
+
 /* Waits for the oldest frame in flight; on ESPCN_OK its outputs hold the
  * result. On failure that frame is dropped (its outputs are undefined). */
 ESPCN_API espcn_status espcn_receive_frame(espcn_context *ctx);
@@ -343,6 +425,11 @@ ESPCN_API espcn_status espcn_receive_frame(espcn_context *ctx);
  */
 ESPCN_API espcn_status espcn_cuda_enqueue_frame(espcn_context *ctx, const espcn_plane_task *tasks,
                                                 int num_tasks, void *cuda_stream);
+
+/* espcn_cuda_enqueue_frame() of frame->tasks, converting colour on the GPU
+ * as frame says (espcn_frame). UNVERIFIED: no GPU has run it. */
+ESPCN_API espcn_status espcn_cuda_enqueue(espcn_context *ctx, const espcn_frame *frame,
+                                          void *cuda_stream);
 
 /*
  * Where shipped models live: $ESPCN_MODEL_DIR if set, else share/espcn/models
