@@ -26,7 +26,9 @@ oneDNN backend the bare convolutions (OnednnBackend::run_convolutions) are
 timed as well, and e2e/conv = end-to-end fps / bare-convolution fps shows what
 the plane conversion costs.
 
---cuda mode: the cuda backend per size x scale x precision (fp32, fp16):
+--cuda mode: the cuda backend per size x scale x precision (fp32, fp16), on
+--model or else the shipped default model of each scale (default-x<r> in the
+installed models folder, weights/DEFAULTS: what ffmpeg -vf espcn runs):
 device-resident luma and yuv420p frames, the bare convolutions, host frames
 synchronous and through the frame queue, and the roofline from ceilings
 (copy bandwidth, convolution rate) measured in the same run.
@@ -48,7 +50,8 @@ Options:
                             scale replaces --scales. Default: the paper's ESPCN
                             architecture (5x5 1->64 tanh, 3x3 64->32 tanh,
                             3x3 32->r^2, shuffle) with fixed-seed random weights
-                            (timing does not depend on weight values).
+                            (timing does not depend on weight values); with
+                            --cuda, the shipped default of each scale.
   --upsampler               run the upsampling-layer comparison instead.
   --bands                   run the row-band (memory budget, cancel) comparison.
   --cuda                    run the cuda backend benchmark instead.

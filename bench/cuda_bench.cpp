@@ -28,8 +28,6 @@ namespace espcn::bench {
 
 namespace {
 
-constexpr uint64_t kWeightSeed = 1;
-
 struct Ceilings {
     double copy_gbps = 0;      // device-to-device, bytes read + written per second / 1e9
     double tensor_tflops = 0;  // fp16 convolution on tensor cores
@@ -180,7 +178,22 @@ int run_cuda_bench(const Options &opts) {
     for (const FrameSize &size : opts.sizes)
         for (const int scale : scales_to_run(opts, model.get()))
             for (const espcn_precision precision : {ESPCN_PRECISION_FP32, ESPCN_PRECISION_FP16}) {
-                const auto net = model ? model : std::make_shared<const Network>(make_paper_espcn(scale, kWeightSeed));
+                std::shared_ptr<const Network> net = model;
+                if (!net) {
+                    // The shipped default of the scale (what ffmpeg -vf espcn runs), never a
+                    // random stand-in: --model names another network.
+                    const std::string path = concat(espcn_default_model_dir(), "/default-x", scale, ".safetensors");
+                    Result<Network> loaded = load_model(path);
+                    if (!loaded.is_ok()) {
+                        std::fprintf(stderr, "espcn-bench --cuda: no --model, and the shipped default x%d: %s\n",
+                                     scale, loaded.status().message().c_str());
+                        table.print_row(stdout, {size_string(size.width, size.height), std::to_string(scale),
+                                                 espcn_precision_name(precision), "no model"});
+                        ++failures;
+                        continue;
+                    }
+                    net = std::make_shared<const Network>(std::move(loaded).value());
+                }
                 const int w = size.width, h = size.height, r = net->scale;
                 const std::string input = size_string(w, h);
                 const char *prec = espcn_precision_name(precision);

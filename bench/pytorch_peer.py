@@ -6,13 +6,24 @@ captured in a CUDA graph (plus the eager fp16 and fp32 figures for context).
 Times are CUDA events around batches of replays after warm-up; the input is a
 1x1xHxW tensor already on the device (what espcn-bench's "dev luma" column
 times). The upsampler is PyTorch's own: nn.PixelShuffle, or nn.ConvTranspose2d
-for FSRCNN-style files (PyTorch has no LR-space rewrite of it).
+for FSRCNN-style files (PyTorch has no LR-space rewrite of it). A file's
+global residual (FORMAT.md, "residual": "nearest", the LRNet defaults) is
+part of the network: added to every one of the r^2 channels before the
+shuffle, as weights/train/models.py LRNet does (for a transposed-conv
+upsampler, to the HR output, nearest-upsampled). Any other residual value is
+refused: the peer must never time a different network than the file's.
 
   python3 bench/pytorch_peer.py --model weights/espcn-x2.safetensors \
       --sizes 640x360,1920x1080 [--csv out.csv] [--device cuda|cpu]
 
 --device cpu runs the same code on the CPU at fp32 without graphs (a smoke
 test where there is no GPU; its timings are not the peer's figures).
+
+--plane IN WxH OUT: no timing; runs the network once (fp32, --device) on a
+raw 8-bit plane IN of WxH samples, decoded and encoded as espcn does (the
+file's range; clamp, round half up), and writes the 8-bit result to OUT: how
+tests/python/test_pytorch_peer.py checks that the peer computes the file's
+network (its residual included) against espcn-cli.
 """
 import argparse
 import os
@@ -26,8 +37,31 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from models import read_espcn_file  # noqa: E402  (the training code's reader of our format)
 
 
+class Peer(nn.Module):
+    """The file's network: `body` up to the upsampler, the upsampler, and the global
+    residual (x added to body's r^2 maps before a pixel shuffle; nearest-upsampled
+    to the HR output after a transposed conv)."""
+
+    def __init__(self, body, upsampler, residual, scale):
+        super().__init__()
+        self.body, self.upsampler, self.residual, self.scale = body, upsampler, residual, scale
+        self.before_shuffle = isinstance(upsampler, nn.PixelShuffle)
+
+    def forward(self, x):
+        y = self.body(x)
+        if self.residual and self.before_shuffle:
+            y = y + x  # broadcast over the r^2 channels
+        y = self.upsampler(y)
+        if self.residual and not self.before_shuffle:
+            y = y + nn.functional.interpolate(x, scale_factor=self.scale, mode="nearest")
+        return y
+
+
 def read_model(path):
     net, arrays = read_espcn_file(path)
+    residual = net.get("residual") or "none"
+    if residual not in ("none", "nearest"):
+        raise SystemExit(f"pytorch_peer: {path}: residual {residual!r} is not one this peer runs")
     tensors = {name: torch.from_numpy(a.copy()) for name, a in arrays.items()}
     layers = []
     for spec in net["layers"]:
@@ -61,7 +95,13 @@ def read_model(path):
         else:
             raise SystemExit(f"pytorch_peer: unknown layer type {t!r}")
         layers.append(m)
-    return nn.Sequential(*layers).eval(), net
+    # The upsampler (the shuffle, or the transposed conv and anything after it) apart
+    # from the body, so the residual goes where the file says.
+    up = next((i for i, m in enumerate(layers) if isinstance(m, (nn.PixelShuffle, nn.ConvTranspose2d))),
+              len(layers))
+    upsampler = nn.Sequential(*layers[up:]) if up < len(layers) - 1 else (layers[up] if up < len(layers) else nn.Identity())
+    peer = Peer(nn.Sequential(*layers[:up]), upsampler, residual == "nearest", net["scale"])
+    return peer.eval(), net
 
 
 def time_cuda(fn, min_seconds):
@@ -91,16 +131,35 @@ def time_cpu(fn, min_seconds):
     return (time.perf_counter() - t0) / calls
 
 
+def run_plane(model, net, path_in, size, path_out, dev):
+    import numpy as np
+    w, h = (int(v) for v in size.split("x"))
+    lo, hi = net.get("range", [0.0, 1.0])
+    v = np.fromfile(path_in, np.uint8)
+    if v.size != w * h:
+        raise SystemExit(f"pytorch_peer: {path_in} holds {v.size} samples, not {w}x{h}")
+    x = torch.from_numpy(lo + (hi - lo) * (v.astype(np.float32) / 255.0)).reshape(1, 1, h, w).to(dev)
+    with torch.inference_mode():
+        y = model.to(dev, dtype=torch.float32)(x)[0, 0].double().cpu().numpy()
+    y = np.nan_to_num((y - lo) / (hi - lo), nan=0.0)
+    np.floor(np.clip(y, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8).tofile(path_out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
     ap.add_argument("--sizes", default="640x360,960x540,1280x720,1920x1080")
+    ap.add_argument("--variants", default="all",
+                    help="all, or 'graph' for the fp16 channels_last CUDA-graph run alone")
     ap.add_argument("--min-time", type=float, default=1.0)
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--csv")
+    ap.add_argument("--plane", nargs=3, metavar=("IN", "WxH", "OUT"))
     a = ap.parse_args()
     model, net = read_model(a.model)
     dev = torch.device(a.device)
+    if a.plane:
+        return run_plane(model, net, a.plane[0], a.plane[1], a.plane[2], dev)
     cuda = dev.type == "cuda"
     if cuda and not torch.cuda.is_available():
         sys.exit("pytorch_peer: no CUDA device visible to PyTorch (use --device cpu for a smoke test)")
@@ -112,11 +171,14 @@ def main():
     torch.backends.cudnn.allow_tf32 = False
     print(f"# pytorch_peer {time.strftime('%Y-%m-%d %H:%M:%S')} | torch {torch.__version__} | "
           f"cuDNN {torch.backends.cudnn.version() if cuda else '-'} (TF32 off) | "
-          f"{torch.cuda.get_device_name(dev) if cuda else 'cpu'} | model {a.model} ({net.get('name', '?')}, x{net['scale']})")
+          f"{torch.cuda.get_device_name(dev) if cuda else 'cpu'} | model {a.model} ({net.get('name', '?')}, x{net['scale']}, "
+          f"residual {net.get('residual') or 'none'})")
     print(f"# {'input':>9} {'variant':>24} {'ms/frame':>9} {'fps':>9}")
     rows = []
     variants = [("fp16 channels_last graph", torch.float16, True), ("fp16 channels_last eager", torch.float16, False),
                 ("fp32 eager", torch.float32, False)] if cuda else [("fp32 eager (cpu smoke)", torch.float32, False)]
+    if cuda and a.variants == "graph":
+        variants = variants[:1]
     for size in a.sizes.split(","):
         w, h = (int(v) for v in size.split("x"))
         for name, dtype, graph in variants:
@@ -150,10 +212,12 @@ def main():
     for size, (sec, _) in best.items():
         print(f"# best {size}: {1 / sec:.1f} fps")
     if a.csv:
-        with open(a.csv, "w") as f:
-            f.write("input,variant,ms,fps\n")
+        new = not os.path.exists(a.csv) or os.path.getsize(a.csv) == 0
+        with open(a.csv, "a") as f:  # one file for several models
+            if new:
+                f.write("model,input,variant,ms,fps\n")
             for size, name, sec in rows:
-                f.write(f"{size},{name},{sec * 1e3:.4f},{1 / sec:.3f}\n")
+                f.write(f"{os.path.basename(a.model)},{size},{name},{sec * 1e3:.4f},{1 / sec:.3f}\n")
 
 
 if __name__ == "__main__":

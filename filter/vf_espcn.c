@@ -423,7 +423,7 @@ static int create_engine(AVFilterContext *ctx, int cuda_frames)
            info.name, info.scale, s->model_file, info.num_convs, info.macs_per_lr_pixel,
            espcn_backend_name(info.backend), espcn_precision_name(info.precision), params.threads,
            s->queue_depth, s->memory_budget ? s->memory_budget : (int64_t)ESPCN_DEFAULT_MEMORY_BUDGET,
-           info.backend == ESPCN_BACKEND_CUDA ? " (host memory; device memory is not budgeted)" : "");
+           info.backend == ESPCN_BACKEND_CUDA ? " (device memory and pinned staging)" : "");
     return 0;
 }
 

@@ -1,6 +1,9 @@
 #include "backend_registry.hpp"
 
 #include <string>
+#include <vector>
+
+#include "gpu_fallback.hpp"
 
 namespace espcn {
 
@@ -56,14 +59,28 @@ Result<std::unique_ptr<Backend>> make_named(const BackendEntry &e, std::shared_p
     return made;
 }
 
-Result<std::unique_ptr<Backend>> make_auto(std::shared_ptr<const Network> net, BackendConfig cfg) {
+}  // namespace
+
+Result<std::unique_ptr<Backend>> make_auto_backend(std::span<const BackendEntry> table,
+                                                   std::shared_ptr<const Network> net, BackendConfig cfg) {
     const Logger &log = cfg.log;
-    for (const BackendEntry &e : kBackends) {
+    for (size_t i = 0; i < table.size(); ++i) {
+        const BackendEntry &e = table[i];
         if (!(e.precisions & precision_bit(cfg.precision))) cfg.precision = ESPCN_PRECISION_FP32;
         Status why_not = e.available();
         if (why_not.is_ok()) {
             if (e.slow) log.warning("no fast CPU backend in this build; using the slow reference backend");
             Result<std::unique_ptr<Backend>> made = e.make(net, cfg);
+            if (made.is_ok() && e.gpu) {
+                // What the GPU finds out only at a frame (its set-up for that
+                // size) may still send the work to the rows after it.
+                BackendConfig cpu_cfg = cfg;
+                cpu_cfg.precision = ESPCN_PRECISION_FP32;
+                const std::span<const BackendEntry> rest = table.subspan(i + 1);
+                auto make_cpu = [rest, net, cpu_cfg]() { return make_auto_backend(rest, net, cpu_cfg); };
+                return std::unique_ptr<Backend>(
+                    std::make_unique<GpuFallback>(std::move(made).value(), make_cpu, log));
+            }
             if (made.is_ok()) return made;
             why_not = made.status();
             // A network a CPU backend does not take (absurd sizes) goes on to
@@ -81,7 +98,6 @@ Result<std::unique_ptr<Backend>> make_auto(std::shared_ptr<const Network> net, B
     return Status(ESPCN_ERROR_INTERNAL, "no backend could start");  // the reference always does
 }
 
-}  // namespace
 
 std::span<const BackendEntry> backend_table() { return kBackends; }
 
@@ -96,7 +112,7 @@ Result<std::unique_ptr<Backend>> make_backend(espcn_backend requested, std::shar
     // bf16 is cpu-fast's alone, on any CPU (its portable kernels too).
     if (requested == ESPCN_BACKEND_AUTO && cfg.precision == ESPCN_PRECISION_BF16)
         requested = ESPCN_BACKEND_CPU_FAST;
-    if (requested == ESPCN_BACKEND_AUTO) return make_auto(std::move(net), std::move(cfg));
+    if (requested == ESPCN_BACKEND_AUTO) return make_auto_backend(kBackends, std::move(net), std::move(cfg));
     const BackendEntry *e = find_backend(requested);
     ESPCN_RETURN_IF(!e, ESPCN_ERROR_INVALID_ARGUMENT, "unknown backend ", static_cast<int>(requested));
     return make_named(*e, std::move(net), cfg);

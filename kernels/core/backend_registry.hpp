@@ -45,6 +45,13 @@ const BackendEntry *find_backend(espcn_backend kind);
                                                             std::shared_ptr<const Network> net,
                                                             BackendConfig cfg);
 
+// AUTO over `table` (make_backend passes backend_table(); tests pass their
+// own rows, e.g. a stand-in GPU). A GPU row that starts is wrapped so that a
+// frame it cannot set up moves the work to the rows after it (gpu_fallback.hpp).
+[[nodiscard]] Result<std::unique_ptr<Backend>> make_auto_backend(std::span<const BackendEntry> table,
+                                                                 std::shared_ptr<const Network> net,
+                                                                 BackendConfig cfg);
+
 // The factories behind the table, defined by the backends themselves.
 // cpu/cpu_frames.cpp: the CPU backends, each behind the CPU frame adapter.
 [[nodiscard]] Result<std::unique_ptr<Backend>> make_reference_frames(

@@ -128,11 +128,25 @@ Status check_resample_planes(const espcn_context &ctx, const espcn_plane *in, co
     return Status::ok();
 }
 
+// A plane in device memory with 9..16-bit samples is read and written as
+// 16-bit words there: an odd address or stride is a misaligned access, which
+// on the GPU is a sticky error that ends the whole CUDA context (FFmpeg's own,
+// for CUDA frames). Host planes are staged through aligned buffers.
+Status check_device_alignment(const espcn_plane &p, const char *what) {
+    if (p.bit_depth <= 8) return Status::ok();
+    const auto address = reinterpret_cast<uintptr_t>(p.data);
+    ESPCN_RETURN_IF(address % 2 != 0 || p.stride % 2 != 0, ESPCN_ERROR_INVALID_ARGUMENT, what,
+                    " plane in device memory has ", p.bit_depth, "-bit samples (16-bit words) at ",
+                    p.data, " with stride ", p.stride, ": both must be even (2-byte aligned)");
+    return Status::ok();
+}
+
 // Checks every task of a frame and converts it for the backend: each task
 // alone, then the network tasks in groups of the network's channels
-// (colour groups: describe_color_group).
+// (colour groups: describe_color_group). in_device: the planes are in device
+// memory (espcn_cuda_enqueue).
 Status check_tasks(const espcn_context &ctx, const espcn_plane_task *tasks, int n,
-                   const espcn::FrameColor &color, std::vector<espcn::PlaneTask> &out) {
+                   const espcn::FrameColor &color, std::vector<espcn::PlaneTask> &out, bool in_device = false) {
     ESPCN_RETURN_IF(!tasks || n < 1 || n > 8, ESPCN_ERROR_INVALID_ARGUMENT,
                     "a frame needs 1 to 8 plane tasks (got ", n, tasks ? "" : ", tasks NULL", ")");
     const int channels = ctx.net->in_channels;
@@ -167,6 +181,8 @@ Status check_tasks(const espcn_context &ctx, const espcn_plane_task *tasks, int 
             p.components = components;
             p.kind = static_cast<espcn::ResampleKind>(filter);
         }
+        if (s.is_ok() && in_device) s = check_device_alignment(t.in, "input");
+        if (s.is_ok() && in_device) s = check_device_alignment(t.out, "output");
         if (!s.is_ok()) return std::move(s).with_context(espcn::concat("task ", i, ": "));
         if (!p.resample) network.push_back(i);
         out.push_back(p);
@@ -433,7 +449,8 @@ espcn_status espcn_cuda_enqueue(espcn_context *ctx, const espcn_frame *frame, vo
     return guarded(ctx->settings.log, [&]() -> Status {
         espcn::Result<espcn::FrameColor> color = frame_color(frame);
         ESPCN_RETURN_IF_ERROR(color.status());
-        ESPCN_RETURN_IF_ERROR(check_tasks(*ctx, frame->tasks, frame->num_tasks, color.value(), ctx->tasks));
+        ESPCN_RETURN_IF_ERROR(check_tasks(*ctx, frame->tasks, frame->num_tasks, color.value(), ctx->tasks,
+                                          /*in_device=*/true));
         espcn::DeviceFrames *device = ctx->backend->device_frames();
         ESPCN_RETURN_IF(!device, ESPCN_ERROR_UNSUPPORTED, "frames in GPU memory need the cuda backend");
         return device->enqueue_device_frame(ctx->tasks, cuda_stream, color.value());

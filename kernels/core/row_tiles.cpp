@@ -60,7 +60,12 @@ int responsive_row_cap(const Network &net, int width) {
 
 Result<RowTilePlan> plan_for_budget(RowTiled &backend, int width, int height, int radius,
                                     size_t budget, int row_cap) {
-    auto bytes_for = [&](int rows) { return backend.tile_working_bytes(width, rows); };
+    return plan_for_budget([&](int rows) { return backend.tile_working_bytes(width, rows); }, width,
+                           height, radius, budget, row_cap);
+}
+
+Result<RowTilePlan> plan_for_budget(const std::function<Result<size_t>(int rows)> &bytes_for, int width,
+                                    int height, int radius, size_t budget, int row_cap) {
     const int min_rows = static_cast<int>(std::min<int64_t>(height, 2 * int64_t{radius} + 1));
     row_cap = std::max(row_cap, min_rows);
     // The largest band allowed (the whole plane unless capped) may fit at once.

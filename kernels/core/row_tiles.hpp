@@ -13,6 +13,7 @@
 
 #include <climits>
 #include <cstddef>
+#include <functional>
 
 #include "backend.hpp"
 #include "logger.hpp"
@@ -73,6 +74,11 @@ RowTilePlan plan_row_tiles(int height, int radius, int max_rows);
 // what the smallest band needs.
 [[nodiscard]] Result<RowTilePlan> plan_for_budget(RowTiled &backend, int width, int height,
                                                   int radius, size_t budget,
+                                                  int row_cap = INT_MAX);
+// The same with the bytes of a band of `rows` rows given by a function (the
+// cuda backend's device memory, cuda/device_memory.hpp).
+[[nodiscard]] Result<RowTilePlan> plan_for_budget(const std::function<Result<size_t>(int rows)> &bytes_for,
+                                                  int width, int height, int radius, size_t budget,
                                                   int row_cap = INT_MAX);
 
 // With a cancel callback, a band's largest layer should take ~50 ms (2 GMAC,

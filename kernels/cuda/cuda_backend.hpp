@@ -8,6 +8,19 @@
 // downloads while N runs the network. The network's activations are shared
 // by every frame; an event orders their users, whichever stream they are on.
 //
+// Memory (device_memory.hpp): the context's memory_budget bounds the
+// network's activations and workspace plus every staged frame's pinned and
+// device copies (and, for device frames of a network of RGB converted on the
+// GPU, the 16-bit R, G, B planes it reads and writes). A plane whose
+// activations do not fit what the staging leaves runs in bands of rows;
+// when fewer than kFrameQueueDepth frames fit staged at once, submit_frame
+// finishes the oldest one early (waits for it and copies its outputs to the
+// caller's planes, which the caller keeps valid until receiving it) and
+// gives its staging to the new frame; a frame that cannot fit at all is refused with the bytes it needs
+// (ESPCN_ERROR_OUT_OF_MEMORY), as is one over cuDNN's element limit in its
+// smallest band (ESPCN_ERROR_UNSUPPORTED). The cancel callback is asked
+// before each band and each layer is enqueued.
+//
 // Thread safety: one thread at a time per object (see espcn.h). The backend
 // lives in one CUDA context: device N's primary context, or the caller's
 // context current at creation (cuda_use_current_context, FFmpeg's CUcontext).
@@ -17,6 +30,7 @@
 
 #include <array>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "../core/backend.hpp"
@@ -24,6 +38,7 @@
 #include "cuda_context.hpp"
 #include "cuda_resources.hpp"
 #include "cudnn_network.hpp"
+#include "device_memory.hpp"
 
 namespace espcn::cuda {
 
@@ -44,9 +59,11 @@ public:
     Status submit_frame(std::span<const PlaneTask> tasks) override;
     Status receive_frame() override;
     DeviceFrames *device_frames() override { return this; }
-    // Host memory it accounts for: none yet (its pinned staging and device
-    // memory are not budgeted; issue 21).
-    MemoryUse memory_use() const override { return {}; }
+    // What it holds, device and pinned host memory alike: working_bytes = the
+    // staging of every slot + the network's activations and workspace + the
+    // colour conversion planes of device frames (what memory_budget bounds);
+    // state_bytes = the weights on the device.
+    MemoryUse memory_use() const override;
     Status enqueue_device_frame(std::span<const PlaneTask> tasks, void *stream,
                                 const FrameColor &color) override;
 
@@ -61,6 +78,19 @@ private:
         std::vector<PlaneTask> device_tasks;  // the frame's planes in device_in/out
         std::vector<espcn_plane> user_out;    // where receive_frame() copies them
         size_t in_bytes = 0;                  // staged input, all planes
+        // Finished early (outputs already in the caller's planes, staging
+        // given back): receive_frame() only returns `result`.
+        bool finished = false;
+        Status result;
+        size_t staging_held() const {
+            return host_in.size() + host_out.size() + device_in.size() + device_out.size();
+        }
+        void release_staging() {
+            host_in.release();
+            host_out.release();
+            device_in.release();
+            device_out.release();
+        }
     };
     struct Resources {
         std::unique_ptr<CudnnNetwork> network;
@@ -75,22 +105,45 @@ private:
         DeviceBuffer rgb_in, rgb_out;
     };
 
-    CudaBackend(int device, bool use_current_context, Logger log, CancelCheck cancel)
+    CudaBackend(int device, bool use_current_context, Logger log, CancelCheck cancel, size_t budget)
         : device_(device), use_current_context_(use_current_context), log_(std::move(log)),
-          cancel_(cancel) {}
+          cancel_(cancel), budget_(budget) {}
     [[nodiscard]] Status enter(const ContextScope &scope) const;
+    // The bands of every network group of `tasks` within `network_budget`
+    // bytes (into bands_, at the index of the group's first task; a group's
+    // planes are of one size); the most activation bytes any band needs (its
+    // workspace allowance follows from them: device_memory.hpp).
+    [[nodiscard]] Result<size_t> plan_bands(std::span<const PlaneTask> tasks, size_t network_budget);
+    // Device frames: the 16-bit R, G, B planes the frame's converted groups
+    // need (rgb_in, rgb_out), {0, 0} when none converts.
+    [[nodiscard]] Result<std::pair<size_t, size_t>> conversion_bytes(std::span<const PlaneTask> tasks,
+                                                                     const FrameColor &color) const;
+    // Frees staging (this slot's own if oversized, idle slots', the oldest
+    // frame's in flight, finished early), the network's buffers when sized
+    // for a larger shape and the conversion planes when larger than
+    // `conversion` asks, until `slot` (null: none) staging `layout`, the
+    // network's activations `activations` and the conversion planes fit the
+    // budget with what stays.
+    [[nodiscard]] Status make_room(Slot *slot, const StagedFrame &layout, size_t activations,
+                                   std::pair<size_t, size_t> conversion = {0, 0});
+    [[nodiscard]] Status finish(Slot &slot);  // waits, copies outputs to the caller
     [[nodiscard]] Status enqueue_tasks(std::span<const PlaneTask> tasks, cudaStream_t stream,
                                        const FrameColor &color = FrameColor());
-    // One network group converted on the device (a colour group that needs it).
+    // One network group converted on the device (a colour group that needs
+    // it), run band by band as `bands` says.
     [[nodiscard]] Status enqueue_converted(Planes in, Planes out, std::span<const PlaneTask> group,
-                                           const FrameColor &color, cudaStream_t stream);
-    [[nodiscard]] Status prepare_slot(Slot &slot, std::span<const PlaneTask> tasks);
+                                           const RowTilePlan &bands, const FrameColor &color,
+                                           cudaStream_t stream);
+    [[nodiscard]] Status prepare_slot(Slot &slot, std::span<const PlaneTask> tasks, const StagedFrame &layout);
     [[nodiscard]] Status enqueue_slot(Slot &slot);
+    bool in_flight(const Slot &slot) const;
 
     int device_;
     bool use_current_context_;
     Logger log_;
-    CancelCheck cancel_;  // asked once per process() (a plane is one GPU submission)
+    CancelCheck cancel_;  // asked before each band and layer is enqueued
+    size_t budget_;       // memory_budget; SIZE_MAX: none
+    std::array<RowTilePlan, kMaxTasks> bands_{};  // of the frame being enqueued, per network group (its first task)
     const DriverContextApi *driver_ = nullptr;
     CUcontext context_ = nullptr;  // where every resource below lives
     std::unique_ptr<Resources> res_;

@@ -42,10 +42,15 @@ using DeviceBuffer = SizedBuffer<allocate_device, cudaFree>;
 using PinnedBuffer = SizedBuffer<allocate_pinned, cudaFreeHost>;
 
 // An event without timing: the order between streams (and a frame's "done").
+// Blocking sync: a thread waiting in cudaEventSynchronize() (receive_frame,
+// teardown) sleeps until the GPU signals, instead of spinning a core at 100%
+// for the whole frame, which is the runtime's default for events; with many
+// ffmpeg processes on one GPU, spinning waiters would each hold a core.
+inline constexpr unsigned kEventFlags = cudaEventDisableTiming | cudaEventBlockingSync;
 using Event = Owned<std::remove_pointer_t<cudaEvent_t>, cudaEventDestroy>;
 [[nodiscard]] inline Result<Event> make_event() {
     cudaEvent_t e = nullptr;
-    ESPCN_CUDA_RETURN_IF_ERROR(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    ESPCN_CUDA_RETURN_IF_ERROR(cudaEventCreateWithFlags(&e, kEventFlags));
     return Event(e);
 }
 

@@ -3,9 +3,11 @@
 #include <cuda_fp16.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
+#include "../core/sample_access.hpp"
 #include "algorithm_choice.hpp"
 #include "bias_activation.cuh"
 #include "plane_to_tensor.cuh"
@@ -14,11 +16,6 @@
 namespace espcn::cuda {
 
 namespace {
-
-// The most workspace one layer's algorithm may use. cuDNN's fastest
-// algorithms for these small-channel layers need far less; the cap keeps a
-// 4K frame from reserving gigabytes for a marginal gain.
-constexpr size_t kMaxWorkspace = size_t{256} << 20;
 
 cudnnDataType_t data_type(TensorType t) {
     return t == TensorType::f16 ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
@@ -43,7 +40,7 @@ Result<DeviceBuffer> upload_floats(const std::vector<float> &v, cudaStream_t str
 }  // namespace
 
 int padded_channels(int channels, TensorType type) {
-    return type == TensorType::f16 ? (channels + 7) / 8 * 8 : channels;
+    return padded_channels(channels, type == TensorType::f16);
 }
 
 Result<std::unique_ptr<CudnnNetwork>> CudnnNetwork::create(std::shared_ptr<const Network> net,
@@ -134,7 +131,7 @@ Status CudnnNetwork::ensure_buffers(int width, int height) {
     return input_.reserve(in);
 }
 
-Status CudnnNetwork::choose_algorithm(int k, Plan &p, int width, int height) {
+Status CudnnNetwork::choose_algorithm(int k, Plan &p, int width, int height, size_t max_workspace) {
     const Layer &L = layers_[k];
     // cuDNN searches under the descriptor's math type: the layer's widest
     // allowed one (run_layer() leaves the previous plan's there).
@@ -164,7 +161,7 @@ Status CudnnNetwork::choose_algorithm(int k, Plan &p, int width, int height) {
         const char *why = nullptr;
         if (!candidate_usable(type_, r, &why)) continue;
         Result<size_t> bytes = workspace_of(r.algo, r.mathType);
-        if (bytes.is_ok() && bytes.value() <= kMaxWorkspace)
+        if (bytes.is_ok() && bytes.value() <= max_workspace)
             search_workspace = std::max(search_workspace, bytes.value());
     }
     ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnSetConvolutionMathType(L.conv.get(), search_math(type_)));
@@ -188,7 +185,7 @@ Status CudnnNetwork::choose_algorithm(int k, Plan &p, int width, int height) {
                                   api_.cudnnGetErrorString(st), "; using the heuristic ranking"));
         }
     }
-    Result<AlgorithmChoice> chosen = espcn::cuda::choose_algorithm(type_, measured, ranked, kMaxWorkspace,
+    Result<AlgorithmChoice> chosen = espcn::cuda::choose_algorithm(type_, measured, ranked, max_workspace,
                                                                    workspace_of);
     if (!chosen.is_ok())
         return std::move(chosen).status().with_context(
@@ -204,7 +201,7 @@ Status CudnnNetwork::choose_algorithm(int k, Plan &p, int width, int height) {
     return Status::ok();
 }
 
-Status CudnnNetwork::plan_shape(int width, int height, std::vector<Plan> &plans) {
+Status CudnnNetwork::plan_shape(int width, int height, size_t max_workspace, std::vector<Plan> &plans) {
     const cudnnDataType_t dt = data_type(type_);
     plans.clear();
     for (size_t k = 0; k < layers_.size(); ++k) {
@@ -219,7 +216,7 @@ Status CudnnNetwork::plan_shape(int width, int height, std::vector<Plan> &plans)
                                               x, CUDNN_TENSOR_NHWC, dt, 1, L.in_pad, height, width));
         ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnSetTensor4dDescriptor(
                                               y, CUDNN_TENSOR_NHWC, dt, 1, L.out_pad, height, width));
-        ESPCN_RETURN_IF_ERROR(choose_algorithm(static_cast<int>(k), p, width, height));
+        ESPCN_RETURN_IF_ERROR(choose_algorithm(static_cast<int>(k), p, width, height, max_workspace));
         plans.push_back(std::move(p));
     }
     return Status::ok();
@@ -227,30 +224,62 @@ Status CudnnNetwork::plan_shape(int width, int height, std::vector<Plan> &plans)
 
 Status CudnnNetwork::configure(int width, int height, cudaStream_t stream) {
     if (shape_ == Shape{width, height}) return Status::ok();
+    // cuDNN indexes tensors with 32-bit integers: a caller's bands keep
+    // under the limit (plan_device_bands); a direct caller is refused here.
+    ESPCN_RETURN_IF(int64_t{height} > element_row_cap(footprint_, width), ESPCN_ERROR_UNSUPPORTED,
+                    "a ", width, "x", height, " band holds more than cuDNN's ", kMaxTensorElements,
+                    " elements in a tensor");
     // Buffers may be replaced below: let work already queued on them finish.
     ESPCN_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream));
     shape_ = Shape{0, 0};
+    current_ = nullptr;
     ESPCN_RETURN_IF_ERROR(ensure_buffers(width, height));
     // The input's padding channels must read zero in the new layout.
     ESPCN_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(input_.get(), 0, input_.size(), stream));
     ESPCN_RETURN_IF_ERROR(record_work(stream));
     ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnSetStream(handle_.get(), stream));
-    auto found = plans_.find(Shape{width, height});
-    if (found == plans_.end()) {
-        std::vector<Plan> plans;
-        ESPCN_RETURN_IF_ERROR(plan_shape(width, height, plans));
-        found = plans_.emplace(Shape{width, height}, std::move(plans)).first;
+    const std::vector<Plan> *plans = plans_.find(Shape{width, height});
+    if (!plans) {
+        // A new shape: cuDNN's search runs here, on the calling thread
+        // (logged with its time: the first frame of a size pays it).
+        const auto t0 = std::chrono::steady_clock::now();
+        std::vector<Plan> made;
+        ESPCN_RETURN_IF_ERROR(plan_shape(width, height,
+                                         workspace_allowance(activation_bytes(footprint_, width, height)), made));
+        plans = &plans_.put(Shape{width, height}, std::move(made));
+        log_.info(concat("cuda: planned ", width, "x", height, " (", layers_.size(), " layers, ",
+                         heuristic_only() ? "heuristic" : "benchmarked", ") in ",
+                         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
+                         " ms; ", plans_.size(), " of ", kPlannedShapes, " shapes kept"));
     }
     size_t ws = 0;
-    for (const Plan &p : found->second) ws = std::max(ws, p.workspace);
+    for (const Plan &p : *plans) ws = std::max(ws, p.workspace);
     ESPCN_RETURN_IF_ERROR(workspace_.reserve(ws));
+    current_ = plans;
     shape_ = Shape{width, height};
+    return Status::ok();
+}
+
+size_t CudnnNetwork::state_bytes() const {
+    size_t n = 0;
+    for (const Layer &L : layers_) n += L.weight.size() + L.bias.size() + L.slope.size();
+    return n;
+}
+
+Status CudnnNetwork::release_buffers() {
+    if (last_work_.get()) ESPCN_CUDA_RETURN_IF_ERROR(cudaEventSynchronize(last_work_.get()));
+    input_.release();
+    ping_.release();
+    pong_.release();
+    workspace_.release();
+    shape_ = Shape{0, 0};
+    current_ = nullptr;
     return Status::ok();
 }
 
 Status CudnnNetwork::run_layer(int k, const void *src, void *dst, bool finish, cudaStream_t stream) {
     const Layer &L = layers_[k];
-    const Plan &p = plans_.at(shape_)[k];
+    const Plan &p = (*current_)[k];
     const float one = 1.0f, zero = 0.0f;  // float scaling factors for fp16 data too
     ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnSetConvolutionMathType(L.conv.get(), p.math));
     ESPCN_CUDNN_RETURN_IF_ERROR(
@@ -281,13 +310,17 @@ TensorView CudnnNetwork::layer_output(int k) const {
                       net_->convs[k].out_channels, layers_[k].out_pad};
 }
 
-Status CudnnNetwork::enqueue_convs(int count, bool finish_last, cudaStream_t stream) {
+Status CudnnNetwork::enqueue_convs(int count, bool finish_last, cudaStream_t stream, const CancelCheck &cancel) {
     ESPCN_RETURN_IF(shape_.first == 0, ESPCN_ERROR_INTERNAL, "enqueue_convs before configure");
     ESPCN_RETURN_IF(count < 1 || count > static_cast<int>(layers_.size()), ESPCN_ERROR_INTERNAL,
                     "enqueue_convs: ", count, " layers of ", layers_.size());
     ESPCN_CUDNN_RETURN_IF_ERROR(api_, api_.cudnnSetStream(handle_.get(), stream));
     const void *src = input_.get();
     for (int k = 0; k < count; ++k) {
+        if (cancel.requested()) {
+            ESPCN_RETURN_IF_ERROR(record_work(stream));  // teardown waits for what was enqueued
+            return cancelled();
+        }
         void *dst = layer_output(k).data;
         ESPCN_RETURN_IF_ERROR(run_layer(k, src, dst, k + 1 < count || finish_last, stream));
         src = dst;
@@ -295,70 +328,94 @@ Status CudnnNetwork::enqueue_convs(int count, bool finish_last, cudaStream_t str
     return record_work(stream);
 }
 
-Status CudnnNetwork::enqueue_planes(Planes planes_in, Planes out, cudaStream_t stream) {
-    const espcn_plane &in = planes_in.front();
+Status CudnnNetwork::enqueue_planes(Planes planes_in, Planes out, const RowTilePlan &bands, cudaStream_t stream,
+                                    const CancelCheck &cancel) {
     ESPCN_RETURN_IF(planes_in.size() != static_cast<size_t>(net_->in_channels) ||
                         out.size() != static_cast<size_t>(net_->out_channels),
                     ESPCN_ERROR_INTERNAL, "cuda: a pass of ", planes_in.size(), " -> ", out.size(),
                     " planes for a network of ", net_->in_channels, " -> ", net_->out_channels);
-    ESPCN_RETURN_IF_ERROR(configure(in.width, in.height, stream));
-    const TensorView input = input_tensor();
-    // Channel c of the NHWC input tensor is plane c.
-    for (size_t c = 0; c < planes_in.size(); ++c) {
-        const espcn_plane &p = planes_in[c];
-        PlaneToTensorParams d;
-        d.src = p.data;
-        d.src_stride = p.stride;
-        d.width = p.width;
-        d.height = p.height;
-        d.bit_depth = p.bit_depth;
-        d.shift = p.shift;
-        d.range = net_->range;
-        d.dst = static_cast<uint8_t *>(input.data) + c * element_size(type_);
-        d.dst_pixel_stride = input.pixel_stride;
-        d.dst_row_stride = static_cast<ptrdiff_t>(input.pixel_stride) * in.width;
-        d.dst_type = type_;
-        ESPCN_CUDA_RETURN_IF_ERROR(launch_plane_to_tensor(d, stream));
-    }
-
+    const espcn_plane &in = planes_in.front();
+    for (const espcn_plane &p : planes_in)
+        ESPCN_RETURN_IF(p.width != in.width || p.height != in.height, ESPCN_ERROR_INTERNAL,
+                        "cuda: a pass of planes of different sizes (", p.width, "x", p.height, " and ", in.width,
+                        "x", in.height, ")");
+    ESPCN_RETURN_IF(net_->residual == Residual::nearest && planes_in.size() < out.size(), ESPCN_ERROR_INTERNAL,
+                    "cuda: a residual network of ", planes_in.size(), " -> ", out.size(), " planes");
+    ESPCN_RETURN_IF(bands.height != in.height || bands.count < 1, ESPCN_ERROR_INTERNAL,
+                    "enqueue_planes: bands planned for ", bands.height, " rows, the planes have ", in.height);
+    const int r = net_->scale;
     const int last = static_cast<int>(layers_.size()) - 1;
-    ESPCN_RETURN_IF_ERROR(enqueue_convs(last + 1, false, stream));
-
-    const TensorView lr = layer_output(last);
-    for (size_t c = 0; c < out.size(); ++c) {
-        const espcn_plane &o = out[c];
-        ShuffleEncodeParams s;
-        s.src = lr.data;
-        s.src_type = type_;
-        s.src_pixel_stride = lr.pixel_stride;
-        s.src_row_stride = static_cast<ptrdiff_t>(lr.pixel_stride) * in.width;
-        s.src_channel_stride = 1;
-        s.lr_width = in.width;
-        s.lr_height = in.height;
-        s.scale = net_->scale;
-        s.order = net_->order;
-        s.channel = static_cast<int>(c);
-        s.channels = net_->out_channels;
-        s.bias = static_cast<const float *>(layers_[last].bias.get());
-        s.prelu_slope = static_cast<const float *>(layers_[last].slope.get());
-        s.activation = layers_[last].activation;
-        s.range = net_->range;
-        if (net_->residual == Residual::nearest) {
-            // plane_to_tensor wrote the decoded input there; the convolutions only read it
-            s.residual = input.data;
-            s.residual_pixel_stride = input.pixel_stride;
-            s.residual_row_stride = static_cast<ptrdiff_t>(input.pixel_stride) * in.width;
-            s.residual_channel_stride = 1;
+    const size_t esize = element_size(type_);
+    for (int i = 0; i < bands.count; ++i) {
+        const RowTile band = bands.tile(i);
+        if (band.out_end <= band.out_begin) continue;
+        if (cancel.requested()) return cancelled();
+        // Every band has the same shape: one plan, buffers made once.
+        ESPCN_RETURN_IF_ERROR(configure(in.width, band.in_rows(), stream));
+        const TensorView input = input_tensor();
+        // Channel c of the NHWC input tensor is plane c (the band's rows, halo included).
+        for (size_t c = 0; c < planes_in.size(); ++c) {
+            const espcn_plane &p = planes_in[c];
+            PlaneToTensorParams d;
+            d.src = sample_row(p.data, p.stride, band.in_begin);
+            d.src_stride = p.stride;
+            d.width = p.width;
+            d.height = band.in_rows();
+            d.bit_depth = p.bit_depth;
+            d.shift = p.shift;
+            d.range = net_->range;
+            d.dst = static_cast<uint8_t *>(input.data) + c * esize;
+            d.dst_pixel_stride = input.pixel_stride;
+            d.dst_row_stride = static_cast<ptrdiff_t>(input.pixel_stride) * in.width;
+            d.dst_type = type_;
+            ESPCN_CUDA_RETURN_IF_ERROR(launch_plane_to_tensor(d, stream));
         }
-        s.dst = o.data;
-        s.dst_stride = o.stride;
-        s.dst_width = o.width;
-        s.dst_height = o.height;
-        s.dst_bit_depth = o.bit_depth;
-        s.dst_shift = o.shift;
-        ESPCN_CUDA_RETURN_IF_ERROR(launch_shuffle_encode(s, stream));
+
+        ESPCN_RETURN_IF_ERROR(enqueue_convs(last + 1, false, stream, cancel));
+
+        // The band's exact rows [out_begin, out_end) of the LR output, as HR
+        // rows, one launch per image channel.
+        const TensorView lr = layer_output(last);
+        const ptrdiff_t lr_row = static_cast<ptrdiff_t>(lr.pixel_stride) * in.width;  // elements
+        for (size_t c = 0; c < out.size(); ++c) {
+            const espcn_plane &o = out[c];
+            ShuffleEncodeParams s;
+            s.src = static_cast<const uint8_t *>(lr.data) +
+                    static_cast<ptrdiff_t>(band.out_begin - band.in_begin) * lr_row * static_cast<ptrdiff_t>(esize);
+            s.src_type = type_;
+            s.src_pixel_stride = lr.pixel_stride;
+            s.src_row_stride = lr_row;
+            s.src_channel_stride = 1;
+            s.lr_width = in.width;
+            s.lr_height = band.out_end - band.out_begin;
+            s.scale = r;
+            s.order = net_->order;
+            s.channel = static_cast<int>(c);
+            s.channels = net_->out_channels;
+            s.bias = static_cast<const float *>(layers_[last].bias.get());
+            s.prelu_slope = static_cast<const float *>(layers_[last].slope.get());
+            s.activation = layers_[last].activation;
+            s.range = net_->range;
+            if (net_->residual == Residual::nearest) {
+                // Channel c's input plane, decoded again in fp32 by the
+                // kernel: the fp16 tensor's copy of it is rounded to 11 bits.
+                const espcn_plane &p = planes_in[c];
+                s.residual = sample_row(p.data, p.stride, band.out_begin);
+                s.residual_stride = p.stride;
+                s.residual_bit_depth = p.bit_depth;
+                s.residual_shift = p.shift;
+            }
+            s.dst = sample_row(o.data, o.stride, band.out_begin * r);
+            s.dst_stride = o.stride;
+            s.dst_width = o.width;
+            s.dst_height = std::min(o.height - band.out_begin * r, (band.out_end - band.out_begin) * r);
+            s.dst_bit_depth = o.bit_depth;
+            s.dst_shift = o.shift;
+            ESPCN_CUDA_RETURN_IF_ERROR(launch_shuffle_encode(s, stream));
+        }
+        ESPCN_RETURN_IF_ERROR(record_work(stream));
     }
-    return record_work(stream);
+    return Status::ok();
 }
 
 Status CudnnNetwork::record_work(cudaStream_t stream) {

@@ -17,10 +17,12 @@ __global__ void shuffle_encode_kernel(ShuffleEncodeParams p) {
     if (p.bias) v += p.bias[s.channel];
     const float slope = p.activation == Activation::prelu ? p.prelu_slope[s.channel] : 0.0f;
     v = apply_activation(p.activation, v, slope);
-    if (p.residual)
-        v += load_element(p.residual, p.src_type,
-                          s.y * p.residual_row_stride + s.x * p.residual_pixel_stride +
-                              p.channel * p.residual_channel_stride);
+    if (p.residual) {
+        const uint32_t in_max = max_sample(p.residual_bit_depth);
+        v += decode_sample(load_sample(sample_row(p.residual, p.residual_stride, s.y), s.x,
+                                       p.residual_bit_depth, p.residual_shift, in_max),
+                           in_max, p.range);
+    }
     const uint32_t maxv = max_sample(p.dst_bit_depth);
     store_sample(sample_row(p.dst, p.dst_stride, hy), hx, p.dst_bit_depth, p.dst_shift,
                  encode_sample(v, maxv, p.range));
@@ -34,7 +36,10 @@ cudaError_t launch_shuffle_encode(const ShuffleEncodeParams &p, cudaStream_t str
         p.dst_bit_depth < 8 || p.dst_bit_depth > 16 || p.dst_shift < 0 ||
         p.dst_shift + p.dst_bit_depth > 16 || (p.dst_bit_depth == 8 && p.dst_shift != 0) ||
         p.channels < 1 || p.channel < 0 || p.channel >= p.channels ||
-        !p.src || !p.dst || (p.activation == Activation::prelu && !p.prelu_slope))
+        !p.src || !p.dst || (p.activation == Activation::prelu && !p.prelu_slope) ||
+        (p.residual && (p.residual_bit_depth < 8 || p.residual_bit_depth > 16 || p.residual_shift < 0 ||
+                        p.residual_shift + p.residual_bit_depth > 16 ||
+                        (p.residual_bit_depth == 8 && p.residual_shift != 0))))
         return cudaErrorInvalidValue;
     const dim3 block(32, 8);
     const dim3 grid((p.dst_width + block.x - 1) / block.x, (p.dst_height + block.y - 1) / block.y);

@@ -37,14 +37,17 @@ struct ShuffleEncodeParams {
     const float *prelu_slope = nullptr;
     Activation activation = Activation::identity;
     SampleRange range{};
-    // Global residual (Network::residual == nearest): the network's input
-    // tensor (channel `channel` read, of src_type), added nearest-upsampled
-    // after the activation: HR (c, Y, X) adds residual (c, Y div r, X div r).
-    // NULL: none.
-    const void *residual = nullptr;
-    ptrdiff_t residual_row_stride = 0;    // elements
-    ptrdiff_t residual_pixel_stride = 0;  // elements
-    ptrdiff_t residual_channel_stride = 1;  // elements (NHWC: 1)
+    // Global residual (Network::residual == nearest): the network's LR input
+    // plane of image channel `channel` itself (one plane per launch, like
+    // dst), decoded here in fp32 with `range` (decode_sample, as the CPU
+    // decodes it), added nearest-upsampled after the activation: HR (c, Y, X)
+    // adds decode(in_c(Y div r, X div r)). Not the fp16 input tensor: rounded
+    // to 11 bits there, the identity path would lose up to 16 codes of a
+    // 16-bit plane. NULL: none.
+    const void *residual = nullptr;  // device LR plane, sample (y, x) as sample_access.hpp reads it
+    ptrdiff_t residual_stride = 0;   // bytes; may be negative
+    int residual_bit_depth = 8;
+    int residual_shift = 0;
     void *dst = nullptr;                // device HR plane; may be smaller than r× the LR size
     ptrdiff_t dst_stride = 0;           // bytes; may be negative
     int dst_width = 0;                  // <= scale · lr_width

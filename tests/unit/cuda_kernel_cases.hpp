@@ -275,75 +275,77 @@ inline void shuffle_encode_cases(KernelTarget &t) {
 }
 
 // The global residual (Network::residual == nearest) in the same kernel: HR
-// (Y, X) = act(lr) + input(Y div r, X div r), read from an NHWC input tensor
-// whose pixel stride is padded (as the cudnn network's input is; the padding
-// holds a value that would show if read), fp32 and fp16, cropped output.
+// (Y, X) = act(lr) + decode(input(Y div r, X div r)), the input read from the
+// LR *plane* and decoded in fp32 with the model's range, whatever the
+// tensor's type: an fp16 network must not round the identity path to 11 bits
+// (up to 16 codes of a 16-bit plane, issue 21). 8/10 (P010, bottom-up)/12/16
+// bits, fp32 and fp16 tensors, CRD and DCR, a cropped output. The expectation
+// is exact on every target: the residual is one fp32 decode and one add.
 inline void shuffle_encode_residual_cases(KernelTarget &t) {
     std::mt19937 rng(13);
+    struct Fmt {
+        int bits, shift;
+    };
     for (int r = 2; r <= 4; ++r)
         for (const ShuffleOrder order : {kShuffleCRD, kShuffleDCR})
-            for (const int bits : {8, 16})
+            for (const Fmt f : {Fmt{8, 0}, Fmt{10, 6}, Fmt{12, 0}, Fmt{16, 0}})
                 for (const TensorType type : {TensorType::f32, TensorType::f16}) {
-                    const int lw = 17, lh = 5, c = r * r, in_stride = 8;
+                    const int lw = 17, lh = 5, c = r * r, pix = type == TensorType::f16 ? (c + 7) / 8 * 8 : c;
                     const size_t esize = type == TensorType::f32 ? 4 : 2;
-                    std::uniform_real_distribution<float> d(-0.3f, 0.3f), u(0.0f, 1.0f);
-                    // The values as the kernel reads them (fp16: rounded).
+                    const SampleRange range = f.bits == 12 ? SampleRange{-0.25f, 1.25f} : SampleRange{};
+                    std::uniform_real_distribution<float> d(-0.3f, 0.3f);
+                    // The network's output as the kernel reads it (fp16: rounded).
                     std::vector<float> lr(static_cast<size_t>(lw) * lh * c);
-                    std::vector<float> input(static_cast<size_t>(lw) * lh);
-                    for (float &v : lr) v = d(rng);
-                    for (float &v : input) v = u(rng);
-                    auto store = [&](std::vector<uint8_t> &bytes, size_t index, float &v) {
-                        uint8_t *e = bytes.data() + esize * index;
-                        if (type == TensorType::f32) std::memcpy(e, &v, 4);
-                        else {
-                            const uint16_t hb = half_bits(v);
-                            std::memcpy(e, &hb, 2);
-                            v = half_value(hb);
+                    std::vector<uint8_t> lr_bytes(esize * lw * lh * pix, 0);
+                    for (int px = 0; px < lw * lh; ++px)
+                        for (int ch = 0; ch < c; ++ch) {
+                            float v = d(rng);
+                            uint8_t *e = lr_bytes.data() + esize * (static_cast<size_t>(px) * pix + ch);
+                            if (type == TensorType::f32) std::memcpy(e, &v, 4);
+                            else {
+                                const uint16_t hb = half_bits(v);
+                                std::memcpy(e, &hb, 2);
+                                v = half_value(hb);
+                            }
+                            lr[static_cast<size_t>(px) * c + ch] = v;
                         }
-                    };
-                    std::vector<uint8_t> lr_bytes(esize * lr.size()), in_bytes(esize * lw * lh * in_stride);
-                    for (size_t i = 0; i < lr.size(); ++i) store(lr_bytes, i, lr[i]);
-                    for (size_t i = 0; i < input.size(); ++i) {
-                        store(in_bytes, i * in_stride, input[i]);
-                        for (int ch = 1; ch < in_stride; ++ch) {
-                            float poison = -7.0f;
-                            store(in_bytes, i * in_stride + ch, poison);
-                        }
-                    }
+                    const Plane in = make_plane(lw, lh, f.bits, f.shift, /*bottom_up=*/f.shift != 0, &rng);
                     const int ow = lw * r - 1, oh = lh * r - (r > 2 ? 1 : 0);  // cropped
-                    Plane out = make_plane(ow, oh, bits, 0, /*bottom_up=*/false, nullptr);
+                    Plane out = make_plane(ow, oh, f.bits, f.shift, /*bottom_up=*/false, nullptr);
                     void *dst = upload_plane(t, out);
                     ShuffleEncodeParams p;
                     p.src = t.upload(lr_bytes.data(), lr_bytes.size());
                     p.src_type = type;
-                    p.src_pixel_stride = c;
-                    p.src_row_stride = static_cast<ptrdiff_t>(c) * lw;
+                    p.src_pixel_stride = pix;
+                    p.src_row_stride = static_cast<ptrdiff_t>(pix) * lw;
                     p.lr_width = lw;
                     p.lr_height = lh;
                     p.scale = r;
                     p.order = order;
                     p.activation = Activation::relu;
-                    p.residual = t.upload(in_bytes.data(), in_bytes.size());
-                    p.residual_pixel_stride = in_stride;
-                    p.residual_row_stride = static_cast<ptrdiff_t>(in_stride) * lw;
+                    p.range = range;
+                    p.residual = static_cast<uint8_t *>(upload_plane(t, in)) + in.origin;
+                    p.residual_stride = in.stride;
+                    p.residual_bit_depth = f.bits;
+                    p.residual_shift = f.shift;
                     p.dst = static_cast<uint8_t *>(dst) + out.origin;
                     p.dst_stride = out.stride;
                     p.dst_width = ow;
                     p.dst_height = oh;
-                    p.dst_bit_depth = bits;
+                    p.dst_bit_depth = f.bits;
+                    p.dst_shift = f.shift;
                     ASSERT_EQ(launch_shuffle_encode(p, t.stream()), cudaSuccess);
                     ASSERT_EQ(t.finish(), cudaSuccess);
                     t.download(out.bytes.data(), dst, out.bytes.size());
-                    const uint32_t maxv = max_sample(bits);
+                    const uint32_t maxv = max_sample(f.bits);
                     for (int y = 0; y < oh; ++y)
                         for (int x = 0; x < ow; ++x) {
                             const ShuffleSource s = shuffle_source(order, 0, y, x, r, 1);
-                            const size_t pixel = static_cast<size_t>(s.y) * lw + s.x;
-                            float v = lr[pixel * c + s.channel];
+                            float v = lr[(static_cast<size_t>(s.y) * lw + s.x) * c + s.channel];
                             v = apply_activation(Activation::relu, v, 0.0f);
-                            v += input[pixel];
-                            const uint32_t want = encode_sample(v, maxv, SampleRange{});
-                            ASSERT_EQ(out.at(x, y), want) << "r=" << r << " order=" << order << " bits=" << bits
+                            v += decode_sample(in.at(s.x, s.y), maxv, range);  // fp32, never fp16
+                            const uint32_t want = encode_sample(v, maxv, range);
+                            ASSERT_EQ(out.at(x, y), want) << "r=" << r << " order=" << order << " bits=" << f.bits
                                                           << " type=" << static_cast<int>(type) << " at " << x
                                                           << "," << y;
                         }
@@ -353,19 +355,21 @@ inline void shuffle_encode_residual_cases(KernelTarget &t) {
 
 // A network of RGB: each image channel c of C = 3 written by its own launch
 // (channel, channels), CRD and DCR (which differ with C = 3), the residual
-// read at the channel's offset of an NHWC input tensor; r = 2..4.
+// read from that channel's own LR input plane (each channel's plane differs,
+// decoded in fp32); r = 2..4.
 inline void shuffle_encode_rgb_cases(KernelTarget &t) {
     std::mt19937 rng(15);
     for (int r = 2; r <= 4; ++r)
         for (const ShuffleOrder order : {kShuffleCRD, kShuffleDCR})
             for (const TensorType type : {TensorType::f32, TensorType::f16}) {
-                const int C = 3, lw = 11, lh = 5, c = C * r * r, in_stride = 8;
+                const int C = 3, lw = 11, lh = 5, c = C * r * r;
                 const int pix = type == TensorType::f16 ? (c + 7) / 8 * 8 : c;
                 const size_t esize = type == TensorType::f32 ? 4 : 2;
-                std::uniform_real_distribution<float> d(-0.3f, 0.3f), u(0.0f, 1.0f);
-                std::vector<float> lr(static_cast<size_t>(lw) * lh * c), input(static_cast<size_t>(lw) * lh * C);
+                std::uniform_real_distribution<float> d(-0.3f, 0.3f);
+                std::vector<float> lr(static_cast<size_t>(lw) * lh * c);
                 for (float &v : lr) v = d(rng);
-                for (float &v : input) v = u(rng);
+                std::vector<Plane> input;  // the LR input plane of each channel
+                for (int ch = 0; ch < C; ++ch) input.push_back(make_plane(lw, lh, 8, 0, ch == 2, &rng));
                 auto store = [&](std::vector<uint8_t> &bytes, size_t index, float &v) {
                     uint8_t *e = bytes.data() + esize * index;
                     if (type == TensorType::f32) std::memcpy(e, &v, 4);
@@ -375,19 +379,14 @@ inline void shuffle_encode_rgb_cases(KernelTarget &t) {
                         v = half_value(hb);
                     }
                 };
-                std::vector<uint8_t> lr_bytes(esize * lw * lh * pix, 0), in_bytes(esize * lw * lh * in_stride, 0);
-                for (int p = 0; p < lw * lh; ++p) {
+                std::vector<uint8_t> lr_bytes(esize * lw * lh * pix, 0);
+                for (int p = 0; p < lw * lh; ++p)
                     for (int ch = 0; ch < c; ++ch) store(lr_bytes, static_cast<size_t>(p) * pix + ch, lr[static_cast<size_t>(p) * c + ch]);
-                    for (int ch = 0; ch < in_stride; ++ch) {
-                        float poison = -7.0f;
-                        if (ch < C) store(in_bytes, static_cast<size_t>(p) * in_stride + ch, input[static_cast<size_t>(p) * C + ch]);
-                        else store(in_bytes, static_cast<size_t>(p) * in_stride + ch, poison);
-                    }
-                }
                 std::vector<float> bias(c);
                 for (float &v : bias) v = d(rng);
                 const void *src = t.upload(lr_bytes.data(), lr_bytes.size());
-                const void *res = t.upload(in_bytes.data(), in_bytes.size());
+                std::vector<const void *> res;
+                for (const Plane &in : input) res.push_back(static_cast<uint8_t *>(upload_plane(t, in)) + in.origin);
                 const float *dbias = static_cast<const float *>(t.upload(bias.data(), bias.size() * 4));
                 for (int ch = 0; ch < C; ++ch) {
                     const int ow = lw * r, oh = lh * r;
@@ -406,10 +405,9 @@ inline void shuffle_encode_rgb_cases(KernelTarget &t) {
                     p.channels = C;
                     p.bias = dbias;
                     p.activation = Activation::identity;
-                    p.residual = res;
-                    p.residual_pixel_stride = in_stride;
-                    p.residual_row_stride = static_cast<ptrdiff_t>(in_stride) * lw;
-                    p.residual_channel_stride = 1;
+                    p.residual = res[static_cast<size_t>(ch)];
+                    p.residual_stride = input[static_cast<size_t>(ch)].stride;
+                    p.residual_bit_depth = 8;
                     p.dst = static_cast<uint8_t *>(dst) + out.origin;
                     p.dst_stride = out.stride;
                     p.dst_width = ow;
@@ -422,7 +420,8 @@ inline void shuffle_encode_rgb_cases(KernelTarget &t) {
                         for (int x = 0; x < ow; ++x) {
                             const ShuffleSource s = shuffle_source(order, ch, y, x, r, C);
                             const size_t pixel = static_cast<size_t>(s.y) * lw + s.x;
-                            const float v = lr[pixel * c + s.channel] + bias[s.channel] + input[pixel * C + ch];
+                            const float v = lr[pixel * c + s.channel] + bias[s.channel] +
+                                            decode_sample(input[static_cast<size_t>(ch)].at(s.x, s.y), 255, SampleRange{});
                             ASSERT_EQ(out.at(x, y), encode_sample(v, 255, SampleRange{}))
                                 << "r=" << r << " order=" << order << " channel " << ch << " at " << x << "," << y;
                         }
@@ -687,6 +686,10 @@ inline void launchers_reject_bad_params() {
     b.lr_width = b.lr_height = 4;
     b.dst_width = 9;  // more than scale · lr_width
     b.dst_height = 8;
+    EXPECT_EQ(launch_shuffle_encode(b, nullptr), cudaErrorInvalidValue);
+    b.dst_width = 8;
+    b.residual = &dummy;
+    b.residual_bit_depth = 17;
     EXPECT_EQ(launch_shuffle_encode(b, nullptr), cudaErrorInvalidValue);
     d.data = &dummy;
     d.pixels = 4;

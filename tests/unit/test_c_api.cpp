@@ -151,11 +151,13 @@ TEST(CApi, AutoPicksTheFastestCpuBackendBuiltIn) {
     ASSERT_EQ(create(m, ESPCN_BACKEND_AUTO, &c.ctx), ESPCN_OK);
     espcn_model_info info{};
     ASSERT_EQ(espcn_get_model_info(c.ctx, &info), ESPCN_OK);
-    // cpu-fast where the CPU has a vector unit it has kernels for, else
-    // oneDNN if built in, else the reference.
-    EXPECT_EQ(info.backend, espcn_backend_available(ESPCN_BACKEND_CPU_FAST) ? ESPCN_BACKEND_CPU_FAST
-                            : espcn_backend_available(ESPCN_BACKEND_ONEDNN) ? ESPCN_BACKEND_ONEDNN
-                                                                            : ESPCN_BACKEND_REFERENCE);
+    // The GPU where one is usable (a CUDA build on a GPU machine, e.g.
+    // scripts/gpu_check.sh --run), else cpu-fast where the CPU has a vector
+    // unit it has kernels for, else oneDNN if built in, else the reference.
+    EXPECT_EQ(info.backend, espcn_backend_available(ESPCN_BACKEND_CUDA)       ? ESPCN_BACKEND_CUDA
+                            : espcn_backend_available(ESPCN_BACKEND_CPU_FAST) ? ESPCN_BACKEND_CPU_FAST
+                            : espcn_backend_available(ESPCN_BACKEND_ONEDNN)   ? ESPCN_BACKEND_ONEDNN
+                                                                              : ESPCN_BACKEND_REFERENCE);
 }
 
 // Distinct contexts on distinct threads give the same result as one thread.

@@ -12,6 +12,9 @@
 //  - The frame queue and device frames: equal to the synchronous calls of
 //    the same context bit for bit (one context runs one deterministic
 //    algorithm per layer and shape: algorithm_choice.hpp).
+//  - Bands under a small memory_budget (issue 21): within the fp32 bar of the
+//    reference (each band exact; cuDNN may choose other algorithms for the
+//    band's shape than for the whole plane's).
 //  - Several contexts, each benchmarking cuDNN's algorithms on its own: bit
 //    for bit where they chose the same algorithm and math type for every
 //    layer (read from their debug logs), else within 1 code value (8-bit),
@@ -474,6 +477,180 @@ TEST(CudaBackend, AutoPicksTheGpuWithoutWarning) {
     ASSERT_EQ(espcn_get_model_info(c.ctx, &info), ESPCN_OK);
     EXPECT_EQ(info.backend, ESPCN_BACKEND_CUDA);
     EXPECT_EQ(espcn_backend_available(ESPCN_BACKEND_CUDA), 1);
+}
+
+// --- issue 21: memory budget, bands, fallback, cancel, the fp16 residual ---
+
+struct Budgeted {
+    espcn_context *ctx = nullptr;
+    std::vector<std::string> warnings;
+    ~Budgeted() { espcn_destroy(&ctx); }
+    static void log(void *opaque, espcn_log_level level, const char *message) {
+        if (level == ESPCN_LOG_WARNING) static_cast<Budgeted *>(opaque)->warnings.emplace_back(message);
+    }
+};
+
+espcn_status create_budgeted(const std::vector<uint8_t> &model, espcn_backend backend, espcn_precision precision,
+                             size_t budget, Budgeted &b, espcn_cancel_fn cancel = nullptr, void *opaque = nullptr) {
+    espcn_params p = test::params_of(model, backend);
+    p.precision = precision;
+    p.threads = 2;
+    p.memory_budget = budget;
+    p.cancel_callback = cancel;
+    p.cancel_opaque = opaque;
+    p.log_callback = Budgeted::log;
+    p.log_opaque = &b;
+    return espcn_create(&p, &b.ctx);
+}
+
+// A budget far below one pass: the plane runs in bands on the GPU; the
+// result is the reference's within the fp32 bar (each band exact; cuDNN may
+// pick other algorithms for the band shape), and what the context reports
+// holding stays within the budget.
+TEST(CudaBackend, APlaneOverTheBudgetRunsInBandsWithinIt) {
+    SKIP_WITHOUT_GPU();
+    std::mt19937 rng(50);
+    const auto model = test::with_nearest_residual(test::lrnet_model(2, 310, 2));
+    const int w = 160, h = 243;
+    test::TestPlane in = test::make_plane(w, h, 16, &rng);
+    test::TestPlane want = test::make_plane(2 * w, 2 * h, 16, nullptr);
+    Context cpu;
+    ASSERT_EQ(create(model, ESPCN_BACKEND_REFERENCE, ESPCN_PRECISION_FP32, cpu), ESPCN_OK);
+    ASSERT_EQ(espcn_process_plane(cpu.ctx, &in.plane, &want.plane), ESPCN_OK);
+    const size_t budget = size_t{3} << 20;  // one pass needs far more (fp32, 16+ maps)
+    Budgeted gpu;
+    ASSERT_EQ(create_budgeted(model, ESPCN_BACKEND_CUDA, ESPCN_PRECISION_FP32, budget, gpu), ESPCN_OK)
+        << espcn_last_error();
+    for (int rep = 0; rep < 2; ++rep) {
+        test::TestPlane out = test::make_plane(2 * w, 2 * h, 16, nullptr);
+        ASSERT_EQ(espcn_process_plane(gpu.ctx, &in.plane, &out.plane), ESPCN_OK) << espcn_last_error();
+        const test::PlaneDiff d = test::compare_planes(out, want);
+        EXPECT_LE(d.max, 7u) << "16-bit codes: the fp32 bar, 1e-4 of the range (6.6 codes) + 1";
+        espcn_memory_info m{};
+        ASSERT_EQ(espcn_get_memory_info(gpu.ctx, &m), ESPCN_OK);
+        EXPECT_GT(m.working_bytes, 0u);
+        EXPECT_LE(m.working_bytes, budget);
+        EXPECT_GT(m.state_bytes, 0u);
+    }
+    EXPECT_TRUE(gpu.warnings.empty());
+}
+
+// Frames whose staging fits once but not three times: the queue still takes
+// three (the oldest finishes early into the caller's planes), every result
+// right, the staging within the budget.
+TEST(CudaBackend, FewerStagedFramesThanTheQueueHoldsStillGiveEveryFrame) {
+    SKIP_WITHOUT_GPU();
+    std::mt19937 rng(51);
+    const auto model = test::espcn_paper_model(2, 12).bytes();
+    Context ref;
+    ASSERT_EQ(create(model, ESPCN_BACKEND_CUDA, ESPCN_PRECISION_FP32, ref), ESPCN_OK);
+    // Staging of a 400x300 yuv420p x2 frame: (0.18 + 0.72) MB x 2 = 1.8 MB;
+    // the network's smallest bands fit in what 4 MB leaves, two stagings do not.
+    Budgeted gpu;
+    ASSERT_EQ(create_budgeted(model, ESPCN_BACKEND_CUDA, ESPCN_PRECISION_FP32, size_t{4} << 20, gpu), ESPCN_OK);
+    std::vector<Frame> frames;
+    for (int i = 0; i < 5; ++i) frames.push_back(make_frame(rng, 2, 400, 300, 8, false));
+    int received = 0;
+    for (Frame &f : frames) {
+        if (espcn_frames_in_flight(gpu.ctx) == espcn_frame_queue_depth(gpu.ctx)) {
+            ASSERT_EQ(espcn_receive_frame(gpu.ctx), ESPCN_OK) << espcn_last_error();
+            ++received;
+        }
+        ASSERT_EQ(espcn_submit_frame(gpu.ctx, f.tasks.data(), static_cast<int>(f.tasks.size())), ESPCN_OK)
+            << espcn_last_error();
+        espcn_memory_info m{};
+        ASSERT_EQ(espcn_get_memory_info(gpu.ctx, &m), ESPCN_OK);
+        EXPECT_LE(m.working_bytes, size_t{4} << 20);
+    }
+    for (; received < 5; ++received) ASSERT_EQ(espcn_receive_frame(gpu.ctx), ESPCN_OK) << espcn_last_error();
+    for (size_t i = 0; i < frames.size(); ++i) {
+        const Frame g = run_synchronously(ref.ctx, frames[i]);
+        for (size_t p = 0; p < g.out.size(); ++p)
+            EXPECT_LE(test::compare_planes(frames[i].out[p], g.out[p]).max, 1u) << "frame " << i << " plane " << p;
+    }
+}
+
+// A frame that cannot fit: explicit cuda says so with the bytes; auto moves to
+// the CPU with one warning and gives the CPU's result.
+TEST(CudaBackend, AFrameThatCannotFitIsRefusedNamingTheBytesAndAutoMovesToTheCpu) {
+    SKIP_WITHOUT_GPU();
+    std::mt19937 rng(52);
+    const auto model = test::espcn_paper_model(2, 13).bytes();
+    test::TestPlane in = test::make_plane(300, 200, 8, &rng);
+    test::TestPlane out = test::make_plane(600, 400, 8, nullptr);
+    const size_t budget = 100 << 10;  // less than the planes' staging
+    Budgeted cuda;
+    ASSERT_EQ(create_budgeted(model, ESPCN_BACKEND_CUDA, ESPCN_PRECISION_AUTO, budget, cuda), ESPCN_OK);
+    EXPECT_EQ(espcn_process_plane(cuda.ctx, &in.plane, &out.plane), ESPCN_ERROR_OUT_OF_MEMORY);
+    const std::string e = espcn_last_error();
+    EXPECT_NE(e.find("bytes to stage its planes"), std::string::npos) << e;
+    EXPECT_NE(e.find("memory budget of 102400 bytes"), std::string::npos) << e;
+
+    Budgeted autob;
+    ASSERT_EQ(create_budgeted(model, ESPCN_BACKEND_AUTO, ESPCN_PRECISION_AUTO, budget, autob), ESPCN_OK);
+    // The CPU's bands of this plane fit 100 KiB? If not, the CPU refuses too:
+    // either way the answer is the CPU's, after one warning.
+    const espcn_status s = espcn_process_plane(autob.ctx, &in.plane, &out.plane);
+    ASSERT_EQ(autob.warnings.size(), 1u);
+    EXPECT_NE(autob.warnings[0].find("GPU not used"), std::string::npos) << autob.warnings[0];
+    espcn_model_info info{};
+    ASSERT_EQ(espcn_get_model_info(autob.ctx, &info), ESPCN_OK);
+    EXPECT_NE(info.backend, ESPCN_BACKEND_CUDA);
+    if (s == ESPCN_OK) {
+        Context ref;
+        ASSERT_EQ(create(model, ESPCN_BACKEND_REFERENCE, ESPCN_PRECISION_FP32, ref), ESPCN_OK);
+        test::TestPlane want = test::make_plane(600, 400, 8, nullptr);
+        ASSERT_EQ(espcn_process_plane(ref.ctx, &in.plane, &want.plane), ESPCN_OK);
+        EXPECT_LE(test::compare_planes(out, want).max, 1u);
+    }
+}
+
+// The cancel callback is asked between layers (and bands): a callback that
+// says stop at its 3rd call ends the plane with CANCELLED; the context runs
+// the next plane normally.
+TEST(CudaBackend, CancelIsAskedBetweenLayers) {
+    SKIP_WITHOUT_GPU();
+    std::mt19937 rng(53);
+    const auto model = test::espcn_paper_model(2, 14).bytes();
+    struct Counter {
+        int calls = 0, stop_at = 3;
+    } counter;
+    auto cancel = [](void *o) -> int {
+        auto *c = static_cast<Counter *>(o);
+        return ++c->calls == c->stop_at ? 1 : 0;
+    };
+    Budgeted gpu;
+    ASSERT_EQ(create_budgeted(model, ESPCN_BACKEND_CUDA, ESPCN_PRECISION_FP32, 0, gpu, cancel, &counter), ESPCN_OK);
+    test::TestPlane in = test::make_plane(64, 40, 8, &rng);
+    test::TestPlane out = test::make_plane(128, 80, 8, nullptr);
+    EXPECT_EQ(espcn_process_plane(gpu.ctx, &in.plane, &out.plane), ESPCN_ERROR_CANCELLED);
+    EXPECT_EQ(counter.calls, 3) << "asked before the plane, the band, and each layer until it said stop";
+    counter.stop_at = -1;
+    EXPECT_EQ(espcn_process_plane(gpu.ctx, &in.plane, &out.plane), ESPCN_OK) << espcn_last_error();
+    EXPECT_GE(counter.calls, 3 + 3) << "three layers, one band, one plane";
+}
+
+// fp16 with the LRNet residual at 16 bits: the identity path is exact (fp32),
+// so the error is the fp16 network's alone, far below the 16 codes that a
+// residual rounded through fp16 adds near white.
+TEST(CudaBackend, Fp16ResidualKeeps16BitPlanesClose) {
+    SKIP_WITHOUT_GPU();
+    std::mt19937 rng(54);
+    // A residual network whose body outputs ~0: the output is the input, upsampled.
+    test::ModelBuilder b(2, 55);
+    b.conv(1, 8, 3).activation("relu").conv(8, 4, 3);
+    b.pixel_shuffle();
+    for (TensorToWrite &t : b.tensors())  // the last conv (its weight and bias) at zero
+        if (t.shape[0] == 4) std::fill(t.values.begin(), t.values.end(), 0.0f);
+    std::vector<uint8_t> model = test::with_nearest_residual(b);
+    Context gpu, cpu;
+    ASSERT_EQ(create(model, ESPCN_BACKEND_CUDA, ESPCN_PRECISION_FP16, gpu), ESPCN_OK) << espcn_last_error();
+    ASSERT_EQ(create(model, ESPCN_BACKEND_REFERENCE, ESPCN_PRECISION_FP32, cpu), ESPCN_OK);
+    test::TestPlane in = test::make_plane(97, 61, 16, &rng);
+    test::TestPlane a = test::make_plane(194, 122, 16, nullptr), want = test::make_plane(194, 122, 16, nullptr);
+    ASSERT_EQ(espcn_process_plane(gpu.ctx, &in.plane, &a.plane), ESPCN_OK) << espcn_last_error();
+    ASSERT_EQ(espcn_process_plane(cpu.ctx, &in.plane, &want.plane), ESPCN_OK);
+    EXPECT_EQ(test::compare_planes(a, want).max, 0u) << "a zero body leaves the fp32 residual alone";
 }
 
 }  // namespace

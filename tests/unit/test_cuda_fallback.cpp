@@ -5,15 +5,21 @@
 //  - fp16 is refused on the CPU backends, and auto's fallback reports fp32;
 //  - espcn_submit_frame/espcn_receive_frame on the CPU (a queue of depth 1)
 //    give exactly what espcn_process_plane and espcn_upscale_plane give;
-//  - device frames are refused by the CPU backends.
+//  - device frames are refused by the CPU backends;
+//  - backend=auto moves to the CPU, with one warning, when the GPU cannot set
+//    up a frame (no acceptable cuDNN algorithm, out of device memory), with a
+//    stand-in GPU backend that fails the way the cuda backend does.
 // Where a usable GPU exists the fallback tests skip (test_cuda_backend covers
-// that machine); the frame API tests run everywhere.
+// that machine); the frame API and stand-in tests run everywhere.
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <deque>
 #include <string>
 #include <vector>
 
+#include "core/backend_registry.hpp"
+#include "core/gpu_fallback.hpp"
 #include "test_support.hpp"
 
 namespace espcn {
@@ -240,6 +246,236 @@ TEST(FrameApiOnCpu, RejectsBadTasksAndDeviceFrames) {
     EXPECT_NE(std::string(espcn_last_error()).find("need the cuda backend"), std::string::npos)
         << espcn_last_error();
     espcn_destroy(&ctx);
+}
+
+// Device planes of 9..16 bits are 16-bit words on the GPU: an odd address or
+// stride would be a misaligned access there, a sticky error that ends the
+// CUDA context (FFmpeg's own, for CUDA frames). Refused as an invalid
+// argument before anything reaches a backend (so a CPU context says it too),
+// naming the plane; 8-bit planes and host frames may be odd.
+TEST(FrameApiOnCpu, MisalignedDevicePlanesOfMoreThan8BitsAreRefused) {
+    const auto m = model_bytes();
+    Messages log;
+    espcn_params p = params_for(m, ESPCN_BACKEND_REFERENCE, &log);
+    espcn_context *ctx = nullptr;
+    ASSERT_EQ(espcn_create(&p, &ctx), ESPCN_OK) << espcn_last_error();
+    std::mt19937 rng(6);
+    int dummy_stream = 0;
+    struct Case {
+        int task;
+        bool input, odd_address;
+        const char *want;
+    };
+    for (const Case c : {Case{0, true, true, "task 0: input plane in device memory has 10-bit"},
+                         Case{0, false, false, "task 0: output plane in device memory has 10-bit"},
+                         Case{2, true, false, "task 2: input plane in device memory has 10-bit"}}) {
+        Frame f = make_frame(rng, 8, 6, 10);
+        std::vector<espcn_plane_task> t = tasks_of(f);
+        espcn_plane &pl = c.input ? t[c.task].in : t[c.task].out;
+        if (c.odd_address) pl.data = static_cast<uint8_t *>(pl.data) + 1;
+        else pl.stride += 1;
+        EXPECT_EQ(espcn_cuda_enqueue_frame(ctx, t.data(), 3, &dummy_stream), ESPCN_ERROR_INVALID_ARGUMENT);
+        const std::string e = espcn_last_error();
+        EXPECT_NE(e.find(c.want), std::string::npos) << e;
+        EXPECT_NE(e.find("2-byte aligned"), std::string::npos) << e;
+    }
+    // Aligned 10-bit and odd 8-bit device planes pass the checks (and reach
+    // the capability check: this is a CPU context).
+    Frame f10 = make_frame(rng, 8, 6, 10);
+    std::vector<espcn_plane_task> t = tasks_of(f10);
+    EXPECT_EQ(espcn_cuda_enqueue_frame(ctx, t.data(), 3, &dummy_stream), ESPCN_ERROR_UNSUPPORTED);
+    Frame f8 = make_frame(rng, 8, 6, 8);
+    t = tasks_of(f8);
+    t[1].in.data = static_cast<uint8_t *>(t[1].in.data) + 1;
+    t[1].in.stride += 1;
+    EXPECT_EQ(espcn_cuda_enqueue_frame(ctx, t.data(), 3, &dummy_stream), ESPCN_ERROR_UNSUPPORTED);
+    espcn_destroy(&ctx);
+}
+
+// --- backend=auto when the GPU fails a frame's set-up ----------------------
+// A stand-in for the cuda backend: a queue of depth 3 whose frames the
+// reference backend computes (so outputs are right), reporting cuda/fp16, and
+// failing the set-up of frames `fail_width` wide the way the cuda backend
+// does at a new size (cuDNN finds no acceptable algorithm; the device is out
+// of memory): an error from submit/process before any work of that frame.
+struct StandInGpu {
+    static inline int fail_width = -1;
+    static inline Status failure;
+    static inline int made = 0, alive = 0;
+};
+
+class StandInGpuBackend final : public Backend {
+public:
+    explicit StandInGpuBackend(std::unique_ptr<Backend> cpu) : cpu_(std::move(cpu)) { ++StandInGpu::alive; }
+    ~StandInGpuBackend() override { --StandInGpu::alive; }
+    espcn_backend kind() const override { return ESPCN_BACKEND_CUDA; }
+    espcn_precision precision() const override { return ESPCN_PRECISION_FP16; }
+    using Backend::process;
+    Status process(Planes in, Planes out) override {
+        if (in.front().width == StandInGpu::fail_width) return StandInGpu::failure;
+        return cpu_->process(in, out);
+    }
+    int frame_queue_depth() const override { return 3; }
+    int frames_in_flight() const override { return static_cast<int>(done_.size()); }
+    Status submit_frame(std::span<const PlaneTask> tasks) override {
+        if (done_.size() == 3) return Status(ESPCN_ERROR_INVALID_ARGUMENT, "3 frames are in flight");
+        for (const PlaneTask &t : tasks)
+            if (!t.resample && t.in.width == StandInGpu::fail_width) return StandInGpu::failure;
+        ESPCN_RETURN_IF_ERROR(cpu_->submit_frame(tasks));
+        done_.push_back(cpu_->receive_frame());
+        return Status::ok();
+    }
+    Status receive_frame() override {
+        if (done_.empty()) return Status(ESPCN_ERROR_INVALID_ARGUMENT, "none in flight");
+        Status s = done_.front();
+        done_.pop_front();
+        return s;
+    }
+    MemoryUse memory_use() const override { return {}; }
+    std::string details() const override { return "stand-in GPU"; }
+
+private:
+    std::unique_ptr<Backend> cpu_;
+    std::deque<Status> done_;
+};
+
+Status stand_in_available() { return Status::ok(); }
+Result<std::unique_ptr<Backend>> make_stand_in_gpu(std::shared_ptr<const Network> net, const BackendConfig &cfg) {
+    ++StandInGpu::made;
+    Result<std::unique_ptr<Backend>> cpu = make_reference_frames(std::move(net), cfg);
+    ESPCN_RETURN_IF_ERROR(cpu.status());
+    return std::unique_ptr<Backend>(std::make_unique<StandInGpuBackend>(std::move(cpu).value()));
+}
+
+constexpr unsigned kAll = precision_bit(ESPCN_PRECISION_AUTO) | precision_bit(ESPCN_PRECISION_FP32) |
+                          precision_bit(ESPCN_PRECISION_FP16);
+constexpr BackendEntry kStandInTable[] = {
+    {ESPCN_BACKEND_CUDA, "cuda", stand_in_available, make_stand_in_gpu, kAll, true, false},
+    {ESPCN_BACKEND_REFERENCE, "reference", stand_in_available, make_reference_frames,
+     kAll & ~precision_bit(ESPCN_PRECISION_FP16), false, false},
+};
+
+class AutoWithAGpuThatFailsAFrame : public ::testing::Test {
+protected:
+    void SetUp() override {
+        StandInGpu::fail_width = 40;
+        StandInGpu::failure = Status(ESPCN_ERROR_UNSUPPORTED,
+                                     "layer 0 at 40x9: no cuDNN forward algorithm is acceptable for fp16 "
+                                     "(3 candidates; ...)");
+        std::mt19937 rng(21);
+        net_ = std::make_shared<const Network>(test::random_network(rng, 2, kShuffleCRD));
+        cfg_.threads = 1;
+        cfg_.precision = ESPCN_PRECISION_AUTO;
+        cfg_.log = Logger(&Messages::collect, &log_, ESPCN_LOG_DEBUG);
+        cfg_ = with_host_resources(cfg_);
+    }
+    std::unique_ptr<Backend> make() {
+        Result<std::unique_ptr<Backend>> b = make_auto_backend(kStandInTable, net_, cfg_);
+        EXPECT_TRUE(b.is_ok()) << b.status().message();
+        return b.is_ok() ? std::move(b).value() : nullptr;
+    }
+    // What the reference backend makes of `in`.
+    test::TestPlane expected(const test::TestPlane &in) {
+        BackendConfig c = cfg_;
+        c.log = Logger();
+        Result<std::unique_ptr<Backend>> ref = make_reference_frames(net_, c);
+        test::TestPlane out = test::make_plane(in.plane.width * 2, in.plane.height * 2, in.plane.bit_depth, nullptr);
+        EXPECT_TRUE(ref.is_ok() && ref.value()->process(in.plane, out.plane).is_ok());
+        return out;
+    }
+    int warnings() const { return log_.count(ESPCN_LOG_WARNING); }
+    std::string last_warning() const {
+        for (auto it = log_.all.rbegin(); it != log_.all.rend(); ++it)
+            if (it->first == ESPCN_LOG_WARNING) return it->second;
+        return "";
+    }
+
+    Messages log_;
+    std::shared_ptr<const Network> net_;
+    BackendConfig cfg_;
+};
+
+TEST_F(AutoWithAGpuThatFailsAFrame, TheFirstFrameMovesToTheCpuWithOneWarning) {
+    std::unique_ptr<Backend> b = make();
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->kind(), ESPCN_BACKEND_CUDA);
+    EXPECT_EQ(b->details(), "stand-in GPU");
+    EXPECT_EQ(warnings(), 0);
+    std::mt19937 rng(8);
+    for (int frame = 0; frame < 3; ++frame) {
+        test::TestPlane in = test::make_plane(40, 9, 8, &rng);
+        test::TestPlane out = test::make_plane(80, 18, 8, nullptr);
+        const Status s = b->process(in.plane, out.plane);
+        ASSERT_TRUE(s.is_ok()) << s.message();
+        EXPECT_EQ(test::compare_planes(out, expected(in)).max, 0u) << "frame " << frame;
+    }
+    EXPECT_EQ(warnings(), 1) << "one warning, at the first frame, not one per frame";
+    const std::string w = last_warning();
+    EXPECT_NE(w.find("GPU not used (layer 0 at 40x9: no cuDNN forward algorithm"), std::string::npos) << w;
+    EXPECT_NE(w.find("running on the CPU in fp32"), std::string::npos) << w;
+    EXPECT_EQ(b->kind(), ESPCN_BACKEND_REFERENCE);
+    EXPECT_EQ(b->precision(), ESPCN_PRECISION_FP32);
+    EXPECT_EQ(b->device_frames(), nullptr) << "device frames cannot follow to the CPU";
+    EXPECT_EQ(b->details(), make_reference_frames(net_, cfg_).value()->details())
+        << "espcn_backend_details() describes the CPU backend now running";
+    EXPECT_EQ(StandInGpu::alive, 0) << "the GPU backend (its device memory) is released";
+}
+
+TEST_F(AutoWithAGpuThatFailsAFrame, OutOfDeviceMemoryAtANewSizeKeepsTheQueueInOrder) {
+    StandInGpu::failure = Status(ESPCN_ERROR_OUT_OF_MEMORY, "cudaMalloc(&p, bytes) failed: cudaErrorMemoryAllocation");
+    std::unique_ptr<Backend> b = make();
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->frame_queue_depth(), 3);
+    std::mt19937 rng(9);
+    // Two frames the GPU takes, then a size it cannot set up, then more.
+    std::vector<test::TestPlane> ins, outs;
+    for (const int w : {33, 33, 40, 40, 33}) {
+        ins.push_back(test::make_plane(w, 7, 8, &rng));
+        outs.push_back(test::make_plane(2 * w, 14, 8, nullptr));
+    }
+    for (size_t i = 0; i < ins.size(); ++i) {
+        if (b->frames_in_flight() == b->frame_queue_depth()) {
+            ASSERT_TRUE(b->receive_frame().is_ok());
+        }
+        PlaneTask t;
+        t.in = ins[i].plane;
+        t.out = outs[i].plane;
+        const Status s = b->submit_frame(std::span<const PlaneTask>(&t, 1));
+        ASSERT_TRUE(s.is_ok()) << "frame " << i << ": " << s.message();
+    }
+    while (b->frames_in_flight() > 0) ASSERT_TRUE(b->receive_frame().is_ok());
+    EXPECT_FALSE(b->receive_frame().is_ok());
+    for (size_t i = 0; i < ins.size(); ++i)
+        EXPECT_EQ(test::compare_planes(outs[i], expected(ins[i])).max, 0u) << "frame " << i;
+    EXPECT_EQ(warnings(), 1);
+    EXPECT_NE(last_warning().find("cudaErrorMemoryAllocation"), std::string::npos) << last_warning();
+    EXPECT_EQ(StandInGpu::alive, 0);
+}
+
+TEST_F(AutoWithAGpuThatFailsAFrame, OtherGpuErrorsAreReturnedNotHidden) {
+    StandInGpu::failure = Status(ESPCN_ERROR_BACKEND, "cudaEventSynchronize failed: cudaErrorIllegalAddress");
+    std::unique_ptr<Backend> b = make();
+    ASSERT_TRUE(b);
+    std::mt19937 rng(10);
+    test::TestPlane in = test::make_plane(40, 9, 8, &rng);
+    test::TestPlane out = test::make_plane(80, 18, 8, nullptr);
+    const Status s = b->process(in.plane, out.plane);
+    EXPECT_EQ(s.code(), ESPCN_ERROR_BACKEND);
+    EXPECT_EQ(b->kind(), ESPCN_BACKEND_CUDA);
+    EXPECT_EQ(warnings(), 0);
+}
+
+TEST_F(AutoWithAGpuThatFailsAFrame, FramesTheGpuCanRunStayOnIt) {
+    std::unique_ptr<Backend> b = make();
+    ASSERT_TRUE(b);
+    std::mt19937 rng(11);
+    test::TestPlane in = test::make_plane(33, 9, 8, &rng);
+    test::TestPlane out = test::make_plane(66, 18, 8, nullptr);
+    ASSERT_TRUE(b->process(in.plane, out.plane).is_ok());
+    EXPECT_EQ(b->kind(), ESPCN_BACKEND_CUDA);
+    EXPECT_EQ(b->precision(), ESPCN_PRECISION_FP16);
+    EXPECT_EQ(warnings(), 0);
+    EXPECT_EQ(StandInGpu::alive, 1);
 }
 
 }  // namespace

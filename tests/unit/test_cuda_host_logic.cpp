@@ -7,7 +7,9 @@
 //  - the cuDNN algorithm choice: deterministic algorithms only, fp32 in FMA
 //    math only (no TF32), fp16 without ALLOW_CONVERSION, the workspace taken
 //    from cudnnGetConvolutionForwardWorkspaceSize with the algorithm's math
-//    type set (not from the perf struct), measured candidates first.
+//    type set (not from the perf struct), measured candidates first;
+//  - the events the host waits on block (cudaEventBlockingSync) instead of
+//    spinning a core (make_event against stand-ins for the runtime's calls).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -16,6 +18,30 @@
 
 #include "cuda/algorithm_choice.hpp"
 #include "cuda/cuda_context.hpp"
+#include "cuda/cuda_resources.hpp"
+
+// --- stand-ins for the CUDA runtime calls make_event() makes (this test links
+// no CUDA library): they record the flags asked for.
+namespace {
+unsigned fake_event_flags = 0;
+int fake_events_alive = 0;
+}  // namespace
+
+extern "C" {
+cudaError_t CUDARTAPI cudaEventCreateWithFlags(cudaEvent_t *event, unsigned int flags) {
+    fake_event_flags = flags;
+    ++fake_events_alive;
+    static int storage;
+    *event = reinterpret_cast<cudaEvent_t>(&storage);
+    return cudaSuccess;
+}
+cudaError_t CUDARTAPI cudaEventDestroy(cudaEvent_t) {
+    --fake_events_alive;
+    return cudaSuccess;
+}
+const char *CUDARTAPI cudaGetErrorName(cudaError_t) { return "cudaErrorStandIn"; }
+const char *CUDARTAPI cudaGetErrorString(cudaError_t) { return "a stand-in"; }
+}
 
 namespace espcn::cuda {
 namespace {
@@ -91,6 +117,23 @@ TEST_F(ContextScopeTest, AFailedSwitchIsReportedAndRestoresNothing) {
     }
     EXPECT_EQ(fake_current, ctx(0x100));
     EXPECT_EQ(fake_calls.size(), 2u);  // get, the failed set; no restore
+}
+
+// --- events ---------------------------------------------------------------
+// Every event the engine makes (a frame's "downloaded", which receive_frame
+// waits on; the network's last work, which teardown waits on) sleeps its
+// waiter: without cudaEventBlockingSync the runtime spins a core for the whole
+// wait, one per ffmpeg process (issue 21).
+TEST(Events, HostWaitsBlockInsteadOfSpinning) {
+    fake_event_flags = 0;
+    {
+        Result<Event> e = make_event();
+        ASSERT_TRUE(e.is_ok()) << e.status().message();
+        EXPECT_EQ(fake_events_alive, 1);
+        EXPECT_TRUE(fake_event_flags & cudaEventBlockingSync) << "flags " << fake_event_flags;
+        EXPECT_TRUE(fake_event_flags & cudaEventDisableTiming) << "flags " << fake_event_flags;
+    }
+    EXPECT_EQ(fake_events_alive, 0) << "the owner destroys its event";
 }
 
 // --- the algorithm choice -------------------------------------------------

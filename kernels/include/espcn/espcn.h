@@ -102,7 +102,8 @@ typedef void (*espcn_log_fn)(void *opaque, espcn_log_level level, const char *me
 /* Asked between bands of rows of a plane (and between the network's layers),
  * on the thread processing it: nonzero stops the call with
  * ESPCN_ERROR_CANCELLED. Keep it cheap (e.g. read a flag a signal handler
- * sets). */
+ * sets). The cuda backend asks it before it enqueues each band and each
+ * layer: work already enqueued on the GPU runs to its end. */
 typedef int (*espcn_cancel_fn)(void *opaque);
 
 /* Per-frame working memory of the engine when espcn_params.memory_budget is 0:
@@ -147,7 +148,15 @@ typedef struct espcn_params {
      * receptive field needs, so the output is bit-identical to one pass over
      * the whole plane) sized to fit; a plane whose smallest band does not fit
      * fails with ESPCN_ERROR_OUT_OF_MEMORY naming the bytes it needs. The
-     * cuda backend does not budget device memory yet. */
+     * cuda backend counts its device memory (the network's activations and
+     * cuDNN workspace) and, for frames in host memory, every staged frame's
+     * pinned host and device copies against the same budget: a plane that
+     * does not fit in one pass runs in bands of rows on the GPU (each band
+     * exact, but cuDNN may pick other algorithms for the band's shape than
+     * for the whole plane's, so the output may differ from one pass by their
+     * summation order), fewer frames are staged at once when
+     * espcn_frame_queue_depth() of them do not fit, and a frame that cannot
+     * fit fails with ESPCN_ERROR_OUT_OF_MEMORY naming the bytes. */
     size_t memory_budget;
 
     /* NULL: never cancelled. See espcn_cancel_fn. */
@@ -232,7 +241,7 @@ ESPCN_API void espcn_destroy(espcn_context **ctx);
  * sample / (2^bit_depth - 1); its output y is written as
  * floor(clamp(y, 0, 1) * (2^out_bit_depth - 1) + 0.5) (NaN writes 0).
  * Buffers are allocated on the first call for a given size and reused; they
- * stay within the context's memory_budget (CPU backends). Stopped by the
+ * stay within the context's memory_budget. Stopped by the
  * cancel callback: ESPCN_ERROR_CANCELLED, out partly written.
  */
 ESPCN_API espcn_status espcn_process_plane(espcn_context *ctx, const espcn_plane *in,
@@ -258,14 +267,18 @@ ESPCN_API espcn_status espcn_get_model_info(const espcn_context *ctx,
 /* The model alone: backend and precision are reported as AUTO. */
 ESPCN_API espcn_status espcn_model_get_info(const espcn_model *model, espcn_model_info *info);
 
-/* What a context holds in host memory, as its backend accounts for it. */
+/* What a context holds, as its backend accounts for it: host memory on the
+ * CPU backends; on the cuda backend device memory and pinned host memory. */
 typedef struct espcn_memory_info {
     /* Per-frame working memory planned for the last plane size processed
      * (activations and scratch of one band of rows, or of every thread's
-     * strips): what memory_budget bounds; 0 before the first plane. */
+     * strips; cuda: activations and workspace on the device, plus the pinned
+     * and device staging of the frames it holds): what memory_budget bounds;
+     * 0 before the first plane. */
     size_t working_bytes;
     /* Held for the context's lifetime beyond that: the weights in the
-     * backend's own layout (packed, reordered, padded) and its tables. Not
+     * backend's own layout (packed, reordered, padded; cuda: on the device)
+     * and its tables. Not
      * counted: process-wide state shared by all contexts, such as oneDNN's
      * cache of compiled kernels. */
     size_t state_bytes;
