@@ -274,7 +274,7 @@ begin "make -j$jobs (FFmpeg $series)"
 make -C "$bdir" -j "$jobs" || die "make failed in $bdir"
 done_step
 
-"$bdir/ffmpeg" -hide_banner -filters 2>/dev/null | grep -qw espcn ||
+"$bdir/ffmpeg" -hide_banner -filters 2>/dev/null | grep -cw espcn >/dev/null ||
     die "$bdir/ffmpeg was built but does not list the espcn filter"
 step='done'
 echo "== FFmpeg $series with the espcn filter (libespcn from $espcn_libdir), total $(elapsed "$t_start"):"

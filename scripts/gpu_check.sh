@@ -208,7 +208,7 @@ check_in_chroot() {
     # directly executed program's $ORIGIN would come.
     local run_ok=1 ld=/lib64/ld-linux-x86-64.so.2
     chroot "$jail" $ld /gpu-check/bin/espcn-cli -m /tmp/m.safetensors --info --backend auto >/dev/null 2>&1 || run_ok=0
-    chroot "$jail" $ld /gpu-check/bin/ffmpeg -hide_banner -filters 2>/dev/null | grep -qw espcn || run_ok=0
+    chroot "$jail" $ld /gpu-check/bin/ffmpeg -hide_banner -filters 2>/dev/null | grep -cw espcn >/dev/null || run_ok=0
     chroot "$jail" $ld /gpu-check/bin/test_cuda_kernels --gtest_list_tests >/dev/null 2>&1 || run_ok=0
     [ $run_ok -eq 1 ] || die "the tools do not start in the chroot (espcn-cli --info, ffmpeg -filters, test_cuda_kernels --gtest_list_tests)"
     echo "   every binary loads in a root with only glibc, libstdc++ and libgcc_s; espcn-cli, ffmpeg (lists espcn) and test_cuda_kernels start"

@@ -136,7 +136,7 @@ fi
 #    says so otherwise (a failure with ESPCN_GPU_REQUIRED=1).
 if section 7; then
     no_cuda_frames=''
-    if ! "$ffmpeg" -hide_banner -filters 2>/dev/null | grep -qw hwupload_cuda; then
+    if ! "$ffmpeg" -hide_banner -filters 2>/dev/null | grep -cw hwupload_cuda >/dev/null; then
         no_cuda_frames="this ffmpeg has no hwupload_cuda (built without ffnvcodec)"
     elif [ $have_gpu -eq 0 ]; then
         no_cuda_frames="no usable GPU here"
