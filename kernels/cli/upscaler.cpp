@@ -50,6 +50,28 @@ Result<Upscaler> Upscaler::create(const UpscalerConfig &config) {
     return u;
 }
 
+namespace {
+// Runs `run` once, or (repeat > 0) once untimed and then `repeat` times
+// timed: the first call allocates the context's buffers (and the backend
+// picks its kernels), so it stays out of the mean.
+template <class Run>
+Status timed_runs(int repeat, PlaneTiming &timing, Run &&run) {
+    using Clock = std::chrono::steady_clock;
+    timing = PlaneTiming{};
+    if (repeat > 0) {
+        ESPCN_RETURN_IF_ERROR(run());
+        timing.warmed_up = true;
+    }
+    const int runs = repeat > 0 ? repeat : 1;
+    const Clock::time_point start = Clock::now();
+    for (int k = 0; k < runs; ++k) ESPCN_RETURN_IF_ERROR(run());
+    const std::chrono::duration<double, std::milli> elapsed = Clock::now() - start;
+    timing.timed_runs = runs;
+    timing.mean_ms = elapsed.count() / runs;
+    return Status::ok();
+}
+}  // namespace
+
 Result<Image> Upscaler::upscale_plane(const Image &gray, int out_bits, int repeat,
                                       PlaneTiming &timing) {
     ESPCN_RETURN_IF(gray.channels != 1, ESPCN_ERROR_INTERNAL, "upscale_plane takes one channel");
@@ -61,24 +83,10 @@ Result<Image> Upscaler::upscale_plane(const Image &gray, int out_bits, int repea
     const espcn_plane in_plane = in.view();
     const espcn_plane out_plane = out.view();
 
-    using Clock = std::chrono::steady_clock;
-    auto run = [&]() -> Status {
+    ESPCN_RETURN_IF_ERROR(timed_runs(repeat, timing, [&]() -> Status {
         const espcn_status s = espcn_process_plane(ctx_.get(), &in_plane, &out_plane);
         return s == ESPCN_OK ? Status::ok() : engine_error(s, "espcn_process_plane");
-    };
-    timing = PlaneTiming{};
-    if (repeat > 0) {
-        // The first call allocates the context's buffers (and oneDNN picks
-        // its kernels): keep it out of the mean.
-        ESPCN_RETURN_IF_ERROR(run());
-        timing.warmed_up = true;
-    }
-    const int runs = repeat > 0 ? repeat : 1;
-    const Clock::time_point start = Clock::now();
-    for (int k = 0; k < runs; ++k) ESPCN_RETURN_IF_ERROR(run());
-    const std::chrono::duration<double, std::milli> elapsed = Clock::now() - start;
-    timing.timed_runs = runs;
-    timing.mean_ms = elapsed.count() / runs;
+    }));
     return out.to_image();
 }
 
@@ -101,22 +109,10 @@ Result<Image> Upscaler::upscale_rgb(const Image &rgb, int out_bits, int repeat, 
         in_planes[c] = in[static_cast<size_t>(c)].view();
         out_planes[c] = out[static_cast<size_t>(c)].view();
     }
-    using Clock = std::chrono::steady_clock;
-    auto run = [&]() -> Status {
+    ESPCN_RETURN_IF_ERROR(timed_runs(repeat, timing, [&]() -> Status {
         const espcn_status s = espcn_process_planes(ctx_.get(), in_planes, 3, out_planes, 3);
         return s == ESPCN_OK ? Status::ok() : engine_error(s, "espcn_process_planes");
-    };
-    timing = PlaneTiming{};
-    if (repeat > 0) {
-        ESPCN_RETURN_IF_ERROR(run());
-        timing.warmed_up = true;
-    }
-    const int runs = repeat > 0 ? repeat : 1;
-    const Clock::time_point start = Clock::now();
-    for (int k = 0; k < runs; ++k) ESPCN_RETURN_IF_ERROR(run());
-    const std::chrono::duration<double, std::milli> elapsed = Clock::now() - start;
-    timing.timed_runs = runs;
-    timing.mean_ms = elapsed.count() / runs;
+    }));
     Image result{rgb.width * r, rgb.height * r, 3, out_bits,
                  std::vector<uint16_t>(static_cast<size_t>(rgb.width) * r * rgb.height * r * 3)};
     for (int c = 0; c < 3; ++c) {
