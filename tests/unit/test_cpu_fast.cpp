@@ -43,14 +43,17 @@ TEST(CpuFast, OutputDoesNotDependOnTilingOrThreads) {
     fsrcnn.conv(1, 24, 5).prelu(24).conv(24, 12, 1).prelu(12).conv(12, 12, 3).prelu(12)
         .conv(12, 12, 3).activation("sigmoid").conv(12, 24, 1).activation("relu")
         .deconv(24, 1, 9, 3, 0);
-    // LRNet-like: its last layer (5×5, 16 → 4) runs as dot products.
+    // LRNet-like: its last layer (5×5, 16 → 4 at x2, → 9 at x3) runs as dot
+    // products.
     test::ModelBuilder lrnet(2, 6);
     lrnet.conv(1, 16, 5).prelu(16).conv(16, 16, 3).prelu(16).conv(16, 4, 5).pixel_shuffle();
-    const test::ModelBuilder models[] = {test::espcn_paper_model(2, 21), fsrcnn, lrnet};
+    test::ModelBuilder lrnet3(3, 7);
+    lrnet3.conv(1, 16, 5).prelu(16).conv(16, 16, 3).prelu(16).conv(16, 9, 5).pixel_shuffle();
+    const test::ModelBuilder models[] = {test::espcn_paper_model(2, 21), fsrcnn, lrnet, lrnet3};
     for (const fast::KernelTable *table : fast::supported_kernel_tables()) {
         for (const test::ModelBuilder &m : models) {
             auto net = load(m);
-            if (&m == &models[2]) {
+            if (&m == &models[2] || &m == &models[3]) {
                 auto probe = make_fast(net, 1, table->isa);
                 ASSERT_TRUE(probe);
                 EXPECT_EQ(probe->dot_layers().back(), table->lanes >= 4) << table->target_name;
@@ -162,7 +165,7 @@ TEST(CpuFast, ReportsStreamingWorkingMemory) {
 // compute the same bits (fast_kernels.cpp keeps one arithmetic order: lanes
 // are output channels, except in the dot kernel, whose sums run over 16
 // logical lanes in a fixed tree on every target). Checked byte for byte on
-// LRNet's three shapes (dot, 9 and 16 output maps), FSRCNN's (56-map layers:
+// LRNet's three shapes (dot at 4 and 9 output maps, direct at 16), FSRCNN's (56-map layers:
 // pixel stride 56 for AVX2 alone, 64 beside AVX-512), the paper's ESPCN
 // (tanh), a sigmoid network, and two RGB networks (SRVGGNetCompact's shape:
 // 3 interleaved input channels in stage 0, 64-map Winograd layers, 48 maps

@@ -290,25 +290,61 @@ void DirectRow(const DirectRowArgs &a) { WithActivation<DirectRowT>(a.epilogue.a
 constexpr int kDotLanes = 16;
 static_assert(kLanes <= kDotLanes, "a vector wider than the dot kernel's logical lanes");
 constexpr int kDotParts = kDotLanes / kLanes;  // vectors per logical vector
-// Pixels × outputs per block: accumulators P · N · parts, plus N weights and
-// one input, within the register file.
+static_assert(kDotWeightBlock == kDotLanes, "pack_dot_weights blocks the channels as the sums do");
+// Pixels × outputs per block: accumulators P · N · parts, plus the N
+// weights and the P inputs of a step, within the register file. AVX-512
+// (32 registers): 4 pixels × up to 4 outputs, or all of 5 … 9 outputs
+// (LRNet x3's 9) at 2 pixels in one pass over the window: 18 FMAs per
+// 11 loads. AVX2 (16): 3 pixels × 2 outputs of 2 vectors each.
 constexpr int kDotPixels = kDotParts == 1 ? 4 : kDotParts == 2 ? 3 : 1;
-constexpr int kDotGroup = kDotParts == 1 ? kMaxDotOutputs : kDotParts <= 4 ? 2 : 1;
+constexpr int kDotGroup = kDotParts == 1 ? 4 : kDotParts <= 4 ? 2 : 1;
+constexpr bool kDotWideGroup = kDotParts == 1;  // the one-pass 5 … 9 outputs block
+constexpr int kDotWidePixels = 3;
+static_assert(kMaxDotOutputs <= 9, "the wide group's 2 x 9 accumulators");
+
+// Outputs rounded up to whole DotTree4 calls: the folded sums of a pixel.
+constexpr int kDotSumSlots = (kMaxDotOutputs + 3) / 4 * 4;
 
 // f[8] → ((f0 + f1) + (f2 + f3)) + ((f4 + f5) + (f6 + f7)), for 4 outputs at
-// once (f: [4][8], sums: 4). On x86 three horizontal adds give that tree.
-HWY_INLINE void DotTree4(const float *f, float *sums) {
+// once (f: [4][8]). On x86 three horizontal adds give that tree, and the
+// sums of an output vector are assembled in registers: storing them as
+// 4-float pieces and loading the vector back stalled on store forwarding
+// once per pixel.
+#undef ESPCN_DOT_TREE_IN_REGISTERS  // set per target: this file is compiled once per target
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+#define ESPCN_DOT_TREE_IN_REGISTERS 1
+HWY_INLINE __m128 DotTree4(const float *f) {
     const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(_mm256_loadu_ps(f), _mm256_loadu_ps(f + 8)),
                                     _mm256_hadd_ps(_mm256_loadu_ps(f + 16), _mm256_loadu_ps(f + 24)));
-    _mm_storeu_ps(sums, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+// Sums of the outputs [v · lanes, (v + 1) · lanes) of one pixel (slots:
+// [kDotSumSlots][8] folded), zero past n.
+HWY_INLINE Vf DotSumVector(const float (*slots)[8], int n, int v) {
+    auto tree = [&](int j) {
+        return j < kDotSumSlots / 4 && 4 * j < n ? DotTree4(slots[4 * j]) : _mm_setzero_ps();
+    };
+#if HWY_TARGET <= HWY_AVX3
+    static_assert(kLanes == 16 && kDotSumSlots <= 16);
+    __m512 r = _mm512_zextps128_ps512(tree(4 * v));
+    if (n > 4) r = _mm512_insertf32x4(r, tree(4 * v + 1), 1);
+    if (n > 8) r = _mm512_insertf32x4(r, tree(4 * v + 2), 2);
+    if (kDotSumSlots > 12 && n > 12) r = _mm512_insertf32x4(r, tree(4 * v + 3), 3);
+    return Vf{r};
 #else
+    static_assert(kLanes == 8);
+    return Vf{_mm256_set_m128(tree(2 * v + 1), tree(2 * v))};
+#endif
+}
+#else
+HWY_INLINE void DotTree4(const float *f, float *sums) {
     for (int o = 0; o < 4; ++o) {
         const float *g = f + 8 * o;
         sums[o] = ((g[0] + g[1]) + (g[2] + g[3])) + ((g[4] + g[5]) + (g[6] + g[7]));
     }
-#endif
 }
+#endif
 
 // The logical vector acc[0 .. kDotParts) folded to 8 floats: lane j + lane j + 8.
 HWY_INLINE void DotFold(const Vf *acc, float *f) {
@@ -330,9 +366,24 @@ HWY_INLINE void DotFold(const Vf *acc, float *f) {
 #endif
 }
 
-// P pixels × outputs [o0, o0 + N) into folded[p][o][8].
-template <int P, int N>
-HWY_INLINE void DotSums(const DirectRowArgs &a, int x, int o0, float (*folded)[kMaxDotOutputs][8]) {
+// Keeps v in a register: GCC 12 otherwise folds a load used N times into N
+// FMAs as a memory operand (N loads instead of one), which made the dot
+// kernel load-bound (15 loads per 12 FMAs at N = 3, P = 4 on AVX-512).
+HWY_INLINE void InRegister(Vf &v) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2 && (defined(__GNUC__) || defined(__clang__))
+    asm("" : "+v"(v.raw));
+#else
+    (void)v;
+#endif
+}
+
+// P pixels × outputs [o0, o0 + N) into folded[p][o][8]. Weights: per tap,
+// per block of 16 channels (fewer at the end of the pixel), the block's
+// channels of each output in turn (pack_dot_weights). CS: the input pixel
+// stride when known at compile time (0: a.in_pixel_stride; LRNet's 16 makes
+// the channel-block loop a single step).
+template <int P, int N, int CS>
+HWY_INLINE void DotSums(const DirectRowArgs &a, int x, int o0, float (*folded)[kDotSumSlots][8]) {
     const D d;
     Vf acc[P][N][kDotParts];
     ESPCN_UNROLL
@@ -341,32 +392,53 @@ HWY_INLINE void DotSums(const DirectRowArgs &a, int x, int o0, float (*folded)[k
         for (int o = 0; o < N; ++o)
             ESPCN_UNROLL
             for (int v = 0; v < kDotParts; ++v) acc[p][o][v] = hn::Zero(d);
-    const ptrdiff_t cs = a.in_pixel_stride;  // a multiple of kLanes
-    const int k = a.kernel;
-    const size_t run = static_cast<size_t>(k) * cs;  // floats per kernel row
-    const size_t per_output = k * run;
-    const float *w0 = a.weights + o0 * per_output;
+    const ptrdiff_t cs = CS ? CS : a.in_pixel_stride;  // a multiple of kLanes
+    const int k = a.kernel, n = a.out_channels;
+    const ptrdiff_t per_tap = cs * n;  // weight floats per tap
+    const float *w = a.weights;
     for (int ky = 0; ky < k; ++ky) {
         const float *row = a.rows[ky] + x * cs;
-        const float *wrow = w0 + ky * run;
-        for (int kx = 0; kx < k; ++kx) {
-            const ptrdiff_t tap = kx * cs;
+        for (int kx = 0; kx < k; ++kx, w += per_tap) {
+            const float *px = row + kx * cs;
             for (ptrdiff_t c0 = 0; c0 < cs; c0 += kDotLanes) {
+                const ptrdiff_t bw = std::min<ptrdiff_t>(kDotLanes, cs - c0);
+                const float *wb = w + c0 * n + o0 * bw;
                 ESPCN_UNROLL
                 for (int v = 0; v < kDotParts; ++v) {
-                    const ptrdiff_t c = tap + c0 + v * kLanes;
                     // A pixel stride that is not a multiple of 16 (AVX2: 8,
                     // 24, …) ends in a partial block: its missing parts would
                     // add zeros on a wider target.
-                    if (kDotParts > 1 && c0 + v * kLanes >= cs) break;
-                    Vf wv[N];
-                    ESPCN_UNROLL
-                    for (int o = 0; o < N; ++o) wv[o] = hn::LoadU(d, wrow + o * per_output + c);
-                    ESPCN_UNROLL
-                    for (int p = 0; p < P; ++p) {
-                        const Vf in = hn::LoadU(d, row + p * cs + c);
+                    if (kDotParts > 1 && v * kLanes >= bw) break;
+                    if constexpr (kDotParts == 1) {
+                        // 32 registers: the P inputs stay, one weight at a time.
+                        Vf in[P];
                         ESPCN_UNROLL
-                        for (int o = 0; o < N; ++o) acc[p][o][v] = hn::MulAdd(in, wv[o], acc[p][o][v]);
+                        for (int p = 0; p < P; ++p) {
+                            in[p] = hn::LoadU(d, px + p * cs + c0);
+                            if constexpr (N > 1) InRegister(in[p]);
+                        }
+                        ESPCN_UNROLL
+                        for (int o = 0; o < N; ++o) {
+                            Vf wv = hn::LoadU(d, wb + o * bw);
+                            if constexpr (P > 1) InRegister(wv);
+                            ESPCN_UNROLL
+                            for (int p = 0; p < P; ++p) acc[p][o][0] = hn::MulAdd(in[p], wv, acc[p][o][0]);
+                        }
+                    } else {
+                        // 16 registers: the N weights stay, one input at a time.
+                        Vf wv[N];
+                        ESPCN_UNROLL
+                        for (int o = 0; o < N; ++o) {
+                            wv[o] = hn::LoadU(d, wb + o * bw + v * kLanes);
+                            if constexpr (P > 1) InRegister(wv[o]);
+                        }
+                        ESPCN_UNROLL
+                        for (int p = 0; p < P; ++p) {
+                            Vf in = hn::LoadU(d, px + p * cs + c0 + v * kLanes);
+                            if constexpr (N > 1) InRegister(in);
+                            ESPCN_UNROLL
+                            for (int o = 0; o < N; ++o) acc[p][o][v] = hn::MulAdd(in, wv[o], acc[p][o][v]);
+                        }
                     }
                 }
             }
@@ -378,42 +450,93 @@ HWY_INLINE void DotSums(const DirectRowArgs &a, int x, int o0, float (*folded)[k
         for (int o = 0; o < N; ++o) DotFold(acc[p][o], folded[p][o0 + o]);
 }
 
-template <Activation A, int P>
+// All n outputs (5 … 9) of P pixels in one group (kDotWideGroup).
+template <int P, int CS>
+HWY_INLINE void DotSumsWide(const DirectRowArgs &a, int x, float (*folded)[kDotSumSlots][8]) {
+    switch (a.out_channels) {
+    case 5: return DotSums<P, 5, CS>(a, x, 0, folded);
+    case 6: return DotSums<P, 6, CS>(a, x, 0, folded);
+    case 7: return DotSums<P, 7, CS>(a, x, 0, folded);
+    case 8: return DotSums<P, 8, CS>(a, x, 0, folded);
+    default: return DotSums<P, 9, CS>(a, x, 0, folded);
+    }
+}
+
+template <Activation A, int P, int CS>
 HWY_INLINE void DotBlock(const DirectRowArgs &a, int x, float *out, ptrdiff_t out_stride) {
     const D d;
     const int n = a.out_channels;
-    HWY_ALIGN float folded[P][kMaxDotOutputs][8] = {};
-    for (int o0 = 0; o0 < n; o0 += kDotGroup) {
-        const int g = std::min(kDotGroup, n - o0);
-        if constexpr (kDotGroup >= 4) {
-            if (g == 4) { DotSums<P, 4>(a, x, o0, folded); continue; }
-            if (g == 3) { DotSums<P, 3>(a, x, o0, folded); continue; }
+    // DotTree4 sums outputs four at a time: the slots past n hold zeros.
+    HWY_ALIGN float folded[P][kDotSumSlots][8];
+    const int slots = (n + 3) / 4 * 4;
+    for (int p = 0; p < P; ++p)
+        for (int o = n; o < slots; ++o) std::memset(folded[p][o], 0, sizeof folded[p][o]);
+    if (kDotWideGroup && n > 4) {
+        DotSumsWide<P, CS>(a, x, folded);
+    } else {
+        // Outputs in groups of equal size (AVX2, 9 outputs: 2+2+2+2+1). Each
+        // output sums in its own order whatever its group: the bits do not
+        // depend on the grouping.
+        const int groups = (n + kDotGroup - 1) / kDotGroup;
+        const int size = (n + groups - 1) / groups;
+        for (int o0 = 0; o0 < n; o0 += size) {
+            const int g = std::min(size, n - o0);
+            if constexpr (kDotGroup >= 4) {
+                if (g == 4) { DotSums<P, 4, CS>(a, x, o0, folded); continue; }
+                if (g == 3) { DotSums<P, 3, CS>(a, x, o0, folded); continue; }
+            }
+            if constexpr (kDotGroup >= 2) {
+                if (g == 2) { DotSums<P, 2, CS>(a, x, o0, folded); continue; }
+            }
+            DotSums<P, 1, CS>(a, x, o0, folded);
         }
-        if constexpr (kDotGroup >= 2) {
-            if (g == 2) { DotSums<P, 2>(a, x, o0, folded); continue; }
-        }
-        DotSums<P, 1>(a, x, o0, folded);
     }
-    const float *slope = A == Activation::prelu ? a.epilogue.slope : nullptr;
     ESPCN_UNROLL
     for (int p = 0; p < P; ++p) {
-        HWY_ALIGN float sums[kLanes < kMaxDotOutputs ? kMaxDotOutputs : kLanes] = {};
-        DotTree4(&folded[p][0][0], sums);
-        for (int o = 0; o < n; ++o) sums[o] += a.epilogue.bias[o];
-        // Lanes n.. are the output's padding channels: written as 0.
-        const Vf act = Activate<A>(d, hn::Load(d, sums), slope);
-        hn::StoreU(hn::IfThenElseZero(hn::FirstN(d, static_cast<size_t>(n)), act), d, out + p * out_stride);
+#if !defined(ESPCN_DOT_TREE_IN_REGISTERS)
+        // Output vectors of the padded pixel: kDotSumLanes floats hold them
+        // all (dot_row_applies: out_vectors · lanes ≤ 16 channels).
+        constexpr int kDotSumLanes = kDotSumSlots > kDotLanes ? kDotSumSlots : kDotLanes;
+        HWY_ALIGN float sums[kDotSumLanes] = {};
+        for (int o0 = 0; o0 < n; o0 += 4) DotTree4(&folded[p][o0][0], sums + o0);
+#endif
+        for (int v = 0; v < a.out_vectors; ++v) {
+            const int c0 = v * kLanes;
+#if defined(ESPCN_DOT_TREE_IN_REGISTERS)
+            const Vf sum = DotSumVector(folded[p], n, v);
+#else
+            const Vf sum = hn::Load(d, sums + c0);
+#endif
+            // The bias is zero at the padding channels.
+            const float *slope = A == Activation::prelu ? a.epilogue.slope + c0 : nullptr;
+            const Vf act = Activate<A>(d, hn::Add(sum, hn::LoadU(d, a.epilogue.bias + c0)), slope);
+            // Channels n.. are the output's padding: written as 0.
+            const size_t valid = static_cast<size_t>(std::clamp(n - c0, 0, kLanes));
+            hn::StoreU(hn::IfThenElseZero(hn::FirstN(d, valid), act), d, out + p * out_stride + c0);
+        }
     }
+}
+
+template <Activation A, int CS>
+HWY_INLINE void DotRowCS(const DirectRowArgs &a) {
+    const ptrdiff_t os = a.out_pixel_stride;
+    int x = 0;
+    if (kDotWideGroup && a.out_channels > 4) {
+        for (; x + kDotWidePixels <= a.width; x += kDotWidePixels)
+            DotBlock<A, kDotWidePixels, CS>(a, x, a.out + x * os, os);
+    } else {
+        for (; x + kDotPixels <= a.width; x += kDotPixels) DotBlock<A, kDotPixels, CS>(a, x, a.out + x * os, os);
+    }
+    for (; x < a.width; ++x) DotBlock<A, 1, CS>(a, x, a.out + x * os, os);
 }
 
 struct DotRowT {
     template <Activation A>
     static void run(const DirectRowArgs &a) {
-        // n ≤ min(kMaxDotOutputs, lanes) (dot_row_applies).
-        const ptrdiff_t os = a.out_pixel_stride;
-        int x = 0;
-        for (; x + kDotPixels <= a.width; x += kDotPixels) DotBlock<A, kDotPixels>(a, x, a.out + x * os, os);
-        for (; x < a.width; ++x) DotBlock<A, 1>(a, x, a.out + x * os, os);
+        // n ≤ kMaxDotOutputs, padded to ≤ 16 channels (dot_row_applies).
+        // LRNet's 16-map activations get their stride as a constant.
+        if (a.in_pixel_stride == 16) DotRowCS<A, 16>(a);
+        else DotRowCS<A, 0>(a);
     }
 };
 

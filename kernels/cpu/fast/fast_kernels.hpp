@@ -68,14 +68,15 @@ struct DirectRowArgs {
 };
 
 // Layers with few output channels (≤ kMaxDotOutputs: the last layer's r²
-// maps at x2) on an activation input (in_pixel_stride a multiple of the lane
-// count): each output is a dot product over the contiguous window of k taps ×
-// in_pixel_stride channels, vectorised along the channels and summed across
-// lanes at the end, instead of direct_row's output-channel vectors, which
-// such a layer fills only partly (4 of 8 or 16 lanes). Same DirectRowArgs:
-// weights packed by pack_dot_weights, out_vectors = 1 (the padding channels
-// of the output are written as zeros), in_channels ≤ in_pixel_stride.
-inline constexpr int kMaxDotOutputs = 4;
+// maps at x2 and x3) on an activation input (in_pixel_stride a multiple of
+// the lane count): each output is a dot product over the contiguous window of
+// k taps × in_pixel_stride channels, vectorised along the channels and summed
+// across lanes at the end, instead of direct_row's output-channel vectors,
+// which such a layer fills only partly (x2: 4 of 8 or 16 lanes; x3: 9 of 16,
+// so 7/16 of direct_row's FMAs were wasted). Same DirectRowArgs: weights
+// packed by pack_dot_weights, out_vectors vectors per output pixel (the
+// padding channels written as zeros), in_channels ≤ in_pixel_stride.
+inline constexpr int kMaxDotOutputs = 9;
 
 // Winograd F(4×4, 3×3): 6×6 input tiles at stride 4 → 36 "positions" that
 // are independent matrix products over channels → 4×4 output tiles.
@@ -205,13 +206,20 @@ std::vector<int> vector_groups(int out_vectors, int max_group_vectors);
 // Whether dot_row runs a layer with this many output channels on an input
 // of this pixel stride (floats), for kernels of `lanes` floats per vector.
 inline bool dot_row_applies(int out_channels, int in_channels, ptrdiff_t in_pixel_stride, int lanes) {
-    // The outputs must fit one vector (not on the 1-lane scalar baseline).
-    return out_channels <= kMaxDotOutputs && out_channels <= lanes && in_pixel_stride % lanes == 0 &&
+    // Not on the 1-lane scalar baseline. The rule does not depend on the
+    // vector width otherwise: every candidate computes the same bits. The
+    // padded outputs (≤ 9 channels, padded to 16 lanes at most) fit the
+    // kernel's 16 sums per pixel.
+    return out_channels <= kMaxDotOutputs && lanes > 1 && lanes <= 16 && in_pixel_stride % lanes == 0 &&
            in_channels <= in_pixel_stride && in_pixel_stride > 1;
 }
 
-// Weights of a conv layer packed for dot_row: [o][ky][kx][i padded to
-// in_pixel_stride] for o < out_channels (zeros at the padding channels).
+// Weights of a conv layer packed for dot_row: [ky][kx][block][o][i] for
+// o < out_channels, the input channels (padded to in_pixel_stride, zeros at
+// the padding) in blocks of kDotWeightBlock (the last one shorter when the
+// stride is not a multiple of it): one tap's block of every output is
+// contiguous, so a micro-kernel reads all its outputs from one pointer.
+inline constexpr int kDotWeightBlock = 16;
 std::vector<float> pack_dot_weights(const ConvLayer &c, int in_pixel_stride);
 
 // Weights of a conv layer packed for direct_row: per group, [ky][kx][i][group

@@ -41,14 +41,16 @@ std::vector<float> pack_direct_weights(const ConvLayer &c, int lanes, int max_gr
 }
 
 std::vector<float> pack_dot_weights(const ConvLayer &c, int in_pixel_stride) {
-    const int k = c.kernel;
+    const int k = c.kernel, n = c.out_channels;
     std::vector<float> packed;
-    packed.reserve(static_cast<size_t>(c.out_channels) * k * k * in_pixel_stride);
-    for (int o = 0; o < c.out_channels; ++o)
-        for (int ky = 0; ky < k; ++ky)
-            for (int kx = 0; kx < k; ++kx)
-                for (int i = 0; i < in_pixel_stride; ++i)
-                    packed.push_back(i < c.in_channels ? c.w(o, i, ky, kx) : 0.0f);
+    packed.reserve(static_cast<size_t>(n) * k * k * in_pixel_stride);
+    for (int ky = 0; ky < k; ++ky)
+        for (int kx = 0; kx < k; ++kx)
+            for (int c0 = 0; c0 < in_pixel_stride; c0 += kDotWeightBlock) {
+                const int end = std::min(c0 + kDotWeightBlock, in_pixel_stride);
+                for (int o = 0; o < n; ++o)
+                    for (int i = c0; i < end; ++i) packed.push_back(i < c.in_channels ? c.w(o, i, ky, kx) : 0.0f);
+            }
     return packed;
 }
 
