@@ -5,15 +5,39 @@
 # result and a labelled side-by-side PNG (bicubic · espcn · original, with a
 # zoomed crop) under out/demo/.
 #
-#   scripts/demo.sh            ESPCN_FFMPEG_SERIES=5.1|7.1|8.1|9.0 picks the FFmpeg series (7.1)
+#   scripts/demo.sh [--scene auto|set14|generated] [--picture FILE]
+#
+# --scene    the original the clip is made of: set14 (crops of Set14 from
+#            ../shared/data/sr, read in place), generated (a scene drawn by
+#            scripts/lib/synthetic_scene.py), auto (default): set14 when the
+#            shared data is there, else generated.
+# --picture  where the side-by-side PNG goes (default out/demo/side-by-side.png).
+#            The README's picture is made with generated pixels only (no
+#            third-party data is committed; docs/images/README.md):
+#              scripts/demo.sh --scene generated --picture docs/images/demo-side-by-side.png
+#
+# ESPCN_FFMPEG_SERIES=5.1|7.1|8.1|9.0 picks the FFmpeg series (7.1).
 set -euo pipefail
+caller_pwd=$PWD
 cd "$(dirname "$0")/.."
+scene=auto picture=''
+while [ $# -gt 0 ]; do
+    case $1 in
+        --scene) [ $# -ge 2 ] || { echo "demo.sh: --scene needs a value" >&2; exit 2; }; scene=$2; shift 2 ;;
+        --picture) [ $# -ge 2 ] || { echo "demo.sh: --picture needs a value" >&2; exit 2; }
+                   case $2 in /*) picture=$2 ;; *) picture=$caller_pwd/$2 ;; esac; shift 2 ;;
+        -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+        *) echo "demo.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    esac
+done
+case $scene in auto|set14|generated) ;; *) echo "demo.sh: --scene must be auto, set14 or generated" >&2; exit 2 ;; esac
 source scripts/lib/deps.sh
 espcn_install_deps
 jobs=$(espcn_jobs)
 out=out/demo
 series=${ESPCN_FFMPEG_SERIES:-7.1}
 mkdir -p "$out"
+picture=${picture:-$out/side-by-side.png}
 
 # build_ffmpeg.sh builds libespcn (build/release) and installs it, models
 # included, into build/espcn-prefix, which the patched ffmpeg links.
@@ -26,13 +50,19 @@ models=build/espcn-prefix/share/espcn/models
 [ -f "$models/default-x2.safetensors" ] || { echo "demo: no default x2 model in $models" >&2; exit 1; }
 
 # The original, 1280x720 at native resolution (an upscaled picture would be a
-# soft "ground truth" that punishes any sharpening): with the shared data
-# beside the checkout, a mosaic of four 640x360 crops of Set14's two largest
-# pictures, barbara and monarch (read in place, never copied into the repo);
-# else FFmpeg's testsrc2 pattern. 50 frames, then bicubic-downscaled to 640x360.
+# soft "ground truth" that punishes any sharpening): a mosaic of four 640x360
+# crops of Set14's two largest pictures, barbara and monarch (read in place,
+# never copied into the repo), or a generated scene of the same layout (text,
+# a Siemens star and curves, a flat-colour landscape, lines, checkers and
+# gradients; drawn anti-aliased at 4x and box-reduced). 50 frames of it, then
+# bicubic-downscaled to 640x360.
 b=../shared/data/sr/Set14/barbara.png m=../shared/data/sr/Set14/monarch.png
 ff() { "$ffmpeg" -hide_banner -nostdin -y -loglevel error "$@"; }
-if [ -f "$b" ] && [ -f "$m" ]; then
+if [ "$scene" = auto ]; then
+    if [ -f "$b" ] && [ -f "$m" ]; then scene=set14; else scene=generated; fi
+fi
+if [ "$scene" = set14 ]; then
+    if [ ! -f "$b" ] || [ ! -f "$m" ]; then echo "demo: --scene set14 needs $b and $m" >&2; exit 1; fi
     what="Set14 barbara + monarch crops"
     ff -loop 1 -framerate 25 -i "$b" -loop 1 -framerate 25 -i "$m" -filter_complex \
        "[0:v]format=rgb24,split[b0][b1];[1:v]format=rgb24,split[m0][m1];
@@ -40,9 +70,11 @@ if [ -f "$b" ] && [ -f "$m" ]; then
         [c0][c1]hstack[top];[c2][c3]hstack[bottom];[top][bottom]vstack,format=yuv420p" \
        -frames:v 50 -c:v rawvideo -f yuv4mpegpipe "$out/original-1280x720.y4m"
 else
-    what="testsrc2"
-    ff -f lavfi -i testsrc2=size=1280x720:rate=25 -frames:v 50 -vf format=yuv420p -c:v rawvideo \
+    what="generated scene (scripts/lib/synthetic_scene.py)"
+    /usr/bin/python3 scripts/lib/synthetic_scene.py demo --size 1280x720 -o "$out/scene-1280x720.png" >/dev/null
+    ff -loop 1 -framerate 25 -i "$out/scene-1280x720.png" -vf format=yuv420p -frames:v 50 -c:v rawvideo \
        -f yuv4mpegpipe "$out/original-1280x720.y4m"
+    rm -f "$out/scene-1280x720.png"
 fi
 ff -i "$out/original-1280x720.y4m" -vf scale=640:360:flags=bicubic -c:v rawvideo -f yuv4mpegpipe "$out/input-640x360.y4m"
 
@@ -72,8 +104,8 @@ ff -i "$out/input-640x360.y4m" -i "$out/original-1280x720.y4m" -filter_complex \
    -map "[bic]" -frames:v 1 "$out/frame-bicubic.png" -map "[sr]" -frames:v 1 "$out/frame-espcn.png" \
    -map "[orig]" -frames:v 1 "$out/frame-original.png"
 /usr/bin/python3 scripts/lib/side_by_side.py "$out/frame-bicubic.png" "$out/frame-espcn.png" \
-    "$out/frame-original.png" -o "$out/side-by-side.png" --espcn-label "espcn ($model_name)" >/dev/null
+    "$out/frame-original.png" -o "$picture" --espcn-label "espcn ($model_name)" >/dev/null
 rm -f "$out/espcn-x2.y4m" "$out/bicubic-x2.y4m" "$out"/frame-{bicubic,espcn,original}.png
-echo "== wrote $out/espcn-x2.mp4 and $out/side-by-side.png (bicubic · espcn · original, zoomed crop)"
+echo "== wrote $out/espcn-x2.mp4 and $picture (bicubic · espcn · original, zoomed crop)"
 echo "== your own video: $ffmpeg -i my.mp4 -vf espcn=scale=2 out.mp4"
 echo "   (or scripts/install.sh [--prefix DIR] to put ffmpeg with espcn on PATH)"
