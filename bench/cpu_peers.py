@@ -92,6 +92,7 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import Callable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Pinned so a result can be reproduced; --packages overrides.
@@ -106,24 +107,29 @@ BF16_MAX_DIFF, BF16_MEAN_DIFF = 8, 1.0
 
 # --- the virtual environment -------------------------------------------------
 
-def ensure_venv(venv: str, packages: list[str]) -> None:
-    """Re-executes this script inside `venv`, creating or updating it first."""
-    if os.environ.get(IN_VENV) == "1":
+def ensure_venv(venv: str, packages: list[str], script: str = __file__, in_venv: str = IN_VENV,
+                stamp_name: str = "espcn-packages.txt") -> None:
+    """Re-executes `script` (this one, or community_peers.py) inside `venv`,
+    creating or updating it first: `packages` installed unless the stamp file
+    `stamp_name` there lists them; the environment variable `in_venv` marks
+    the re-run."""
+    if os.environ.get(in_venv) == "1":
         return
+    prog = os.path.splitext(os.path.basename(script))[0]
     python = os.path.join(venv, "bin", "python3")
-    stamp = os.path.join(venv, "espcn-packages.txt")
+    stamp = os.path.join(venv, stamp_name)
     wanted = "\n".join(packages) + "\n"
     if not os.path.exists(python):
-        print(f"cpu_peers: creating {venv}", flush=True)
+        print(f"{prog}: creating {venv}", flush=True)
         subprocess.check_call([sys.executable, "-m", "venv", venv])
     if not os.path.exists(stamp) or open(stamp).read() != wanted:
-        print(f"cpu_peers: installing {' '.join(packages)} into {venv}", flush=True)
+        print(f"{prog}: installing {' '.join(packages)} into {venv}", flush=True)
         subprocess.check_call([python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
                                *packages])
         with open(stamp, "w") as f:
             f.write(wanted)
-    env = dict(os.environ, **{IN_VENV: "1"})
-    os.execve(python, [python, os.path.abspath(__file__), *sys.argv[1:]], env)
+    env = dict(os.environ, **{in_venv: "1"})
+    os.execve(python, [python, os.path.abspath(script), *sys.argv[1:]], env)
 
 
 # --- our model format ---------------------------------------------------------
@@ -318,15 +324,13 @@ class Runner:
         return self.engine != "espcn"
 
 
-def parse_args():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_run_arguments(ap: argparse.ArgumentParser, sizes: str) -> None:
+    """The arguments this script and community_peers.py share (the build, the
+    sizes, default `sizes`, threads, rounds, precisions and peer settings, the
+    load gate, the output, the venv); finish_run_arguments reads them."""
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "release"),
                     help="a build directory holding lib/libespcn.so (default build/release)")
-    ap.add_argument("--models", default="lrnet-x2,lrnet-x3,lrnet-x4,espcn-x2,fsrcnn-x3,fsrcnn-x4",
-                    help="names in weights/ or paths (default: the shipped defaults, weights/DEFAULTS, "
-                         "then the paper models espcn-x2, fsrcnn-x3 and fsrcnn-x4)")
-    ap.add_argument("--sizes", default="640x360,1920x1080", help="LR input sizes WxH")
+    ap.add_argument("--sizes", default=sizes, help="LR input sizes WxH")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--min-time", type=float, default=1.0, help="seconds per runtime per round")
@@ -341,13 +345,15 @@ def parse_args():
                          "refuses every run, for tests)")
     ap.add_argument("--allow-load", action="store_true",
                     help="run on a loaded machine anyway (the output and CSV say so)")
-    ap.add_argument("--check-size", default="240x136", help="crop checked against the reference backend")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"),
                     help="folder for the raw results ('' = do not write)")
     ap.add_argument("--tag", default="", help="appended to the result file names")
     ap.add_argument("--venv", default=os.path.join(ROOT, "build", "cpu-peers-venv"))
-    ap.add_argument("--packages", default=",".join(PEER_PACKAGES), help="pip requirements, comma-separated")
-    args = ap.parse_args()
+
+
+def finish_run_arguments(ap: argparse.ArgumentParser, args) -> None:
+    """--espcn-precision and --peer-settings as lists (fp32 first, always run),
+    every item checked (ap.error otherwise)."""
     args.espcn_precision = ["fp32"] + [p for p in args.espcn_precision.split(",") if p and p != "fp32"]
     for p in args.espcn_precision:
         if p not in ("fp32", "bf16"):
@@ -358,7 +364,37 @@ def parse_args():
             ap.error(f"--peer-settings: {s!r} is not one of {', '.join(SETTINGS)}")
     if not args.peer_settings:
         ap.error("--peer-settings: none given")
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", default="lrnet-x2,lrnet-x3,lrnet-x4,espcn-x2,fsrcnn-x3,fsrcnn-x4",
+                    help="names in weights/ or paths (default: the shipped defaults, weights/DEFAULTS, "
+                         "then the paper models espcn-x2, fsrcnn-x3 and fsrcnn-x4)")
+    add_run_arguments(ap, sizes="640x360,1920x1080")
+    ap.add_argument("--check-size", default="240x136", help="crop checked against the reference backend")
+    ap.add_argument("--packages", default=",".join(PEER_PACKAGES), help="pip requirements, comma-separated")
+    args = ap.parse_args()
+    finish_run_arguments(ap, args)
     return args
+
+
+def start_report(script: str, started, cpu: str, cores: int, isa) -> tuple[list[str], Callable[..., None]]:
+    """A run's report: its lines, and say(text), which prints a line and keeps
+    it; said already: `script`'s name, the time, the command line and the CPU."""
+    lines: list[str] = []
+
+    def say(text=""):
+        print(text, flush=True)
+        lines.append(text)
+
+    command = shlex.join(["python3", os.path.relpath(os.path.abspath(script), ROOT), *sys.argv[1:]])
+    say(f"# bench/{os.path.basename(script)} {started:%Y-%m-%d %H:%M:%S %Z}")
+    say(f"# command: {command}")
+    say(f"# cpu: {cpu}, {cores} logical CPUs, ISA: {' '.join(isa) or 'none of avx2/avx512/amx'}; "
+        f"{platform.platform()}")
+    return lines, say
 
 
 def load_gate(args, cores: int) -> tuple[tuple[float, float, float], str]:
@@ -398,17 +434,7 @@ def main() -> int:
     round_limit = args.max_load * cores
     meter = CpuMeter()
     started = datetime.datetime.now().astimezone()
-    lines = []
-
-    def say(text=""):
-        print(text, flush=True)
-        lines.append(text)
-
-    command = shlex.join(["python3", os.path.relpath(os.path.abspath(__file__), ROOT), *sys.argv[1:]])
-    say(f"# bench/cpu_peers.py {started:%Y-%m-%d %H:%M:%S %Z}")
-    say(f"# command: {command}")
-    say(f"# cpu: {cpu}, {cores} logical CPUs, ISA: {' '.join(isa) or 'none of avx2/avx512/amx'}; "
-        f"{platform.platform()}")
+    lines, say = start_report(__file__, started, cpu, cores, isa)
     say(f"# espcn {lib.espcn_version().decode()} ({lib_path}, git {git_revision()}); onnxruntime "
         f"{onnxruntime.__version__}; openvino {openvino.get_version()}; onnx {onnx.__version__}; "
         f"numpy {np.__version__}; python {platform.python_version()}")

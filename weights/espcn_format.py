@@ -1,16 +1,19 @@
 """Write and read espcn model files (weights/FORMAT.md) from Python.
 
 Pure standard library: no numpy, torch or safetensors package is needed to
-write or read a file. `export_pytorch.py` builds on this to export
+write or read a file (finite_tensor, for the importers' numpy arrays, imports
+numpy when called). `export_pytorch.py` builds on this to export
 nn.Sequential models, `onnx_export.py` / `onnx_import.py` to convert to and
-from ONNX.
+from ONNX, `ncnn_import.py` to convert from ncnn; the importers share
+ModelWriter.add_layers, finite_tensor, parse_range and ModelWriter.summary.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import struct
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 FORMAT_VERSION = "1"
 FORMAT_VERSION_RESIDUAL = "2"  # "1" + the network's "residual" field (FORMAT.md)
@@ -108,6 +111,55 @@ class ModelWriter:
     def save(self, path: str) -> None:
         with open(path, "wb") as f:
             f.write(self.to_bytes())
+
+    def add_layers(self, layers: Iterable, tensor: Callable[[Any], Tensor]) -> None:
+        """Appends a network an importer walked: `layers` as (kind, fields,
+        arrays) in order, kind "conv" (arrays weight, bias optional), "deconv"
+        (the same; fields stride, padding, output_padding), "pixel_shuffle"
+        (fields order), "prelu" (arrays weight) or an activation's name; each
+        array made a Tensor by `tensor`. Tensors are named layer<i>.weight/.bias."""
+        for i, (kind, fields, arrays) in enumerate(layers):
+            p = f"layer{i}"
+            bias = tensor(arrays["bias"]) if "bias" in arrays else None
+            if kind == "conv":
+                self.conv(p, tensor(arrays["weight"]), bias)
+            elif kind == "deconv":
+                self.deconv(p, tensor(arrays["weight"]), bias, **fields)
+            elif kind == "pixel_shuffle":
+                self.pixel_shuffle(fields["order"])
+            elif kind == "prelu":
+                self.prelu(p, tensor(arrays["weight"]))
+            else:
+                self.activation(kind)
+
+    def summary(self, plane: bool = False) -> str:
+        """'NAME, xR[, PLANE]: LAYER TYPES[ + RESIDUAL residual]': what an importer
+        reports of the file it wrote."""
+        kinds = " ".join(layer["type"] for layer in self.layers)
+        return (f"{self.name}, x{self.scale}{', ' + self.plane if plane else ''}: {kinds}"
+                + (f" + {self.residual} residual" if self.residual else ""))
+
+
+def finite_tensor(values, dtype: str, error: type[Exception], where: str) -> Tensor:
+    """`values` (an array-like) rounded to float32, stored as `dtype`; raises
+    error("WHERE: a weight holds NaN or Inf") where one does. Needs numpy
+    (imported here, when called: the importers' arrays are numpy's)."""
+    import numpy as np
+    a = np.asarray(values, dtype=np.float32)
+    if not np.all(np.isfinite(a)):
+        raise error(f"{where}: a weight holds NaN or Inf")
+    return Tensor(list(a.shape), a.ravel().tolist(), dtype)
+
+
+def parse_range(text: str) -> tuple[float, float]:
+    """An argparse type: a value range "LO,HI" with LO < HI (the importers' --range)."""
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not LO,HI") from None
+    if not lo < hi:
+        raise argparse.ArgumentTypeError(f"'{text}': LO must be below HI")
+    return lo, hi
 
 
 def flatten(values: Iterable) -> list[float]:

@@ -50,7 +50,7 @@ import sys
 from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from espcn_format import ModelWriter, Tensor  # noqa: E402
+from espcn_format import ModelWriter, finite_tensor, parse_range  # noqa: E402
 
 MAGIC = 7767517
 TAG_FP16 = 0x01306B47
@@ -423,37 +423,11 @@ def convert(param_path: str, bin_path: str, out_path: str, name: str | None = No
                 stem = stem[:-len(suffix)] + f"-x{net.scale}"
     w = ModelWriter(name=name or stem, scale=net.scale, value_range=value_range,
                     residual="nearest" if net.residual else None, plane="rgb" if net.channels == 3 else "luma")
-    import numpy as np
-
-    def tensor(pair) -> Tensor:
-        a, dtype = pair
-        a = np.asarray(a, dtype=np.float32)
-        if not np.all(np.isfinite(a)):
-            raise UnsupportedGraph(f"{param_path}: a weight holds NaN or Inf")
-        return Tensor(list(a.shape), a.ravel().tolist(), "F32" if f32 else dtype)
-
-    for i, (kind, fields, arrays) in enumerate(net.layers):
-        p = f"layer{i}"
-        if kind == "conv":
-            w.conv(p, tensor(arrays["weight"]), tensor(arrays["bias"]) if "bias" in arrays else None)
-        elif kind == "pixel_shuffle":
-            w.pixel_shuffle(fields["order"])
-        elif kind == "prelu":
-            w.prelu(p, tensor(arrays["weight"]))
-        else:
-            w.activation(kind)
+    # Arrays come as (array, its storage type in the .bin).
+    w.add_layers(net.layers, lambda pair: finite_tensor(pair[0], "F32" if f32 else pair[1], UnsupportedGraph,
+                                                        param_path))
     w.save(out_path)
     return w, net
-
-
-def _range(text: str) -> tuple[float, float]:
-    try:
-        lo, hi = (float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not LO,HI") from None
-    if not lo < hi:
-        raise argparse.ArgumentTypeError(f"'{text}': LO must be below HI")
-    return lo, hi
 
 
 def main(argv=None) -> int:
@@ -463,7 +437,7 @@ def main(argv=None) -> int:
     ap.add_argument("-o", "--output", required=True, help="the espcn model file to write (.safetensors)")
     ap.add_argument("--name", help="the model's name (default: the .param's stem; -x2/-x3 of a network "
                                    "ending in a downscale become the network's own scale)")
-    ap.add_argument("--range", type=_range, default=(0.0, 1.0), metavar="LO,HI",
+    ap.add_argument("--range", type=parse_range, default=(0.0, 1.0), metavar="LO,HI",
                     help="the network's value range (default 0,1)")
     ap.add_argument("--f32", action="store_true", help="store fp16 weights as float32 (they are exact either way)")
     a = ap.parse_args(argv)
@@ -475,9 +449,7 @@ def main(argv=None) -> int:
     except (OSError, ValueError) as e:
         print(f"ncnn_import: {e}", file=sys.stderr)
         return 1
-    kinds = " ".join(layer["type"] for layer in w.layers)
-    print(f"wrote {a.output}: {w.name}, x{w.scale}, {w.plane}: {kinds}"
-          + (f" + {w.residual} residual" if w.residual else ""))
+    print(f"wrote {a.output}: {w.summary(plane=True)}")
     if net.downscale:
         print(f"note: {net.downscale} is not part of the file written: it is the x{net.scale} network, which "
               f"espcn runs at x{net.scale} (-vf espcn=scale={net.scale}); for the ncnn file's own output, "

@@ -57,7 +57,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from espcn_format import ModelWriter, Tensor  # noqa: E402
+from espcn_format import ModelWriter, finite_tensor, parse_range  # noqa: E402
 
 SUPPORTED_OPS = ("Conv", "ConvTranspose", "DepthToSpace", "Relu", "Tanh", "Sigmoid", "PRelu",
                  "LeakyRelu", "Identity", "Constant")
@@ -433,31 +433,11 @@ class _Converter:
                                    "the format gives as many channels as it reads (1: luma, 3: R, G, B)")
 
     def writer(self, name: str, value_range: tuple[float, float]) -> ModelWriter:
-        import numpy as np
         w = ModelWriter(name=name, scale=self.scale, value_range=value_range,
                         residual="nearest" if self.residual else None,
                         plane="rgb" if self.image_channels == 3 else "luma")
         dtype = "F16" if self.half else "F32"
-
-        def t(a) -> Tensor:
-            a = np.asarray(a, dtype=np.float32)
-            if not np.all(np.isfinite(a)):
-                raise UnsupportedGraph(f"{name}: a weight holds NaN or Inf")
-            return Tensor(list(a.shape), a.ravel().tolist(), dtype)
-
-        for i, (kind, fields, arrays) in enumerate(self.layers):
-            p = f"layer{i}"
-            bias = t(arrays["bias"]) if "bias" in arrays else None
-            if kind == "conv":
-                w.conv(p, t(arrays["weight"]), bias)
-            elif kind == "deconv":
-                w.deconv(p, t(arrays["weight"]), bias, **fields)
-            elif kind == "pixel_shuffle":
-                w.pixel_shuffle(fields["order"])
-            elif kind == "prelu":
-                w.prelu(p, t(arrays["weight"]))
-            else:
-                w.activation(kind)
+        w.add_layers(self.layers, lambda a: finite_tensor(a, dtype, UnsupportedGraph, name))
         return w
 
 
@@ -499,22 +479,12 @@ def convert(onnx_path: str, out_path: str, name: str | None = None,
     return w
 
 
-def _range(text: str) -> tuple[float, float]:
-    try:
-        lo, hi = (float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not LO,HI") from None
-    if not lo < hi:
-        raise argparse.ArgumentTypeError(f"'{text}': LO must be below HI")
-    return lo, hi
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("onnx", help="the ONNX model")
     ap.add_argument("-o", "--output", required=True, help="the espcn model file to write (.safetensors)")
     ap.add_argument("--name", help="the model's name (default: the ONNX espcn.name, else the file's stem)")
-    ap.add_argument("--range", type=_range, metavar="LO,HI", help="the network's value range (default [0, 1])")
+    ap.add_argument("--range", type=parse_range, metavar="LO,HI", help="the network's value range (default [0, 1])")
     ap.add_argument("--f16", action="store_true", help="store weights as float16")
     a = ap.parse_args(argv)
     try:
@@ -525,8 +495,7 @@ def main(argv=None) -> int:
     except (OSError, ValueError) as e:  # unreadable file, protobuf that is not ONNX
         print(f"onnx_import: {a.onnx}: {e}", file=sys.stderr)
         return 1
-    kinds = " ".join(layer["type"] for layer in w.layers)
-    print(f"wrote {a.output}: {w.name}, x{w.scale}: {kinds}" + (f" + {w.residual} residual" if w.residual else ""))
+    print(f"wrote {a.output}: {w.summary()}")
     return 0
 
 

@@ -67,6 +67,19 @@ inline float half_value(uint16_t bits) {
 
 inline bool transcendental(Activation a) { return a == Activation::tanh || a == Activation::sigmoid; }
 
+// Stores `v` as element `index` of a tensor of `type` (float32, or float16
+// rounded to nearest) and returns the value a kernel reads back from it: `v`,
+// or its float16 rounding.
+inline float store_element(std::vector<uint8_t> &tensor, TensorType type, size_t index, float v) {
+    if (type == TensorType::f32) {
+        std::memcpy(tensor.data() + 4 * index, &v, 4);
+        return v;
+    }
+    const uint16_t hb = half_bits(v);
+    std::memcpy(tensor.data() + 2 * index, &hb, 2);
+    return half_value(hb);
+}
+
 // A host plane (width counts samples: a UV pair is two), top-down or
 // bottom-up (negative stride), with its rows at `origin` + y · stride.
 struct Plane {
@@ -121,6 +134,30 @@ inline void expect_padding_untouched(const Plane &p, const char *what) {
 }
 
 inline void *upload_plane(KernelTarget &t, const Plane &p) { return t.upload(p.bytes.data(), p.bytes.size()); }
+
+// A shuffle + encode launch from an NHWC tensor of lw x lh pixels of `pix`
+// elements of `type` (uploaded at `src`), scale r, into all of `out`
+// (uploaded at `dst`); channel, bias, activation, range and residual are the
+// caller's.
+inline ShuffleEncodeParams shuffle_encode_params(const void *src, TensorType type, int pix, int lw, int lh, int r,
+                                                 ShuffleOrder order, const Plane &out, void *dst) {
+    ShuffleEncodeParams p;
+    p.src = src;
+    p.src_type = type;
+    p.src_pixel_stride = pix;
+    p.src_row_stride = static_cast<ptrdiff_t>(pix) * lw;
+    p.lr_width = lw;
+    p.lr_height = lh;
+    p.scale = r;
+    p.order = order;
+    p.dst = static_cast<uint8_t *>(dst) + out.origin;
+    p.dst_stride = out.stride;
+    p.dst_width = out.width;
+    p.dst_height = out.height;
+    p.dst_bit_depth = out.bits;
+    p.dst_shift = out.shift;
+    return p;
+}
 
 // Plane -> tensor: 8/10/12/16-bit, P010 (10 bits << 6), bottom-up planes,
 // fp32 and fp16 with padded channels (only channel 0 written).
@@ -210,14 +247,10 @@ inline void shuffle_encode_cases(KernelTarget &t) {
                         for (int p = 0; p < lw * lh; ++p)
                             for (int ch = 0; ch < pix; ++ch) {
                                 // Padding channels hold a value that would show if read.
-                                float v = ch < c ? lr[static_cast<size_t>(p) * c + ch] : 1000.0f;
-                                uint8_t *e = tensor.data() + esize * (static_cast<size_t>(p) * pix + ch);
-                                if (type == TensorType::f32) std::memcpy(e, &v, 4);
-                                else {
-                                    const uint16_t hb = half_bits(v);
-                                    std::memcpy(e, &hb, 2);
-                                    if (ch < c) lr[static_cast<size_t>(p) * c + ch] = half_value(hb);
-                                }
+                                const size_t i = static_cast<size_t>(p) * c + ch;
+                                const float read = store_element(tensor, type, static_cast<size_t>(p) * pix + ch,
+                                                                 ch < c ? lr[i] : 1000.0f);
+                                if (ch < c) lr[i] = read;
                             }
                         std::vector<float> bias(c), slope(c);
                         for (float &v : bias) v = small(rng);
@@ -226,28 +259,14 @@ inline void shuffle_encode_cases(KernelTarget &t) {
                         Plane out = make_plane(ow, oh, bits, shift, /*bottom_up=*/bits == 10, nullptr);
                         void *src = t.upload(tensor.data(), tensor.size());
                         void *dst = upload_plane(t, out);
-                        ShuffleEncodeParams p;
-                        p.src = src;
-                        p.src_type = type;
-                        p.src_pixel_stride = pix;
-                        p.src_row_stride = static_cast<ptrdiff_t>(pix) * lw;
+                        ShuffleEncodeParams p = shuffle_encode_params(src, type, pix, lw, lh, r, order, out, dst);
                         p.src_channel_stride = 1;
-                        p.lr_width = lw;
-                        p.lr_height = lh;
-                        p.scale = r;
-                        p.order = order;
                         p.bias = with_bias ? static_cast<const float *>(t.upload(bias.data(), bias.size() * 4)) : nullptr;
                         p.prelu_slope = act == Activation::prelu
                                             ? static_cast<const float *>(t.upload(slope.data(), slope.size() * 4))
                                             : nullptr;
                         p.activation = act;
                         p.range = range;
-                        p.dst = static_cast<uint8_t *>(dst) + out.origin;
-                        p.dst_stride = out.stride;
-                        p.dst_width = ow;
-                        p.dst_height = oh;
-                        p.dst_bit_depth = bits;
-                        p.dst_shift = shift;
                         ASSERT_EQ(launch_shuffle_encode(p, t.stream()), cudaSuccess);
                         ASSERT_EQ(t.finish(), cudaSuccess);
                         t.download(out.bytes.data(), dst, out.bytes.size());
@@ -298,42 +317,21 @@ inline void shuffle_encode_residual_cases(KernelTarget &t) {
                     std::vector<float> lr(static_cast<size_t>(lw) * lh * c);
                     std::vector<uint8_t> lr_bytes(esize * lw * lh * pix, 0);
                     for (int px = 0; px < lw * lh; ++px)
-                        for (int ch = 0; ch < c; ++ch) {
-                            float v = d(rng);
-                            uint8_t *e = lr_bytes.data() + esize * (static_cast<size_t>(px) * pix + ch);
-                            if (type == TensorType::f32) std::memcpy(e, &v, 4);
-                            else {
-                                const uint16_t hb = half_bits(v);
-                                std::memcpy(e, &hb, 2);
-                                v = half_value(hb);
-                            }
-                            lr[static_cast<size_t>(px) * c + ch] = v;
-                        }
+                        for (int ch = 0; ch < c; ++ch)
+                            lr[static_cast<size_t>(px) * c + ch] =
+                                store_element(lr_bytes, type, static_cast<size_t>(px) * pix + ch, d(rng));
                     const Plane in = make_plane(lw, lh, f.bits, f.shift, /*bottom_up=*/f.shift != 0, &rng);
                     const int ow = lw * r - 1, oh = lh * r - (r > 2 ? 1 : 0);  // cropped
                     Plane out = make_plane(ow, oh, f.bits, f.shift, /*bottom_up=*/false, nullptr);
                     void *dst = upload_plane(t, out);
-                    ShuffleEncodeParams p;
-                    p.src = t.upload(lr_bytes.data(), lr_bytes.size());
-                    p.src_type = type;
-                    p.src_pixel_stride = pix;
-                    p.src_row_stride = static_cast<ptrdiff_t>(pix) * lw;
-                    p.lr_width = lw;
-                    p.lr_height = lh;
-                    p.scale = r;
-                    p.order = order;
+                    ShuffleEncodeParams p = shuffle_encode_params(t.upload(lr_bytes.data(), lr_bytes.size()), type,
+                                                                  pix, lw, lh, r, order, out, dst);
                     p.activation = Activation::relu;
                     p.range = range;
                     p.residual = static_cast<uint8_t *>(upload_plane(t, in)) + in.origin;
                     p.residual_stride = in.stride;
                     p.residual_bit_depth = f.bits;
                     p.residual_shift = f.shift;
-                    p.dst = static_cast<uint8_t *>(dst) + out.origin;
-                    p.dst_stride = out.stride;
-                    p.dst_width = ow;
-                    p.dst_height = oh;
-                    p.dst_bit_depth = f.bits;
-                    p.dst_shift = f.shift;
                     ASSERT_EQ(launch_shuffle_encode(p, t.stream()), cudaSuccess);
                     ASSERT_EQ(t.finish(), cudaSuccess);
                     t.download(out.bytes.data(), dst, out.bytes.size());
@@ -370,18 +368,12 @@ inline void shuffle_encode_rgb_cases(KernelTarget &t) {
                 for (float &v : lr) v = d(rng);
                 std::vector<Plane> input;  // the LR input plane of each channel
                 for (int ch = 0; ch < C; ++ch) input.push_back(make_plane(lw, lh, 8, 0, ch == 2, &rng));
-                auto store = [&](std::vector<uint8_t> &bytes, size_t index, float &v) {
-                    uint8_t *e = bytes.data() + esize * index;
-                    if (type == TensorType::f32) std::memcpy(e, &v, 4);
-                    else {
-                        const uint16_t hb = half_bits(v);
-                        std::memcpy(e, &hb, 2);
-                        v = half_value(hb);
-                    }
-                };
                 std::vector<uint8_t> lr_bytes(esize * lw * lh * pix, 0);
                 for (int p = 0; p < lw * lh; ++p)
-                    for (int ch = 0; ch < c; ++ch) store(lr_bytes, static_cast<size_t>(p) * pix + ch, lr[static_cast<size_t>(p) * c + ch]);
+                    for (int ch = 0; ch < c; ++ch) {
+                        float &v = lr[static_cast<size_t>(p) * c + ch];
+                        v = store_element(lr_bytes, type, static_cast<size_t>(p) * pix + ch, v);
+                    }
                 std::vector<float> bias(c);
                 for (float &v : bias) v = d(rng);
                 const void *src = t.upload(lr_bytes.data(), lr_bytes.size());
@@ -392,15 +384,7 @@ inline void shuffle_encode_rgb_cases(KernelTarget &t) {
                     const int ow = lw * r, oh = lh * r;
                     Plane out = make_plane(ow, oh, 8, 0, ch == 1, nullptr);
                     void *dst = upload_plane(t, out);
-                    ShuffleEncodeParams p;
-                    p.src = src;
-                    p.src_type = type;
-                    p.src_pixel_stride = pix;
-                    p.src_row_stride = static_cast<ptrdiff_t>(pix) * lw;
-                    p.lr_width = lw;
-                    p.lr_height = lh;
-                    p.scale = r;
-                    p.order = order;
+                    ShuffleEncodeParams p = shuffle_encode_params(src, type, pix, lw, lh, r, order, out, dst);
                     p.channel = ch;
                     p.channels = C;
                     p.bias = dbias;
@@ -408,11 +392,6 @@ inline void shuffle_encode_rgb_cases(KernelTarget &t) {
                     p.residual = res[static_cast<size_t>(ch)];
                     p.residual_stride = input[static_cast<size_t>(ch)].stride;
                     p.residual_bit_depth = 8;
-                    p.dst = static_cast<uint8_t *>(dst) + out.origin;
-                    p.dst_stride = out.stride;
-                    p.dst_width = ow;
-                    p.dst_height = oh;
-                    p.dst_bit_depth = 8;
                     ASSERT_EQ(launch_shuffle_encode(p, t.stream()), cudaSuccess);
                     ASSERT_EQ(t.finish(), cudaSuccess);
                     t.download(out.bytes.data(), dst, out.bytes.size());
@@ -569,17 +548,9 @@ inline void bias_activation_cases(KernelTarget &t) {
                     std::vector<float> in(static_cast<size_t>(pixels) * channels);
                     std::uniform_real_distribution<float> d(-2.0f, 2.0f);
                     for (int64_t px = 0; px < pixels; ++px)
-                        for (int ch = 0; ch < channels; ++ch) {
-                            float v = d(rng);
-                            uint8_t *e = tensor.data() + esize * (px * stride + ch);
-                            if (type == TensorType::f32) std::memcpy(e, &v, 4);
-                            else {
-                                const uint16_t hb = half_bits(v);
-                                std::memcpy(e, &hb, 2);
-                                v = half_value(hb);
-                            }
-                            in[static_cast<size_t>(px) * channels + ch] = v;
-                        }
+                        for (int ch = 0; ch < channels; ++ch)
+                            in[static_cast<size_t>(px) * channels + ch] =
+                                store_element(tensor, type, static_cast<size_t>(px * stride + ch), d(rng));
                     std::vector<float> bias(channels), slope(channels);
                     for (float &v : bias) v = 0.5f * d(rng);
                     for (float &v : slope) v = 0.25f * d(rng);

@@ -22,6 +22,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 
 #include "core/backend_registry.hpp"
@@ -110,39 +111,123 @@ struct Size {
     int w, h;
 };
 
-TEST_P(Backends, MatchesReferenceOnRandomNetworks) {
-    const Size sizes[] = {{1, 1}, {2, 3}, {17, 13}, {33, 7}, {5, 31}};
+// N planes (1: luma; 3: R, G, B) of one size and depth.
+template <int N>
+struct FramePlanes {
+    test::TestPlane c[N];
+    espcn_plane planes[N];
+    Planes span() const { return Planes(planes, N); }
+    PlaneDiff diff(const FramePlanes &o) const {
+        PlaneDiff d;
+        for (int k = 0; k < N; ++k) {
+            const PlaneDiff e = compare_planes(c[k], o.c[k]);
+            d.max = std::max(d.max, e.max);
+            d.differing += e.differing;
+            d.total += e.total;
+        }
+        return d;
+    }
+};
+
+template <int N>
+FramePlanes<N> make_frame(int w, int h, int bits, std::mt19937 *rng, bool bottom_up = false) {
+    FramePlanes<N> p;
+    for (int k = 0; k < N; ++k) {
+        p.c[k] = test::make_plane(w, h, bits, rng, bottom_up, 7 + 2 * k);
+        p.planes[k] = p.c[k].plane;
+    }
+    return p;
+}
+
+using RgbPlanes = FramePlanes<3>;
+
+RgbPlanes make_rgb(int w, int h, int bits, std::mt19937 *rng, bool bottom_up = false) {
+    return make_frame<3>(w, h, bits, rng, bottom_up);
+}
+
+// The bounds on random networks (the header): 8-bit output within 1 code with
+// at least 99% of samples identical, deeper output within 4 codes.
+void expect_random_network_bounds(const PlaneDiff &d, int out_bits) {
+    if (out_bits == 8) {
+        EXPECT_LE(d.max, 1u);
+        EXPECT_LE(d.differing * 100, d.total) << d.differing << " of " << d.total;
+    } else {
+        EXPECT_LE(d.max, 4u);
+    }
+}
+
+// Random networks of N image channels against the reference, the luma and the
+// RGB case alike: one network per seed in [first_seed, end_seed) (scale
+// 2 + seed % 3, DCR on odd seeds, the nearest residual where
+// nearest_residual(seed), 1 or 2 threads), each run at every size with a mix
+// of depths and of bottom-up planes. Adds the frames compared to *cases.
+template <int N>
+void expect_random_networks_match(const BackendUnderTest &backend, uint32_t first_seed, uint32_t end_seed,
+                                  std::span<const Size> sizes, bool (*nearest_residual)(uint32_t), int *cases) {
     const int depths[][2] = {{8, 8}, {10, 10}, {16, 16}, {8, 16}, {12, 8}};
-    int cases = 0;
-    for (uint32_t seed = 0; seed < 12; ++seed) {
+    for (uint32_t seed = first_seed; seed < end_seed; ++seed) {
         std::mt19937 rng(seed);
         const int scale = 2 + static_cast<int>(seed % 3);
         const ShuffleOrder order = seed % 2 ? kShuffleDCR : kShuffleCRD;
-        auto net = std::make_shared<const Network>(test::random_network(rng, scale, order));
-        const int threads = 1 + static_cast<int>(seed % 2);
+        Network n = test::random_network(rng, scale, order, N);
+        if (nearest_residual(seed)) n.residual = Residual::nearest;
+        auto net = std::make_shared<const Network>(std::move(n));
         auto ref = make_reference(net);
-        auto dut = make(GetParam(), net, threads);
+        auto dut = make(backend, net, 1 + static_cast<int>(seed % 2));
         ASSERT_TRUE(dut);
         for (const Size s : sizes) {
             const auto &bits = depths[(seed + static_cast<uint32_t>(s.w)) % 5];
-            test::TestPlane in = test::make_plane(s.w, s.h, bits[0], &rng, /*bottom_up=*/seed % 3 == 0);
-            test::TestPlane a = test::make_plane(s.w * scale, s.h * scale, bits[1], nullptr);
-            test::TestPlane b = test::make_plane(s.w * scale, s.h * scale, bits[1], nullptr, seed % 2 == 0);
-            ASSERT_TRUE(ref->process(in.plane, a.plane).is_ok());
-            const Status st = dut->process(in.plane, b.plane);
+            FramePlanes<N> in = make_frame<N>(s.w, s.h, bits[0], &rng, seed % 3 == 0);
+            FramePlanes<N> a = make_frame<N>(s.w * scale, s.h * scale, bits[1], nullptr);
+            FramePlanes<N> b = make_frame<N>(s.w * scale, s.h * scale, bits[1], nullptr, seed % 2 == 0);
+            ASSERT_TRUE(ref->process(in.span(), a.span()).is_ok());
+            const Status st = dut->process(in.span(), b.span());
             ASSERT_TRUE(st.is_ok()) << st.message();
-            const PlaneDiff d = compare_planes(a, b);
-            SCOPED_TRACE(testing::Message() << "seed " << seed << " x" << scale << " " << s.w << "x"
-                                            << s.h << " bits " << bits[0] << "->" << bits[1]);
-            if (bits[1] == 8) {
-                EXPECT_LE(d.max, 1u);
-                EXPECT_LE(d.differing * 100, d.total) << d.differing << " of " << d.total;
-            } else {
-                EXPECT_LE(d.max, 4u);
-            }
-            ++cases;
+            SCOPED_TRACE(testing::Message() << "seed " << seed << " x" << scale << " order " << order << " "
+                                            << s.w << "x" << s.h << " bits " << bits[0] << "->" << bits[1]);
+            expect_random_network_bounds(a.diff(b), bits[1]);
+            ++*cases;
         }
     }
+}
+
+// Networks of N image channels whose output is their input upsampled by pixel
+// replication (the nearest residual, a zero last layer), the luma and the RGB
+// case alike: one per seed below `seeds` (scale 2 + seed % 3, DCR on odd
+// seeds), each output plane exactly its own input plane replicated, at
+// bits_of(seed) bits, the input bottom-up where bottom_up(seed).
+template <int N>
+void expect_pixel_replication(const BackendUnderTest &backend, uint32_t seeds, int (*bits_of)(uint32_t),
+                              bool (*bottom_up)(uint32_t)) {
+    for (uint32_t seed = 0; seed < seeds; ++seed) {
+        std::mt19937 rng(seed);
+        const int scale = 2 + static_cast<int>(seed % 3);
+        Network n = test::random_network(rng, scale, seed % 2 ? kShuffleDCR : kShuffleCRD, N);
+        n.residual = Residual::nearest;
+        ConvLayer &last = n.convs.back();
+        std::fill(last.weight.begin(), last.weight.end(), 0.0f);
+        std::fill(last.bias.begin(), last.bias.end(), 0.0f);
+        last.activation = Activation::identity;
+        auto net = std::make_shared<const Network>(std::move(n));
+        auto dut = make(backend, net, 2);
+        ASSERT_TRUE(dut);
+        const int bits = bits_of(seed);
+        FramePlanes<N> in = make_frame<N>(13, 7, bits, &rng, bottom_up(seed));
+        FramePlanes<N> out = make_frame<N>(13 * scale, 7 * scale, bits, nullptr);
+        ASSERT_TRUE(dut->process(in.span(), out.span()).is_ok());
+        for (int k = 0; k < N; ++k)
+            for (int y = 0; y < 7 * scale; ++y)
+                for (int x = 0; x < 13 * scale; ++x)
+                    ASSERT_EQ(out.c[k].at(x, y), in.c[k].at(x / scale, y / scale))
+                        << "seed " << seed << " channel " << k << " at " << x << "," << y;
+    }
+}
+
+TEST_P(Backends, MatchesReferenceOnRandomNetworks) {
+    const Size sizes[] = {{1, 1}, {2, 3}, {17, 13}, {33, 7}, {5, 31}};
+    int cases = 0;
+    ASSERT_NO_FATAL_FAILURE(
+        expect_random_networks_match<1>(GetParam(), 0, 12, sizes, [](uint32_t) { return false; }, &cases));
     EXPECT_EQ(cases, 60);
 }
 
@@ -150,26 +235,9 @@ TEST_P(Backends, MatchesReferenceOnRandomNetworks) {
 // shuffle + encode step: with a zero last layer the output is exactly the
 // input upsampled by pixel replication, at every depth.
 TEST_P(Backends, NearestResidualAloneIsPixelReplication) {
-    for (uint32_t seed = 0; seed < 6; ++seed) {
-        std::mt19937 rng(seed);
-        const int scale = 2 + static_cast<int>(seed % 3);
-        Network n = test::random_network(rng, scale, seed % 2 ? kShuffleDCR : kShuffleCRD);
-        n.residual = Residual::nearest;
-        ConvLayer &last = n.convs.back();
-        std::fill(last.weight.begin(), last.weight.end(), 0.0f);
-        std::fill(last.bias.begin(), last.bias.end(), 0.0f);
-        last.activation = Activation::identity;
-        auto net = std::make_shared<const Network>(std::move(n));
-        const int bits = seed % 3 == 0 ? 8 : (seed % 3 == 1 ? 10 : 16);
-        auto dut = make(GetParam(), net, 2);
-        ASSERT_TRUE(dut);
-        test::TestPlane in = test::make_plane(13, 7, bits, &rng, seed % 2 == 1);
-        test::TestPlane out = test::make_plane(13 * scale, 7 * scale, bits, nullptr);
-        ASSERT_TRUE(dut->process(in.plane, out.plane).is_ok());
-        for (int y = 0; y < 7 * scale; ++y)
-            for (int x = 0; x < 13 * scale; ++x)
-                ASSERT_EQ(out.at(x, y), in.at(x / scale, y / scale)) << "seed " << seed << " at " << x << "," << y;
-    }
+    expect_pixel_replication<1>(
+        GetParam(), 6, [](uint32_t seed) { return seed % 3 == 0 ? 8 : (seed % 3 == 1 ? 10 : 16); },
+        [](uint32_t seed) { return seed % 2 == 1; });
 }
 
 TEST_P(Backends, MatchesReferenceWithANearestResidual) {
@@ -191,12 +259,7 @@ TEST_P(Backends, MatchesReferenceWithANearestResidual) {
         ASSERT_TRUE(dut->process(in.plane, b.plane).is_ok());
         const PlaneDiff d = compare_planes(a, b);
         SCOPED_TRACE(testing::Message() << "seed " << seed << " bits " << bits[0] << "->" << bits[1]);
-        if (bits[1] == 8) {
-            EXPECT_LE(d.max, 1u);
-            EXPECT_LE(d.differing * 100, d.total) << d.differing << " of " << d.total;
-        } else {
-            EXPECT_LE(d.max, 4u);
-        }
+        expect_random_network_bounds(d, bits[1]);
     }
 }
 
@@ -275,97 +338,22 @@ TEST_P(Backends, ShippedArchitecturesMatchReference) {
     }
 }
 
-// Three planes (R, G, B) of one size and depth.
-struct RgbPlanes {
-    test::TestPlane c[3];
-    espcn_plane planes[3];
-    Planes span() const { return Planes(planes, 3); }
-    PlaneDiff diff(const RgbPlanes &o) const {
-        PlaneDiff d;
-        for (int k = 0; k < 3; ++k) {
-            const PlaneDiff e = compare_planes(c[k], o.c[k]);
-            d.max = std::max(d.max, e.max);
-            d.differing += e.differing;
-            d.total += e.total;
-        }
-        return d;
-    }
-};
-
-RgbPlanes make_rgb(int w, int h, int bits, std::mt19937 *rng, bool bottom_up = false) {
-    RgbPlanes p;
-    for (int k = 0; k < 3; ++k) {
-        p.c[k] = test::make_plane(w, h, bits, rng, bottom_up, 7 + 2 * k);
-        p.planes[k] = p.c[k].plane;
-    }
-    return p;
-}
-
 // Networks of RGB (3 planes in, 3·r² maps, 3 planes out), both shuffle
 // orders (with C = 3 they differ), with and without the per-channel nearest
 // residual, odd sizes and mixed depths: the same bounds as luma networks.
 TEST_P(Backends, MatchesReferenceOnRandomRgbNetworks) {
     const Size sizes[] = {{1, 1}, {17, 13}, {5, 31}};
-    const int depths[][2] = {{8, 8}, {10, 10}, {16, 16}, {8, 16}, {12, 8}};
     int cases = 0;
-    for (uint32_t seed = 40; seed < 48; ++seed) {
-        std::mt19937 rng(seed);
-        const int scale = 2 + static_cast<int>(seed % 3);
-        const ShuffleOrder order = seed % 2 ? kShuffleDCR : kShuffleCRD;
-        Network n = test::random_network(rng, scale, order, 3);
-        if (seed % 4 >= 2) n.residual = Residual::nearest;
-        auto net = std::make_shared<const Network>(std::move(n));
-        auto ref = make_reference(net);
-        auto dut = make(GetParam(), net, 1 + static_cast<int>(seed % 2));
-        ASSERT_TRUE(dut);
-        for (const Size s : sizes) {
-            const auto &bits = depths[(seed + static_cast<uint32_t>(s.w)) % 5];
-            RgbPlanes in = make_rgb(s.w, s.h, bits[0], &rng, seed % 3 == 0);
-            RgbPlanes a = make_rgb(s.w * scale, s.h * scale, bits[1], nullptr);
-            RgbPlanes b = make_rgb(s.w * scale, s.h * scale, bits[1], nullptr, seed % 2 == 0);
-            ASSERT_TRUE(ref->process(in.span(), a.span()).is_ok());
-            const Status st = dut->process(in.span(), b.span());
-            ASSERT_TRUE(st.is_ok()) << st.message();
-            const PlaneDiff d = a.diff(b);
-            SCOPED_TRACE(testing::Message() << "seed " << seed << " x" << scale << " order " << order << " "
-                                            << s.w << "x" << s.h << " bits " << bits[0] << "->" << bits[1]);
-            if (bits[1] == 8) {
-                EXPECT_LE(d.max, 1u);
-                EXPECT_LE(d.differing * 100, d.total) << d.differing << " of " << d.total;
-            } else {
-                EXPECT_LE(d.max, 4u);
-            }
-            ++cases;
-        }
-    }
+    ASSERT_NO_FATAL_FAILURE(expect_random_networks_match<3>(GetParam(), 40, 48, sizes,
+                                                            [](uint32_t seed) { return seed % 4 >= 2; }, &cases));
     EXPECT_EQ(cases, 24);
 }
 
 // The residual of an RGB network is per channel: with a zero last layer,
 // each output plane is its own input plane replicated, in either order.
 TEST_P(Backends, RgbNearestResidualIsPerChannel) {
-    for (uint32_t seed = 0; seed < 4; ++seed) {
-        std::mt19937 rng(seed);
-        const int scale = 2 + static_cast<int>(seed % 3);
-        Network n = test::random_network(rng, scale, seed % 2 ? kShuffleDCR : kShuffleCRD, 3);
-        n.residual = Residual::nearest;
-        ConvLayer &last = n.convs.back();
-        std::fill(last.weight.begin(), last.weight.end(), 0.0f);
-        std::fill(last.bias.begin(), last.bias.end(), 0.0f);
-        last.activation = Activation::identity;
-        auto net = std::make_shared<const Network>(std::move(n));
-        auto dut = make(GetParam(), net, 2);
-        ASSERT_TRUE(dut);
-        const int bits = seed % 2 ? 10 : 8;
-        RgbPlanes in = make_rgb(13, 7, bits, &rng);
-        RgbPlanes out = make_rgb(13 * scale, 7 * scale, bits, nullptr);
-        ASSERT_TRUE(dut->process(in.span(), out.span()).is_ok());
-        for (int k = 0; k < 3; ++k)
-            for (int y = 0; y < 7 * scale; ++y)
-                for (int x = 0; x < 13 * scale; ++x)
-                    ASSERT_EQ(out.c[k].at(x, y), in.c[k].at(x / scale, y / scale))
-                        << "seed " << seed << " channel " << k << " at " << x << "," << y;
-    }
+    expect_pixel_replication<3>(GetParam(), 4, [](uint32_t seed) { return seed % 2 ? 10 : 8; },
+                                [](uint32_t) { return false; });
 }
 
 // SRVGGNetCompact's shape (Real-ESRGAN's animevideov3: 3 -> 64 maps, 64 -> 64
