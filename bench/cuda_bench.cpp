@@ -18,6 +18,8 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "bench_support.hpp"
@@ -129,6 +131,32 @@ double network_bytes(const Network &net, cuda::TensorType type, int w, int h) {
 }  // namespace
 
 int run_cuda_bench(const Options &opts) {
+    // What each scale times, resolved before the device is probed (so a
+    // machine without a GPU still says it): --model's network, or else the
+    // shipped default of the scale (default-x<r> in the models folder: what
+    // ffmpeg -vf espcn runs), never a random stand-in.
+    std::shared_ptr<const Network> model;
+    if (!load_model_option(opts, model)) return 1;
+    std::vector<std::pair<int, std::shared_ptr<const Network>>> nets;  // per scale; null: no model
+    for (const int scale : scales_to_run(opts, model.get())) {
+        std::shared_ptr<const Network> net = model;
+        std::string path = opts.model_path;
+        if (!net) {
+            path = concat(espcn_default_model_dir(), "/default-x", scale, ".safetensors");
+            Result<Network> loaded = load_model(path);
+            if (loaded.is_ok())
+                net = std::make_shared<const Network>(std::move(loaded).value());
+            else
+                std::fprintf(stderr, "espcn-bench --cuda: no --model, and the shipped default x%d: %s\n", scale,
+                             loaded.status().message().c_str());
+        }
+        if (net)
+            std::printf("# x%d times %s: %s, residual %s, %zu convolutions\n", scale, path.c_str(),
+                        net->name.c_str(), residual_name(net->residual), net->convs.size());
+        nets.emplace_back(scale, std::move(net));
+    }
+    std::fflush(stdout);
+
     const Status usable = cuda_backend_usable(opts.device);
     if (!usable.is_ok()) {
         std::fprintf(stderr, "espcn-bench --cuda: %s\n", usable.message().c_str());
@@ -141,8 +169,6 @@ int run_cuda_bench(const Options &opts) {
     cudaDriverGetVersion(&driver);
     cudaRuntimeGetVersion(&runtime);
     Result<const cuda::CudnnApi *> api = cuda::cudnn_api();
-    std::shared_ptr<const Network> model;
-    if (!load_model_option(opts, model)) return 1;
     CsvWriter csv;
     if (!csv.open(opts.csv_path, {"model", "width", "height", "scale", "precision", "dev_luma_fps",
                                   "dev_420_fps", "conv_fps", "host_sync_fps", "host_pipe_fps",
@@ -176,23 +202,14 @@ int run_cuda_bench(const Options &opts) {
 
     int failures = 0;
     for (const FrameSize &size : opts.sizes)
-        for (const int scale : scales_to_run(opts, model.get()))
+        for (const auto &entry : nets)
             for (const espcn_precision precision : {ESPCN_PRECISION_FP32, ESPCN_PRECISION_FP16}) {
-                std::shared_ptr<const Network> net = model;
+                const std::shared_ptr<const Network> &net = entry.second;
                 if (!net) {
-                    // The shipped default of the scale (what ffmpeg -vf espcn runs), never a
-                    // random stand-in: --model names another network.
-                    const std::string path = concat(espcn_default_model_dir(), "/default-x", scale, ".safetensors");
-                    Result<Network> loaded = load_model(path);
-                    if (!loaded.is_ok()) {
-                        std::fprintf(stderr, "espcn-bench --cuda: no --model, and the shipped default x%d: %s\n",
-                                     scale, loaded.status().message().c_str());
-                        table.print_row(stdout, {size_string(size.width, size.height), std::to_string(scale),
-                                                 espcn_precision_name(precision), "no model"});
-                        ++failures;
-                        continue;
-                    }
-                    net = std::make_shared<const Network>(std::move(loaded).value());
+                    table.print_row(stdout, {size_string(size.width, size.height), std::to_string(entry.first),
+                                             espcn_precision_name(precision), "no model"});
+                    ++failures;
+                    continue;
                 }
                 const int w = size.width, h = size.height, r = net->scale;
                 const std::string input = size_string(w, h);

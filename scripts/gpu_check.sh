@@ -55,9 +55,6 @@ bundle=${ESPCN_GPU_CHECK_BUNDLE:-$root/build/gpu-check}  # tests point it at a s
 build=$root/build/gpu
 prefix=$root/build/gpu-prefix
 ffbuild=$root/build/ffmpeg-7.1-gpu
-# The device tool sends the checkout (tracked + untracked-not-ignored files)
-# and the carried folder; both together must fit its limit.
-transfer_limit=$((64 * 1048576))
 packed=bundle.tar.xz  # --prepare's bin/ lib/ share/, packed to fit the transfer
 source "$root/scripts/lib/gpu_check_lib.sh"
 
@@ -165,7 +162,7 @@ prepare() {
     echo "packed: $packed, $(awk -v b="$(stat -c %s "$bundle/$packed")" 'BEGIN { printf "%.1f", b / 1048576 }') MiB" >>"$bundle/MANIFEST.txt"
     echo "== what the device tool would send (its limit: 64 MiB for the tree and the carried paths together)"
     local transfer fits=0
-    transfer=$(transfer_check "$root" "$transfer_limit" build/gpu-check) || fits=1
+    transfer=$(bundle_transfer_check "$root") || fits=1
     echo "   $transfer"
     echo "$transfer" >>"$bundle/MANIFEST.txt"
     [ $fits -eq 0 ] || die "over the device tool's 64 MiB transfer limit: $transfer"

@@ -1,12 +1,15 @@
 # Parts of scripts/gpu_check.sh that are checked on any machine
 # (tests/tools/test_gpu_check_lib.sh): the step table, reading
 # compute-sanitizer's verdict, and what the device tool would transfer.
-# Sourced; defines functions and the array GPU_CHECK_STEPS only.
+# Sourced; defines functions, the array GPU_CHECK_STEPS and two limits only.
 
 # The steps of --run, in order (performance first): name, time cap in seconds,
 # the question it answers (a-e of issue 21, "cpu", or "-"), what it runs.
 # The caps add up to at most GPU_CHECK_BUDGET_S; --plan prints this table.
 GPU_CHECK_BUDGET_S=300
+# The device tool's transfer limit: the checkout (tracked + untracked-not-ignored
+# files) and the carried paths together.
+GPU_TRANSFER_LIMIT=$((64 * 1048576))
 GPU_CHECK_STEPS=(
     "env|8|-|GPU, driver, CUDA runtime, cuDNN, compute-sanitizer, torch; the prepared binaries load"
     "device_fps|36|c|espcn-bench --cuda on lrnet-x2, x3, x4 at 1920x1080, fp32 and fp16: device-resident fps (+ host frames, roofline)"
@@ -112,4 +115,11 @@ transfer_check() {
         printf "transfer: tracked + untracked-not-ignored tree %.1f MiB + carried (%s) %.1f MiB = %.1f MiB of the %.1f MiB limit (%.1f MiB left)\n",
                t / 1048576, p, c / 1048576, s / 1048576, l / 1048576, (l - s) / 1048576 }'
     [ "$total" -le "$limit" ]
+}
+
+# bundle_transfer_check REPO: --prepare's last check, what the device tool
+# would send for the GPU run (REPO's tree + the carried build/gpu-check)
+# against GPU_TRANSFER_LIMIT; prints it, fails (1) over the limit.
+bundle_transfer_check() {
+    transfer_check "$1" "$GPU_TRANSFER_LIMIT" build/gpu-check
 }

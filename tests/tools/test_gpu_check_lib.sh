@@ -7,7 +7,8 @@
 #     and no kernel of ours uses __shared__ (so racecheck, which checks only
 #     shared memory, is not run: add it to step_sanitizers if one does);
 #  3. what the device tool sends: the tracked and untracked-not-ignored tree
-#     plus the carried folder, against the limit (not the folder alone);
+#     plus the carried folder, against the limit (not the folder alone), and
+#     --prepare's check of it at 64 MiB;
 #  4. --run with a stand-in nvidia-smi and a stand-in bundle whose tools all
 #     fail: every step runs under its cap, the results file has a section per
 #     question saying what happened, exit 1, within the budget.
@@ -68,6 +69,16 @@ tree=$(transfer_bytes "$repo")
 transfer_check "$repo" 6000 build/gpu-check >/dev/null || fail "transfer_check: $((tree + 2000)) bytes refused under 6000"
 msg=$(transfer_check "$repo" 5000 build/gpu-check) && fail "transfer_check: the tree + folder ($((tree + 2000)) bytes) passed a 5000-byte limit (the folder alone is 2000)"
 grep -q 'tracked + untracked-not-ignored tree' <<<"$msg" || fail "transfer_check does not say what it counted: $msg"
+# --prepare's own check (bundle_transfer_check), at the tool's 64 MiB: a 30 MiB
+# folder (under the 60 MiB it was once held to alone) beside a 40 MiB tree is
+# refused; beside a 20 MiB tree it fits. Sparse files: sizes, not disk.
+[ "$GPU_TRANSFER_LIMIT" -eq $((64 * 1048576)) ] || fail "GPU_TRANSFER_LIMIT is $GPU_TRANSFER_LIMIT, not 64 MiB"
+truncate -s 30M "$repo/build/gpu-check/bundle.tar.xz"
+truncate -s 20M "$repo/untracked-big.bin"
+msg=$(bundle_transfer_check "$repo") || fail "bundle_transfer_check: 50 MiB refused: $msg"
+truncate -s 40M "$repo/untracked-big.bin"
+msg=$(bundle_transfer_check "$repo") && fail "bundle_transfer_check: a 40 MiB tree + a 30 MiB folder passed: $msg"
+grep -q 'of the 64.0 MiB limit' <<<"$msg" || fail "bundle_transfer_check does not name the 64 MiB limit: $msg"
 ok
 
 # 4. A run with stand-ins: every step runs, fails or skips quickly, and says so.
