@@ -294,13 +294,16 @@ static_assert(kDotWeightBlock == kDotLanes, "pack_dot_weights blocks the channel
 // Pixels × outputs per block: accumulators P · N · parts, plus the N
 // weights and the P inputs of a step, within the register file. AVX-512
 // (32 registers): 4 pixels × up to 4 outputs, or all of 5 … 9 outputs
-// (LRNet x3's 9) at 2 pixels in one pass over the window: 18 FMAs per
-// 11 loads. AVX2 (16): 3 pixels × 2 outputs of 2 vectors each.
+// (LRNet x3's 9) at 3 pixels in one pass over the window: 27 FMAs per
+// 12 loads. AVX2 (16): 3 pixels × 2 outputs of 2 vectors each.
 constexpr int kDotPixels = kDotParts == 1 ? 4 : kDotParts == 2 ? 3 : 1;
 constexpr int kDotGroup = kDotParts == 1 ? 4 : kDotParts <= 4 ? 2 : 1;
-constexpr bool kDotWideGroup = kDotParts == 1;  // the one-pass 5 … 9 outputs block
 constexpr int kDotWidePixels = 3;
-static_assert(kMaxDotOutputs <= 9, "the wide group's 2 x 9 accumulators");
+static_assert(kMaxDotOutputs <= 9, "the wide group's 3 x 9 accumulators");
+
+// Whether a layer of n outputs runs as one group of all n (DotSumsWide, at
+// kDotWidePixels) rather than in groups of at most kDotGroup.
+constexpr bool DotWideGroup(int n) { return kDotParts == 1 && n > 4; }
 
 // Outputs rounded up to whole DotTree4 calls: the folded sums of a pixel.
 constexpr int kDotSumSlots = (kMaxDotOutputs + 3) / 4 * 4;
@@ -450,7 +453,7 @@ HWY_INLINE void DotSums(const DirectRowArgs &a, int x, int o0, float (*folded)[k
         for (int o = 0; o < N; ++o) DotFold(acc[p][o], folded[p][o0 + o]);
 }
 
-// All n outputs (5 … 9) of P pixels in one group (kDotWideGroup).
+// All n outputs (5 … 9) of P pixels in one group (DotWideGroup).
 template <int P, int CS>
 HWY_INLINE void DotSumsWide(const DirectRowArgs &a, int x, float (*folded)[kDotSumSlots][8]) {
     switch (a.out_channels) {
@@ -471,7 +474,7 @@ HWY_INLINE void DotBlock(const DirectRowArgs &a, int x, float *out, ptrdiff_t ou
     const int slots = (n + 3) / 4 * 4;
     for (int p = 0; p < P; ++p)
         for (int o = n; o < slots; ++o) std::memset(folded[p][o], 0, sizeof folded[p][o]);
-    if (kDotWideGroup && n > 4) {
+    if (DotWideGroup(n)) {
         DotSumsWide<P, CS>(a, x, folded);
     } else {
         // Outputs in groups of equal size (AVX2, 9 outputs: 2+2+2+2+1). Each
@@ -521,7 +524,7 @@ template <Activation A, int CS>
 HWY_INLINE void DotRowCS(const DirectRowArgs &a) {
     const ptrdiff_t os = a.out_pixel_stride;
     int x = 0;
-    if (kDotWideGroup && a.out_channels > 4) {
+    if (DotWideGroup(a.out_channels)) {
         for (; x + kDotWidePixels <= a.width; x += kDotWidePixels)
             DotBlock<A, kDotWidePixels, CS>(a, x, a.out + x * os, os);
     } else {
