@@ -44,6 +44,7 @@ sys.path.insert(0, HERE)
 import degrade  # noqa: E402
 import sr_data  # noqa: E402
 from matlab_imresize import upscale  # noqa: E402
+from temporal import pan_mad  # noqa: E402  (the flicker measure training validates with)
 
 CRFS = (23, 28, 33)
 JPEGS = (50, 75, 90)
@@ -295,17 +296,6 @@ def flicker_markdown(rows: list[dict]) -> str:
                  for m in methods]
         out.append(f"| x{key[0]} | {key[1]} | " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
-
-
-def pan_mad(outs: list[np.ndarray], r: int) -> float:
-    m = 4 * r
-    diffs = []
-    for a, b in zip(outs, outs[1:]):
-        a = a.astype(np.float64)
-        b = b.astype(np.float64)
-        h, w = a.shape
-        diffs.append(np.mean(np.abs(b[m:h - m, m:w - r - m] - a[m:h - m, m + r:w - m])))
-    return float(np.mean(diffs))
 
 
 def main(argv=None) -> int:

@@ -357,7 +357,8 @@ def encoder_identity(ffmpeg: str) -> str:
     return f"{ffmpeg_version(ffmpeg)}; {core}"
 
 
-NOT_CACHED = ("extra_clean", "cached_clean")  # settings that weigh the cached data, not make it
+NOT_CACHED = ("extra_clean", "cached_clean", "temporal")  # weigh the cached data, not make it
+# ("temporal": temporal.py caches its own clips)
 
 
 def cache_dir(d: dict, kind: str, lr_mode: str, identity: str, root: str) -> str:

@@ -68,7 +68,8 @@ def main() -> int:
             for run, label in ((f"{arch}_x{r}", f"{arch}-x{r}"), (f"{arch}_x{r}_long", f"{arch}-x{r} continued"),
                                (f"{arch}_x{r}_long2", f"{arch}-x{r} continued again"),
                                (f"{arch}_x{r}_video", f"{arch}-x{r}-video (compressed LR)"),
-                               (f"{arch}_x{r}_video_long", f"{arch}-x{r}-video continued")):
+                               (f"{arch}_x{r}_video_long", f"{arch}-x{r}-video continued"),
+                               (f"{arch}_x{r}_video_temporal", f"{arch}-x{r}-video temporal loss")):
                 p = os.path.join(a.runs, run, "summary.json")
                 if not os.path.exists(p):
                     continue

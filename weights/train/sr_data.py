@@ -66,6 +66,7 @@ class Pair:
     name: str
     hr: np.ndarray  # uint8 (r*h, r*w), Y, modcropped
     lr: np.ndarray  # uint8 (h, w)
+    lr2: np.ndarray | None = None  # a second LR of the same HR (temporal.py: the next frame)
 
 
 def load_pair(path: str, r: int, lr_mode: str = "uint8") -> Pair:
@@ -143,9 +144,13 @@ class PatchSampler:
         no sampler state."""
         return self._draw(n, np.random.default_rng([self.seed, index]))
 
-    def _draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def _draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        """(LR, HR) patches; (LR, LR2, HR) when the pairs carry a second LR (lr2), its patch
+        cut at the same place under the same flip/rotation."""
         p, r = self.patch, self.r
+        second = self.pairs[0].lr2 is not None
         lr = np.empty((n, 1, p, p), np.uint8)
+        lr2 = np.empty((n, 1, p, p), np.uint8) if second else None
         hr = np.empty((n, 1, p * r, p * r), np.uint8)
         imgs = rng.choice(len(self.pairs), size=n, p=self.prob)
         u = rng.random((n, 2))
@@ -157,13 +162,17 @@ class PatchSampler:
             x = int(u[k, 1] * (w - p + 1))
             a = pair.lr[y: y + p, x: x + p]
             b = pair.hr[y * r: (y + p) * r, x * r: (x + p) * r]
+            c = pair.lr2[y: y + p, x: x + p] if second else a
             if t[k] >= 4:
-                a, b = a[:, ::-1], b[:, ::-1]
+                a, b, c = a[:, ::-1], b[:, ::-1], c[:, ::-1]
             if t[k] % 4:
-                a, b = np.rot90(a, t[k] % 4), np.rot90(b, t[k] % 4)
+                a, b, c = np.rot90(a, t[k] % 4), np.rot90(b, t[k] % 4), np.rot90(c, t[k] % 4)
             lr[k, 0] = a
             hr[k, 0] = b
-        return lr.astype(np.float32) / np.float32(255), hr.astype(np.float32) / np.float32(255)
+            if second:
+                lr2[k, 0] = c
+        f = lambda v: v.astype(np.float32) / np.float32(255)  # noqa: E731
+        return (f(lr), f(lr2), f(hr)) if second else (f(lr), f(hr))
 
 
 _WORKER_SAMPLER: PatchSampler | None = None

@@ -52,6 +52,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
 import degrade  # noqa: E402
+import temporal  # noqa: E402
 import models  # noqa: E402
 import sr_data  # noqa: E402
 from export_pytorch import export  # noqa: E402
@@ -102,7 +103,9 @@ DEFAULTS = {
                               # validation PSNR is logged beside it (val_clean_psnr)
     "select": None,           # {"clean_max_drop": dB}: a checkpoint is kept as best only if its
                               # clean validation PSNR is at most that far below the starting
-                              # model's (iteration 0, i.e. init_from's)
+                              # model's (iteration 0, i.e. init_from's);
+                              # {"flicker_max_ratio": x}: only if its validation flicker is at
+                              # most x times bicubic's at every CRF (degrade.temporal)
 }
 
 
@@ -271,6 +274,7 @@ def main(argv=None) -> int:
     train_pairs = [sr_data.load_pair(p, r, lr_mode) for p in train_paths]
     val_pairs = [sr_data.load_pair(p, r, lr_mode) for p in val_paths]
     clean_val_pairs = None
+    tsampler, tval_clips, tset = None, None, temporal.settings_of(cfg)
     if cfg.get("degrade"):
         # compressed LR: the cached variants replace the clean pairs (degrade.py)
         ffmpeg = degrade.find_ffmpeg(a.ffmpeg)
@@ -292,6 +296,14 @@ def main(argv=None) -> int:
         train_pairs += clean_train * int(dset["extra_clean"])
         val_pairs = [q for v in degrade.load(val_paths, r, val_dir,
                                              {p: q.hr for p, q in zip(val_paths, val_pairs)}) for q in v]
+        if tset:
+            # consecutive x264 frames of the same LR content (temporal.py)
+            pairs_dir = temporal.build(train_paths, r, tset, "pairs", ffmpeg, a.cache, int(dset["seed"]), procs)
+            tval_dir = temporal.build(val_paths, r, tset, "tval", ffmpeg, a.cache, int(dset["seed"]), procs)
+            tsampler = sr_data.PatchSampler(
+                temporal.load_pairs(train_paths, r, pairs_dir, {p: q.hr for p, q in zip(train_paths, clean_train)}),
+                r, int(cfg["patch"]), cfg["seed"] + 7919, bool(cfg["augment"]))
+            tval_clips = temporal.load_val_clips(val_paths, tval_dir)
     sampler = sr_data.PatchSampler(train_pairs, r, int(cfg["patch"]), cfg["seed"], bool(cfg["augment"]))
     monitor_pairs = load_set(data, cfg["monitor"], r, lr_mode) if cfg["monitor"] else None
     val_bicubic = float(np.mean(sr_data.bicubic_psnr(val_pairs, r))) if val_pairs else float("nan")
@@ -329,6 +341,40 @@ def main(argv=None) -> int:
         raise ValueError("only the adam optimizer is implemented")
     opt = torch.optim.Adam(groups, lr=oc["lr"], betas=tuple(oc["betas"]), eps=oc["eps"],
                            weight_decay=oc["weight_decay"])
+    def val_flicker(model) -> dict:
+        """Validation flicker over bicubic's per CRF (temporal.flicker_ratios), the model run
+        as evaluate() runs it."""
+        was_training = model.training
+        model.eval()
+
+        @torch.no_grad()
+        def up(y8):
+            x = torch.from_numpy(y8.astype(np.float32) / np.float32(255))[None, None].to(device)
+            o = models.forward(model, x * (hi - lo) + lo)[0, 0].double().cpu().numpy()
+            return sr_data.to_uint8((o - lo) / (hi - lo))
+        got = temporal.flicker_ratios(up, tval_clips, r)
+        model.train(was_training)
+        return got
+
+    bicubic_up = None
+    if tset:
+        bicubic_up = models.bicubic_taps(r).float().to(device)
+
+    def temporal_loss(fa, fb, xa, xb):
+        """"l2": MSE between the two frames' outputs. "excess_l1": per pair, how far the mean
+        absolute difference of the outputs (what eval_compressed's flicker measures) exceeds
+        bicubic's on the same two frames; differences up to bicubic's cost nothing."""
+        if tset["loss"] == "l2":
+            return F.mse_loss(fa, fb)
+        if tset["loss"] != "excess_l1":
+            raise ValueError("degrade.temporal.loss must be 'l2' or 'excess_l1'")
+        def bic(x):
+            return F.pixel_shuffle(F.conv2d(F.pad(x, (2, 2, 2, 2), mode="replicate"), bicubic_up), r)
+        ours = (fa - fb).abs().mean(dim=(1, 2, 3))
+        with torch.no_grad():
+            theirs = (bic(xa) - bic(xb)).abs().mean(dim=(1, 2, 3))
+        return F.relu(ours - theirs).mean()
+
     def logmse(out, target):
         return torch.log10(((out - target) ** 2).mean(dim=(1, 2, 3)) + 1e-4).mean()
     loss_fns = {"mse": F.mse_loss, "l1": F.l1_loss, "logmse": logmse}
@@ -356,7 +402,8 @@ def main(argv=None) -> int:
         with open(log_path, "w", newline="") as f:
             csv.writer(f).writerow(["iteration", "train_loss", "val_psnr", "lr", "elapsed_s"]
                                    + (["monitor_psnr"] if monitor_pairs else [])
-                                   + (["val_clean_psnr"] if clean_val_pairs else []))
+                                   + (["val_clean_psnr"] if clean_val_pairs else [])
+                                   + (["val_flicker_ratio"] if tval_clips else []))
     with open(os.path.join(out_dir, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
 
@@ -368,6 +415,13 @@ def main(argv=None) -> int:
           f"{len(val_pairs)} validation; loaded in {t_load:.1f} s; val bicubic PSNR-Y {val_bicubic:.3f} dB",
           flush=True)
     max_drop = (cfg.get("select") or {}).get("clean_max_drop")
+    max_flicker = (cfg.get("select") or {}).get("flicker_max_ratio")
+    if max_flicker is not None and not tval_clips:
+        raise ValueError("select.flicker_max_ratio needs degrade.temporal (its validation clips)")
+    if tval_clips:
+        print(f"temporal: {len(tsampler.pairs)} training pairs, weight {tset['weight']}, "
+              f"{tset['batch']} per step; the starting model's validation flicker / bicubic: "
+              + ", ".join(f"{k} {v:.3f}" for k, v in val_flicker(model).items()), flush=True)
     if max_drop is not None and not clean_val_pairs:
         raise ValueError("select.clean_max_drop needs degrade (a clean validation beside the compressed one)")
     if clean_val_pairs and clean_ref is None:
@@ -411,9 +465,18 @@ def main(argv=None) -> int:
         for g in opt.param_groups:
             g["lr"] = lr * g["lr_scale"]
         xb, yb = next(batches) if loader else sampler.sample(int(cfg["batch"]))
-        xb = torch.from_numpy(xb).to(device, non_blocking=True) * (hi - lo) + lo
-        yb = torch.from_numpy(yb).to(device, non_blocking=True) * (hi - lo) + lo
-        loss = loss_fns[loss_at(it, cfg)](models.forward(model, xb), yb)
+        to_net = lambda v: torch.from_numpy(v).to(device, non_blocking=True) * (hi - lo) + lo  # noqa: E731
+        xb, yb = to_net(xb), to_net(yb)
+        if tsampler is None:
+            loss = loss_fns[loss_at(it, cfg)](models.forward(model, xb), yb)
+        else:
+            # the frame pairs join the batch (each crop against its target) and add the
+            # temporal term: the two frames' outputs should differ no more than the scene does
+            ta, tb, ty = (to_net(v) for v in tsampler.batch(int(tset["batch"]), it))
+            n, m = xb.shape[0], ta.shape[0]
+            out = models.forward(model, torch.cat([xb, ta, tb]))
+            loss = loss_fns[loss_at(it, cfg)](out, torch.cat([yb, ty, ty]))
+            loss = loss + float(tset["weight"]) * temporal_loss(out[n:n + m], out[n + m:], ta, tb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -433,6 +496,15 @@ def main(argv=None) -> int:
                     val_clean = float(np.mean(evaluate(model, clean_val_pairs, r, device, (lo, hi))))
                     row_mon = row_mon + [f"{val_clean:.4f}"]
                     clean_ok = max_drop is None or val_clean >= clean_ref - max_drop
+                flicker_note = ""
+                if tval_clips:
+                    fl = val_flicker(model)
+                    worst = max(fl.values())
+                    row_mon = row_mon + [f"{worst:.4f}"]
+                    flicker_ok = max_flicker is None or worst <= max_flicker
+                    clean_ok = clean_ok and flicker_ok
+                    flicker_note = ("  flicker/bicubic " + " ".join(f"{k} {v:.3f}" for k, v in fl.items())
+                                    + ("" if flicker_ok else " (over the bound)"))
                 if val_psnr > best_psnr and clean_ok:
                     best_psnr, best_it = val_psnr, done
                     best_state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
@@ -446,8 +518,9 @@ def main(argv=None) -> int:
                 say(f"it {done}: loss {loss_sum / loss_n:.6f}  val PSNR-Y {val_psnr:.3f} dB "
                     f"(bicubic {val_bicubic:.3f}, best {best_psnr:.3f} @ {best_it})"
                     + (f"  {cfg['monitor']} {row_mon[0]} dB" if monitor_pairs else "")
-                    + (f"  clean {row_mon[-1]} dB{'' if clean_ok else ' (too far below the start)'}"
-                       if clean_val_pairs else "")
+                    + (f"  clean {val_clean:.4f} dB"
+                       + ("" if max_drop is None or val_clean >= clean_ref - max_drop else " (too far below the start)")
+                       if clean_val_pairs else "") + flicker_note
                     + f"  lr {lr:.3g}  {elapsed:.0f} s")
             if done % ck_every == 0 or is_val:
                 save_last(done, elapsed)
@@ -478,10 +551,12 @@ def main(argv=None) -> int:
     model = model.to("cpu")
     select_note = None
     if best_state is None:
-        # no validation met "select" (the clean PSNR never stayed within clean_max_drop):
+        # no validation met "select" (clean_max_drop, flicker_max_ratio):
         # the last state is exported, and the summary says so
-        select_note = (f"no checkpoint kept clean validation within {max_drop} dB of the start "
-                       f"({clean_ref:.3f} dB): the last state is exported")
+        rules = ([f"clean validation within {max_drop} dB of the start ({clean_ref:.3f} dB)"]
+                 if max_drop is not None else []) + \
+                ([f"validation flicker at most {max_flicker} x bicubic's"] if max_flicker is not None else [])
+        select_note = f"no checkpoint met {' and '.join(rules)}: the last state is exported"
         print("select: " + select_note, flush=True)
         best_state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
         best_it = cfg["iterations"]
