@@ -406,17 +406,22 @@ def build(paths: list[str], r: int, d: dict, kind: str, ffmpeg: str | None, root
         jobs.append((p, r, specs, ffmpeg, d["x264"]["preset"], int(d["x264"]["clip_frames"]), out))
     if jobs:
         t = time.perf_counter()
-        if processes > 1:
-            import multiprocessing as mp
-            with mp.get_context("fork").Pool(processes) as pool:
-                for _ in pool.imap_unordered(_image_job, jobs):
-                    pass
-        else:
-            for j in jobs:
-                _image_job(j)
+        run_jobs(_image_job, jobs, processes)
         log(f"degrade: {kind} x{r}: {len(jobs)} images encoded in {time.perf_counter() - t:.1f} s "
             f"({processes} processes) into {folder}")
     return folder
+
+
+def run_jobs(fn, jobs: list, processes: int) -> None:
+    """fn(job) for every job, `processes` at a time (forked workers; 1: in this process)."""
+    if processes > 1:
+        import multiprocessing as mp
+        with mp.get_context("fork").Pool(processes) as pool:
+            for _ in pool.imap_unordered(fn, jobs):
+                pass
+    else:
+        for j in jobs:
+            fn(j)
 
 
 def load(paths: list[str], r: int, folder: str, hr_by_path: dict) -> list[list[sr_data.Pair]]:

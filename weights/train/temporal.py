@@ -156,14 +156,7 @@ def build(paths: list[str], r: int, t: dict, kind: str, ffmpeg: str, root: str, 
             jobs.append((kind, p, r, payload, ffmpeg, t, out))
     if jobs:
         t0 = time.perf_counter()
-        if processes > 1:
-            import multiprocessing as mp
-            with mp.get_context("fork").Pool(processes) as pool:
-                for _ in pool.imap_unordered(_job, jobs):
-                    pass
-        else:
-            for j in jobs:
-                _job(j)
+        degrade.run_jobs(_job, jobs, processes)
         log(f"temporal: {kind} x{r}: {len(jobs)} images encoded in {time.perf_counter() - t0:.1f} s "
             f"into {folder}")
     return folder
