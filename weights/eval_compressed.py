@@ -44,7 +44,7 @@ sys.path.insert(0, HERE)
 import degrade  # noqa: E402
 import sr_data  # noqa: E402
 from matlab_imresize import upscale  # noqa: E402
-from temporal import pan_mad  # noqa: E402  (the flicker measure training validates with)
+import temporal  # noqa: E402  (the flicker clip and measure training validates with)
 
 CRFS = (23, 28, 33)
 JPEGS = (50, 75, 90)
@@ -252,10 +252,10 @@ def flicker(eval_bin: str, models: list[str], data: str, ffmpeg: str, image: str
     with tempfile.TemporaryDirectory(prefix="espcn-flicker-") as tmp:
         for r, ms in sorted(by_scale.items()):
             rgb = sr_data.modcrop(rgb_full, r)
-            H, W = rgb.shape[:2]
-            wc = (W - (frames - 1) * r) // r * r
-            hr_frames = [rgb[:, k * r: k * r + wc] for k in range(frames)]
-            lr = [degrade.lr_frame(f, r) for f in hr_frames]
+            # the clip training validates flicker on (temporal.py), one LR pixel right per frame
+            lr, corners = temporal.panned_clip(rgb, r, 0, 1, frames)
+            h, w = (r * n for n in lr[0].y.shape)
+            hr_frames = [rgb[y:y + h, x:x + w] for y, x in corners]
             gt = os.path.join(tmp, f"x{r}", "gt", "clip")
             for k, f in enumerate(hr_frames):
                 write_pgm(os.path.join(gt, f"f{k:03d}.pgm"), sr_data.rgb_to_y(f))
@@ -276,8 +276,8 @@ def flicker(eval_bin: str, models: list[str], data: str, ffmpeg: str, image: str
                     psnrs["bicubic"] = float([g for g in got if g["image"] == "mean"][0]["bicubic_psnr_y"])
                 for name, o in outs.items():
                     rows.append({"scale": r, "image": image, "crf": c, "frames": frames, "method": name,
-                                 "flicker": round(pan_mad(o, r), 4), "mean_psnr_y": round(psnrs.get(name, float("nan")), 4)})
-                log(f"x{r} CRF {c}: " + ", ".join(f"{n} {pan_mad(o, r):.3f}" for n, o in outs.items()))
+                                 "flicker": round(temporal.pan_mad(o, r), 4), "mean_psnr_y": round(psnrs.get(name, float("nan")), 4)})
+                log(f"x{r} CRF {c}: " + ", ".join(f"{n} {temporal.pan_mad(o, r):.3f}" for n, o in outs.items()))
     return rows
 
 

@@ -256,6 +256,16 @@ def lr_frame(hr_rgb: np.ndarray, r: int, blur: float = 0.0) -> Frame:
     return Frame(downscale(y, r), downscale(cb, r), downscale(cr, r))
 
 
+def pan_boxes(H: int, W: int, r: int, dy: int, dx: int, frames: int) -> list[list[int]]:
+    """The HR windows [y0, x0, h, w] of a clip panned (dy, dx) HR pixels per frame across an
+    H x W image: all inside it, of one size, a multiple of r."""
+    hc = (H - (frames - 1) * abs(dy)) // r * r
+    wc = (W - (frames - 1) * abs(dx)) // r * r
+    oy = (frames - 1) * abs(dy) if dy < 0 else 0
+    ox = (frames - 1) * abs(dx) if dx < 0 else 0
+    return [[oy + k * dy, ox + k * dx, hc, wc] for k in range(frames)]
+
+
 def add_noise(fr: Frame, sigma: float, rng: np.random.Generator) -> Frame:
     return Frame(*(to_u8(p.astype(np.float64) + rng.normal(0, sigma, p.shape)) for p in (fr.y, fr.cb, fr.cr)))
 
@@ -299,12 +309,8 @@ def make_variants(hr_rgb: np.ndarray, r: int, specs: list[dict], ffmpeg: str | N
         rng = np.random.default_rng(s.get("noise_seed", 0))
         if "clip" in s:
             dy, dx, keep = s["clip"]
-            hc = (H - (frames - 1) * abs(dy)) // r * r
-            wc = (W - (frames - 1) * abs(dx)) // r * r
-            oy = (frames - 1) * abs(dy) if dy < 0 else 0
-            ox = (frames - 1) * abs(dx) if dx < 0 else 0
-            boxes = [[oy + k * dy, ox + k * dx, hc, wc] for k in range(frames)]
-            fr = [lr_frame(hr_rgb[b[0]:b[0] + hc, b[1]:b[1] + wc], r, s.get("blur", 0.0)) for b in boxes]
+            boxes = pan_boxes(H, W, r, dy, dx, frames)
+            fr = [lr_frame(hr_rgb[y:y + h, x:x + w], r, s.get("blur", 0.0)) for y, x, h, w in boxes]
             if s.get("noise"):
                 fr = [add_noise(f, s["noise"], rng) for f in fr]
             clips.append(fr)

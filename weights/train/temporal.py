@@ -81,15 +81,11 @@ def draw_pair_specs(name: str, r: int, t: dict, seed: int) -> list[dict]:
 
 
 def panned_clip(rgb: np.ndarray, r: int, ky: int, kx: int, frames: int) -> tuple[list, list]:
-    """LR frames of HR windows moved (ky, kx) * r HR pixels per frame, and each window's
-    top-left HR corner."""
-    H, W = rgb.shape[:2]
-    hc = (H - (frames - 1) * abs(ky) * r) // r * r
-    wc = (W - (frames - 1) * abs(kx) * r) // r * r
-    oy = (frames - 1) * abs(ky) * r if ky < 0 else 0
-    ox = (frames - 1) * abs(kx) * r if kx < 0 else 0
-    corners = [(oy + k * ky * r, ox + k * kx * r) for k in range(frames)]
-    return [degrade.lr_frame(rgb[y:y + hc, x:x + wc], r) for y, x in corners], corners
+    """LR frames of HR windows moved (ky, kx) * r HR pixels (whole LR pixels) per frame, and
+    each window's top-left HR corner."""
+    boxes = degrade.pan_boxes(*rgb.shape[:2], r, ky * r, kx * r, frames)
+    return ([degrade.lr_frame(rgb[y:y + h, x:x + w], r) for y, x, h, w in boxes],
+            [(y, x) for y, x, _, _ in boxes])
 
 
 def make_pairs(rgb: np.ndarray, r: int, specs: list[dict], ffmpeg: str, frames: int,
