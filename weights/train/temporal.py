@@ -196,14 +196,20 @@ def pan_mad(outs, r: int) -> float:
     return total / n if n else float("nan")
 
 
-def flicker_ratios(upscale_fn, clips: list[dict], r: int) -> dict:
-    """Per CRF: flicker under upscale_fn over bicubic's, each pooled over every measured pixel
-    of every clip (so a clip weighs by its size: a 19 x 12 LR image, whose measured region is
-    nearly all border, cannot outweigh the others)."""
-    ours: dict[str, float] = {}
-    bic: dict[str, float] = {}
+def flicker_totals(upscale_fn, clips: list[dict], r: int) -> dict:
+    """Per CRF: the summed absolute differences (pan_abs_diffs) of every clip under upscale_fn."""
+    out: dict[str, float] = {}
     for c in clips:
         for key, frames in c.items():
-            ours[key] = ours.get(key, 0.0) + pan_abs_diffs([upscale_fn(f) for f in frames], r)[0]
-            bic[key] = bic.get(key, 0.0) + pan_abs_diffs([upscale(f, r) for f in frames], r)[0]
+            out[key] = out.get(key, 0.0) + pan_abs_diffs([upscale_fn(f) for f in frames], r)[0]
+    return out
+
+
+def flicker_ratios(upscale_fn, clips: list[dict], r: int, bicubic: dict | None = None) -> dict:
+    """Per CRF: flicker under upscale_fn over bicubic's, each pooled over every measured pixel
+    of every clip (so a clip weighs by its size: a 19 x 12 LR image, whose measured region is
+    nearly all border, cannot outweigh the others). `bicubic`: flicker_totals of bicubic on
+    the same clips, when already computed (it does not change between validations)."""
+    ours = flicker_totals(upscale_fn, clips, r)
+    bic = bicubic if bicubic is not None else flicker_totals(lambda f: upscale(f, r), clips, r)
     return {k: ours[k] / max(bic[k], 1e-12) for k in sorted(ours)}

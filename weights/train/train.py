@@ -274,7 +274,7 @@ def main(argv=None) -> int:
     train_pairs = [sr_data.load_pair(p, r, lr_mode) for p in train_paths]
     val_pairs = [sr_data.load_pair(p, r, lr_mode) for p in val_paths]
     clean_val_pairs = None
-    tsampler, tval_clips, tset = None, None, temporal.settings_of(cfg)
+    tsampler, tval_clips, tval_bicubic, tset = None, None, None, temporal.settings_of(cfg)
     if cfg.get("degrade"):
         # compressed LR: the cached variants replace the clean pairs (degrade.py)
         ffmpeg = degrade.find_ffmpeg(a.ffmpeg)
@@ -304,6 +304,7 @@ def main(argv=None) -> int:
                 temporal.load_pairs(train_paths, r, pairs_dir, {p: q.hr for p, q in zip(train_paths, clean_train)}),
                 r, int(cfg["patch"]), cfg["seed"] + 7919, bool(cfg["augment"]))
             tval_clips = temporal.load_val_clips(val_paths, tval_dir)
+            tval_bicubic = temporal.flicker_totals(lambda f: sr_data.upscale(f, r), tval_clips, r)
     sampler = sr_data.PatchSampler(train_pairs, r, int(cfg["patch"]), cfg["seed"], bool(cfg["augment"]))
     monitor_pairs = load_set(data, cfg["monitor"], r, lr_mode) if cfg["monitor"] else None
     val_bicubic = float(np.mean(sr_data.bicubic_psnr(val_pairs, r))) if val_pairs else float("nan")
@@ -352,7 +353,7 @@ def main(argv=None) -> int:
             x = torch.from_numpy(y8.astype(np.float32) / np.float32(255))[None, None].to(device)
             o = models.forward(model, x * (hi - lo) + lo)[0, 0].double().cpu().numpy()
             return sr_data.to_uint8((o - lo) / (hi - lo))
-        got = temporal.flicker_ratios(up, tval_clips, r)
+        got = temporal.flicker_ratios(up, tval_clips, r, tval_bicubic)
         model.train(was_training)
         return got
 
@@ -461,12 +462,14 @@ def main(argv=None) -> int:
         loader = sr_data.BatchLoader(sampler, int(cfg["batch"]), start, cfg["iterations"],
                                      int(cfg["workers"]))
         batches = iter(loader)
+    def to_net(v):
+        return torch.from_numpy(v).to(device, non_blocking=True) * (hi - lo) + lo
+
     for it in range(start, cfg["iterations"]):
         lr = lr_at(it, cfg)
         for g in opt.param_groups:
             g["lr"] = lr * g["lr_scale"]
         xb, yb = next(batches) if loader else sampler.sample(int(cfg["batch"]))
-        to_net = lambda v: torch.from_numpy(v).to(device, non_blocking=True) * (hi - lo) + lo  # noqa: E731
         xb, yb = to_net(xb), to_net(yb)
         if tsampler is None:
             loss = loss_fns[loss_at(it, cfg)](models.forward(model, xb), yb)
